@@ -1,0 +1,43 @@
+import { countStates, type StateCounts, type TcpState } from './tcp-state.ts';
+
+/** An address and port as a table prints them; `port` is null for `*` (an unbound UDP peer). */
+export interface Endpoint {
+  addr: string;
+  port: number | null;
+}
+
+export interface SocketRow {
+  proto: 'TCP' | 'UDP';
+  local: Endpoint;
+  foreign: Endpoint;
+  /** null for UDP, which has no connection state. */
+  state: TcpState | null;
+  /** Owning process where the source knows it (tcptab on iphlpapi's extended table); NETSTAT never does. */
+  pid?: number;
+  /** 1-based line in the source text, so evidence can quote the row as it was printed. */
+  line: number;
+}
+
+/** Which program printed the table: `netstat` (any Windows or Wine NETSTAT) or the lab's own `tcptab`. */
+export type TableSource = 'netstat' | 'tcptab';
+
+export interface SocketTable {
+  source: TableSource;
+  rows: SocketRow[];
+  /** TCP rows per state; UDP rows are counted in `udp`. */
+  counts: StateCounts;
+  udp: number;
+}
+
+export function socketTable(source: TableSource, rows: SocketRow[]): SocketTable {
+  return {
+    source,
+    rows,
+    counts: countStates(rows.filter((row) => row.proto === 'TCP').map((row) => row.state)),
+    udp: rows.filter((row) => row.proto === 'UDP').length,
+  };
+}
+
+export function formatEndpoint(endpoint: Endpoint): string {
+  return `${endpoint.addr}:${endpoint.port ?? '*'}`;
+}
