@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Prepares this host for retrolab, idempotently: the Debian packages the lab
+# needs, and a Docker engine that answers. Called by `npm run lab`, `npm test`
+# (through their pre-scripts) and .ci/run. Safe to run again at any time.
+set -euo pipefail
+
+PACKAGES=(docker.io qemu-system-x86 qemu-utils gcc-mingw-w64-i686 binutils-mingw-w64-i686 mtools dosfstools xorriso debootstrap e2fsprogs socat busybox-static libwin-hivex-perl iptables ca-certificates)
+DOCKERD_LOG=${RETROLAB_DOCKERD_LOG:-/var/log/retrolab-dockerd.log}
+DOCKERD_PID=${RETROLAB_DOCKERD_PID:-/var/run/retrolab-dockerd.pid}
+DOCKERD_WAIT_SECONDS=${RETROLAB_DOCKERD_WAIT:-60}
+
+say() { printf '[host-setup] %s\n' "$*" >&2; }
+
+missing_packages() {
+  local p
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || printf '%s\n' "$p"
+  done
+}
+
+engine_answers() { timeout 10 docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+
+mapfile -t missing < <(missing_packages)
+
+if [ "$(id -u)" -ne 0 ]; then
+  if [ "${#missing[@]}" -eq 0 ] && engine_answers; then
+    exit 0
+  fi
+  say "retrolab needs root to set this host up. Run these as root (or with sudo), then try again:"
+  [ "${#missing[@]}" -gt 0 ] && printf '  apt-get update && apt-get install -y --no-install-recommends %s\n' "${missing[*]}" >&2
+  engine_answers || printf '  nohup dockerd >%s 2>&1 &   # or: systemctl start docker\n' "$DOCKERD_LOG" >&2
+  exit 1
+fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "installing ${#missing[@]} Debian package(s): ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >&2
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+fi
+
+if [ -n "${DOCKER_HOST:-}" ]; then
+  if engine_answers; then exit 0; fi
+  say "DOCKER_HOST=$DOCKER_HOST does not answer. Start the engine there, or unset DOCKER_HOST to use a local one."
+  exit 1
+fi
+
+if engine_answers; then exit 0; fi
+
+if [ -f "$DOCKERD_PID" ] && kill -0 "$(cat "$DOCKERD_PID")" 2>/dev/null; then
+  say "dockerd (pid $(cat "$DOCKERD_PID")) is running but not answering yet; waiting"
+else
+  say "no Docker engine answers; starting dockerd (log: $DOCKERD_LOG)"
+  rm -f /var/run/docker.pid
+  setsid nohup dockerd --pidfile "$DOCKERD_PID" >>"$DOCKERD_LOG" 2>&1 </dev/null &
+fi
+
+for _ in $(seq 1 "$DOCKERD_WAIT_SECONDS"); do
+  if engine_answers; then
+    say "Docker engine $(docker version --format '{{.Server.Version}}') answers on /var/run/docker.sock"
+    exit 0
+  fi
+  sleep 1
+done
+say "dockerd did not answer within ${DOCKERD_WAIT_SECONDS}s. Last lines of $DOCKERD_LOG:"
+tail -n 20 "$DOCKERD_LOG" >&2 || true
+exit 1

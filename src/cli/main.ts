@@ -1,0 +1,62 @@
+import '../util/dispose.ts';
+import { ConfigError, PrerequisiteError, RetrolabError, errorMessage } from '../errors.ts';
+import type { Command, CommandIo } from './command.ts';
+import { EXIT } from './exit-codes.ts';
+
+const USAGE = `retrolab — a test lab for legacy Windows networking (KB Q198663)
+
+usage: retrolab <command> [options]
+
+commands:
+  doctor                 checks every prerequisite and says how to fix what is missing
+  images build           builds the runner images that are missing or stale
+  help                   this text
+`;
+
+// Commands load lazily so `retrolab doctor` does not pay for the scenario engine.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  doctor: async () => (await import('./commands/doctor.ts')).doctorCommand,
+  images: async () => (await import('./commands/images.ts')).imagesCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(USAGE);
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    process.stderr.write(`retrolab: unknown command ${JSON.stringify(name)}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(EXIT.interrupted);
+    process.stderr.write(`\nretrolab: ${signal}: stopping and removing what this run started (again to force)\n`);
+    controller.abort(new Error(`interrupted by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const io: CommandIo = { stdout: process.stdout, stderr: process.stderr, signal: controller.signal };
+  try {
+    return await (await load())(args, io);
+  } catch (error) {
+    if (controller.signal.aborted) return EXIT.interrupted;
+    if (error instanceof ConfigError) {
+      process.stderr.write(`retrolab: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    if (error instanceof PrerequisiteError) {
+      process.stderr.write(`retrolab: ${error.message}\n`);
+      return EXIT.failed;
+    }
+    process.stderr.write(`retrolab: ${error instanceof RetrolabError ? error.message : errorMessage(error)}\n`);
+    if (process.env.DEBUG && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
+    return EXIT.infrastructure;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,78 @@
+import type { ContainerCreateOptions } from 'dockerode';
+import { ConfigError } from '../errors.ts';
+
+export interface BindMount {
+  hostPath: string;
+  containerPath: string;
+  readOnly?: boolean;
+}
+
+/**
+ * What to run. `hardening` defaults to `strict`, the profile measured to work
+ * for QEMU on these hosts: no capabilities, no new privileges, read-only root,
+ * a pids limit, a non-root user and no network. `standard` keeps all of that
+ * but a writable root (Wine writes its prefix).
+ */
+export interface ContainerSpec {
+  image: string;
+  cmd: string[];
+  entrypoint?: string[];
+  env?: Record<string, string>;
+  binds?: BindMount[];
+  tmpfs?: Record<string, string>;
+  user?: string;
+  workdir?: string;
+  hardening?: 'strict' | 'standard';
+  network?: 'none' | 'bridge';
+  init?: boolean;
+  devices?: string[];
+  memoryMb?: number;
+  pidsLimit?: number;
+  stdin?: Buffer;
+  name?: string;
+}
+
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+export const NOBODY = '65534:65534';
+
+export function toCreateOptions(spec: ContainerSpec, labels: Record<string, string>): ContainerCreateOptions {
+  for (const bind of spec.binds ?? []) {
+    if (!bind.hostPath.startsWith('/')) {
+      throw new ConfigError(`Bind mount host path must be absolute: ${bind.hostPath}`, { context: { bind } });
+    }
+  }
+  const hardening = spec.hardening ?? 'strict';
+  return {
+    Image: spec.image,
+    Cmd: spec.cmd,
+    ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
+    Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+    Labels: labels,
+    User: spec.user ?? NOBODY,
+    ...(spec.workdir ? { WorkingDir: spec.workdir } : {}),
+    ...(spec.name ? { name: spec.name } : {}),
+    OpenStdin: spec.stdin !== undefined,
+    StdinOnce: spec.stdin !== undefined,
+    AttachStdin: spec.stdin !== undefined,
+    AttachStdout: true,
+    AttachStderr: true,
+    HostConfig: {
+      Binds: (spec.binds ?? []).map((b) => `${b.hostPath}:${b.containerPath}:${b.readOnly ? 'ro' : 'rw'}`),
+      Tmpfs: spec.tmpfs ?? (hardening === 'strict' ? { '/tmp': 'rw,nosuid,nodev,size=64m' } : {}),
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      ReadonlyRootfs: hardening === 'strict',
+      PidsLimit: spec.pidsLimit ?? 256,
+      Memory: (spec.memoryMb ?? 1024) * 1024 * 1024,
+      NetworkMode: spec.network ?? 'none',
+      Init: spec.init ?? false,
+      Devices: (spec.devices ?? []).map((d) => ({ PathOnHost: d, PathInContainer: d, CgroupPermissions: 'rwm' })),
+    },
+  };
+}

@@ -1,0 +1,247 @@
+import Docker from 'dockerode';
+import { PassThrough, type Readable } from 'node:stream';
+import createDebug from 'debug';
+import type { ProgressSink } from '../report/progress.ts';
+import { silentProgress } from '../report/progress.ts';
+import { toCreateOptions, type ContainerSpec, type RunResult } from './container-spec.ts';
+import { ContainerError, DockerUnavailableError, ImageMissingError } from './errors.ts';
+import { LABEL, PRODUCT, newRunId, ownerLabels } from './labels.ts';
+import { DockerStartedContainer, type StartedContainer } from './started-container.ts';
+import { buildImageFromContext, type BuildImageOptions } from './image-build.ts';
+import { sweepLeftovers, type SweepReport } from './sweeper.ts';
+
+const debug = createDebug('retrolab:docker');
+
+export interface EngineInfo {
+  endpoint: string;
+  serverVersion: string;
+  apiVersion: string;
+  os: string;
+  arch: string;
+}
+
+/**
+ * The one client over dockerode. Everything retrolab starts goes through it,
+ * carries this run's labels, and is removed by `dispose()` if its owner did
+ * not remove it first.
+ */
+export class DockerClient implements AsyncDisposable {
+  readonly #docker: Docker;
+  readonly #live = new Set<StartedContainer>();
+  readonly runId: string;
+  readonly endpoint: string;
+
+  constructor(docker: Docker, endpoint: string, runId: string) {
+    this.#docker = docker;
+    this.endpoint = endpoint;
+    this.runId = runId;
+  }
+
+  get labels(): Record<string, string> {
+    return ownerLabels(this.runId);
+  }
+
+  async info(options: { signal?: AbortSignal } = {}): Promise<EngineInfo> {
+    options.signal?.throwIfAborted();
+    const version = await this.#docker.version();
+    return {
+      endpoint: this.endpoint,
+      serverVersion: version.Version,
+      apiVersion: version.ApiVersion,
+      os: version.Os,
+      arch: version.Arch,
+    };
+  }
+
+  async imageExists(ref: string, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    try {
+      options.signal?.throwIfAborted();
+      await this.#docker.getImage(ref).inspect();
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  async imageLabels(ref: string, options: { signal?: AbortSignal } = {}): Promise<Record<string, string> | undefined> {
+    try {
+      options.signal?.throwIfAborted();
+      const info = await this.#docker.getImage(ref).inspect();
+      return info.Config.Labels ?? {};
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async imageSize(ref: string): Promise<number> {
+    const info = await this.#docker.getImage(ref).inspect();
+    return info.Size;
+  }
+
+  async tagImage(source: string, target: string): Promise<void> {
+    const [repo, tag] = splitRef(target);
+    await this.#docker.getImage(source).tag({ repo, tag });
+  }
+
+  async removeImage(ref: string): Promise<void> {
+    try {
+      await this.#docker.getImage(ref).remove({ force: true });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  /** Builds an image from a folder under `docker/`, streaming its log as progress. */
+  async buildImage(options: BuildImageOptions): Promise<void> {
+    await buildImageFromContext(this.#docker, { ...options, labels: { ...options.labels, [LABEL.product]: PRODUCT } });
+  }
+
+  /** Turns a root filesystem tar stream into an image (the registry-free base image path). */
+  async importImage(
+    tar: Readable,
+    ref: string,
+    options: { labels?: Record<string, string>; signal?: AbortSignal; onProgress?: ProgressSink } = {},
+  ): Promise<void> {
+    const [repo, tag] = splitRef(ref);
+    const labels = { ...options.labels, [LABEL.product]: PRODUCT };
+    const changes = Object.entries(labels).map(([k, v]) => `LABEL ${k}="${v}"`);
+    const stream = (await this.#docker.importImage(tar, {
+      repo,
+      tag,
+      changes,
+      abortSignal: options.signal,
+    })) as NodeJS.ReadableStream;
+    await new Promise<void>((resolve, reject) => {
+      this.#docker.modem.followProgress(
+        stream,
+        (err: Error | null, output: { error?: string }[]) => {
+          const failed = err ?? output.find((o) => o.error);
+          if (failed) reject(failed instanceof Error ? failed : new Error(failed.error));
+          else resolve();
+        },
+        (event: { status?: string }) => {
+          if (event.status) (options.onProgress ?? silentProgress)({ kind: 'log', scope: `import ${ref}`, line: event.status });
+        },
+      );
+    });
+  }
+
+  /** Tries to pull an image; false when no registry answers (the normal case on offline hosts). */
+  async tryPull(ref: string, options: { signal?: AbortSignal; onProgress?: ProgressSink } = {}): Promise<boolean> {
+    try {
+      const stream = (await this.#docker.pull(ref, { abortSignal: options.signal })) as NodeJS.ReadableStream;
+      await new Promise<void>((resolve, reject) => {
+        this.#docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve()));
+      });
+      return true;
+    } catch (error) {
+      debug('pull %s failed: %s', ref, error instanceof Error ? error.message : String(error));
+      return false;
+    }
+  }
+
+  /** Streams a container's whole filesystem as a tar (docker export). */
+  async exportImageFilesystem(image: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+    const container = await this.#docker.createContainer({ Image: image, Cmd: ['true'], Labels: this.labels });
+    const raw = (await container.export({ abortSignal: options.signal })) as unknown as Readable;
+    const out = new PassThrough();
+    raw.pipe(out);
+    const remove = () => void container.remove({ force: true }).catch(() => undefined);
+    raw.once('end', remove);
+    raw.once('error', (err) => {
+      remove();
+      out.destroy(err);
+    });
+    return out;
+  }
+
+  /** Runs a container to completion, collects its output, and removes it whatever happens. */
+  async run(spec: ContainerSpec, options: { signal?: AbortSignal } = {}): Promise<RunResult> {
+    await using container = await this.start(spec, options);
+    return container.waitForExit(options);
+  }
+
+  /** Starts a long-running container. The handle removes it on dispose. */
+  async start(spec: ContainerSpec, options: { signal?: AbortSignal } = {}): Promise<StartedContainer> {
+    options.signal?.throwIfAborted();
+    let created: Docker.Container;
+    try {
+      created = await this.#docker.createContainer(toCreateOptions(spec, this.labels));
+    } catch (error) {
+      if (isNotFound(error)) throw new ImageMissingError(spec.image);
+      throw new ContainerError(`Creating a container from ${spec.image} failed: ${messageOf(error)}`, spec.image, undefined, error);
+    }
+    const started = new DockerStartedContainer(created, spec, (c) => this.#live.delete(c));
+    this.#live.add(started);
+    try {
+      await started.begin(options);
+    } catch (error) {
+      await started.stop();
+      throw error;
+    }
+    debug('started %s from %s', created.id.slice(0, 12), spec.image);
+    return started;
+  }
+
+  /** Removes containers and volumes left by earlier runs whose process is gone. */
+  async sweep(options: { signal?: AbortSignal } = {}): Promise<SweepReport> {
+    return sweepLeftovers(this.#docker, this.runId, options);
+  }
+
+  async listContainers(filterLabels: Record<string, string>): Promise<{ id: string; labels: Record<string, string>; state: string }[]> {
+    const found = await this.#docker.listContainers({
+      all: true,
+      filters: { label: Object.entries(filterLabels).map(([k, v]) => `${k}=${v}`) },
+    });
+    return found.map((c) => ({ id: c.Id, labels: c.Labels, state: c.State }));
+  }
+
+  async createVolume(name: string): Promise<void> {
+    await this.#docker.createVolume({ Name: name, Labels: this.labels });
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    try {
+      await this.#docker.getVolume(name).remove({ force: true });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  /** Removes every container this client started and did not remove yet. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await Promise.allSettled([...this.#live].map((c) => c.stop()));
+  }
+}
+
+export async function connectDocker(options: { signal?: AbortSignal; runId?: string } = {}): Promise<DockerClient> {
+  const host = process.env.DOCKER_HOST;
+  const endpoint = host && host.length > 0 ? host : 'unix:///var/run/docker.sock';
+  // docker-modem reads DOCKER_HOST (unix, tcp and ssh://user@host) itself.
+  const docker = host && host.length > 0 ? new Docker() : new Docker({ socketPath: '/var/run/docker.sock' });
+  try {
+    const signal = options.signal ?? AbortSignal.timeout(10_000);
+    await Promise.race([
+      docker.ping(),
+      new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true })),
+    ]);
+  } catch (error) {
+    throw new DockerUnavailableError(endpoint, error);
+  }
+  return new DockerClient(docker, endpoint, options.runId ?? newRunId());
+}
+
+export function isNotFound(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { statusCode?: number }).statusCode === 404;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function splitRef(ref: string): [string, string] {
+  const colon = ref.lastIndexOf(':');
+  return colon > ref.lastIndexOf('/') ? [ref.slice(0, colon), ref.slice(colon + 1)] : [ref, 'latest'];
+}

@@ -1,0 +1,30 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+
+/**
+ * Every container, image and volume retrolab creates carries these labels, so
+ * leftovers of a killed run can be found and removed by the next one.
+ */
+export const LABEL = {
+  product: 'io.retrolab.product',
+  runId: 'io.retrolab.run-id',
+  ownerPid: 'io.retrolab.owner-pid',
+  ownerHost: 'io.retrolab.owner-host',
+  inputHash: 'io.retrolab.input-hash',
+} as const;
+
+export const PRODUCT = 'retrolab';
+
+export function newRunId(): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+export function ownerLabels(runId: string): Record<string, string> {
+  return {
+    [LABEL.product]: PRODUCT,
+    [LABEL.runId]: runId,
+    [LABEL.ownerPid]: String(process.pid),
+    [LABEL.ownerHost]: hostname(),
+  };
+}

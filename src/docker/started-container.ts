@@ -1,0 +1,184 @@
+import type Docker from 'dockerode';
+import { PassThrough, type Duplex } from 'node:stream';
+import type { ContainerSpec, RunResult } from './container-spec.ts';
+import { ContainerError } from './errors.ts';
+
+const OUTPUT_LIMIT = 4 * 1024 * 1024;
+
+export interface ExecOptions {
+  user?: string;
+  env?: Record<string, string>;
+  stdin?: Buffer;
+  workdir?: string;
+  signal?: AbortSignal;
+}
+
+export interface StartedContainer extends AsyncDisposable {
+  readonly id: string;
+  readonly image: string;
+  /** Runs a command inside the container and waits for it. A non-zero exit is a result, not an error. */
+  exec(cmd: string[], options?: ExecOptions): Promise<RunResult>;
+  /** Waits for the container's main process to exit. */
+  waitForExit(options?: { signal?: AbortSignal }): Promise<RunResult>;
+  /** Output of the main process so far (bounded). */
+  output(): { stdout: string; stderr: string };
+  isRunning(): Promise<boolean>;
+  /** Kills and removes the container. Safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+/** Keeps the last `limit` bytes written to it. */
+class BoundedBuffer {
+  #chunks: Buffer[] = [];
+  #size = 0;
+  constructor(readonly limit: number) {}
+  push(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    this.#size += chunk.length;
+    while (this.#size > this.limit && this.#chunks.length > 1) this.#size -= this.#chunks.shift()!.length;
+  }
+  toString(): string {
+    return Buffer.concat(this.#chunks).toString('utf8');
+  }
+}
+
+export class DockerStartedContainer implements StartedContainer {
+  readonly #container: Docker.Container;
+  readonly #spec: ContainerSpec;
+  readonly #onGone: (c: StartedContainer) => void;
+  readonly #stdout = new BoundedBuffer(OUTPUT_LIMIT);
+  readonly #stderr = new BoundedBuffer(OUTPUT_LIMIT);
+  #attachEnded: Promise<void> = Promise.resolve();
+  #stopping: Promise<void> | undefined;
+  readonly #startedAt = Date.now();
+
+  constructor(container: Docker.Container, spec: ContainerSpec, onGone: (c: StartedContainer) => void) {
+    this.#container = container;
+    this.#spec = spec;
+    this.#onGone = onGone;
+  }
+
+  get id(): string {
+    return this.#container.id;
+  }
+
+  get image(): string {
+    return this.#spec.image;
+  }
+
+  /** Attaches to the main process's streams, then starts it, so no early output is lost. */
+  async begin(options: { signal?: AbortSignal }): Promise<void> {
+    const withStdin = this.#spec.stdin !== undefined;
+    const stream = (await this.#container.attach({
+      stream: true,
+      stdout: true,
+      stderr: true,
+      stdin: withStdin,
+      hijack: withStdin,
+      abortSignal: options.signal,
+    })) as unknown as Duplex;
+    this.#attachEnded = this.#collect(stream, this.#stdout, this.#stderr);
+    try {
+      await this.#container.start({ abortSignal: options.signal });
+    } catch (error) {
+      throw new ContainerError(
+        `Starting a container from ${this.image} failed: ${error instanceof Error ? error.message : String(error)}`,
+        this.image,
+        this.id,
+        error,
+      );
+    }
+    if (withStdin) stream.end(this.#spec.stdin);
+  }
+
+  async waitForExit(options: { signal?: AbortSignal } = {}): Promise<RunResult> {
+    const onAbort = () => void this.stop();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const { StatusCode } = (await this.#container.wait()) as { StatusCode: number };
+      options.signal?.throwIfAborted();
+      await this.#attachEnded;
+      return { exitCode: StatusCode, ...this.output(), durationMs: Date.now() - this.#startedAt };
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  output(): { stdout: string; stderr: string } {
+    return { stdout: this.#stdout.toString(), stderr: this.#stderr.toString() };
+  }
+
+  async isRunning(): Promise<boolean> {
+    try {
+      const info = await this.#container.inspect();
+      return info.State.Running;
+    } catch {
+      return false;
+    }
+  }
+
+  async exec(cmd: string[], options: ExecOptions = {}): Promise<RunResult> {
+    options.signal?.throwIfAborted();
+    const started = Date.now();
+    const exec = await this.#container.exec({
+      Cmd: cmd,
+      AttachStdout: true,
+      AttachStderr: true,
+      AttachStdin: options.stdin !== undefined,
+      ...(options.user ? { User: options.user } : {}),
+      ...(options.workdir ? { WorkingDir: options.workdir } : {}),
+      Env: Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`),
+    });
+    const stream = (await exec.start({ hijack: true, stdin: options.stdin !== undefined })) as unknown as Duplex;
+    const stdout = new BoundedBuffer(OUTPUT_LIMIT);
+    const stderr = new BoundedBuffer(OUTPUT_LIMIT);
+    const ended = this.#collect(stream, stdout, stderr);
+    if (options.stdin !== undefined) stream.end(options.stdin);
+    const onAbort = () => stream.destroy();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await ended;
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+    options.signal?.throwIfAborted();
+    let info = await exec.inspect();
+    for (let i = 0; info.Running && i < 50; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      info = await exec.inspect();
+    }
+    return { exitCode: info.ExitCode ?? -1, stdout: stdout.toString(), stderr: stderr.toString(), durationMs: Date.now() - started };
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      try {
+        await this.#container.remove({ force: true, v: true });
+      } catch (error) {
+        const status = (error as { statusCode?: number }).statusCode;
+        // 404: already gone; 409: removal already in progress.
+        if (status !== 404 && status !== 409) throw error;
+      } finally {
+        this.#onGone(this);
+      }
+    })();
+    return this.#stopping;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  #collect(stream: Duplex, stdout: BoundedBuffer, stderr: BoundedBuffer): Promise<void> {
+    const out = new PassThrough();
+    const err = new PassThrough();
+    out.on('data', (c: Buffer) => stdout.push(c));
+    err.on('data', (c: Buffer) => stderr.push(c));
+    this.#container.modem.demuxStream(stream, out, err);
+    return new Promise((resolve) => {
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+      stream.once('error', () => resolve());
+    });
+  }
+}

@@ -1,0 +1,172 @@
+import { access, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { $ } from 'zx';
+import { connectDocker, type DockerClient } from '../docker/docker-client.ts';
+import { RUNNER_IMAGES } from '../docker/runner-images.ts';
+import { errorMessage } from '../errors.ts';
+
+export type CheckStatus = 'ok' | 'missing' | 'warning' | 'not configured';
+
+export interface CheckResult {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  fix?: string;
+  /** A missing required check makes `doctor` exit non-zero. */
+  required: boolean;
+}
+
+export const LICENSED_TARGETS = ['win95', 'win98', 'winnt4'] as const;
+
+export function imageEnvVar(target: string): string {
+  return `RETROLAB_IMAGE_${target.toUpperCase()}`;
+}
+
+async function which(cmd: string): Promise<string | undefined> {
+  const result = await $({ quiet: true, nothrow: true })`command -v ${cmd}`;
+  return result.exitCode === 0 ? result.stdout.trim() : undefined;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.F_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function checkEngine(signal?: AbortSignal): Promise<{ result: CheckResult; docker?: DockerClient }> {
+  try {
+    const docker = await connectDocker(signal ? { signal } : {});
+    const info = await docker.info();
+    return {
+      result: { name: 'Docker engine', status: 'ok', detail: `${info.serverVersion} (API ${info.apiVersion}) at ${info.endpoint}`, required: true },
+      docker,
+    };
+  } catch (error) {
+    return {
+      result: {
+        name: 'Docker engine',
+        status: 'missing',
+        detail: errorMessage(error).split('\n')[0] ?? '',
+        fix: 'run `bash scripts/host-setup.sh` as root (starts dockerd), or set DOCKER_HOST',
+        required: true,
+      },
+    };
+  }
+}
+
+async function checkImage(docker: DockerClient | undefined, ref: string): Promise<CheckResult> {
+  const name = `image ${ref}`;
+  if (!docker) return { name, status: 'missing', detail: 'no engine to ask', fix: 'start the engine first', required: true };
+  if (await docker.imageExists(ref)) {
+    const mb = Math.round((await docker.imageSize(ref)) / 1e6);
+    return { name, status: 'ok', detail: `${mb} MB`, required: true };
+  }
+  return { name, status: 'missing', detail: 'not built', fix: 'npm run setup', required: true };
+}
+
+async function checkQemu(docker: DockerClient | undefined): Promise<CheckResult> {
+  const name = 'QEMU (in qemu-runner)';
+  if (!docker || !(await docker.imageExists(RUNNER_IMAGES.qemu))) {
+    return { name, status: 'missing', detail: 'the qemu-runner image is not built', fix: 'npm run setup', required: true };
+  }
+  const run = await docker.run({ image: RUNNER_IMAGES.qemu, cmd: ['/usr/libexec/qemu-system-i386', '--version'] });
+  const version = /version (\S+)/.exec(run.stdout)?.[1];
+  return version
+    ? { name, status: 'ok', detail: `qemu-system-i386 ${version}`, required: true }
+    : { name, status: 'missing', detail: `qemu-system-i386 --version said: ${run.stdout || run.stderr}`, fix: 'npm run setup', required: true };
+}
+
+/**
+ * /dev/kvm may exist and still be unable to run an unmodified guest: these
+ * hosts expose a paravirtual KVM (kvm_pvm) without vmx/svm. Report what the
+ * host really has; the VM layer proves KVM with a test boot before using it.
+ */
+async function checkKvm(): Promise<CheckResult> {
+  const name = 'KVM';
+  if (!(await exists('/dev/kvm'))) {
+    return { name, status: 'warning', detail: 'no /dev/kvm: guests run under TCG (the default for Win9x anyway)', required: false };
+  }
+  const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
+  const hasVirtExtensions = /^flags\s*:.*\b(vmx|svm)\b/m.test(cpuinfo);
+  const paravirtual = await exists('/sys/module/kvm_pvm');
+  if (paravirtual || !hasVirtExtensions) {
+    return {
+      name,
+      status: 'warning',
+      detail: `/dev/kvm is ${paravirtual ? 'paravirtual (kvm_pvm)' : 'present but the CPU shows no vmx/svm'}: it cannot run unmodified guests; TCG is used`,
+      required: false,
+    };
+  }
+  return { name, status: 'ok', detail: '/dev/kvm with hardware virtualisation (used only where a target allows it, after a test boot)', required: false };
+}
+
+async function checkToolchain(): Promise<CheckResult> {
+  const name = 'guest toolchain';
+  const watcom = process.env.WATCOM;
+  if (watcom) {
+    const wcl = await which('wcl386');
+    if (wcl) return { name, status: 'ok', detail: `Open Watcom (WATCOM=${watcom}, ${wcl})`, required: true };
+    return { name, status: 'missing', detail: `WATCOM=${watcom} is set but wcl386 is not on PATH`, fix: 'PATH=$WATCOM/binl64:$PATH (or unset WATCOM to use mingw-w64)', required: true };
+  }
+  const gcc = await which('i686-w64-mingw32-gcc');
+  if (gcc) return { name, status: 'ok', detail: `mingw-w64 i686 (${gcc}); set WATCOM to use Open Watcom`, required: true };
+  return { name, status: 'missing', detail: 'neither Open Watcom (WATCOM) nor i686-w64-mingw32-gcc', fix: 'apt-get install gcc-mingw-w64-i686 (or npm run setup as root)', required: true };
+}
+
+async function checkTool(cmd: string, pkg: string, why: string): Promise<CheckResult> {
+  const path = await which(cmd);
+  return path
+    ? { name: cmd, status: 'ok', detail: `${path} (${why})`, required: true }
+    : { name: cmd, status: 'missing', detail: `not found (${why})`, fix: `apt-get install ${pkg} (or npm run setup as root)`, required: true };
+}
+
+async function checkLicensed(target: string): Promise<CheckResult> {
+  const variable = imageEnvVar(target);
+  const value = process.env[variable];
+  const name = `target ${target}`;
+  if (!value) {
+    return { name, status: 'not configured', detail: `${variable} is not set (licensed image; skipped)`, fix: `export ${variable}=/path/to/${target}.img`, required: false };
+  }
+  if (!(await exists(value))) {
+    return { name, status: 'missing', detail: `${variable}=${value}: no such file`, fix: `point ${variable} at your ${target} disk image`, required: false };
+  }
+  return { name, status: 'ok', detail: `${variable}=${value}`, required: false };
+}
+
+export async function runChecks(options: { signal?: AbortSignal } = {}): Promise<CheckResult[]> {
+  const { result: engine, docker } = await checkEngine(options.signal);
+  try {
+    return [
+      engine,
+      await checkImage(docker, RUNNER_IMAGES.qemu),
+      await checkImage(docker, RUNNER_IMAGES.wine),
+      await checkQemu(docker),
+      await checkKvm(),
+      await checkToolchain(),
+      await checkTool('mcopy', 'mtools', 'prepares FAT images of licensed targets'),
+      await checkTool('mkfs.fat', 'dosfstools', 'makes setup floppies'),
+      await checkTool('debootstrap', 'debootstrap', 'base images without a registry'),
+      await checkTool('mkfs.ext4', 'e2fsprogs', 'builds the wine-vm root disk'),
+      await checkTool('xorriso', 'xorriso', 'makes setup ISOs'),
+      ...(await Promise.all(LICENSED_TARGETS.map(checkLicensed))),
+    ];
+  } finally {
+    await docker?.[Symbol.asyncDispose]();
+  }
+}
+
+export function renderChecks(results: CheckResult[]): string {
+  const rows = results.map((r) => [r.name, r.status, r.fix ? `${r.detail}\n  fix: ${r.fix}` : r.detail]);
+  const w0 = Math.max(5, ...rows.map((r) => r[0]!.length));
+  const w1 = Math.max(6, ...rows.map((r) => r[1]!.length));
+  const lines = [`${'check'.padEnd(w0)}  ${'status'.padEnd(w1)}  detail`, `${'-'.repeat(w0)}  ${'-'.repeat(w1)}  ${'-'.repeat(40)}`];
+  for (const [name, status, detail] of rows) {
+    const [first, ...more] = detail!.split('\n');
+    lines.push(`${name!.padEnd(w0)}  ${status!.padEnd(w1)}  ${first}`);
+    for (const line of more) lines.push(`${''.padEnd(w0)}  ${''.padEnd(w1)}  ${line}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

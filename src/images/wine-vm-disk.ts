@@ -1,0 +1,274 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { access, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { $ } from 'zx';
+import { connectDocker, type DockerClient } from '../docker/docker-client.ts';
+import { ImageMissingError } from '../docker/errors.ts';
+import { LABEL } from '../docker/labels.ts';
+import { BASE_IMAGES, RUNNER_IMAGES } from '../docker/runner-images.ts';
+import { PrerequisiteError, RetrolabError } from '../errors.ts';
+import { silentProgress, type ProgressSink } from '../report/progress.ts';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const contextDir = join(repoRoot, 'docker/wine-vm-root');
+const scope = 'wine-vm';
+
+/**
+ * How the host turns the exported root into a disk. Part of the cache key, so
+ * a change here rebuilds the disk. No journal: every run writes to a
+ * throwaway overlay, so crash safety buys nothing and the journal costs space
+ * and writes.
+ */
+const DISK_RECIPE = {
+  filesystem: 'ext4',
+  mkfsOptions: ['-q', '-F', '-L', 'retrolab-root', '-m', '0', '-O', '^has_journal', '-b', '4096'],
+  freeMiB: 256,
+  alignMiB: 64,
+  format: 'qcow2',
+} as const;
+
+/**
+ * Kernel command line the guest expects. The kernel's console goes to ttyS1
+ * (give QEMU a second serial port, e.g. a log file) because the agent owns
+ * ttyS0. The initramfs finds the root disk itself (/dev/vda, then /dev/sda),
+ * so the disk bus is the spec's choice; `root=/dev/X` overrides the search.
+ */
+export const WINE_VM_KERNEL_APPEND = 'console=ttyS1 panic=-1';
+
+export interface WineVmGuest {
+  /** Debian's 686 kernel. */
+  kernel: string;
+  /** busybox initramfs: disk and NIC drivers, mounts the root, starts /sbin/retrolab-init. */
+  initrd: string;
+  /** Golden root disk (qcow2, ext4 inside). Open it read-only; runs write to overlays. */
+  disk: string;
+  /** Cache key: hash of every build input. */
+  hash: string;
+  kernelAppend: string;
+  /** Where the agent sits inside the guest (the init runs it under Wine on boot). */
+  agentPathInGuest: string;
+}
+
+export interface EnsureWineVmGuestOptions {
+  signal?: AbortSignal;
+  onProgress?: ProgressSink;
+  /** The Win32 program the guest runs on COM1; default build/guest/agent.exe. */
+  agentExe?: string;
+  /** Default `.cache/wine-vm` in the repository. */
+  cacheDir?: string;
+  /** Reuse a client; otherwise one is connected for this call. */
+  docker?: DockerClient;
+}
+
+interface Manifest {
+  hash: string;
+  rootImage: string;
+  kernelVersion: string;
+  agentSha256: string;
+  diskVirtualMiB: number;
+  files: { kernel: string; initrd: string; disk: string };
+  builtAt: string;
+  buildMs: number;
+}
+
+const AGENT_IN_GUEST = '/opt/retrolab/agent.exe';
+const ROOT_IMAGE_REPO = 'retrolab/wine-vm-root';
+
+/**
+ * Returns the wine-vm guest's kernel, initramfs and golden disk, building
+ * them first when no cached build matches the inputs (the build context in
+ * docker/wine-vm-root, the base and Wine runner images, the agent's bytes and
+ * the disk recipe). With unchanged inputs it only hashes and returns.
+ */
+export async function ensureWineVmGuest(options: EnsureWineVmGuestOptions = {}): Promise<WineVmGuest> {
+  const { signal } = options;
+  const sink = options.onProgress ?? silentProgress;
+  const agentExe = resolve(options.agentExe ?? join(repoRoot, 'build/guest/agent.exe'));
+  const cacheDir = resolve(options.cacheDir ?? join(repoRoot, '.cache/wine-vm'));
+
+  const agent = await readFile(agentExe).catch((error: unknown) => {
+    throw new PrerequisiteError(`The wine-vm guest needs the agent at ${agentExe}, which cannot be read`, 'run `npm run build:guest`', {
+      cause: error,
+      context: { agentExe },
+    });
+  });
+
+  const docker = options.docker ?? (await connectDocker({ signal }));
+  const bases = [BASE_IMAGES.i386, RUNNER_IMAGES.wine];
+  const baseStamps: string[] = [];
+  for (const image of bases) {
+    const labels = await docker.imageLabels(image, { signal });
+    if (labels === undefined) throw new ImageMissingError(image);
+    baseStamps.push(`${image}=${labels[LABEL.inputHash] ?? JSON.stringify(labels)}`);
+  }
+
+  const rootHash = await hashRootInputs(baseStamps);
+  const agentSha256 = sha256(agent);
+  const hash = sha256(JSON.stringify({ rootHash, agentSha256, recipe: DISK_RECIPE })).slice(0, 16);
+  const dir = join(cacheDir, hash);
+
+  const cached = await readManifest(dir);
+  if (cached) {
+    sink({ kind: 'step', scope, message: `guest ${hash} is cached in ${dir}` });
+    return guestFrom(dir, cached);
+  }
+
+  const started = Date.now();
+  sink({ kind: 'step', scope, message: `building guest ${hash} (cold build: several minutes)` });
+  const rootImage = `${ROOT_IMAGE_REPO}:${rootHash.slice(0, 16)}`;
+  if (!(await docker.imageExists(rootImage, { signal }))) {
+    await docker.buildImage({
+      contextDir,
+      tags: [rootImage],
+      labels: { [LABEL.inputHash]: rootHash },
+      onProgress: sink,
+      signal,
+    });
+  }
+
+  await mkdir(cacheDir, { recursive: true });
+  const work = join(cacheDir, `${hash}.partial-${process.pid}-${randomBytes(3).toString('hex')}`);
+  try {
+    const manifest = await buildDisk({ docker, rootImage, work, agent, agentSha256, hash, signal, sink });
+    manifest.buildMs = Date.now() - started;
+    await writeFile(join(work, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    await publish(work, dir);
+    sink({ kind: 'done', scope, message: `guest ${hash} built in ${dir}`, durationMs: Date.now() - started });
+    return guestFrom(dir, (await readManifest(dir)) ?? manifest);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function buildDisk(args: {
+  docker: DockerClient;
+  rootImage: string;
+  work: string;
+  agent: Buffer;
+  agentSha256: string;
+  hash: string;
+  signal: AbortSignal | undefined;
+  sink: ProgressSink;
+}): Promise<Manifest> {
+  const { docker, rootImage, work, signal, sink } = args;
+  const rootfs = join(work, 'rootfs');
+  await mkdir(rootfs, { recursive: true });
+  const sh = $({ signal, quiet: true });
+
+  sink({ kind: 'step', scope, message: `exporting ${rootImage}` });
+  const tar = await docker.exportImageFilesystem(rootImage, { signal });
+  await run(sh({ input: tar })`tar -x --numeric-owner -p -C ${rootfs}`, 'tar -x (the exported root filesystem)');
+
+  const boot = join(rootfs, 'boot/retrolab');
+  const kernel = join(work, 'vmlinuz');
+  const initrd = join(work, 'initrd.img');
+  await rename(join(boot, 'vmlinuz'), kernel);
+  await rename(join(boot, 'initrd.img'), initrd);
+  const kernelVersion = (await readFile(join(boot, 'kernel-version'), 'utf8')).trim();
+  await rm(boot, { recursive: true });
+  await writeFile(join(rootfs, AGENT_IN_GUEST.slice(1)), args.agent, { mode: 0o755 });
+
+  const usedMiB = Number((await run(sh`du -s -x --block-size=1M ${rootfs}`, 'du')).stdout.split('\t')[0]);
+  const diskMiB = Math.ceil((usedMiB * 1.1 + DISK_RECIPE.freeMiB) / DISK_RECIPE.alignMiB) * DISK_RECIPE.alignMiB;
+  const raw = join(work, 'root.ext4');
+  sink({ kind: 'step', scope, message: `writing ${usedMiB} MiB into a ${diskMiB} MiB ext4 disk` });
+  await run(sh`mkfs.ext4 ${DISK_RECIPE.mkfsOptions} -d ${rootfs} ${raw} ${diskMiB}M`, 'mkfs.ext4 -d');
+  await rm(rootfs, { recursive: true });
+
+  const disk = join(work, 'root.qcow2');
+  await run(sh`qemu-img convert -f raw -O qcow2 ${raw} ${disk}`, 'qemu-img convert');
+  await rm(raw);
+
+  return {
+    hash: args.hash,
+    rootImage,
+    kernelVersion,
+    agentSha256: args.agentSha256,
+    diskVirtualMiB: diskMiB,
+    files: { kernel: 'vmlinuz', initrd: 'initrd.img', disk: 'root.qcow2' },
+    builtAt: new Date().toISOString(),
+    buildMs: 0,
+  };
+}
+
+/** Moves a finished build into place; a concurrent build of the same hash may have won the race. */
+async function publish(work: string, dir: string): Promise<void> {
+  try {
+    await rename(work, dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if ((code === 'EEXIST' || code === 'ENOTEMPTY') && (await readManifest(dir))) return;
+    throw error;
+  }
+}
+
+async function run<T extends { stdout: string }>(command: Promise<T>, what: string): Promise<T> {
+  try {
+    return await command;
+  } catch (error) {
+    const missing = (error as { exitCode?: number }).exitCode === 127;
+    if (missing) {
+      throw new PrerequisiteError(`Building the wine-vm disk needs ${what.split(' ')[0]} on this host`, 'run `bash scripts/host-setup.sh` as root', {
+        cause: error,
+      });
+    }
+    throw new RetrolabError(`Building the wine-vm disk failed at ${what}: ${(error as { stderr?: string }).stderr ?? String(error)}`, {
+      cause: error,
+      context: { step: what },
+    });
+  }
+}
+
+async function hashRootInputs(baseStamps: string[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const stamp of baseStamps) hash.update(`base\0${stamp}\0`);
+  const entries = await readdir(contextDir, { recursive: true, withFileTypes: true });
+  const files = entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(contextDir, join(e.parentPath, e.name)))
+    .sort();
+  for (const file of files) {
+    hash.update(`file\0${file}\0`);
+    hash.update(await readFile(join(contextDir, file)));
+  }
+  return hash.digest('hex');
+}
+
+async function readManifest(dir: string): Promise<Manifest | undefined> {
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+  } catch {
+    return undefined;
+  }
+  for (const file of Object.values(manifest.files)) {
+    try {
+      await access(join(dir, file));
+    } catch {
+      return undefined;
+    }
+  }
+  return manifest;
+}
+
+function guestFrom(dir: string, manifest: Manifest): WineVmGuest {
+  return {
+    kernel: join(dir, manifest.files.kernel),
+    initrd: join(dir, manifest.files.initrd),
+    disk: join(dir, manifest.files.disk),
+    hash: manifest.hash,
+    kernelAppend: WINE_VM_KERNEL_APPEND,
+    agentPathInGuest: AGENT_IN_GUEST,
+  };
+}
+
+function sha256(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Sizes of a built guest's files in bytes (the disk: allocated bytes of the qcow2). */
+export async function wineVmGuestSizes(guest: WineVmGuest): Promise<{ kernel: number; initrd: number; disk: number }> {
+  const [kernel, initrd, disk] = await Promise.all([stat(guest.kernel), stat(guest.initrd), stat(guest.disk)]);
+  return { kernel: kernel.size, initrd: initrd.size, disk: disk.size };
+}
