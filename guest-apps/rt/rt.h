@@ -73,6 +73,10 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+/* Keeps windows.h from pulling in winsock.h, which clashes with winsock2.h. */
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
 #include <windows.h>
 
 #define RT_LINE_MAX 1024
