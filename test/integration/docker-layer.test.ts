@@ -1,0 +1,131 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, chmod } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectDocker, type DockerClient } from '../../src/docker/docker-client.ts';
+import { LABEL } from '../../src/docker/labels.ts';
+import { RUNNER_IMAGES } from '../../src/docker/runner-images.ts';
+import { ImageMissingError } from '../../src/docker/errors.ts';
+import { PROJECT_ROOT } from '../../src/util/paths.ts';
+
+let docker: DockerClient;
+
+beforeAll(async () => {
+  docker = await connectDocker();
+});
+
+afterAll(async () => {
+  await docker[Symbol.asyncDispose]();
+});
+
+async function readQmpGreeting(socketPath: string, signal: AbortSignal): Promise<string> {
+  for (;;) {
+    signal.throwIfAborted();
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        const socket = connect(socketPath);
+        let text = '';
+        socket.on('data', (chunk) => {
+          text += chunk.toString();
+          if (text.includes('\n')) {
+            socket.destroy();
+            resolve(text);
+          }
+        });
+        socket.on('error', reject);
+      });
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+describe('docker layer against the real engine', () => {
+  it('runs a locally built runner image and collects its output and exit code', async () => {
+    const result = await docker.run({ image: RUNNER_IMAGES.qemu, cmd: ['sh', '-c', 'echo out; echo err >&2; exit 3'] });
+    expect(result).toMatchObject({ exitCode: 3, stdout: 'out\n', stderr: 'err\n' });
+  });
+
+  it('labels what it starts with the product and the run id', async () => {
+    await using container = await docker.start({ image: RUNNER_IMAGES.qemu, cmd: ['sleep', '60'] });
+    const found = await docker.listContainers({ [LABEL.runId]: docker.runId });
+    expect(found.map((c) => c.id)).toContain(container.id);
+    expect(found.find((c) => c.id === container.id)?.labels[LABEL.product]).toBe('retrolab');
+  });
+
+  it('removes a container when the code using it throws', async () => {
+    let id = '';
+    await expect(
+      (async () => {
+        await using container = await docker.start({ image: RUNNER_IMAGES.qemu, cmd: ['sleep', '60'] });
+        id = container.id;
+        throw new Error('test body failed');
+      })(),
+    ).rejects.toThrow('test body failed');
+    expect(id).not.toBe('');
+    const left = await docker.listContainers({ [LABEL.runId]: docker.runId });
+    expect(left.map((c) => c.id)).not.toContain(id);
+  });
+
+  it('names a missing image and the fix', async () => {
+    await expect(docker.run({ image: 'retrolab/no-such-image:latest', cmd: ['true'] })).rejects.toThrow(ImageMissingError);
+    await expect(docker.run({ image: 'retrolab/no-such-image:latest', cmd: ['true'] })).rejects.toThrow(/npm run setup/);
+  });
+
+  it('sweeps the leftovers of a run that was killed', async () => {
+    // A separate process starts a labelled container and is killed with SIGKILL,
+    // so nothing in it gets to clean up.
+    const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'test/support/start-and-hang.ts')], {
+      cwd: PROJECT_ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const containerId = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        const m = /started (\w+)/.exec(out);
+        if (m?.[1]) resolve(m[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`helper exited early with ${code}: ${out}`)));
+    });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const before = await docker.listContainers({ [LABEL.product]: 'retrolab' });
+    expect(before.map((c) => c.id)).toContain(containerId);
+
+    const report = await docker.sweep();
+    expect(report.containers).toContain(containerId);
+    const after = await docker.listContainers({ [LABEL.product]: 'retrolab' });
+    expect(after.map((c) => c.id)).not.toContain(containerId);
+  });
+
+  it('runs QEMU (TCG) in a hardened container far enough to answer on QMP', async () => {
+    const runDir = await mkdtemp(join(tmpdir(), 'retrolab-qmp-'));
+    await chmod(runDir, 0o777);
+    try {
+      await using vm = await docker.start({
+        image: RUNNER_IMAGES.qemu,
+        hardening: 'strict',
+        network: 'none',
+        binds: [{ hostPath: runDir, containerPath: '/run/retrolab' }],
+        cmd: ['/usr/libexec/qemu-system-i386', '-accel', 'tcg', '-nodefaults', '-display', 'none', '-m', '16', '-qmp', 'unix:/run/retrolab/qmp.sock,server=on,wait=off'],
+      });
+      const greeting = await readQmpGreeting(join(runDir, 'qmp.sock'), AbortSignal.timeout(30_000));
+      expect(JSON.parse(greeting)).toHaveProperty('QMP.version.qemu');
+      const { stdout } = await vm.exec(['sh', '-c', 'id -u; cat /proc/self/status | grep CapEff']);
+      expect(stdout).toMatch(/^65534\n/);
+      expect(stdout).toMatch(/CapEff:\s+0+\n/);
+      await expect(vm.exec(['touch', '/usr/x'])).resolves.toMatchObject({ exitCode: 1 });
+    } finally {
+      await rm(runDir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs Wine in a hardened container', async () => {
+    const result = await docker.run({ image: RUNNER_IMAGES.wine, hardening: 'strict', user: '1000:1000', cmd: ['wine', '--version'] });
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/^wine-\d+\.\d+/);
+  });
+});
