@@ -1,0 +1,73 @@
+import { readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+import { SCENARIO_NAMES, type ScenarioName } from '../scenarios/scenario-catalog.ts';
+import { REPO_ROOT } from './load-vm-spec.ts';
+import { targetName, type TargetName } from './vm-spec.ts';
+
+/**
+ * What a platform is predicted to do in each scenario, as data in
+ * `vms/<target>/expectations.json`, each prediction with its source.
+ *
+ * `unknown` is for predictions no source makes (the KB names only Windows 95
+ * for the DuplicateHandle path, so Windows 98 there is open): the verdict
+ * reports what was seen and never fails on it.
+ */
+export const expectedOutcome = z.enum(['leak', 'clean', 'unknown']);
+export type ExpectedOutcome = z.infer<typeof expectedOutcome>;
+
+export const scenarioExpectation = z.strictObject({
+  expect: expectedOutcome,
+  /** Where the prediction comes from, e.g. "KB Q198663". */
+  source: z.string().trim().min(1, 'must name where the prediction comes from, e.g. "KB Q198663"'),
+  note: z.string().optional(),
+});
+export type ScenarioExpectation = z.infer<typeof scenarioExpectation>;
+
+export const targetExpectations = z.strictObject({
+  target: targetName,
+  scenarios: z.strictObject(
+    Object.fromEntries(SCENARIO_NAMES.map((name) => [name, scenarioExpectation])) as Record<ScenarioName, typeof scenarioExpectation>,
+  ),
+});
+export type TargetExpectations = z.infer<typeof targetExpectations>;
+
+/** Reads and checks `vms/<target>/expectations.json`; every problem in the file is reported at once. */
+export async function loadExpectations(
+  target: TargetName,
+  options: { root?: string; signal?: AbortSignal } = {},
+): Promise<TargetExpectations> {
+  const file = join(options.root ?? REPO_ROOT, 'vms', target, 'expectations.json');
+  const shown = relative(process.cwd(), file) || file;
+  let text: string;
+  try {
+    text = await readFile(file, { encoding: 'utf8', signal: options.signal });
+  } catch (error) {
+    throw new ConfigError(`${shown}: cannot read the expectations of target ${target}`, { cause: error, context: { file } });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${shown}: not valid JSON: ${(error as Error).message}`, { cause: error, context: { file } });
+  }
+  const expectations = parseExpectations(json, shown);
+  if (expectations.target !== target) {
+    throw new ConfigError(`${shown}: target: "${expectations.target}" does not match its folder vms/${target}`, {
+      context: { file, target: expectations.target },
+    });
+  }
+  return expectations;
+}
+
+/** Checks already-parsed expectations; `source` names them in messages (`vms/win98/expectations.json: scenarios.dup-close.expect: ...`). */
+export function parseExpectations(json: unknown, source: string): TargetExpectations {
+  const result = targetExpectations.safeParse(json);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const path = issue.path.map(String).join('.');
+    return `${source}: ${path.length > 0 ? `${path}: ` : ''}${issue.message}`;
+  });
+  throw new ConfigError(problems.join('\n'), { cause: result.error, context: { file: source, problems } });
+}

@@ -1,0 +1,133 @@
+/**
+ * The scenarios of the lab as data: what each one does, which guest program
+ * runs it with which flags, and when its leak is counted. The runner adds
+ * `--peer ADDR:PORT` and `--cycles N` (the defaults here, or the user's);
+ * everything else a scenario needs is in `args`.
+ */
+
+export const SCENARIO_NAMES = [
+  'dup-close',
+  'dup-close-many-apps',
+  'duphandle-ws1',
+  'workaround-dummy-socket',
+  'workaround-late-close',
+  'close-order',
+  'leak-control',
+] as const;
+
+export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+/**
+ * When the held sockets are counted. `after-exit`: the KB Q198663 leak
+ * outlives the program, so the snapshot after it exited is the one that
+ * proves it (and lets a clean target show that nothing stays). `while-running`:
+ * the sockets only stay until the process exits (KB 229658, and the positive
+ * control whose duplicates are open on purpose), so they must be counted in a
+ * snapshot taken after the cycles while the program still holds them.
+ */
+export type LeakMeasurePoint = 'after-exit' | 'while-running';
+
+export interface ScenarioDefinition {
+  name: ScenarioName;
+  title: string;
+  description: string;
+  program: 'dupclose' | 'duphandle';
+  /** Flags besides --peer and --cycles. */
+  args: readonly string[];
+  /** Connections per program run; more than Win9x's default 100 table slots, so a leaking stack runs out. */
+  cycles: number;
+  /** How many program runs (`--apps`); 1 unless the scenario is about many applications. */
+  apps: number;
+  leakMeasuredAt: LeakMeasurePoint;
+  /** Where the behaviour under test is described. */
+  source: string;
+}
+
+export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioDefinition>> = {
+  'dup-close': {
+    name: 'dup-close',
+    title: 'Duplicate and close (the KB cycle)',
+    description:
+      'The parent connects to the peer, duplicates the socket with WSADuplicateSocket for a child process, the child opens its copy, sends, and closes it; then the parent closes its own. Repeated, then one more connect().',
+    program: 'dupclose',
+    args: [],
+    cycles: 120,
+    apps: 1,
+    leakMeasuredAt: 'after-exit',
+    source: 'KB Q198663',
+  },
+  'dup-close-many-apps': {
+    name: 'dup-close-many-apps',
+    title: 'Many applications duplicating and closing',
+    description:
+      'Fifteen parent processes one after another, each doing the KB cycle, as the KB describes ("10 to 20 applications"); the last one\'s final connect() shows whether the table ran out.',
+    program: 'dupclose',
+    args: ['--apps', '15'],
+    cycles: 8,
+    apps: 15,
+    leakMeasuredAt: 'after-exit',
+    source: 'KB Q198663',
+  },
+  'duphandle-ws1': {
+    name: 'duphandle-ws1',
+    title: 'Winsock 1.1 DuplicateHandle',
+    description:
+      'The same cycle through wsock32 with DuplicateHandle instead of WSADuplicateSocket; runs on a Windows 95 without the Winsock 2 update.',
+    program: 'duphandle',
+    args: [],
+    cycles: 120,
+    apps: 1,
+    leakMeasuredAt: 'after-exit',
+    source: 'KB Q198663',
+  },
+  'workaround-dummy-socket': {
+    name: 'workaround-dummy-socket',
+    title: 'Workaround: dummy socket in the child',
+    description: 'The KB cycle, but the child creates a dummy TCP socket and closes it when it likes (first workaround in the KB).',
+    program: 'dupclose',
+    args: ['--workaround', 'dummy-socket'],
+    cycles: 120,
+    apps: 1,
+    leakMeasuredAt: 'after-exit',
+    source: 'KB Q198663 (resolution)',
+  },
+  'workaround-late-close': {
+    name: 'workaround-late-close',
+    title: 'Workaround: parent closes after the child',
+    description: 'The KB cycle, but the parent closes its socket only after the child has exited (second workaround in the KB).',
+    program: 'dupclose',
+    args: ['--workaround', 'late-close'],
+    cycles: 120,
+    apps: 1,
+    leakMeasuredAt: 'after-exit',
+    source: 'KB Q198663 (resolution)',
+  },
+  'close-order': {
+    name: 'close-order',
+    title: 'Original closed before the duplicate',
+    description:
+      'The parent closes the original socket before the child closes the duplicate; on 95/98 the socket stays allocated until the process exits, so it is counted while the program still runs.',
+    program: 'dupclose',
+    args: ['--close-order', 'original-first'],
+    cycles: 40,
+    apps: 1,
+    leakMeasuredAt: 'while-running',
+    source: 'KB 229658',
+  },
+  'leak-control': {
+    name: 'leak-control',
+    title: 'Positive control: duplicates kept open',
+    description:
+      'Keeps every duplicate open on purpose and counts the held sockets while the program runs: every target must show them, which proves the harness can see a leak.',
+    program: 'dupclose',
+    args: ['--leak-control'],
+    cycles: 40,
+    apps: 1,
+    leakMeasuredAt: 'while-running',
+    source: 'retrolab (positive control)',
+  },
+};
+
+export function isScenarioName(name: string): name is ScenarioName {
+  return (SCENARIO_NAMES as readonly string[]).includes(name);
+}

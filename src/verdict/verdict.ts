@@ -1,0 +1,206 @@
+import type { ScenarioExpectation } from '../config/expectations.ts';
+import type { TableSource } from '../netstat/socket-table.ts';
+import { countStates, TCP_STATES, type StateCounts } from '../netstat/tcp-state.ts';
+import { SCENARIOS, type LeakMeasurePoint } from '../scenarios/scenario-catalog.ts';
+import {
+  classifyConnectFailure,
+  countLeaked,
+  heldTotal,
+  leakThreshold,
+  peerRows,
+  timeWaitPorts,
+  type ConnectFailureCause,
+  type LeakCount,
+} from './leak-analysis.ts';
+import { netstatExcerpt } from './netstat-excerpt.ts';
+import type { ConnectOutcome, ScenarioObservation, StackSettings } from './scenario-observation.ts';
+import { describeWinsockError } from './winsock-errors.ts';
+
+export type VerdictStatus = 'pass' | 'fail' | 'infra-error' | 'skipped';
+
+/** What the platform did: every connection held, none, or something in between. */
+export type ObservedOutcome = 'leak' | 'clean' | 'partial-leak';
+
+export interface VerdictEvidence {
+  measuredAt: LeakMeasurePoint;
+  /** The table the leak was counted in. */
+  tableSource: TableSource;
+  /** Connections held at the measuring point that were not held before. */
+  leaked: number;
+  leakedAfterExit: number;
+  /** null when no snapshot was taken while the program ran. */
+  leakedWhileRunning: number | null;
+  leakThreshold: number;
+  connectionsOpened: number;
+  /** leaked / connectionsOpened; 0 when no connection was opened. */
+  leakRate: number;
+  cyclesPlanned: number;
+  cyclesRun: number;
+  cycleFailures: { step: string; error: number; count: number }[];
+  /** The leaked connections per state. */
+  leakedStates: Partial<StateCounts>;
+  counts: { before: StateCounts; during?: StateCounts; after: StateCounts };
+  timeWait: { rows: number; distinctLocalPorts: number };
+  finalConnect: ConnectOutcome | null;
+  connectFailureCause: ConnectFailureCause | null;
+  /** The final connect() failed with WSAENOBUFS while held sockets filled the table. */
+  tableExhausted: boolean;
+  settings: StackSettings;
+  /** The rows that make the case, quoted as the guest printed them. */
+  netstatExcerpt: string;
+}
+
+export interface Verdict {
+  status: VerdictStatus;
+  reason: string;
+  /** How to get a skipped or failed-to-run scenario to run. */
+  fix?: string;
+  expected?: ScenarioExpectation['expect'];
+  observed?: ObservedOutcome;
+  evidence: VerdictEvidence | null;
+}
+
+export function skippedVerdict(reason: string, fix: string): Verdict {
+  return { status: 'skipped', reason, fix, evidence: null };
+}
+
+export function infraErrorVerdict(reason: string, fix?: string): Verdict {
+  return fix === undefined ? { status: 'infra-error', reason, evidence: null } : { status: 'infra-error', reason, fix, evidence: null };
+}
+
+/**
+ * Compares what a scenario did with what its target is predicted to do.
+ *
+ * Observed `clean` means no connection to the peer is held at the measuring
+ * point that was not held before; `leak` means at least `leakThreshold` of
+ * the connections the cycles opened are still held (see LEAK_FRACTION), or
+ * the final connect() ran into a socket table full of held connections.
+ * TIME_WAIT never counts, and a WSAENOBUFS that comes from ephemeral ports
+ * running out is reported as such, not as this bug.
+ */
+export function decideVerdict(observation: ScenarioObservation, expectation: ScenarioExpectation): Verdict {
+  const measuredAt = SCENARIOS[observation.scenario].leakMeasuredAt;
+  const { before, during, after } = observation.snapshots;
+
+  if (observation.programFailure !== undefined) {
+    const failure = observation.programFailure;
+    const code = failure.error === null ? '' : ` (${describeWinsockError(failure.error)})`;
+    return infraErrorVerdict(`${programOf(observation)} failed at ${failure.step}${code}: ${failure.message}`);
+  }
+  if (observation.cycles.length === 0) {
+    return infraErrorVerdict(`${programOf(observation)} reported no cycle`, 'check the program output in the run log');
+  }
+  if (measuredAt === 'while-running' && during === undefined) {
+    return infraErrorVerdict(
+      `${observation.scenario} counts held sockets while the program runs, but no snapshot was taken then`,
+      'the scenario runner must take NETSTAT while the program holds its sockets',
+    );
+  }
+  const connectionsOpened = observation.cycles.filter((cycle) => cycle.connected).length;
+  const firstFailure = observation.cycles[0]?.failure;
+  if (connectionsOpened === 0 && firstFailure !== undefined) {
+    const cause = classifyConnectFailure(firstFailure.error, before.netstat.table, observation.settings);
+    const failed = `no cycle could connect to the peer ${observation.peer.addr}:${observation.peer.port}: ${firstFailure.step} failed with ${describeWinsockError(firstFailure.error)}`;
+    if (cause === 'socket-table-full' || cause === 'ephemeral-ports-exhausted') {
+      return infraErrorVerdict(
+        `${failed}; the ${cause === 'socket-table-full' ? `socket table was already full (${heldTotal(before.netstat.table)} held sockets)` : 'ephemeral ports were already used up'} before the scenario started`,
+        'restart the guest between scenarios so each starts with an empty table',
+      );
+    }
+    return infraErrorVerdict(failed, 'check that the peer listens and that the guest reaches it');
+  }
+
+  const afterExit = countLeaked(before, after, observation.peer);
+  const whileRunning = during === undefined ? null : countLeaked(before, during, observation.peer);
+  const measured: LeakCount = measuredAt === 'while-running' && whileRunning !== null ? whileRunning : afterExit;
+  const threshold = leakThreshold(connectionsOpened);
+
+  const finalTable = (during ?? after).netstat.table;
+  const finalConnect = observation.finalConnect;
+  const cause = finalConnect === null || finalConnect.ok ? null : classifyConnectFailure(finalConnect.error, finalTable, observation.settings);
+  const tableExhausted = cause === 'socket-table-full';
+
+  const observed: ObservedOutcome = measured.leaked >= threshold || tableExhausted ? 'leak' : measured.leaked === 0 ? 'clean' : 'partial-leak';
+  const evidence: VerdictEvidence = {
+    measuredAt,
+    tableSource: measured.source,
+    leaked: measured.leaked,
+    leakedAfterExit: afterExit.leaked,
+    leakedWhileRunning: whileRunning?.leaked ?? null,
+    leakThreshold: threshold,
+    connectionsOpened,
+    leakRate: connectionsOpened === 0 ? 0 : measured.leaked / connectionsOpened,
+    cyclesPlanned: observation.cyclesPlanned,
+    cyclesRun: observation.cycles.length,
+    cycleFailures: groupFailures(observation),
+    leakedStates: nonZero(countStates(measured.rows.map((row) => row.state))),
+    counts: {
+      before: before.netstat.table.counts,
+      ...(during === undefined ? {} : { during: during.netstat.table.counts }),
+      after: after.netstat.table.counts,
+    },
+    timeWait: timeWaitPorts(finalTable),
+    finalConnect,
+    connectFailureCause: cause,
+    tableExhausted,
+    settings: observation.settings,
+    netstatExcerpt: netstatExcerpt(measured.capture, measured.rows.length > 0 ? measured.rows : peerRows(measured.capture.table, observation.peer)),
+  };
+
+  const expected = expectation.expect;
+  const seen = describeObservation(evidence, observed);
+  const predicted = `${expectation.source}${expectation.note === undefined ? '' : `: ${expectation.note}`}`;
+  const base = { expected, observed, evidence };
+  if (expected === 'unknown') {
+    return { status: 'pass', reason: `no firm prediction (${predicted}); observed ${observed}: ${seen}`, ...base };
+  }
+  if (expected === observed) {
+    return { status: 'pass', reason: `${expected} as predicted by ${expectation.source}: ${seen}`, ...base };
+  }
+  return { status: 'fail', reason: `expected ${expected === 'leak' ? 'a leak' : 'clean'} (${predicted}) but observed ${observed}: ${seen}`, ...base };
+}
+
+function programOf(observation: ScenarioObservation): string {
+  return SCENARIOS[observation.scenario].program;
+}
+
+function describeObservation(evidence: VerdictEvidence, observed: ObservedOutcome): string {
+  const when = evidence.measuredAt === 'after-exit' ? 'after the program exited' : 'while the program ran';
+  const states = Object.entries(evidence.leakedStates)
+    .map(([state, count]) => `${state} ${count}`)
+    .join(', ');
+  const parts = [
+    observed === 'clean'
+      ? `no connection to the peer held ${when} (${evidence.connectionsOpened} opened)`
+      : `${evidence.leaked} of ${evidence.connectionsOpened} connections held ${when}${states === '' ? '' : ` (${states})`}${observed === 'partial-leak' ? `, below the leak threshold of ${evidence.leakThreshold}` : ''}`,
+  ];
+  const connect = evidence.finalConnect;
+  if (connect !== null && !connect.ok) {
+    const why: Record<ConnectFailureCause, string> = {
+      'socket-table-full': `the socket table is full (${evidence.settings.maxConnections === undefined ? 'default MaxConnections 100' : `MaxConnections ${evidence.settings.maxConnections}`})`,
+      'ephemeral-ports-exhausted': `ephemeral ports ran out (${evidence.timeWait.distinctLocalPorts} ports in TIME_WAIT), which is port exhaustion, not this bug`,
+      unexplained: 'neither a full socket table nor exhausted ephemeral ports explains it',
+    };
+    parts.push(`final connect() failed with ${describeWinsockError(connect.error)}: ${why[evidence.connectFailureCause ?? 'unexplained']}`);
+  }
+  if (evidence.timeWait.rows > 0) parts.push(`${evidence.timeWait.rows} in TIME_WAIT (normal, not a leak)`);
+  const failures = evidence.cycleFailures.map((failure) => `${failure.step} ${describeWinsockError(failure.error)} ×${failure.count}`);
+  if (failures.length > 0) parts.push(`failed cycles: ${failures.join(', ')}`);
+  return parts.join('; ');
+}
+
+function groupFailures(observation: ScenarioObservation): VerdictEvidence['cycleFailures'] {
+  const groups = new Map<string, { step: string; error: number; count: number }>();
+  for (const cycle of observation.cycles) {
+    if (cycle.failure === undefined) continue;
+    const key = `${cycle.failure.step}/${cycle.failure.error}`;
+    const group = groups.get(key) ?? { ...cycle.failure, count: 0 };
+    group.count += 1;
+    groups.set(key, group);
+  }
+  return [...groups.values()];
+}
+
+function nonZero(counts: StateCounts): Partial<StateCounts> {
+  return Object.fromEntries(TCP_STATES.filter((state) => counts[state] > 0).map((state) => [state, counts[state]]));
+}
