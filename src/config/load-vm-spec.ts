@@ -1,0 +1,69 @@
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+import { vmSpec, type FileSource, type TargetName, type VmSpec } from './vm-spec.ts';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Reads and checks `vms/<target>/spec.json`; every problem in the file is reported at once. */
+export async function loadVmSpec(
+  target: TargetName,
+  options: { root?: string; signal?: AbortSignal } = {},
+): Promise<VmSpec> {
+  const root = options.root ?? REPO_ROOT;
+  const file = join(root, 'vms', target, 'spec.json');
+  const shown = relative(process.cwd(), file) || file;
+  let text: string;
+  try {
+    text = await readFile(file, { encoding: 'utf8', signal: options.signal });
+  } catch (error) {
+    throw new ConfigError(`${shown}: cannot read the VM spec of target ${target}`, { cause: error, context: { file } });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${shown}: not valid JSON: ${(error as Error).message}`, { cause: error, context: { file } });
+  }
+  const spec = parseVmSpec(json, shown);
+  if (spec.target !== target) {
+    throw new ConfigError(`${shown}: target: "${spec.target}" does not match its folder vms/${target}`, {
+      context: { file, target: spec.target },
+    });
+  }
+  return spec;
+}
+
+/** Checks an already-parsed spec; `source` names it in messages (`vms/win98/spec.json: nic.model: ...`). */
+export function parseVmSpec(json: unknown, source: string): VmSpec {
+  const result = vmSpec.safeParse(json);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${source}: ${formatIssue(issue)}`);
+  throw new ConfigError(problems.join('\n'), { cause: result.error, context: { file: source, problems } });
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.map(String).join('.');
+  return path.length > 0 ? `${path}: ${issue.message}` : issue.message;
+}
+
+export type ResolvedFile = { ok: true; path: string } | { ok: false; reason: string; fix: string };
+
+/**
+ * Turns a spec's file source into an absolute path, or says why it cannot
+ * (an unset variable is the normal state of a licensed target nobody configured).
+ */
+export function resolveFileSource(
+  source: FileSource,
+  options: { root?: string; env?: NodeJS.ProcessEnv } = {},
+): ResolvedFile {
+  const root = options.root ?? REPO_ROOT;
+  if ('path' in source) return { ok: true, path: isAbsolute(source.path) ? source.path : resolve(root, source.path) };
+  const value = (options.env ?? process.env)[source.env];
+  if (value === undefined || value.length === 0) {
+    return { ok: false, reason: `${source.env} is not set`, fix: `export ${source.env}=/path/to/your/disk-image` };
+  }
+  return { ok: true, path: resolve(value) };
+}

@@ -1,0 +1,139 @@
+import { access, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import createDebug from 'debug';
+import type { QemuVmSpec } from '../config/vm-spec.ts';
+import type { DockerClient } from '../docker/docker-client.ts';
+import { RUNNER_IMAGES } from '../docker/runner-images.ts';
+import type { ProgressSink } from '../report/progress.ts';
+import { silentProgress } from '../report/progress.ts';
+import { QEMU_BINARY } from './command-line.ts';
+import { KvmUnavailableError } from './errors.ts';
+import { containerUser, prepareWritableDirectory } from './run-directory.ts';
+import { DEBUG_EXIT_PORT, TINY_GUEST_BANNER, tinyGuestImage } from './tiny-guest.ts';
+
+const debug = createDebug('retrolab:accel');
+
+export interface AccelChoice {
+  accel: 'tcg' | 'kvm';
+  /** Why, in a sentence a person can act on. */
+  reason: string;
+}
+
+/** A KVM that works boots the tiny guest in well under a second; the rest is container start-up. */
+const PROBE_TIMEOUT_MS = 15_000;
+
+/** One probe per engine per process: KVM does not come and go during a run. */
+const probes = new Map<string, Promise<AccelChoice>>();
+
+/**
+ * Picks TCG or KVM for a spec. KVM is used only when the spec allows it and a
+ * guest has been seen running under it on this engine: `/dev/kvm` existing is
+ * not enough (here it is paravirtual, kvm_pvm, and cannot run unmodified
+ * guests).
+ */
+export async function chooseAccel(
+  docker: DockerClient,
+  spec: QemuVmSpec,
+  options: { signal?: AbortSignal; onProgress?: ProgressSink } = {},
+): Promise<AccelChoice> {
+  const choice = await decide(docker, spec, options);
+  if (spec.accel === 'kvm' && choice.accel !== 'kvm') throw new KvmUnavailableError(choice.reason);
+  (options.onProgress ?? silentProgress)({ kind: 'step', scope: spec.target, message: `accelerator ${choice.accel}: ${choice.reason}` });
+  return choice;
+}
+
+async function decide(docker: DockerClient, spec: QemuVmSpec, options: { signal?: AbortSignal }): Promise<AccelChoice> {
+  if (spec.accel === 'tcg') return { accel: 'tcg', reason: 'the VM spec asks for TCG' };
+  if (!spec.kvmAllowed) return { accel: 'tcg', reason: `the VM spec of ${spec.target} forbids KVM (kvmAllowed: false)` };
+  let probe = probes.get(docker.endpoint);
+  if (!probe) {
+    probe = probeKvm(docker, options);
+    probes.set(docker.endpoint, probe);
+    probe.catch(() => probes.delete(docker.endpoint));
+  }
+  return probe;
+}
+
+async function probeKvm(docker: DockerClient, options: { signal?: AbortSignal }): Promise<AccelChoice> {
+  // Host-side facts only describe this machine when the engine runs on it.
+  if (docker.endpoint.startsWith('unix://')) {
+    const local = await localKvmVerdict();
+    if (local) return local;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'retrolab-kvm-probe-'));
+  try {
+    await prepareWritableDirectory(dir);
+    const image = join(dir, 'probe.bin');
+    await writeFile(image, tinyGuestImage('exit'));
+    const signal = options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(PROBE_TIMEOUT_MS)]) : AbortSignal.timeout(PROBE_TIMEOUT_MS);
+    const started = Date.now();
+    let result;
+    try {
+      result = await docker.run(
+        {
+          image: RUNNER_IMAGES.qemu,
+          entrypoint: [QEMU_BINARY],
+          cmd: [
+            '-nodefaults', '-no-user-config', '-display', 'none',
+            '-M', 'pc', '-cpu', 'qemu32', '-m', '16', '-accel', 'kvm',
+            '-kernel', image, '-serial', 'stdio',
+            '-device', `isa-debug-exit,iobase=0x${DEBUG_EXIT_PORT.toString(16)},iosize=0x04`,
+          ],
+          binds: [{ hostPath: image, containerPath: image, readOnly: true }],
+          devices: ['/dev/kvm'],
+          user: await containerUserFor('kvm', docker),
+          memoryMb: 128,
+        },
+        { signal },
+      );
+    } catch (error) {
+      options.signal?.throwIfAborted();
+      debug('kvm probe failed: %O', error);
+      return { accel: 'tcg', reason: `a test guest under KVM did not finish within ${PROBE_TIMEOUT_MS / 1000} s (${String(error)}); using TCG` };
+    }
+    const elapsed = Date.now() - started;
+    // isa-debug-exit makes QEMU exit with (0 << 1) | 1 once the guest has printed its banner.
+    if (result.exitCode === 1 && result.stdout.includes(TINY_GUEST_BANNER.trim())) {
+      return { accel: 'kvm', reason: `a test guest ran under KVM (${elapsed} ms)` };
+    }
+    const said = (result.stderr.trim().split('\n').at(-1) ?? '').slice(0, 200);
+    return { accel: 'tcg', reason: `a test guest under KVM failed (exit ${result.exitCode}${said ? `: ${said}` : ''}); using TCG` };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The container user for an accelerator: under KVM its group is /dev/kvm's
+ * (usually 0660 root:kvm), since a device passed into a container keeps the
+ * host's permissions.
+ */
+export async function containerUserFor(accel: 'tcg' | 'kvm', docker: DockerClient): Promise<string> {
+  const user = containerUser();
+  if (accel === 'tcg' || !docker.endpoint.startsWith('unix://')) return user;
+  const device = await stat('/dev/kvm');
+  return `${user.split(':')[0]}:${device.gid}`;
+}
+
+/** A reason not to try KVM at all, read from this host, or undefined when a probe should decide. */
+async function localKvmVerdict(): Promise<AccelChoice | undefined> {
+  try {
+    await access('/dev/kvm');
+  } catch {
+    return { accel: 'tcg', reason: '/dev/kvm does not exist on this host; using TCG' };
+  }
+  const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
+  const hardware = /^flags\s*:.*\b(vmx|svm)\b/m.test(cpuinfo);
+  const paravirtual = await access('/sys/module/kvm_pvm').then(
+    () => true,
+    () => false,
+  );
+  if (paravirtual && !hardware) {
+    return {
+      accel: 'tcg',
+      reason: '/dev/kvm is paravirtual here (kvm_pvm loaded, the CPU has no vmx/svm) and cannot run unmodified guests; using TCG',
+    };
+  }
+  return undefined;
+}

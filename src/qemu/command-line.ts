@@ -1,0 +1,125 @@
+import { posix } from 'node:path';
+import type { NicSpec, QemuVmSpec } from '../config/vm-spec.ts';
+import { ConfigError } from '../errors.ts';
+
+/** The wrapper script on Debian; it execs /usr/libexec/qemu-system-i386. */
+export const QEMU_BINARY = 'qemu-system-i386';
+
+/** File names inside a run directory; the host sees the same files through the bind mount. */
+export const RUN_FILES = {
+  serial: 'serial.sock',
+  qmp: 'qmp.sock',
+  pid: 'qemu.pid',
+} as const;
+
+/** `hostfwd`: a host (container-side) port reaching a guest port. */
+export interface HostForward {
+  protocol?: 'tcp' | 'udp';
+  hostAddress?: string;
+  hostPort: number;
+  guestPort: number;
+}
+
+/** `guestfwd`: a guest connection to guestAddress:guestPort handed to a QEMU character device (`unix:/path`, `cmd:...`). */
+export interface GuestForward {
+  guestAddress: string;
+  guestPort: number;
+  to: string;
+}
+
+export interface QemuRunOptions {
+  accel: 'tcg' | 'kvm';
+  /** The run directory as QEMU sees it (inside the container). */
+  runDir: string;
+  /** The run's throwaway qcow2 overlay as QEMU sees it; omitted, the guest has no disk. */
+  disk?: { path: string };
+  /** Kernel and initramfs as QEMU sees them; the command line comes from the spec. */
+  kernel?: { image: string; initrd?: string };
+  /** Only what a scenario asks for; the guest's slirp network is `restrict=on` either way. */
+  forwards?: { host?: HostForward[]; guest?: GuestForward[] };
+  /** A saved VM state to start from (warm start) as QEMU sees it. */
+  incomingStateFile?: string;
+  /** Extra `-device` values (e.g. the isa-debug-exit a probe guest leaves through). */
+  devices?: string[];
+}
+
+/** The argv (after the binary) for one run of a spec. */
+export function qemuArguments(spec: QemuVmSpec, run: QemuRunOptions): string[] {
+  const inRun = (name: string) => posix.join(run.runDir, name);
+  const args = [
+    '-nodefaults',
+    '-no-user-config',
+    '-display', 'none',
+    '-name', spec.target,
+    '-M', machineOption(spec),
+    '-cpu', [spec.cpu.model, ...spec.cpu.flags].join(','),
+    '-smp', String(spec.smp),
+    '-m', String(spec.memoryMb),
+    '-accel', run.accel,
+    '-vga', spec.vga,
+    '-pidfile', inRun(RUN_FILES.pid),
+    '-qmp', `unix:${inRun(RUN_FILES.qmp)},server=on,wait=off`,
+    // wait=on holds the guest until the host is connected, so no early byte is lost.
+    '-chardev', `socket,id=ser0,path=${inRun(RUN_FILES.serial)},server=on,wait=on`,
+    '-serial', 'chardev:ser0',
+  ];
+  if (run.disk) {
+    args.push('-drive', `file=${escapeOption(run.disk.path)},if=${spec.disk.bus},format=qcow2,media=disk`);
+  }
+  if (run.kernel) {
+    args.push('-kernel', run.kernel.image);
+    if (run.kernel.initrd) args.push('-initrd', run.kernel.initrd);
+    if (spec.kernel && spec.kernel.append.length > 0) args.push('-append', spec.kernel.append);
+  }
+  args.push('-netdev', netdevOption(run.forwards), '-device', nicDevice(spec.nic));
+  for (const device of run.devices ?? []) args.push('-device', device);
+  if (run.incomingStateFile) args.push('-incoming', `exec:cat ${shellQuote(run.incomingStateFile)}`);
+  return args;
+}
+
+function machineOption(spec: QemuVmSpec): string {
+  const { type, acpi, hpet } = spec.machine;
+  return `${type},acpi=${acpi ? 'on' : 'off'},hpet=${hpet ? 'on' : 'off'}`;
+}
+
+function nicDevice(nic: NicSpec): string {
+  switch (nic.model) {
+    case 'ne2k_isa':
+      return `ne2k_isa,netdev=n0,iobase=${nic.iobase},irq=${nic.irq}`;
+    case 'ne2k_pci':
+    case 'pcnet':
+    case 'e1000':
+    case 'rtl8139':
+      return `${nic.model},netdev=n0`;
+  }
+}
+
+function netdevOption(forwards: QemuRunOptions['forwards']): string {
+  const parts = ['user', 'id=n0', 'restrict=on'];
+  for (const fwd of forwards?.host ?? []) {
+    checkPort(fwd.hostPort, 'hostPort');
+    checkPort(fwd.guestPort, 'guestPort');
+    parts.push(`hostfwd=${fwd.protocol ?? 'tcp'}:${fwd.hostAddress ?? '127.0.0.1'}:${fwd.hostPort}-:${fwd.guestPort}`);
+  }
+  for (const fwd of forwards?.guest ?? []) {
+    checkPort(fwd.guestPort, 'guestPort');
+    parts.push(`guestfwd=tcp:${fwd.guestAddress}:${fwd.guestPort}-${escapeOption(fwd.to)}`);
+  }
+  return parts.join(',');
+}
+
+function checkPort(port: number, field: string): void {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new ConfigError(`forward ${field}: ${port} is not a TCP/UDP port (1-65535)`, { context: { field, port } });
+  }
+}
+
+/** QEMU option values escape a comma by doubling it. */
+function escapeOption(value: string): string {
+  return value.replaceAll(',', ',,');
+}
+
+/** `exec:` migration URIs go through /bin/sh. */
+export function shellQuote(value: string): string {
+  return /^[A-Za-z0-9_./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
+}

@@ -1,0 +1,377 @@
+import { connect, type Socket } from 'node:net';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, join, posix } from 'node:path';
+import createDebug from 'debug';
+import pRetry, { AbortError } from 'p-retry';
+import type { QemuVmSpec } from '../config/vm-spec.ts';
+import type { BindMount } from '../docker/container-spec.ts';
+import type { DockerClient } from '../docker/docker-client.ts';
+import type { StartedContainer } from '../docker/started-container.ts';
+import { RUNNER_IMAGES } from '../docker/runner-images.ts';
+import type { ProgressSink } from '../report/progress.ts';
+import { silentProgress } from '../report/progress.ts';
+import { ResourceStack } from '../util/dispose.ts';
+import { QEMU_BINARY, RUN_FILES, qemuArguments, type GuestForward, type HostForward } from './command-line.ts';
+import { containerUserFor } from './accel.ts';
+import {
+  BootTimeoutError,
+  SerialSilenceError,
+  VmCrashedError,
+  VmDeadlineError,
+  VmError,
+  type VmArtifacts,
+} from './errors.ts';
+import { convertPpmFileToPng } from './ppm-to-png.ts';
+import { QmpClient, type VmStatus } from './qmp-client.ts';
+import type { RunDirectory } from './run-directory.ts';
+import { SerialLine } from './serial-line.ts';
+
+const debug = createDebug('retrolab:qemu');
+
+/** How long QEMU gets to create its sockets after the container starts. */
+const SOCKET_WAIT_MS = 30_000;
+const SILENCE_CHECK_MS = 250;
+/** After an operation fails, how long to wait for the sign that QEMU itself died (the sockets close at once). */
+const CRASH_GRACE_MS = 1_500;
+
+export interface QemuVmStartOptions {
+  docker: DockerClient;
+  spec: QemuVmSpec;
+  runDir: RunDirectory;
+  /** Host folder for serial logs and screenshots of this run. */
+  artifactsDir: string;
+  accel: 'tcg' | 'kvm';
+  /** The run's qcow2 overlay (inside the run directory) and every file of its backing chain, host paths. */
+  disk?: { overlay: string; backingChain: string[] };
+  /** Host paths of a kernel (and initramfs) to boot directly. */
+  kernel?: { image: string; initrd?: string };
+  /** Host path of a saved state to start from instead of booting. */
+  incomingStateFile?: string;
+  forwards?: { host?: HostForward[]; guest?: GuestForward[] };
+  devices?: string[];
+  signal?: AbortSignal;
+  onProgress?: ProgressSink;
+}
+
+/**
+ * One QEMU guest in a hardened qemu-runner container: QMP and COM1 as unix
+ * sockets in the bind-mounted run directory, no network for the container
+ * (the guest has slirp), the container removed on dispose whatever happened.
+ */
+export class QemuVm implements AsyncDisposable {
+  readonly spec: QemuVmSpec;
+  readonly accel: 'tcg' | 'kvm';
+  readonly qmp: QmpClient;
+  /** COM1; hand it to whoever speaks the agent protocol. */
+  readonly serial: SerialLine;
+  readonly container: StartedContainer;
+  readonly #runDir: RunDirectory;
+  readonly #artifactsDir: string;
+  readonly #resources: ResourceStack;
+  readonly #exited: Promise<string>;
+  readonly #startedAt: number;
+  #exitReason: string | undefined;
+  #stopping = false;
+
+  private constructor(fields: {
+    spec: QemuVmSpec;
+    accel: 'tcg' | 'kvm';
+    qmp: QmpClient;
+    serial: SerialLine;
+    container: StartedContainer;
+    runDir: RunDirectory;
+    artifactsDir: string;
+    resources: ResourceStack;
+    exited: Promise<string>;
+    startedAt: number;
+  }) {
+    this.spec = fields.spec;
+    this.accel = fields.accel;
+    this.qmp = fields.qmp;
+    this.serial = fields.serial;
+    this.container = fields.container;
+    this.#runDir = fields.runDir;
+    this.#artifactsDir = fields.artifactsDir;
+    this.#resources = fields.resources;
+    this.#exited = fields.exited;
+    this.#startedAt = fields.startedAt;
+    void this.#exited.then((reason) => (this.#exitReason = reason));
+  }
+
+  /**
+   * Starts QEMU (cold, or warm from a saved state), connects COM1 and QMP, and
+   * for a warm start waits until the guest is `running` again, since bytes
+   * written to the serial line before that are lost.
+   */
+  static async start(options: QemuVmStartOptions): Promise<QemuVm> {
+    const { docker, spec, runDir } = options;
+    const progress = options.onProgress ?? silentProgress;
+    const startedAt = Date.now();
+    await using stack = new ResourceStack();
+    await mkdir(options.artifactsDir, { recursive: true });
+    const inRun = (name: string) => posix.join(runDir.containerPath, name);
+    const binds: BindMount[] = [{ hostPath: runDir.hostPath, containerPath: runDir.containerPath }];
+    const readOnly = (path: string) => binds.push({ hostPath: path, containerPath: path, readOnly: true });
+    // The overlay sits in the run directory; its backing files keep their host paths (see overlay-disk.ts).
+    if (options.disk) options.disk.backingChain.forEach(readOnly);
+    if (options.kernel) {
+      readOnly(options.kernel.image);
+      if (options.kernel.initrd) readOnly(options.kernel.initrd);
+    }
+    if (options.incomingStateFile) readOnly(options.incomingStateFile);
+    const args = qemuArguments(spec, {
+      accel: options.accel,
+      runDir: runDir.containerPath,
+      ...(options.disk ? { disk: { path: inRun(basename(options.disk.overlay)) } } : {}),
+      ...(options.kernel ? { kernel: options.kernel } : {}),
+      ...(options.incomingStateFile ? { incomingStateFile: options.incomingStateFile } : {}),
+      ...(options.forwards ? { forwards: options.forwards } : {}),
+      ...(options.devices ? { devices: options.devices } : {}),
+    });
+    progress({ kind: 'step', scope: spec.target, message: `starting QEMU (${options.accel}, ${options.incomingStateFile ? 'warm from saved state' : 'cold boot'})` });
+    debug('%s %s', QEMU_BINARY, args.join(' '));
+    const container = stack.use(
+      await docker.start(
+        {
+          image: RUNNER_IMAGES.qemu,
+          entrypoint: [QEMU_BINARY],
+          cmd: args,
+          binds,
+          user: await containerUserFor(options.accel, docker),
+          network: 'none',
+          hardening: 'strict',
+          // An init reaps the `cat` that migration runs, and lets the QEMU process itself be signalled.
+          init: true,
+          devices: options.accel === 'kvm' ? ['/dev/kvm'] : [],
+          memoryMb: spec.memoryMb + 384,
+        },
+        { ...(options.signal ? { signal: options.signal } : {}) },
+      ),
+    );
+    const exited = container.waitForExit().then(
+      (result) => `QEMU exited with status ${result.exitCode}${lastLine(result.stderr)}`,
+      (error: unknown) => `the container ended: ${String(error)}`,
+    );
+    const serialSocket = await connectWhenListening(join(runDir.hostPath, RUN_FILES.serial), exited, options.signal);
+    const serial = stack.adopt(new SerialLine(serialSocket), (line) => void line.destroy());
+    const qmp = stack.use(await connectQmp(join(runDir.hostPath, RUN_FILES.qmp), exited, options.signal));
+    const vm = new QemuVm({
+      spec,
+      accel: options.accel,
+      qmp,
+      serial,
+      container,
+      runDir,
+      artifactsDir: options.artifactsDir,
+      resources: stack.move(),
+      exited,
+      startedAt,
+    });
+    if (options.incomingStateFile) {
+      try {
+        await vm.guard('restoring the saved state', (signal) => vm.waitUntilRunning({ signal }), {
+          timeoutMs: spec.timeouts.bootToReadyMs,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+      } catch (error) {
+        await vm[Symbol.asyncDispose]();
+        throw error;
+      }
+    }
+    progress({ kind: 'done', scope: spec.target, message: 'QEMU is up', durationMs: Date.now() - startedAt });
+    return vm;
+  }
+
+  get hostRunDir(): string {
+    return this.#runDir.hostPath;
+  }
+
+  /** Set once QEMU is gone, with what it said on the way out. */
+  get exitReason(): string | undefined {
+    return this.#exitReason;
+  }
+
+  async status(options: { signal?: AbortSignal } = {}): Promise<VmStatus> {
+    return this.qmp.queryStatus(options);
+  }
+
+  /** Polls until the guest runs (an incoming migration reports `inmigrate` until the state is loaded). */
+  async waitUntilRunning(options: { signal?: AbortSignal; pollMs?: number } = {}): Promise<void> {
+    for (;;) {
+      const { status, running } = await this.qmp.queryStatus(options);
+      if (running) return;
+      if (status !== 'inmigrate' && status !== 'prelaunch' && status !== 'restore-vm') {
+        throw new VmError(`the guest is "${status}", not running`, this.spec.target, await this.collectArtifacts('not-running'));
+      }
+      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 20));
+    }
+  }
+
+  /**
+   * Waits until `ready` resolves (the agent answered), within the spec's
+   * boot-to-ready timeout; on failure the serial tail and a screenshot are saved.
+   */
+  async waitForReady<T>(ready: (signal: AbortSignal) => Promise<T>, options: { signal?: AbortSignal } = {}): Promise<T> {
+    return this.guard('boot', ready, { timeoutMs: this.spec.timeouts.bootToReadyMs, boot: true, ...options });
+  }
+
+  /**
+   * Runs an operation on the guest under the watchdog: a deadline, QEMU's
+   * death, and (when `silenceMs` is given) a quiet serial line all end it with
+   * a typed error whose artifacts are saved. Other failures of the operation
+   * pass through unchanged.
+   */
+  async guard<T>(
+    during: string,
+    operation: (signal: AbortSignal) => Promise<T>,
+    options: { timeoutMs: number; silenceMs?: number; boot?: boolean; signal?: AbortSignal },
+  ): Promise<T> {
+    const controller = new AbortController();
+    const outer = options.signal;
+    const onOuterAbort = () => controller.abort(outer?.reason);
+    outer?.addEventListener('abort', onOuterAbort, { once: true });
+    const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    let silenceTimer: NodeJS.Timeout | undefined;
+    type Watchdog = { kind: 'deadline' } | { kind: 'silence'; silentMs: number } | { kind: 'exit'; reason: string };
+    const watchdog = new Promise<Watchdog>((resolve) => {
+      timer = setTimeout(() => resolve({ kind: 'deadline' }), options.timeoutMs);
+      if (options.silenceMs !== undefined) {
+        const limit = options.silenceMs;
+        silenceTimer = setInterval(() => {
+          if (this.serial.silentForMs > limit) resolve({ kind: 'silence', silentMs: this.serial.silentForMs });
+        }, SILENCE_CHECK_MS);
+      }
+      void this.#exited.then((reason) => resolve({ kind: 'exit', reason }));
+    });
+    const running = operation(controller.signal).then(
+      (value) => ({ kind: 'done' as const, value }),
+      (error: unknown) => ({ kind: 'failed' as const, error }),
+    );
+    try {
+      const first = await Promise.race([running, watchdog]);
+      if (first.kind === 'done') return first.value;
+      controller.abort(new Error(`watchdog: ${during}`));
+      if (first.kind === 'failed') {
+        const exit = await Promise.race([this.#exited, delay(CRASH_GRACE_MS).then(() => undefined)]);
+        if (exit === undefined || this.#stopping) throw first.error;
+        throw new VmCrashedError(this.spec.target, during, await this.collectArtifacts('crash'), withReason(first.error, exit));
+      }
+      const artifacts = await this.collectArtifacts(first.kind === 'exit' ? 'crash' : during.replace(/[^a-z0-9]+/gi, '-'));
+      if (first.kind === 'exit') throw new VmCrashedError(this.spec.target, during, artifacts, new Error(first.reason));
+      if (first.kind === 'silence') throw new SerialSilenceError(this.spec.target, during, first.silentMs, artifacts);
+      if (options.boot) throw new BootTimeoutError(this.spec.target, Date.now() - started, artifacts);
+      throw new VmDeadlineError(this.spec.target, during, options.timeoutMs, artifacts);
+    } finally {
+      clearTimeout(timer);
+      clearInterval(silenceTimer);
+      outer?.removeEventListener('abort', onOuterAbort);
+    }
+  }
+
+  /**
+   * Saves the running guest's state (RAM and devices; disks stay in their
+   * overlay) to a host file, through a file in the run directory. The guest is
+   * paused afterwards unless `resume` is set.
+   */
+  async saveState(hostPath: string, options: { resume?: boolean; signal?: AbortSignal } = {}): Promise<{ bytes: number; durationMs: number }> {
+    const name = 'state.bin';
+    const started = Date.now();
+    const result = await this.guard(
+      'saving the VM state',
+      (signal) => this.qmp.migrateToFile(posix.join(this.#runDir.containerPath, name), { signal }),
+      { timeoutMs: 120_000, ...(options.signal ? { signal: options.signal } : {}) },
+    );
+    await rename(join(this.#runDir.hostPath, name), hostPath);
+    if (options.resume) await this.qmp.cont(options);
+    return { bytes: result.bytes, durationMs: Date.now() - started };
+  }
+
+  /** A PNG of the guest's screen in the artifacts folder; returns its path. */
+  async screenshot(name: string, options: { signal?: AbortSignal } = {}): Promise<string> {
+    const ppm = `${name}.ppm`;
+    await this.qmp.screendump(posix.join(this.#runDir.containerPath, ppm), options);
+    const png = join(this.#artifactsDir, `${name}.png`);
+    await convertPpmFileToPng(join(this.#runDir.hostPath, ppm), png, options);
+    await rm(join(this.#runDir.hostPath, ppm), { force: true });
+    return png;
+  }
+
+  /** Saves the serial tail and, if QEMU still answers, a screenshot; never throws. */
+  async collectArtifacts(label: string): Promise<VmArtifacts> {
+    const stamp = `${label}-${Date.now() - this.#startedAt}ms`;
+    const lastSerialLines = this.serial.lastLines(20);
+    let serialLogPath: string | undefined = join(this.#artifactsDir, `${stamp}-serial.txt`);
+    try {
+      await writeFile(serialLogPath, this.serial.tailText(), 'latin1');
+    } catch (error) {
+      debug('saving the serial tail failed: %O', error);
+      serialLogPath = undefined;
+    }
+    let screenshotPath: string | undefined;
+    if (!this.qmp.closed && this.#exitReason === undefined && this.spec.vga !== 'none') {
+      try {
+        screenshotPath = await this.screenshot(`${stamp}-screen`, { signal: AbortSignal.timeout(5_000) });
+      } catch (error) {
+        debug('screenshot failed: %O', error);
+      }
+    }
+    return { lastSerialLines, serialLogPath, screenshotPath };
+  }
+
+  /** Ends QEMU at once (SIGKILL by pid, inside the container), as a crash or power cut would. */
+  async killQemu(): Promise<void> {
+    await this.container.exec(['sh', '-c', `kill -KILL "$(cat ${posix.join(this.#runDir.containerPath, RUN_FILES.pid)})"`]);
+  }
+
+  /** Closes the sockets and removes the container; safe to call more than once. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#stopping = true;
+    await this.#resources[Symbol.asyncDispose]();
+  }
+}
+
+/** Connects to a unix socket QEMU is about to create, retrying until it listens or QEMU is gone. */
+async function connectWhenListening(path: string, exited: Promise<string>, signal: AbortSignal | undefined): Promise<Socket> {
+  let gone: string | undefined;
+  void exited.then((reason) => (gone = reason));
+  return pRetry(
+    async () => {
+      if (gone) throw new AbortError(`QEMU exited before opening ${basename(path)}: ${gone}`);
+      return new Promise<Socket>((resolve, reject) => {
+        const socket = connect(path);
+        socket.once('connect', () => {
+          socket.off('error', reject);
+          resolve(socket);
+        });
+        socket.once('error', reject);
+      });
+    },
+    { retries: 300, minTimeout: 20, maxTimeout: 200, maxRetryTime: SOCKET_WAIT_MS, ...(signal ? { signal } : {}) },
+  );
+}
+
+async function connectQmp(path: string, exited: Promise<string>, signal: AbortSignal | undefined): Promise<QmpClient> {
+  let gone: string | undefined;
+  void exited.then((reason) => (gone = reason));
+  return pRetry(
+    async () => {
+      if (gone) throw new AbortError(`QEMU exited before QMP answered: ${gone}`);
+      return QmpClient.connect(path, { signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(5_000)]) : AbortSignal.timeout(5_000) });
+    },
+    { retries: 300, minTimeout: 20, maxTimeout: 200, maxRetryTime: SOCKET_WAIT_MS, ...(signal ? { signal } : {}) },
+  );
+}
+
+function lastLine(stderr: string): string {
+  const line = stderr.trim().split('\n').at(-1);
+  return line ? `: ${line}` : '';
+}
+
+function withReason(error: unknown, reason: string): Error {
+  return new Error(reason, { cause: error });
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
