@@ -4,7 +4,7 @@
 # (through their pre-scripts) and .ci/run. Safe to run again at any time.
 set -euo pipefail
 
-PACKAGES=(docker.io qemu-system-x86 qemu-utils gcc-mingw-w64-i686 binutils-mingw-w64-i686 mtools dosfstools xorriso debootstrap e2fsprogs socat busybox-static libwin-hivex-perl iptables ca-certificates)
+PACKAGES=(docker.io qemu-system-x86 qemu-utils gcc-mingw-w64-i686 binutils-mingw-w64-i686 mtools dosfstools xorriso debootstrap e2fsprogs socat busybox-static libwin-hivex-perl iptables ca-certificates qemu-user-static)
 DOCKERD_LOG=${RETROLAB_DOCKERD_LOG:-/var/log/retrolab-dockerd.log}
 DOCKERD_PID=${RETROLAB_DOCKERD_PID:-/var/run/retrolab-dockerd.pid}
 DOCKERD_WAIT_SECONDS=${RETROLAB_DOCKERD_WAIT:-60}
@@ -37,6 +37,34 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >&2
   apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+fi
+
+# Wine and the i386 base image need the host to run i386 executables. Some
+# kernels (paravirtualised guests among them) refuse them even with
+# CONFIG_IA32_EMULATION; QEMU's user-mode emulator, registered with the F flag,
+# then runs them, inside containers too. A 93-byte static i386 ELF that exits 0
+# tells which case this is.
+i386_runs() {
+  local probe
+  probe=$(mktemp)
+  printf '\x7fELF\x01\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x03\x00\x01\x00\x00\x00\x54\x80\x04\x08\x34\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x34\x00\x20\x00\x01\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x80\x04\x08\x00\x80\x04\x08\x5d\x00\x00\x00\x5d\x00\x00\x00\x05\x00\x00\x00\x00\x10\x00\x00\xb8\x01\x00\x00\x00\x31\xdb\xcd\x80' >"$probe"
+  chmod +x "$probe"
+  "$probe" 2>/dev/null
+  local rc=$?
+  rm -f "$probe"
+  return $rc
+}
+
+if ! i386_runs; then
+  [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  if [ ! -e /proc/sys/fs/binfmt_misc/qemu-i386 ]; then
+    say "this kernel does not run i386 executables; registering qemu-i386-static with binfmt_misc"
+    printf '%s' ':qemu-i386:M::\x7fELF\x01\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x03\x00:\xff\xff\xff\xff\xff\xfe\xfe\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:/usr/bin/qemu-i386-static:F' >/proc/sys/fs/binfmt_misc/register
+  fi
+  if ! i386_runs; then
+    say "i386 executables still do not run (needed for Wine); check /proc/sys/fs/binfmt_misc/qemu-i386"
+    exit 1
+  fi
 fi
 
 if [ -n "${DOCKER_HOST:-}" ]; then
