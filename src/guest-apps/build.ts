@@ -1,0 +1,195 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { $ } from 'zx';
+import { PeAuditError } from '../pe/errors.ts';
+import { auditPe } from '../pe/pe-audit.ts';
+import { readPeFile } from '../pe/pe-reader.ts';
+import type { GuestOs } from '../pe/os-allowlists.ts';
+import type { ProgressSink } from '../report/progress.ts';
+import { GuestBuildError } from './errors.ts';
+import { GUEST_APPS, GUEST_APP_NAMES, type GuestAppName, type GuestAppSpec } from './guest-app-table.ts';
+import { GUEST_BUILD_DIR, REPO_ROOT, guestAppPath } from './paths.ts';
+import { buildSteps, detectToolchain, type Toolchain } from './toolchain.ts';
+
+/** Bump when the build recipe changes in a way the flags do not show. */
+const RECIPE_VERSION = 1;
+
+export interface BuildGuestOptions {
+  signal?: AbortSignal;
+  onProgress?: ProgressSink;
+  /** Programs to build; all of GUEST_APPS by default. */
+  only?: readonly GuestAppName[];
+  /** Absolute output folder; build/guest by default. */
+  outDir?: string;
+  /** Rebuild even when the stamp matches. */
+  force?: boolean;
+  /** Environment that picks the toolchain (`WATCOM`); process.env by default. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface GuestBuildResult {
+  name: GuestAppName;
+  path: string;
+  /** True when the stamp matched and the existing file was kept. */
+  reused: boolean;
+  toolchain: Toolchain['kind'];
+  /** Hash of the inputs (sources, headers, flags, toolchain) the file was built from. */
+  inputHash: string;
+  /** sha256 of the program's bytes. */
+  sha256: string;
+  supportedOs: readonly GuestOs[];
+}
+
+interface Stamp {
+  inputHash: string;
+  sha256: string;
+  toolchain: string;
+}
+
+async function resolveSources(spec: GuestAppSpec): Promise<string[]> {
+  const resolved: string[] = [];
+  for (const source of spec.sources) {
+    if (source.endsWith('/*.c')) {
+      const dir = source.slice(0, -'/*.c'.length);
+      const names = (await readdir(join(REPO_ROOT, dir))).filter((n) => n.endsWith('.c')).sort();
+      if (names.length === 0) throw new GuestBuildError(spec.name, `resolve ${source}`, null, `no .c files in ${dir}`);
+      resolved.push(...names.map((n) => `${dir}/${n}`));
+    } else {
+      resolved.push(source);
+    }
+  }
+  return resolved;
+}
+
+async function headersOf(spec: GuestAppSpec): Promise<string[]> {
+  const headers: string[] = [];
+  for (const dir of spec.includeDirs) {
+    const names = (await readdir(join(REPO_ROOT, dir))).filter((n) => n.endsWith('.h')).sort();
+    headers.push(...names.map((n) => `${dir}/${n}`));
+  }
+  return headers;
+}
+
+function sha256(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+async function readStamp(path: string): Promise<Stamp | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as Stamp;
+  } catch {
+    return undefined;
+  }
+}
+
+async function fileHash(path: string): Promise<string | undefined> {
+  try {
+    return sha256(await readFile(path));
+  } catch {
+    return undefined;
+  }
+}
+
+async function runStep(app: string, step: { command: string; args: string[]; env?: Record<string, string> }, signal: AbortSignal | undefined): Promise<string> {
+  const result = await $({
+    cwd: REPO_ROOT,
+    quiet: true,
+    nothrow: true,
+    env: { ...process.env, ...step.env },
+    ...(signal ? { signal } : {}),
+  })`${step.command} ${step.args}`;
+  const output = `${result.stdout}${result.stderr}`;
+  if (result.exitCode !== 0) {
+    signal?.throwIfAborted();
+    throw new GuestBuildError(app, [step.command, ...step.args].join(' '), result.exitCode, output);
+  }
+  return output;
+}
+
+async function buildOne(name: GuestAppName, toolchain: Toolchain, outDir: string, options: BuildGuestOptions): Promise<GuestBuildResult> {
+  const spec: GuestAppSpec = GUEST_APPS[name];
+  const scope = `guest:${name}`;
+  const started = Date.now();
+  const sources = await resolveSources(spec);
+  const headers = await headersOf(spec);
+  const finalPath = guestAppPath(name, outDir);
+  const stampPath = join(outDir, `${name}.stamp`);
+  // Built under a temporary name and renamed, so a reader never sees half a file and concurrent builds do not collide.
+  const tmpName = `${name}.${process.pid}.tmp.exe`;
+  const relOut = relative(REPO_ROOT, join(outDir, tmpName));
+  const relObj = relative(REPO_ROOT, join(outDir, 'obj', name));
+  const steps = buildSteps(toolchain, {
+    sources,
+    includeDirs: spec.includeDirs,
+    libs: spec.libs,
+    output: relOut,
+    objectDir: relObj,
+    repoRoot: REPO_ROOT,
+  });
+  const hashInput = {
+    recipe: RECIPE_VERSION,
+    toolchain: toolchain.identity,
+    steps: steps.map((s) => [s.command, ...s.args].join(' ').replaceAll(tmpName, `${name}.exe`)),
+    files: await Promise.all(
+      [...sources, ...headers].map(async (f) => [f, sha256(await readFile(join(REPO_ROOT, f), { signal: options.signal }))]),
+    ),
+  };
+  const inputHash = sha256(JSON.stringify(hashInput));
+  const stamp = await readStamp(stampPath);
+  const existing = await fileHash(finalPath);
+  const reused = !options.force && stamp?.inputHash === inputHash && stamp.sha256 === existing && existing !== undefined;
+  if (!reused) {
+    options.onProgress?.({ kind: 'step', scope, message: `building with ${toolchain.kind}` });
+    await mkdir(join(outDir, 'obj', name), { recursive: true });
+    try {
+      for (const step of steps) {
+        const output = await runStep(name, step, options.signal);
+        for (const line of output.split('\n').filter((l) => l.trim() !== '')) {
+          options.onProgress?.({ kind: 'log', scope, line });
+        }
+      }
+      await rename(join(outDir, tmpName), finalPath);
+    } finally {
+      await rm(join(outDir, tmpName), { force: true });
+    }
+  }
+  const image = await readPeFile(finalPath, options);
+  const problems = auditPe(image, spec.supportedOs);
+  if (problems.length > 0) {
+    // An unsafe program must not be deployed by accident: drop it with its stamp.
+    await rm(finalPath, { force: true });
+    await rm(stampPath, { force: true });
+    throw new PeAuditError(finalPath, problems);
+  }
+  const digest = (await fileHash(finalPath)) ?? '';
+  if (!reused) {
+    const next: Stamp = { inputHash, sha256: digest, toolchain: toolchain.identity };
+    await writeFile(stampPath, `${JSON.stringify(next, null, 2)}\n`);
+  }
+  options.onProgress?.({
+    kind: 'done',
+    scope,
+    message: `${reused ? 'up to date' : 'built'}: ${relative(REPO_ROOT, finalPath)} (audited for ${spec.supportedOs.join(', ')})`,
+    durationMs: Date.now() - started,
+  });
+  return { name, path: finalPath, reused, toolchain: toolchain.kind, inputHash, sha256: digest, supportedOs: spec.supportedOs };
+}
+
+/**
+ * Makes sure the guest programs exist and are current: builds those whose
+ * inputs changed, reuses the rest, and audits every result against the OSes it
+ * supports (throws PeAuditError naming DLL, function and OS). Programs build
+ * one after another: the machines are small and shared.
+ */
+export async function buildGuestApps(options: BuildGuestOptions = {}): Promise<GuestBuildResult[]> {
+  const outDir = options.outDir ?? GUEST_BUILD_DIR;
+  const toolchain = await detectToolchain({ ...(options.env ? { env: options.env } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  await mkdir(outDir, { recursive: true });
+  const results: GuestBuildResult[] = [];
+  for (const name of options.only ?? GUEST_APP_NAMES) {
+    options.signal?.throwIfAborted();
+    results.push(await buildOne(name, toolchain, outDir, options));
+  }
+  return results;
+}
