@@ -1,18 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { PROJECT_ROOT } from '../util/paths.ts';
 import { vmSpec, type FileSource, type TargetName, type VmSpec } from './vm-spec.ts';
-
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Reads and checks `vms/<target>/spec.json`; every problem in the file is reported at once. */
 export async function loadVmSpec(
   target: TargetName,
   options: { root?: string; signal?: AbortSignal } = {},
 ): Promise<VmSpec> {
-  const root = options.root ?? REPO_ROOT;
+  const root = options.root ?? PROJECT_ROOT;
   const file = join(root, 'vms', target, 'spec.json');
   const shown = relative(process.cwd(), file) || file;
   let text: string;
@@ -59,7 +57,7 @@ export function resolveFileSource(
   source: FileSource,
   options: { root?: string; env?: NodeJS.ProcessEnv } = {},
 ): ResolvedFile {
-  const root = options.root ?? REPO_ROOT;
+  const root = options.root ?? PROJECT_ROOT;
   if ('path' in source) return { ok: true, path: isAbsolute(source.path) ? source.path : resolve(root, source.path) };
   const value = (options.env ?? process.env)[source.env];
   if (value === undefined || value.length === 0) {

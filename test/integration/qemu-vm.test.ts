@@ -1,0 +1,249 @@
+import { createHash } from 'node:crypto';
+import { access, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadVmSpec } from '../../src/config/load-vm-spec.ts';
+import type { QemuVmSpec } from '../../src/config/vm-spec.ts';
+import { connectDocker, type DockerClient } from '../../src/docker/docker-client.ts';
+import { LABEL } from '../../src/docker/labels.ts';
+import { chooseAccel } from '../../src/qemu/accel.ts';
+import { VmCrashedError, VmDeadlineError } from '../../src/qemu/errors.ts';
+import { createOverlay, diskImageInfo } from '../../src/qemu/overlay-disk.ts';
+import { PNG_SIGNATURE } from '../../src/qemu/ppm-to-png.ts';
+import { QemuVm } from '../../src/qemu/qemu-vm.ts';
+import { createRunDirectory } from '../../src/qemu/run-directory.ts';
+import type { SerialLine } from '../../src/qemu/serial-line.ts';
+import { TINY_GUEST_BANNER, tinyGuestImage } from '../../src/qemu/tiny-guest.ts';
+
+// The wine-vm machine (pentium3, std VGA, e1000, pc) with the hand-written tiny
+// guest instead of Debian's kernel: it prints a banner on COM1, then echoes.
+let docker: DockerClient;
+let work: string;
+let spec: QemuVmSpec;
+let guestKernel: string;
+
+beforeAll(async () => {
+  docker = await connectDocker();
+  work = await mkdtemp(join(tmpdir(), 'retrolab-qemu-vm-test-'));
+  const wineVm = await loadVmSpec('wine-vm');
+  if (wineVm.kind !== 'qemu') throw new Error('vms/wine-vm/spec.json is not a QEMU spec');
+  spec = { ...wineVm, memoryMb: 32 };
+  guestKernel = join(work, 'tiny-guest.bin');
+  await writeFile(guestKernel, tinyGuestImage('echo'));
+});
+
+afterAll(async () => {
+  await docker[Symbol.asyncDispose]();
+  await rm(work, { recursive: true, force: true });
+});
+
+async function startTinyVm(name: string, extra: { incomingStateFile?: string; disk?: { overlay: string; backingChain: string[] } } = {}) {
+  const runDir = await createRunDirectory(join(work, name));
+  const vm = await QemuVm.start({
+    docker,
+    spec,
+    runDir,
+    artifactsDir: join(work, name, 'artifacts'),
+    accel: 'tcg',
+    kernel: { image: guestKernel },
+    ...extra,
+  });
+  return { vm, runDir };
+}
+
+/** Reads COM1 until `text` has arrived; returns everything read. */
+function readUntil(serial: SerialLine, text: string, timeoutMs = 20_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString('latin1');
+      if (seen.includes(text)) {
+        cleanup();
+        resolve(seen);
+      }
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`serial: no ${JSON.stringify(text)} within ${timeoutMs} ms; got ${JSON.stringify(seen)}`));
+    }, timeoutMs);
+    const cleanup = () => {
+      clearTimeout(timer);
+      serial.off('data', onData);
+    };
+    serial.on('data', onData);
+  });
+}
+
+async function containersOfThisRun(): Promise<string[]> {
+  const found = await docker.listContainers({ [LABEL.runId]: docker.runId });
+  return found.map((c) => c.id);
+}
+
+function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+describe('QemuVm in the hardened qemu-runner container', () => {
+  it('boots, answers QMP query-status and echoes on COM1', async () => {
+    const { vm, runDir } = await startTinyVm('cold');
+    await using _dir = runDir;
+    await using running = vm;
+    expect(await readUntil(running.serial, TINY_GUEST_BANNER)).toContain(TINY_GUEST_BANNER);
+    expect(await running.status()).toEqual({ status: 'running', running: true });
+    running.serial.write('ping-1');
+    await readUntil(running.serial, 'ping-1');
+    expect(running.serial.lastLines(5)[0]).toBe(TINY_GUEST_BANNER.trim());
+    expect(running.accel).toBe('tcg');
+  });
+
+  it('takes a screendump and converts it to a PNG of the right size', async () => {
+    const { vm, runDir } = await startTinyVm('screen');
+    await using _dir = runDir;
+    await using running = vm;
+    await readUntil(running.serial, TINY_GUEST_BANNER);
+    const png = await running.screenshot('screen');
+    const data = await readFile(png);
+    expect(data.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
+    expect(data.toString('latin1', 12, 16)).toBe('IHDR');
+    const width = data.readUInt32BE(16);
+    const height = data.readUInt32BE(20);
+    // SeaBIOS leaves std VGA in 80x25 text mode: 9x16 cells.
+    expect([width, height]).toEqual([720, 400]);
+    const idatLength = data.readUInt32BE(33);
+    expect(data.toString('latin1', 37, 41)).toBe('IDAT');
+    const raw = inflateSync(data.subarray(41, 41 + idatLength));
+    expect(raw.length).toBe((width * 3 + 1) * height);
+  });
+
+  it('saves a running guest to a file and restores it warm with -incoming', async () => {
+    const stateFile = join(work, 'tiny.state');
+    {
+      const { vm, runDir } = await startTinyVm('save');
+      await using _dir = runDir;
+      await using running = vm;
+      await readUntil(running.serial, TINY_GUEST_BANNER);
+      const saved = await running.saveState(stateFile);
+      expect(saved.bytes).toBeGreaterThan(0);
+      expect((await running.status()).status).toBe('postmigrate');
+    }
+    expect((await stat(stateFile)).size).toBeGreaterThan(100_000);
+
+    const { vm, runDir } = await startTinyVm('restore', { incomingStateFile: stateFile });
+    await using _dir = runDir;
+    await using restored = vm;
+    expect(await restored.status()).toEqual({ status: 'running', running: true });
+    // The restored guest carries on in its echo loop; a reboot would print the banner again.
+    restored.serial.write('after-restore');
+    const echoed = await readUntil(restored.serial, 'after-restore');
+    expect(echoed).not.toContain('RETROLAB-TINY-GUEST-UP');
+  });
+
+  it('runs on a throwaway overlay and leaves the golden image untouched', async () => {
+    const golden = join(work, 'golden.img');
+    const content = Buffer.alloc(4 * 1024 * 1024, 0x5a);
+    await writeFile(golden, content);
+    const before = sha256(await readFile(golden));
+    const runDir = await createRunDirectory(join(work, 'disk'));
+    await using _dir = runDir;
+    const overlay = await createOverlay(docker, { backing: golden, overlay: join(runDir.hostPath, 'disk.qcow2') });
+    expect(overlay.chain).toEqual([
+      { path: join(runDir.hostPath, 'disk.qcow2'), format: 'qcow2' },
+      { path: golden, format: 'raw' },
+    ]);
+    expect((await diskImageInfo(docker, overlay.path)).virtualSizeBytes).toBe(content.length);
+    {
+      const vm = await QemuVm.start({
+        docker,
+        spec,
+        runDir,
+        artifactsDir: join(work, 'disk', 'artifacts'),
+        accel: 'tcg',
+        kernel: { image: guestKernel },
+        disk: { overlay: overlay.path, backingChain: overlay.chain.slice(1).map((entry) => entry.path) },
+      });
+      await using running = vm;
+      await readUntil(running.serial, TINY_GUEST_BANNER);
+      const blocks = await running.qmp.execute<{ inserted?: { file: string; ro: boolean; 'backing_file'?: string } }[]>('query-block');
+      const disk = blocks.find((block) => block.inserted?.file.endsWith('disk.qcow2'));
+      expect(disk?.inserted?.ro).toBe(false);
+      expect(disk?.inserted?.backing_file).toBe(golden);
+      await running.qmp.quit();
+    }
+    expect(sha256(await readFile(golden))).toBe(before);
+  });
+
+  it('turns QEMU dying mid-operation into VmCrashedError with the serial tail saved, and leaves no container', async () => {
+    const { vm, runDir } = await startTinyVm('crash');
+    await using _dir = runDir;
+    let caught: unknown;
+    {
+      await using running = vm;
+      await readUntil(running.serial, TINY_GUEST_BANNER);
+      const waiting = running.guard('waiting for an answer that never comes', (signal) => readUntil(running.serial, 'never', 120_000).then(() => signal), {
+        timeoutMs: 120_000,
+      });
+      await running.killQemu();
+      caught = await waiting.catch((error: unknown) => error);
+    }
+    expect(caught).toBeInstanceOf(VmCrashedError);
+    const crash = caught as VmCrashedError;
+    expect(crash.target).toBe('wine-vm');
+    expect(crash.lastSerialLines).toEqual([TINY_GUEST_BANNER.trim()]);
+    expect(crash.screenshotPath).toBeUndefined();
+    expect(crash.artifacts.serialLogPath).toBeDefined();
+    expect(await readFile(crash.artifacts.serialLogPath!, 'latin1')).toBe(TINY_GUEST_BANNER);
+    expect(crash.message).toContain('QEMU exited unexpectedly');
+    expect(await containersOfThisRun()).toEqual([]);
+  });
+
+  it('turns a missed deadline into VmDeadlineError with a screenshot', async () => {
+    const { vm, runDir } = await startTinyVm('deadline');
+    await using _dir = runDir;
+    await using running = vm;
+    await readUntil(running.serial, TINY_GUEST_BANNER);
+    const error = await running
+      .guard('a command with a short deadline', (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))), {
+        timeoutMs: 500,
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(VmDeadlineError);
+    const screenshot = (error as VmDeadlineError).screenshotPath;
+    expect(screenshot).toBeDefined();
+    await access(screenshot!);
+    expect((await readFile(screenshot!)).subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
+  });
+});
+
+describe('accelerator choice', () => {
+  it('never uses KVM for a spec that forbids it', async () => {
+    const win98 = await loadVmSpec('win98');
+    if (win98.kind !== 'qemu') throw new Error('win98 is a QEMU target');
+    expect(await chooseAccel(docker, { ...win98, accel: 'auto' })).toEqual({
+      accel: 'tcg',
+      reason: 'the VM spec of win98 forbids KVM (kvmAllowed: false)',
+    });
+  });
+
+  it('falls back to TCG here, saying why', async () => {
+    const hostCanRunKvm = await hasHardwareKvm();
+    const choice = await chooseAccel(docker, spec);
+    if (hostCanRunKvm) {
+      expect(choice.accel).toBe('kvm');
+    } else {
+      expect(choice.accel).toBe('tcg');
+      expect(choice.reason).toMatch(/\/dev\/kvm|paravirtual|KVM/);
+    }
+  });
+});
+
+/** Hardware KVM: the device exists and the CPU has vmx or svm. */
+async function hasHardwareKvm(): Promise<boolean> {
+  const device = await access('/dev/kvm').then(
+    () => true,
+    () => false,
+  );
+  const cpuinfo = await readFile('/proc/cpuinfo', 'utf8');
+  return device && /^flags\s*:.*\b(vmx|svm)\b/m.test(cpuinfo);
+}
