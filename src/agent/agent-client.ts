@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import createDebug from 'debug';
 import pRetry, { AbortError } from 'p-retry';
 import { crc32 } from './crc32.ts';
+import { errorMessage } from '../errors.ts';
 import { AgentProtocolError, AgentRequestError, AgentTimeoutError, GuestCommandError } from './errors.ts';
 import { encodeFrame, FrameDecoder, MAX_PAYLOAD, PROTOCOL_VERSION, type DecodeEvent, type Frame } from './frame-codec.ts';
 import {
@@ -389,7 +390,13 @@ export class AgentClient implements AsyncDisposable {
           debug('%s: retransmit %d after %s', what, attempt, last?.kind === 'fault' ? last.fault : '?');
         }
         const reply = this.#awaitReply(seq, attemptTimeoutMs, options.signal);
-        await this.#write(bytes);
+        try {
+          await this.#write(bytes);
+        } catch (error) {
+          this.#fail(new AgentProtocolError(`writing ${what} to the serial stream failed: ${errorMessage(error)}`, { cause: error }));
+          await reply;
+          throw this.#closedBy ?? error;
+        }
         last = await reply;
         if (last.kind === 'reply') return last.frame;
         if (options.signal.aborted) break;
