@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { SCENARIO_NAMES, type ScenarioName } from '../scenarios/scenario-catalog.ts';
-import { REPO_ROOT } from './load-vm-spec.ts';
+import { PROJECT_ROOT } from '../util/paths.ts';
 import { targetName, type TargetName } from './vm-spec.ts';
 
 /**
@@ -38,7 +38,7 @@ export async function loadExpectations(
   target: TargetName,
   options: { root?: string; signal?: AbortSignal } = {},
 ): Promise<TargetExpectations> {
-  const file = join(options.root ?? REPO_ROOT, 'vms', target, 'expectations.json');
+  const file = join(options.root ?? PROJECT_ROOT, 'vms', target, 'expectations.json');
   const shown = relative(process.cwd(), file) || file;
   let text: string;
   try {

@@ -12,7 +12,8 @@ export async function loadVmSpec(
 ): Promise<VmSpec> {
   const root = options.root ?? PROJECT_ROOT;
   const file = join(root, 'vms', target, 'spec.json');
-  const shown = relative(process.cwd(), file) || file;
+  // Named as the brief and the docs name it (vms/win98/spec.json), wherever the root is.
+  const shown = relative(root, file);
   let text: string;
   try {
     text = await readFile(file, { encoding: 'utf8', signal: options.signal });

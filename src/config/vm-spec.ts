@@ -60,7 +60,7 @@ const commonFields = {
   /** Needs a user's licensed image; unconfigured means skipped with a reason, never passed. */
   licensed: z.boolean(),
   /** ws2_32.dll present: yes, no, or only with an update (Win95 + "Windows Sockets 2 for Windows 95"). */
-  winsock2: z.union([z.boolean(), z.literal('optional')]),
+  winsock2: z.union([z.boolean(), z.literal('optional')], { error: 'must be true, false or "optional"' }),
   timeouts,
   /** Where the values come from (KB articles, public projects, measurements here). */
   notes: z.array(z.string().min(1)).min(1),

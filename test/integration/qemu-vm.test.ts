@@ -216,6 +216,39 @@ describe('QemuVm in the hardened qemu-runner container', () => {
   });
 });
 
+describe('the command lines of the licensed targets in a real QEMU', () => {
+  // Their disks need a licence; the tiny guest stands in, so what is checked is QEMU's machine.
+  it.each([
+    { target: 'win95', cpu: 'pentium-i386-cpu', level: 1, nic: ['dev: ne2k_isa', 'iobase = 768 (0x300)', 'irq = 10 (0xa)'], vga: 'VGA' },
+    { target: 'win98', cpu: 'pentium2-i386-cpu', level: 2, nic: ['dev: ne2k_pci'], vga: 'VGA' },
+    { target: 'winnt4', cpu: 'pentium-i386-cpu', level: 1, nic: ['dev: pcnet'], vga: 'cirrus-vga' },
+  ] as const)('$target starts with its CPU, NIC and VGA and no ACPI', async ({ target, cpu, level, nic, vga }) => {
+    const licensed = await loadVmSpec(target);
+    if (licensed.kind !== 'qemu') throw new Error(`${target} is a QEMU target`);
+    const runDir = await createRunDirectory(join(work, target));
+    await using _dir = runDir;
+    await using vm = await QemuVm.start({
+      docker,
+      spec: licensed,
+      runDir,
+      artifactsDir: join(work, target, 'artifacts'),
+      accel: 'tcg',
+      kernel: { image: guestKernel },
+    });
+    await readUntil(vm.serial, TINY_GUEST_BANNER);
+    const cpus = await vm.qmp.execute<{ 'qom-path': string }[]>('query-cpus-fast');
+    expect(cpus).toHaveLength(1);
+    const path = cpus[0]?.['qom-path'];
+    expect(await vm.qmp.execute('qom-get', { path, property: 'type' })).toBe(cpu);
+    expect(await vm.qmp.execute('qom-get', { path, property: 'level' })).toBe(level);
+    const qtree = await vm.qmp.execute<string>('human-monitor-command', { 'command-line': 'info qtree' });
+    for (const line of nic) expect(qtree).toContain(line);
+    expect(qtree).toContain(`dev: ${vga}`);
+    expect(qtree).not.toContain('dev: PIIX4_PM');
+    expect(qtree).not.toContain('dev: hpet');
+  });
+});
+
 describe('accelerator choice', () => {
   it('never uses KVM for a spec that forbids it', async () => {
     const win98 = await loadVmSpec('win98');
