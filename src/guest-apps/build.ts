@@ -9,7 +9,8 @@ import type { GuestOs } from '../pe/os-allowlists.ts';
 import type { ProgressSink } from '../report/progress.ts';
 import { GuestBuildError } from './errors.ts';
 import { GUEST_APPS, GUEST_APP_NAMES, type GuestAppName, type GuestAppSpec } from './guest-app-table.ts';
-import { GUEST_BUILD_DIR, REPO_ROOT, guestAppPath } from './paths.ts';
+import { PROJECT_ROOT as REPO_ROOT } from '../util/paths.ts';
+import { GUEST_BUILD_DIR, guestAppPath } from './paths.ts';
 import { buildSteps, detectToolchain, type Toolchain } from './toolchain.ts';
 
 /** Bump when the build recipe changes in a way the flags do not show. */

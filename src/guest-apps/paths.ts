@@ -1,11 +1,9 @@
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from '../util/paths.ts';
 import type { GuestAppName } from './guest-app-table.ts';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
 /** Where `npm run build:guest` puts the programs (git-ignored). */
-export const GUEST_BUILD_DIR = join(REPO_ROOT, 'build', 'guest');
+export const GUEST_BUILD_DIR = join(PROJECT_ROOT, 'build', 'guest');
 
 /** The built program, e.g. `guestAppPath('dupclose')` → `<repo>/build/guest/dupclose.exe`. */
 export function guestAppPath(name: GuestAppName, buildDir: string = GUEST_BUILD_DIR): string {
