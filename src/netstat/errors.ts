@@ -20,3 +20,26 @@ export class SocketTableParseError extends RetrolabError {
     this.problem = problem;
   }
 }
+
+/**
+ * tcptab ran but could not read the table: `unavailable` where iphlpapi's
+ * GetTcpTable does not exist (Windows 95; use NETSTAT there), `failed` when the
+ * call itself failed.
+ */
+export class TcptabError extends RetrolabError {
+  readonly reason: 'unavailable' | 'failed';
+  readonly call: string;
+  readonly error: number | null;
+
+  constructor(reason: 'unavailable' | 'failed', call: string, error: number | null) {
+    super(
+      reason === 'unavailable'
+        ? `tcptab: ${call} does not exist on this guest (no iphlpapi, e.g. Windows 95); read NETSTAT -AN instead`
+        : `tcptab: ${call} failed with error ${error ?? 'unknown'}`,
+      { context: { reason, call, error } },
+    );
+    this.reason = reason;
+    this.call = call;
+    this.error = error;
+  }
+}
