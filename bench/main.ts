@@ -1,0 +1,112 @@
+// `npm run bench`: measures the lab's machinery and writes results/bench/latest.json.
+// Each case is one entry in CASES; later issues add theirs (wine-vm cold boot, warm start).
+import '../src/util/dispose.ts';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { AgentClient } from '../src/agent/agent-client.ts';
+import { connectDocker } from '../src/docker/docker-client.ts';
+import { errorMessage } from '../src/errors.ts';
+import { buildGuestApps } from '../src/guest-apps/build.ts';
+import { PROJECT_ROOT } from '../src/util/paths.ts';
+import { consoleProgress, type ProgressSink } from '../src/report/progress.ts';
+import { GUEST_RUN_DIR, startWineAgentLine } from './wine-agent-line.ts';
+
+export interface BenchRow {
+  case: string;
+  target: string;
+  metric: string;
+  /** The median of `samples`. */
+  value: number;
+  unit: string;
+  samples: number[];
+}
+
+interface BenchCase {
+  name: string;
+  run(context: { signal: AbortSignal; onProgress: ProgressSink }): Promise<BenchRow[]>;
+}
+
+const RESULTS = join(PROJECT_ROOT, 'results', 'bench', 'latest.json');
+const PING_ROUNDS = 50;
+const TRANSFER_RUNS = 5;
+const TRANSFER_BYTES = 256 * 1024;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function row(name: string, target: string, metric: string, unit: string, samples: number[]): BenchRow {
+  const round = (v: number) => Math.round(v * 100) / 100;
+  return { case: name, target, metric, value: round(median(samples)), unit, samples: samples.map(round) };
+}
+
+const agentLineOnWine: BenchCase = {
+  name: 'agent-line',
+  async run({ signal, onProgress }) {
+    const [agent] = await buildGuestApps({ only: ['agent'], signal, onProgress });
+    await using docker = await connectDocker({ signal });
+    onProgress({ kind: 'step', scope: 'bench', message: 'starting the agent under Wine' });
+    await using line = await startWineAgentLine(docker, { agentExe: agent!.path, signal });
+    await using client = await AgentClient.connect(line.stream, { signal, handshakeTimeoutMs: 90_000 });
+
+    const pings: number[] = [];
+    for (let i = 0; i < PING_ROUNDS; i++) pings.push((await client.ping(Buffer.alloc(0), { signal })).roundTripMs);
+
+    const data = Buffer.from(Array.from({ length: TRANSFER_BYTES }, (_, i) => (i * 2654435761) >>> 24));
+    const path = `${GUEST_RUN_DIR}\\bench.bin`;
+    const put: number[] = [];
+    const get: number[] = [];
+    for (let i = 0; i < TRANSFER_RUNS; i++) {
+      let started = performance.now();
+      await client.putFile(path, data, { signal });
+      put.push(data.length / 1024 / ((performance.now() - started) / 1000));
+      started = performance.now();
+      const back = await client.getFile(path, { signal });
+      get.push(back.length / 1024 / ((performance.now() - started) / 1000));
+      if (!back.equals(data)) throw new Error('bench: the file came back different');
+    }
+    return [
+      row('agent-line', 'wine', 'ping round trip (empty payload)', 'ms', pings),
+      row('agent-line', 'wine', `put throughput (${TRANSFER_BYTES / 1024} KiB)`, 'KiB/s', put),
+      row('agent-line', 'wine', `get throughput (${TRANSFER_BYTES / 1024} KiB)`, 'KiB/s', get),
+    ];
+  },
+};
+
+const CASES: BenchCase[] = [agentLineOnWine];
+
+function table(rows: BenchRow[]): string {
+  const header = ['case', 'target', 'metric', 'median', 'unit', 'runs'];
+  const cells = rows.map((r) => [r.case, r.target, r.metric, String(r.value), r.unit, String(r.samples.length)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((v, i) => (i === 3 || i === 5 ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
+}
+
+async function main(): Promise<number> {
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort(new Error('interrupted')));
+  const onProgress = consoleProgress();
+  const startedAt = new Date().toISOString();
+  const rows: BenchRow[] = [];
+  const failures: { case: string; error: string }[] = [];
+  for (const c of CASES) {
+    try {
+      rows.push(...(await c.run({ signal: controller.signal, onProgress })));
+    } catch (error) {
+      failures.push({ case: c.name, error: errorMessage(error) });
+      process.stderr.write(`bench case ${c.name} failed: ${errorMessage(error)}\n`);
+    }
+  }
+  process.stdout.write(`${table(rows)}\n`);
+  await mkdir(dirname(RESULTS), { recursive: true });
+  const host = { hostname: hostname(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version };
+  await writeFile(RESULTS, `${JSON.stringify({ startedAt, host, rows, failures }, null, 2)}\n`);
+  process.stdout.write(`written to ${RESULTS}\n`);
+  return failures.length > 0 ? 1 : 0;
+}
+
+process.exitCode = await main();
