@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -162,18 +162,27 @@ describe('the agent under Wine, over its serial line', () => {
     expect(text).toMatch(/Proto\s+Local Address\s+Foreign Address\s+State/);
   });
 
-  it('kills a hanging program (and the shell it runs in) on timeout and reports timedOut', async () => {
-    await client.putFile(guest('hang.bat'), Buffer.from('@echo off\r\necho hanging\r\n:loop\r\ngoto loop\r\n'));
-    const direct = await client.exec('hang.bat', { cwd: GUEST_RUN_DIR, timeoutMs: 1_500 });
+  it('kills a hanging program (and what it started) on timeout and reports timedOut', async () => {
+    // The loop appends to a file: once it is dead, the file stops growing.
+    await client.putFile(guest('hang.bat'), Buffer.from('@echo off\r\necho hanging\r\n:loop\r\necho tick>>%1\r\ngoto loop\r\n'));
+    const stopsGrowing = async (name: string): Promise<void> => {
+      const size = async () => (await stat(join(line.runDir, name))).size;
+      const first = await size();
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(first).toBeGreaterThan(0);
+      expect(await size()).toBe(first);
+    };
+
+    const direct = await client.exec('hang.bat direct.txt', { cwd: GUEST_RUN_DIR, timeoutMs: 1_500 });
     expect(direct).toMatchObject({ timedOut: true });
     expect(direct.stdout).toMatch(/hanging/);
     expect(direct.guestDurationMs).toBeGreaterThanOrEqual(1_500);
+    await stopsGrowing('direct.txt');
 
     // One level deeper: the loop runs in a grandchild of the agent.
-    const nested = await client.exec('cmd /c hang.bat', { cwd: GUEST_RUN_DIR, timeoutMs: 1_500 });
+    const nested = await client.exec('cmd /c hang.bat nested.txt', { cwd: GUEST_RUN_DIR, timeoutMs: 1_500 });
     expect(nested.timedOut).toBe(true);
-    const ps = await line.container.exec(['ps', '-eo', 'args']);
-    expect(ps.stdout).not.toMatch(/hang\.bat/);
+    await stopsGrowing('nested.txt');
     await client.ping();
   });
 
@@ -201,10 +210,11 @@ describe('the agent under Wine, over its serial line', () => {
     const before = { ...client.stats };
     // Reply damaged in its payload: the client sees a corrupt frame for its seq and retransmits.
     faults.flipToHost(30);
-    await client.execChecked('echo run>>count.txt', { cwd: GUEST_RUN_DIR });
-    // Reply damaged in its header: the client hears nothing valid and retransmits on its deadline.
+    await client.execChecked('echo run>>count.txt', { cwd: GUEST_RUN_DIR, timeoutMs: 2_000 });
+    // Reply damaged in its header: the client hears nothing valid and retransmits when the
+    // attempt's deadline (the guest timeout plus a margin) passes.
     faults.flipToHost(3);
-    await client.execChecked('echo run>>count.txt', { cwd: GUEST_RUN_DIR });
+    await client.execChecked('echo run>>count.txt', { cwd: GUEST_RUN_DIR, timeoutMs: 2_000 });
     expect(client.stats.retransmits).toBe(before.retransmits + 2);
     expect(client.stats.corruptFrames).toBe(before.corruptFrames + 1);
     const count = (await client.getFile(guest('count.txt'))).toString('latin1');
