@@ -70,7 +70,8 @@ async function probeKvm(docker: DockerClient, options: { signal?: AbortSignal })
     const started = Date.now();
     let result;
     try {
-      result = await docker.run(
+      // start + waitForExit rather than DockerClient.run: see overlay-disk.ts.
+      await using container = await docker.start(
         {
           image: RUNNER_IMAGES.qemu,
           entrypoint: [QEMU_BINARY],
@@ -87,6 +88,7 @@ async function probeKvm(docker: DockerClient, options: { signal?: AbortSignal })
         },
         { signal },
       );
+      result = await container.waitForExit({ signal });
     } catch (error) {
       options.signal?.throwIfAborted();
       debug('kvm probe failed: %O', error);

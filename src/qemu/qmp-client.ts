@@ -42,10 +42,13 @@ export class QmpClient implements AsyncDisposable {
   #buffer = '';
   #closed: QmpConnectionError | undefined;
   #quitting = false;
+  readonly #ended: Promise<void>;
+  #markEnded: () => void = () => {};
 
   private constructor(socketPath: string, socket: Socket) {
     this.socketPath = socketPath;
     this.#socket = socket;
+    this.#ended = new Promise((resolve) => (this.#markEnded = resolve));
   }
 
   /** Connects, reads the greeting and leaves capabilities negotiation mode. */
@@ -195,7 +198,7 @@ export class QmpClient implements AsyncDisposable {
     await this.execute('screendump', { filename: path }, options);
   }
 
-  /** Asks QEMU to exit; the connection closing afterwards is expected, not an error. */
+  /** Asks QEMU to exit and waits until it has closed the connection (which is then expected, not an error). */
   async quit(options: { signal?: AbortSignal } = {}): Promise<void> {
     this.#quitting = true;
     try {
@@ -203,6 +206,7 @@ export class QmpClient implements AsyncDisposable {
     } catch (error) {
       if (!(error instanceof QmpConnectionError)) throw error;
     }
+    await this.#ended;
   }
 
   close(): void {
@@ -255,6 +259,7 @@ export class QmpClient implements AsyncDisposable {
     if (this.#closed) return;
     this.#closed = error;
     this.#socket.destroy();
+    this.#markEnded();
     for (const [id, pending] of this.#pending) {
       this.#pending.delete(id);
       pending.reject(new QmpConnectionError(error.message, this.socketPath, pending.command, error));

@@ -9,7 +9,7 @@ import type { QemuVmSpec } from '../../src/config/vm-spec.ts';
 import { connectDocker, type DockerClient } from '../../src/docker/docker-client.ts';
 import { LABEL } from '../../src/docker/labels.ts';
 import { chooseAccel } from '../../src/qemu/accel.ts';
-import { VmCrashedError, VmDeadlineError } from '../../src/qemu/errors.ts';
+import { QmpCommandError, VmCrashedError, VmDeadlineError } from '../../src/qemu/errors.ts';
 import { createOverlay, diskImageInfo } from '../../src/qemu/overlay-disk.ts';
 import { PNG_SIGNATURE } from '../../src/qemu/ppm-to-png.ts';
 import { QemuVm } from '../../src/qemu/qemu-vm.ts';
@@ -39,6 +39,7 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
+/** Run directories live under `work`, which afterAll removes with everything in it. */
 async function startTinyVm(name: string, extra: { incomingStateFile?: string; disk?: { overlay: string; backingChain: string[] } } = {}) {
   const runDir = await createRunDirectory(join(work, name));
   const vm = await QemuVm.start({
@@ -50,7 +51,7 @@ async function startTinyVm(name: string, extra: { incomingStateFile?: string; di
     kernel: { image: guestKernel },
     ...extra,
   });
-  return { vm, runDir };
+  return vm;
 }
 
 /** Reads COM1 until `text` has arrived; returns everything read. */
@@ -87,8 +88,7 @@ function sha256(data: Buffer): string {
 
 describe('QemuVm in the hardened qemu-runner container', () => {
   it('boots, answers QMP query-status and echoes on COM1', async () => {
-    const { vm, runDir } = await startTinyVm('cold');
-    await using _dir = runDir;
+    const vm = await startTinyVm('cold');
     await using running = vm;
     expect(await readUntil(running.serial, TINY_GUEST_BANNER)).toContain(TINY_GUEST_BANNER);
     expect(await running.status()).toEqual({ status: 'running', running: true });
@@ -98,9 +98,27 @@ describe('QemuVm in the hardened qemu-runner container', () => {
     expect(running.accel).toBe('tcg');
   });
 
+  it('speaks QMP: stop/cont with their events, and typed errors', async () => {
+    const vm = await startTinyVm('qmp');
+    await using running = vm;
+    await readUntil(running.serial, TINY_GUEST_BANNER);
+    const stopped = running.qmp.waitForEvent('STOP');
+    await running.qmp.stop();
+    expect((await stopped).event).toBe('STOP');
+    expect(await running.status()).toEqual({ status: 'paused', running: false });
+    const resumed = running.qmp.waitForEvent('RESUME');
+    await running.qmp.cont();
+    await resumed;
+    expect((await running.status()).running).toBe(true);
+    const error = await running.qmp.execute('no-such-command').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(QmpCommandError);
+    expect(error).toMatchObject({ command: 'no-such-command', errorClass: 'CommandNotFound' });
+    await running.qmp.quit();
+    expect(running.qmp.closed).toBe(true);
+  });
+
   it('takes a screendump and converts it to a PNG of the right size', async () => {
-    const { vm, runDir } = await startTinyVm('screen');
-    await using _dir = runDir;
+    const vm = await startTinyVm('screen');
     await using running = vm;
     await readUntil(running.serial, TINY_GUEST_BANNER);
     const png = await running.screenshot('screen');
@@ -120,8 +138,7 @@ describe('QemuVm in the hardened qemu-runner container', () => {
   it('saves a running guest to a file and restores it warm with -incoming', async () => {
     const stateFile = join(work, 'tiny.state');
     {
-      const { vm, runDir } = await startTinyVm('save');
-      await using _dir = runDir;
+      const vm = await startTinyVm('save');
       await using running = vm;
       await readUntil(running.serial, TINY_GUEST_BANNER);
       const saved = await running.saveState(stateFile);
@@ -130,8 +147,7 @@ describe('QemuVm in the hardened qemu-runner container', () => {
     }
     expect((await stat(stateFile)).size).toBeGreaterThan(100_000);
 
-    const { vm, runDir } = await startTinyVm('restore', { incomingStateFile: stateFile });
-    await using _dir = runDir;
+    const vm = await startTinyVm('restore', { incomingStateFile: stateFile });
     await using restored = vm;
     expect(await restored.status()).toEqual({ status: 'running', running: true });
     // The restored guest carries on in its echo loop; a reboot would print the banner again.
@@ -146,7 +162,6 @@ describe('QemuVm in the hardened qemu-runner container', () => {
     await writeFile(golden, content);
     const before = sha256(await readFile(golden));
     const runDir = await createRunDirectory(join(work, 'disk'));
-    await using _dir = runDir;
     const overlay = await createOverlay(docker, { backing: golden, overlay: join(runDir.hostPath, 'disk.qcow2') });
     expect(overlay.chain).toEqual([
       { path: join(runDir.hostPath, 'disk.qcow2'), format: 'qcow2' },
@@ -175,8 +190,7 @@ describe('QemuVm in the hardened qemu-runner container', () => {
   });
 
   it('turns QEMU dying mid-operation into VmCrashedError with the serial tail saved, and leaves no container', async () => {
-    const { vm, runDir } = await startTinyVm('crash');
-    await using _dir = runDir;
+    const vm = await startTinyVm('crash');
     let caught: unknown;
     {
       await using running = vm;
@@ -199,8 +213,7 @@ describe('QemuVm in the hardened qemu-runner container', () => {
   });
 
   it('turns a missed deadline into VmDeadlineError with a screenshot', async () => {
-    const { vm, runDir } = await startTinyVm('deadline');
-    await using _dir = runDir;
+    const vm = await startTinyVm('deadline');
     await using running = vm;
     await readUntil(running.serial, TINY_GUEST_BANNER);
     const error = await running
@@ -226,7 +239,6 @@ describe('the command lines of the licensed targets in a real QEMU', () => {
     const licensed = await loadVmSpec(target);
     if (licensed.kind !== 'qemu') throw new Error(`${target} is a QEMU target`);
     const runDir = await createRunDirectory(join(work, target));
-    await using _dir = runDir;
     await using vm = await QemuVm.start({
       docker,
       spec: licensed,
