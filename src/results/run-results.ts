@@ -1,0 +1,159 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { z } from 'zod';
+import { TCP_STATES } from '../netstat/tcp-state.ts';
+import type { ScenarioObservation } from '../verdict/scenario-observation.ts';
+import type { Verdict } from '../verdict/verdict.ts';
+
+/**
+ * The shape of `results/<run-id>/results.json`: one entry per target ×
+ * scenario with its verdict, the numbers behind it, the evidence (NETSTAT
+ * texts included) and the settings it ran with. The same schema reads a
+ * stored run back as a baseline, so a hand-edited or older file is checked,
+ * not trusted.
+ */
+export const RESULTS_SCHEMA_VERSION = 1;
+
+const stateCounts = z.record(z.enum(TCP_STATES), z.number().int().min(0));
+const settings = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
+const netstatText = z.object({ raw: z.string(), tcptab: z.string().optional() });
+
+export const verdictEvidence = z.object({
+  measuredAt: z.enum(['after-exit', 'while-running']),
+  tableSource: z.enum(['netstat', 'tcptab']),
+  leaked: z.number().int().min(0),
+  leakedAfterExit: z.number().int().min(0),
+  leakedWhileRunning: z.number().int().min(0).nullable(),
+  leakThreshold: z.number().int().min(1),
+  connectionsOpened: z.number().int().min(0),
+  leakRate: z.number().min(0),
+  cyclesPlanned: z.number().int().min(0),
+  cyclesRun: z.number().int().min(0),
+  cycleFailures: z.array(z.object({ step: z.string(), error: z.number().int(), count: z.number().int().min(1) })),
+  leakedStates: z.partialRecord(z.enum(TCP_STATES), z.number().int().min(1)),
+  counts: z.object({ before: stateCounts, during: stateCounts.optional(), after: stateCounts }),
+  timeWait: z.object({ rows: z.number().int().min(0), distinctLocalPorts: z.number().int().min(0) }),
+  finalConnect: z.union([z.object({ ok: z.literal(true) }), z.object({ ok: z.literal(false), error: z.number().int() })]).nullable(),
+  connectFailureCause: z.enum(['socket-table-full', 'ephemeral-ports-exhausted', 'unexplained']).nullable(),
+  tableExhausted: z.boolean(),
+  settings,
+  netstatExcerpt: z.string(),
+});
+
+export const resultEntry = z.object({
+  target: z.string().min(1),
+  scenario: z.string().min(1),
+  verdict: z.enum(['pass', 'fail', 'infra-error', 'skipped']),
+  reason: z.string(),
+  fix: z.string().optional(),
+  expected: z.enum(['leak', 'clean', 'unknown']).optional(),
+  observed: z.enum(['leak', 'clean', 'partial-leak']).optional(),
+  /** The headline numbers; null when the scenario produced no observation (skipped, infrastructure error). */
+  counts: z
+    .object({
+      leaked: z.number().int().min(0),
+      leakRate: z.number().min(0),
+      connectionsOpened: z.number().int().min(0),
+      cyclesPlanned: z.number().int().min(0),
+      cyclesRun: z.number().int().min(0),
+      tableExhausted: z.boolean(),
+    })
+    .nullable(),
+  evidence: verdictEvidence.nullable(),
+  /** The full tables as the guest printed them. */
+  netstat: z.object({ before: netstatText, during: netstatText.optional(), after: netstatText }).nullable(),
+  settings,
+  durationMs: z.number().min(0),
+});
+export type ResultEntry = z.infer<typeof resultEntry>;
+
+export const hostInfo = z.object({
+  hostname: z.string(),
+  platform: z.string(),
+  release: z.string(),
+  arch: z.string(),
+  cpus: z.number().int(),
+  memoryMb: z.number().int(),
+  node: z.string(),
+  dockerEndpoint: z.string().optional(),
+});
+export type HostInfo = z.infer<typeof hostInfo>;
+
+export const runResults = z.object({
+  schemaVersion: z.literal(RESULTS_SCHEMA_VERSION),
+  runId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be a plain folder name (letters, digits, . _ -)'),
+  startedAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime(),
+  host: hostInfo,
+  /** The baseline file this run was compared with, if any. */
+  baseline: z.string().optional(),
+  entries: z.array(resultEntry),
+});
+export type RunResults = z.infer<typeof runResults>;
+
+/** A sortable, unique folder name: 20261125-143005-3f9a. */
+export function makeRunId(now: Date = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+export function currentHostInfo(dockerEndpoint?: string): HostInfo {
+  return {
+    hostname: os.hostname(),
+    platform: os.platform(),
+    release: os.release(),
+    arch: os.arch(),
+    cpus: os.cpus().length,
+    memoryMb: Math.round(os.totalmem() / 2 ** 20),
+    node: process.version,
+    ...(dockerEndpoint === undefined ? {} : { dockerEndpoint }),
+  };
+}
+
+/**
+ * One results entry from a verdict and, when the scenario ran, what it
+ * observed (for the NETSTAT texts and the settings).
+ */
+export function resultEntryFrom(
+  verdict: Verdict,
+  run: { target: string; scenario: string; durationMs: number; observation?: ScenarioObservation },
+): ResultEntry {
+  const { observation } = run;
+  const evidence = verdict.evidence;
+  const capture = (snapshot: ScenarioObservation['snapshots']['before']) =>
+    snapshot.tcptab === undefined ? { raw: snapshot.netstat.raw } : { raw: snapshot.netstat.raw, tcptab: snapshot.tcptab.raw };
+  const definedSettings = Object.fromEntries(
+    Object.entries(observation?.settings ?? {}).filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined),
+  );
+  return {
+    target: run.target,
+    scenario: run.scenario,
+    verdict: verdict.status,
+    reason: verdict.reason,
+    ...(verdict.fix === undefined ? {} : { fix: verdict.fix }),
+    ...(verdict.expected === undefined ? {} : { expected: verdict.expected }),
+    ...(verdict.observed === undefined ? {} : { observed: verdict.observed }),
+    counts:
+      evidence === null
+        ? null
+        : {
+            leaked: evidence.leaked,
+            leakRate: evidence.leakRate,
+            connectionsOpened: evidence.connectionsOpened,
+            cyclesPlanned: evidence.cyclesPlanned,
+            cyclesRun: evidence.cyclesRun,
+            tableExhausted: evidence.tableExhausted,
+          },
+    evidence: evidence === null ? null : { ...evidence, settings: definedSettings },
+    netstat:
+      observation === undefined
+        ? null
+        : {
+            before: capture(observation.snapshots.before),
+            ...(observation.snapshots.during === undefined ? {} : { during: capture(observation.snapshots.during) }),
+            after: capture(observation.snapshots.after),
+          },
+    settings: definedSettings,
+    durationMs: run.durationMs,
+  };
+}
