@@ -61,7 +61,20 @@ async function probeKvm(docker: DockerClient, options: { signal?: AbortSignal })
     const local = await localKvmVerdict();
     if (local) return local;
   }
-  const dir = await mkdtemp(join(tmpdir(), 'retrolab-kvm-probe-'));
+  const outcome = await testGuestRuns(docker, 'kvm', options);
+  if (outcome.ran) return { accel: 'kvm', reason: `a test guest ran under KVM (${outcome.elapsedMs} ms)` };
+  return { accel: 'tcg', reason: `a test guest under KVM failed (${outcome.detail}); using TCG` };
+}
+
+export type TestGuestOutcome = { ran: true; elapsedMs: number } | { ran: false; detail: string };
+
+/**
+ * Boots the tiny guest under an accelerator in the qemu-runner container and
+ * reports whether it ran: it prints its banner on COM1 and leaves through
+ * isa-debug-exit, so QEMU exits with (0 << 1) | 1 within milliseconds of a working start.
+ */
+export async function testGuestRuns(docker: DockerClient, accel: 'tcg' | 'kvm', options: { signal?: AbortSignal } = {}): Promise<TestGuestOutcome> {
+  const dir = await mkdtemp(join(tmpdir(), 'retrolab-accel-probe-'));
   try {
     await prepareWritableDirectory(dir);
     const image = join(dir, 'probe.bin');
@@ -77,13 +90,13 @@ async function probeKvm(docker: DockerClient, options: { signal?: AbortSignal })
           entrypoint: [QEMU_BINARY],
           cmd: [
             '-nodefaults', '-no-user-config', '-display', 'none',
-            '-M', 'pc', '-cpu', 'qemu32', '-m', '16', '-accel', 'kvm',
+            '-M', 'pc', '-cpu', 'qemu32', '-m', '16', '-accel', accel,
             '-kernel', image, '-serial', 'stdio',
             '-device', `isa-debug-exit,iobase=0x${DEBUG_EXIT_PORT.toString(16)},iosize=0x04`,
           ],
           binds: [{ hostPath: image, containerPath: image, readOnly: true }],
-          devices: ['/dev/kvm'],
-          user: await containerUserFor('kvm', docker),
+          devices: accel === 'kvm' ? ['/dev/kvm'] : [],
+          user: await containerUserFor(accel, docker),
           memoryMb: 128,
         },
         { signal },
@@ -91,16 +104,12 @@ async function probeKvm(docker: DockerClient, options: { signal?: AbortSignal })
       result = await container.waitForExit({ signal });
     } catch (error) {
       options.signal?.throwIfAborted();
-      debug('kvm probe failed: %O', error);
-      return { accel: 'tcg', reason: `a test guest under KVM did not finish within ${PROBE_TIMEOUT_MS / 1000} s (${String(error)}); using TCG` };
+      debug('%s probe failed: %O', accel, error);
+      return { ran: false, detail: `no clean exit within ${PROBE_TIMEOUT_MS / 1000} s: ${String(error)}` };
     }
-    const elapsed = Date.now() - started;
-    // isa-debug-exit makes QEMU exit with (0 << 1) | 1 once the guest has printed its banner.
-    if (result.exitCode === 1 && result.stdout.includes(TINY_GUEST_BANNER.trim())) {
-      return { accel: 'kvm', reason: `a test guest ran under KVM (${elapsed} ms)` };
-    }
+    if (result.exitCode === 1 && result.stdout.includes(TINY_GUEST_BANNER.trim())) return { ran: true, elapsedMs: Date.now() - started };
     const said = (result.stderr.trim().split('\n').at(-1) ?? '').slice(0, 200);
-    return { accel: 'tcg', reason: `a test guest under KVM failed (exit ${result.exitCode}${said ? `: ${said}` : ''}); using TCG` };
+    return { ran: false, detail: `exit ${result.exitCode}${said ? `: ${said}` : ''}` };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

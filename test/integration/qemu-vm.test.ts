@@ -8,8 +8,8 @@ import { loadVmSpec } from '../../src/config/load-vm-spec.ts';
 import type { QemuVmSpec } from '../../src/config/vm-spec.ts';
 import { connectDocker, type DockerClient } from '../../src/docker/docker-client.ts';
 import { LABEL } from '../../src/docker/labels.ts';
-import { chooseAccel } from '../../src/qemu/accel.ts';
-import { QmpCommandError, VmCrashedError, VmDeadlineError } from '../../src/qemu/errors.ts';
+import { chooseAccel, testGuestRuns } from '../../src/qemu/accel.ts';
+import { BootTimeoutError, QmpCommandError, SerialSilenceError, VmCrashedError, VmDeadlineError } from '../../src/qemu/errors.ts';
 import { createOverlay, diskImageInfo } from '../../src/qemu/overlay-disk.ts';
 import { PNG_SIGNATURE } from '../../src/qemu/ppm-to-png.ts';
 import { QemuVm } from '../../src/qemu/qemu-vm.ts';
@@ -96,6 +96,23 @@ describe('QemuVm in the hardened qemu-runner container', () => {
     await readUntil(running.serial, 'ping-1');
     expect(running.serial.lastLines(5)[0]).toBe(TINY_GUEST_BANNER.trim());
     expect(running.accel).toBe('tcg');
+  });
+
+  it('runs QEMU hardened: non-root, no capabilities, read-only root, no network but loopback', async () => {
+    await using vm = await startTinyVm('hardening');
+    await readUntil(vm.serial, TINY_GUEST_BANNER);
+    const pid = (await readFile(join(vm.hostRunDir, 'qemu.pid'), 'utf8')).trim();
+    const status = await vm.container.exec(['cat', `/proc/${pid}/status`]);
+    expect(status.stdout).toMatch(/^Uid:\s+65534\s/m);
+    expect(status.stdout).toMatch(/^CapEff:\s+0{16}$/m);
+    expect(status.stdout).toMatch(/^NoNewPrivs:\s+1$/m);
+    expect((await vm.container.exec(['touch', '/etc/written'])).exitCode).not.toBe(0);
+    const interfaces = (await vm.container.exec(['cat', '/proc/net/dev'])).stdout
+      .split('\n')
+      .slice(2)
+      .map((line) => line.split(':')[0]?.trim())
+      .filter((name) => name);
+    expect(interfaces).toEqual(['lo']);
   });
 
   it('speaks QMP: stop/cont with their events, and typed errors', async () => {
@@ -229,6 +246,43 @@ describe('QemuVm in the hardened qemu-runner container', () => {
   });
 });
 
+describe('the watchdog', () => {
+  it('raises BootTimeoutError with the serial tail and a screenshot when the guest never gets ready', async () => {
+    const runDir = await createRunDirectory(join(work, 'boot-timeout'));
+    await using vm = await QemuVm.start({
+      docker,
+      spec: { ...spec, timeouts: { ...spec.timeouts, bootToReadyMs: 1_500 } },
+      runDir,
+      artifactsDir: join(work, 'boot-timeout', 'artifacts'),
+      accel: 'tcg',
+      kernel: { image: guestKernel },
+    });
+    const error = await vm.waitForReady((signal) => readUntil(vm.serial, 'AGENT READY', 60_000).then(() => signal)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BootTimeoutError);
+    const timeout = error as BootTimeoutError;
+    expect(timeout.target).toBe('wine-vm');
+    expect(timeout.elapsedMs).toBeGreaterThanOrEqual(1_500);
+    expect(timeout.lastSerialLines).toEqual([TINY_GUEST_BANNER.trim()]);
+    expect(timeout.message).toContain('not ready after');
+    expect(timeout.message).toContain(`screenshot: ${timeout.screenshotPath}`);
+    expect((await readFile(timeout.screenshotPath!)).subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
+  });
+
+  it('raises SerialSilenceError when the guest stays quiet too long', async () => {
+    await using vm = await startTinyVm('silence');
+    await readUntil(vm.serial, TINY_GUEST_BANNER);
+    const error = await vm
+      .guard('a command the guest never answers', (signal) => readUntil(vm.serial, 'reply', 60_000).then(() => signal), {
+        timeoutMs: 60_000,
+        silenceMs: 1_000,
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SerialSilenceError);
+    expect((error as SerialSilenceError).silentMs).toBeGreaterThan(1_000);
+    expect((error as SerialSilenceError).artifacts.serialLogPath).toBeDefined();
+  });
+});
+
 describe('the command lines of the licensed targets in a real QEMU', () => {
   // Their disks need a licence; the tiny guest stands in, so what is checked is QEMU's machine.
   it.each([
@@ -262,6 +316,11 @@ describe('the command lines of the licensed targets in a real QEMU', () => {
 });
 
 describe('accelerator choice', () => {
+  it('proves an accelerator by running the probe guest to its exit (here with TCG)', async () => {
+    const outcome = await testGuestRuns(docker, 'tcg');
+    expect(outcome.ran).toBe(true);
+  });
+
   it('never uses KVM for a spec that forbids it', async () => {
     const win98 = await loadVmSpec('win98');
     if (win98.kind !== 'qemu') throw new Error('win98 is a QEMU target');
