@@ -1,19 +1,23 @@
 #!/bin/sh
-# The agent's session (controlling tty: ttyS0). One long-lived wineserver
+# The agent's session (controlling tty: ttyS0), run as root; Wine runs as the
+# wine user with the prefix made at build time. One long-lived wineserver
 # keeps every later Wine start fast (~1 s instead of ~8 s under TCG). The
 # agent exits with status 0 only when the host asked the guest to shut down;
 # any other exit is a crash and the agent is started again.
-export HOME=/root WINEPREFIX=/root/.wine WINEDEBUG=-all
 agent=/opt/retrolab/agent.exe
+as_wine() {
+  runuser -u wine -- env HOME=/home/wine WINEPREFIX=/home/wine/.wine WINEARCH=win32 WINEDEBUG=-all \
+    WINEDLLOVERRIDES='mscoree,mshtml=' "$@"
+}
 
-wineserver -p
+as_wine wineserver -p
 while :; do
   # stdin from /dev/null: Wine would otherwise read console input from ttyS0.
-  wine "$agent" </dev/null
+  as_wine wine "$agent" </dev/null
   status=$?
   if [ "$status" -eq 0 ]; then
     echo "agent-session: the agent asked for shutdown; powering off"
-    wineserver -k
+    as_wine wineserver -k
     sync
     /usr/lib/retrolab/busybox poweroff -f
   fi

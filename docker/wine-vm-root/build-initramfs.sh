@@ -28,10 +28,11 @@ cp /usr/local/lib/wine-vm/initramfs-init.sh "$root/init"
 chmod 755 "$root/init"
 mknod -m 600 "$root/dev/console" c 5 1
 
-# modprobe resolves dependencies in load order; the initramfs has no depmod,
+# modprobe resolves dependencies in load order (skipping crc32c-intel, which
+# needs SSE4.2 that the guest CPU lacks); the initramfs has no depmod,
 # so it gets the order as a list and loads each file with insmod.
 modprobe -a -d /kroot -S "$version" --show-depends $MODULES \
-  | awk '$1 == "insmod" && !seen[$2]++ { print $2 }' > /tmp/load-paths
+  | awk '$1 == "insmod" && $2 !~ /-intel\.ko/ && !seen[$2]++ { print $2 }' > /tmp/load-paths
 : > "$root/etc/modules-load"
 while read -r path; do
   name=$(basename "$path")

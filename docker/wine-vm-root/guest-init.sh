@@ -5,6 +5,18 @@ PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 bb=/usr/lib/retrolab/busybox
 
+# The kernel console belongs on ttyS1 (console=ttyS1). If it was put on ttyS0
+# anyway, keep kernel and script messages off the agent's line.
+log=/dev/console
+case " $(cat /sys/class/tty/console/active 2>/dev/null) " in
+  *" ttyS0 "*)
+    dmesg -n 1
+    log=/dev/null
+    ;;
+esac
+( : >"$log" ) 2>/dev/null || log=/dev/null
+exec >"$log" 2>&1
+
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs tmpfs /run
 mkdir -p /dev/pts /dev/shm
@@ -22,6 +34,7 @@ $bb ip link set lo up
 if $bb ip link set eth0 up 2>/dev/null; then
   $bb ip addr add 10.0.2.15/24 dev eth0
   $bb ip route add default via 10.0.2.2
+  $bb ip -4 addr show dev eth0
 else
   echo "retrolab-init: no eth0 (no NIC, or its driver is not in the initramfs)"
 fi
@@ -31,7 +44,7 @@ stty -F /dev/ttyS0 raw -echo clocal 115200
 # setsid -c makes ttyS0 the controlling tty of the agent's session before
 # Wine starts: wineserver opens the port without O_NOCTTY and would otherwise
 # take it, and hang the line up when it exits.
-setsid -c /usr/lib/retrolab/agent-session.sh </dev/ttyS0 >/dev/console 2>&1 &
+setsid -c /usr/lib/retrolab/agent-session.sh </dev/ttyS0 &
 
 echo "retrolab-init: agent session started"
 while :; do

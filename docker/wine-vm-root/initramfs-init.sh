@@ -3,9 +3,13 @@
 # root disk (whole-disk ext4, no partition table) and hand over to its init.
 /bin/busybox --install -s /bin
 mount -t devtmpfs devtmpfs /dev
-exec </dev/console >/dev/console 2>&1
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
+# Messages go to the kernel console, unless it is ttyS0: that is the agent's line.
+case " $(cat /sys/class/tty/console/active) " in
+  *" ttyS0 "*) exec </dev/null >/dev/null 2>&1 ;;
+  *) if (: </dev/console) 2>/dev/null; then exec </dev/console >/dev/console 2>&1; fi ;;
+esac
 
 while read -r module; do
   insmod "/lib/modules/$module.ko" || echo "initramfs: insmod $module failed"

@@ -1,17 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { access, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { access, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { $ } from 'zx';
 import { connectDocker, type DockerClient } from '../docker/docker-client.ts';
-import { ImageMissingError } from '../docker/errors.ts';
 import { LABEL } from '../docker/labels.ts';
-import { BASE_IMAGES, RUNNER_IMAGES } from '../docker/runner-images.ts';
 import { PrerequisiteError, RetrolabError } from '../errors.ts';
 import { silentProgress, type ProgressSink } from '../report/progress.ts';
+import { PROJECT_ROOT, cacheDir as projectCacheDir } from '../util/paths.ts';
+import { ensureBaseImage } from './base-image.ts';
+import { hashDirectory, hashInputs } from './input-hash.ts';
+import { RUNNER_RECIPES, ensureRunnerImage } from './runner-images.ts';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const contextDir = join(repoRoot, 'docker/wine-vm-root');
+const contextDir = join(PROJECT_ROOT, 'docker/wine-vm-root');
 const scope = 'wine-vm';
 
 /**
@@ -55,7 +55,7 @@ export interface EnsureWineVmGuestOptions {
   onProgress?: ProgressSink;
   /** The Win32 program the guest runs on COM1; default build/guest/agent.exe. */
   agentExe?: string;
-  /** Default `.cache/wine-vm` in the repository. */
+  /** Default `wine-vm` in the project's cache folder (`.cache`, or RETROLAB_CACHE). */
   cacheDir?: string;
   /** Reuse a client; otherwise one is connected for this call. */
   docker?: DockerClient;
@@ -84,8 +84,8 @@ const ROOT_IMAGE_REPO = 'retrolab/wine-vm-root';
 export async function ensureWineVmGuest(options: EnsureWineVmGuestOptions = {}): Promise<WineVmGuest> {
   const { signal } = options;
   const sink = options.onProgress ?? silentProgress;
-  const agentExe = resolve(options.agentExe ?? join(repoRoot, 'build/guest/agent.exe'));
-  const cacheDir = resolve(options.cacheDir ?? join(repoRoot, '.cache/wine-vm'));
+  const agentExe = resolve(options.agentExe ?? join(PROJECT_ROOT, 'build/guest/agent.exe'));
+  const cacheDir = resolve(options.cacheDir ?? join(projectCacheDir(), 'wine-vm'));
 
   const agent = await readFile(agentExe).catch((error: unknown) => {
     throw new PrerequisiteError(`The wine-vm guest needs the agent at ${agentExe}, which cannot be read`, 'run `npm run build:guest`', {
@@ -94,18 +94,18 @@ export async function ensureWineVmGuest(options: EnsureWineVmGuestOptions = {}):
     });
   });
 
+  // Both images are tagged with the hash of their own inputs, so their refs
+  // stand for their contents in this build's hash.
   const docker = options.docker ?? (await connectDocker({ signal }));
-  const bases = [BASE_IMAGES.i386, RUNNER_IMAGES.wine];
-  const baseStamps: string[] = [];
-  for (const image of bases) {
-    const labels = await docker.imageLabels(image, { signal });
-    if (labels === undefined) throw new ImageMissingError(image);
-    baseStamps.push(`${image}=${labels[LABEL.inputHash] ?? JSON.stringify(labels)}`);
-  }
+  const imageOptions = { ...(signal ? { signal } : {}), onProgress: sink };
+  const baseImage = await ensureBaseImage(docker, 'i386', imageOptions);
+  const wineRecipe = RUNNER_RECIPES.find((recipe) => recipe.name === 'wine');
+  if (!wineRecipe) throw new RetrolabError('RUNNER_RECIPES has no wine runner (src/images/runner-images.ts)');
+  const wineImage = (await ensureRunnerImage(docker, wineRecipe, imageOptions)).hashRef;
 
-  const rootHash = await hashRootInputs(baseStamps);
+  const rootHash = hashInputs({ context: await hashDirectory(contextDir), baseImage, wineImage });
   const agentSha256 = sha256(agent);
-  const hash = sha256(JSON.stringify({ rootHash, agentSha256, recipe: DISK_RECIPE })).slice(0, 16);
+  const hash = hashInputs({ rootHash, agentSha256, recipe: DISK_RECIPE });
   const dir = join(cacheDir, hash);
 
   const cached = await readManifest(dir);
@@ -116,14 +116,15 @@ export async function ensureWineVmGuest(options: EnsureWineVmGuestOptions = {}):
 
   const started = Date.now();
   sink({ kind: 'step', scope, message: `building guest ${hash} (cold build: several minutes)` });
-  const rootImage = `${ROOT_IMAGE_REPO}:${rootHash.slice(0, 16)}`;
+  const rootImage = `${ROOT_IMAGE_REPO}:${rootHash}`;
   if (!(await docker.imageExists(rootImage, { signal }))) {
     await docker.buildImage({
       contextDir,
       tags: [rootImage],
+      buildArgs: { BASE_IMAGE: baseImage, WINE_IMAGE: wineImage },
       labels: { [LABEL.inputHash]: rootHash },
       onProgress: sink,
-      signal,
+      ...(signal ? { signal } : {}),
     });
   }
 
@@ -218,21 +219,6 @@ async function run<T extends { stdout: string }>(command: Promise<T>, what: stri
       context: { step: what },
     });
   }
-}
-
-async function hashRootInputs(baseStamps: string[]): Promise<string> {
-  const hash = createHash('sha256');
-  for (const stamp of baseStamps) hash.update(`base\0${stamp}\0`);
-  const entries = await readdir(contextDir, { recursive: true, withFileTypes: true });
-  const files = entries
-    .filter((e) => e.isFile())
-    .map((e) => relative(contextDir, join(e.parentPath, e.name)))
-    .sort();
-  for (const file of files) {
-    hash.update(`file\0${file}\0`);
-    hash.update(await readFile(join(contextDir, file)));
-  }
-  return hash.digest('hex');
 }
 
 async function readManifest(dir: string): Promise<Manifest | undefined> {
