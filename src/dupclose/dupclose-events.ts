@@ -64,11 +64,16 @@ export type DupcloseEvent = KnownDupcloseEvent | UnknownDupcloseEvent;
 
 const KNOWN_NAMES = new Set<string>(schemas.map((schema) => schema.shape.event.value));
 
-/** Reads dupclose/duphandle stdout; a line that breaks the format is an error naming the line and the field. */
-export function parseDupcloseEvents(text: string, options: { program?: string; origin?: string } = {}): DupcloseEvent[] {
+/**
+ * Reads dupclose/duphandle stdout; a line that breaks the format is an error
+ * naming the line and the field. `partial`: the text is a file the program is
+ * still writing, so a last line without its line end is left for the next read.
+ */
+export function parseDupcloseEvents(text: string, options: { program?: string; origin?: string; partial?: boolean } = {}): DupcloseEvent[] {
   const program = options.program ?? 'dupclose';
-  const lines = text.split(/\r?\n|\r/);
-  return parseGuestEventLines(text, program, options.origin).map((line): DupcloseEvent => {
+  const complete = options.partial === true ? text.slice(0, text.search(/[^\r\n]*$/)) : text;
+  const lines = complete.split(/\r?\n|\r/);
+  return parseGuestEventLines(complete, program, options.origin).map((line): DupcloseEvent => {
     if (!KNOWN_NAMES.has(line.event)) return { event: 'unknown', name: line.event, fields: line.fields, line: line.line };
     const result = knownEvent.safeParse({ event: line.event, ...line.fields, line: line.line });
     if (result.success) return result.data;

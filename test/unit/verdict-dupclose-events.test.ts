@@ -33,6 +33,13 @@ describe('parseDupcloseEvents', () => {
     expect((error as GuestOutputError).message).toMatch(/^dupclose output, run\.out:2: event=connect: ok: /);
   });
 
+  it('leaves a line still being written for the next read of a partial output', () => {
+    const text = 'event=hold role=parent app=0 ms=30000 held=40\r\nevent=summary role=parent app=0 ok=1 cyc';
+    expect(parseDupcloseEvents(text, { partial: true }).map((event) => event.event)).toEqual(['hold']);
+    expect(() => parseDupcloseEvents(text)).toThrow(GuestOutputError);
+    expect(parseDupcloseEvents('event=hold role=parent app=0 ms=1 held=0\r\n', { partial: true })).toHaveLength(1);
+  });
+
   it('refuses lines that are not events', () => {
     expect(() => parseDupcloseEvents('Bad command or file name\r\n')).toThrow(/line 1: a line must start with event=NAME: "Bad command or file name"/);
   });
