@@ -59,6 +59,13 @@ export function resolveFileSource(
   options: { root?: string; env?: NodeJS.ProcessEnv } = {},
 ): ResolvedFile {
   const root = options.root ?? PROJECT_ROOT;
+  if ('build' in source) {
+    return {
+      ok: false,
+      reason: `the ${source.build} guest is built by retrolab, not configured`,
+      fix: `use ensureWineVmGuest() from src/images/wine-vm-disk.ts`,
+    };
+  }
   if ('path' in source) return { ok: true, path: isAbsolute(source.path) ? source.path : resolve(root, source.path) };
   const value = (options.env ?? process.env)[source.env];
   if (value === undefined || value.length === 0) {

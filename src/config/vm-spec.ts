@@ -14,12 +14,17 @@ export type TargetName = z.infer<typeof targetName>;
 /** The OS inside, as the agent and the scenarios need to know it (Winsock 1.1 only, NETSTAT dialect). */
 export const osName = z.enum(['win95', 'win98', 'winnt4', 'wine']);
 
-/** Where a disk image (or kernel) comes from: a user's environment variable, or a path (relative to the repository root). */
+/**
+ * Where a disk image (or kernel) comes from: a user's environment variable, a
+ * path (relative to the repository root), or retrolab's own build of an open
+ * guest (content-hashed under .cache/, so it has no fixed path).
+ */
 export const fileSource = z.union([
   z.strictObject({
     env: z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name such as RETROLAB_IMAGE_WIN98'),
   }),
   z.strictObject({ path: z.string().min(1) }),
+  z.strictObject({ build: z.literal('wine-vm') }),
 ]);
 export type FileSource = z.infer<typeof fileSource>;
 

@@ -41,6 +41,12 @@ export interface QemuRunOptions {
   incomingStateFile?: string;
   /** Extra `-device` values (e.g. the isa-debug-exit a probe guest leaves through). */
   devices?: string[];
+  /**
+   * `exit` (default): a guest reset ends QEMU, so a triple fault or a panic
+   * reboot shows as a crash instead of a silent boot loop. `allow` for flows
+   * that reboot on purpose (installs).
+   */
+  reboot?: 'exit' | 'allow';
 }
 
 /** The argv (after the binary) for one run of a spec. */
@@ -63,6 +69,7 @@ export function qemuArguments(spec: QemuVmSpec, run: QemuRunOptions): string[] {
     '-chardev', `socket,id=ser0,path=${inRun(RUN_FILES.serial)},server=on,wait=on`,
     '-serial', 'chardev:ser0',
   ];
+  if ((run.reboot ?? 'exit') === 'exit') args.push('-no-reboot');
   if (run.disk) {
     args.push('-drive', `file=${escapeOption(run.disk.path)},if=${spec.disk.bus},format=qcow2,media=disk`);
   }

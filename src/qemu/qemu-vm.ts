@@ -49,6 +49,8 @@ export interface QemuVmStartOptions {
   incomingStateFile?: string;
   forwards?: { host?: HostForward[]; guest?: GuestForward[] };
   devices?: string[];
+  /** See QemuRunOptions.reboot; default `exit`. */
+  reboot?: 'exit' | 'allow';
   signal?: AbortSignal;
   onProgress?: ProgressSink;
 }
@@ -127,6 +129,7 @@ export class QemuVm implements AsyncDisposable {
       ...(options.incomingStateFile ? { incomingStateFile: options.incomingStateFile } : {}),
       ...(options.forwards ? { forwards: options.forwards } : {}),
       ...(options.devices ? { devices: options.devices } : {}),
+      ...(options.reboot ? { reboot: options.reboot } : {}),
     });
     progress({ kind: 'step', scope: spec.target, message: `starting QEMU (${options.accel}, ${options.incomingStateFile ? 'warm from saved state' : 'cold boot'})` });
     debug('%s %s', QEMU_BINARY, args.join(' '));

@@ -34,6 +34,7 @@ describe('qemuArguments for every QEMU target', () => {
     expect(value(args, '-accel')).toBe('tcg');
     expect(value(args, '-netdev')).toBe('user,id=n0,restrict=on');
     expect(value(args, '-incoming')).toBeUndefined();
+    expect(args).toContain('-no-reboot');
   });
 
   it('win95: pentium, no ACPI/HPET, one CPU, 64 MB, ISA NE2000 at 0x300 IRQ 10, std VGA, IDE', async () => {
@@ -80,7 +81,7 @@ describe('qemuArguments for every QEMU target', () => {
     expect(value(args, '-device')).toBe('e1000,netdev=n0');
     expect(value(args, '-kernel')).toBe('/build/vmlinuz');
     expect(value(args, '-initrd')).toBe('/build/initrd.img');
-    expect(value(args, '-append')).toBe('console=ttyS0,115200 root=/dev/vda rw quiet');
+    expect(value(args, '-append')).toBe('console=ttyS1 panic=-1');
   });
 
   it('the wine target has no QEMU command line', async () => {
@@ -127,6 +128,10 @@ describe('qemuArguments run options', () => {
     expect(value(args, '-drive')).toBeUndefined();
     expect(value(args, '-initrd')).toBeUndefined();
     expect(values(args, '-device')).toEqual(['e1000,netdev=n0', 'isa-debug-exit,iobase=0xf4,iosize=0x04']);
+  });
+
+  it('lets a guest reboot only when asked', async () => {
+    expect(qemuArguments(await qemuSpec('win98'), { ...run, reboot: 'allow' })).not.toContain('-no-reboot');
   });
 
   it('escapes commas in a disk path', async () => {

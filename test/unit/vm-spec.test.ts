@@ -45,8 +45,8 @@ describe('the specs in vms/', () => {
     const wineVm = await loadVmSpec('wine-vm');
     if (win98.kind !== 'qemu' || wineVm.kind !== 'qemu') throw new Error('QEMU targets expected');
     expect(win98.disk.image).toEqual({ env: 'RETROLAB_IMAGE_WIN98' });
-    expect(wineVm.disk.image).toEqual({ path: 'build/wine-vm/rootfs.img' });
-    expect(wineVm.kernel?.image).toEqual({ path: 'build/wine-vm/vmlinuz' });
+    expect(wineVm.disk.image).toEqual({ build: 'wine-vm' });
+    expect(wineVm.kernel?.image).toEqual({ build: 'wine-vm' });
   });
 });
 
@@ -150,6 +150,14 @@ describe('resolveFileSource', () => {
     expect(resolveFileSource({ env: 'RETROLAB_IMAGE_WIN98' }, { env: { RETROLAB_IMAGE_WIN98: '/images/98.qcow2' } })).toEqual({
       ok: true,
       path: '/images/98.qcow2',
+    });
+  });
+
+  it('sends a built guest to its builder', () => {
+    expect(resolveFileSource({ build: 'wine-vm' })).toEqual({
+      ok: false,
+      reason: 'the wine-vm guest is built by retrolab, not configured',
+      fix: 'use ensureWineVmGuest() from src/images/wine-vm-disk.ts',
     });
   });
 
