@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join, posix } from 'node:path';
 import createDebug from 'debug';
 import pRetry, { AbortError } from 'p-retry';
@@ -285,7 +285,7 @@ export class QemuVm implements AsyncDisposable {
       (signal) => this.qmp.migrateToFile(posix.join(this.#runDir.containerPath, name), { signal }),
       { timeoutMs: 120_000, ...(options.signal ? { signal: options.signal } : {}) },
     );
-    await rename(join(this.#runDir.hostPath, name), hostPath);
+    await moveFile(join(this.#runDir.hostPath, name), hostPath);
     if (options.resume) await this.qmp.cont(options);
     return { bytes: result.bytes, durationMs: Date.now() - started };
   }
@@ -377,4 +377,15 @@ function withReason(error: unknown, reason: string): Error {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** rename, or copy and delete when the target is on another file system. */
+async function moveFile(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    await copyFile(from, to);
+    await rm(from);
+  }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { access, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
@@ -204,6 +204,52 @@ describe('QemuVm in the hardened qemu-runner container', () => {
       await running.qmp.quit();
     }
     expect(sha256(await readFile(golden))).toBe(before);
+  });
+
+  it('warm-starts from a saved state on a fresh overlay of the saved disk (the golden-overlay chain)', async () => {
+    const base = join(work, 'chain-base.img');
+    await writeFile(base, Buffer.alloc(2 * 1024 * 1024, 0x33));
+    const before = sha256(await readFile(base));
+    const cache = join(work, 'chain-cache');
+    await mkdir(cache, { recursive: true });
+    const goldenOverlay = join(cache, 'golden.qcow2');
+    const stateFile = join(cache, 'state.bin');
+    {
+      const runDir = await createRunDirectory(join(work, 'chain-cold'));
+      const overlay = await createOverlay(docker, { backing: base, overlay: join(runDir.hostPath, 'disk.qcow2') });
+      await using vm = await QemuVm.start({
+        docker,
+        spec,
+        runDir,
+        artifactsDir: join(work, 'chain-cold', 'artifacts'),
+        accel: 'tcg',
+        kernel: { image: guestKernel },
+        disk: { overlay: overlay.path, backingChain: overlay.chain.slice(1).map((entry) => entry.path) },
+      });
+      await readUntil(vm.serial, TINY_GUEST_BANNER);
+      await vm.saveState(stateFile);
+      await vm.qmp.quit();
+      await rename(overlay.path, goldenOverlay);
+    }
+    for (const run of ['warm-1', 'warm-2']) {
+      const runDir = await createRunDirectory(join(work, run));
+      const overlay = await createOverlay(docker, { backing: goldenOverlay, overlay: join(runDir.hostPath, 'disk.qcow2') });
+      expect(overlay.chain.map((entry) => entry.path)).toEqual([overlay.path, goldenOverlay, base]);
+      await using vm = await QemuVm.start({
+        docker,
+        spec,
+        runDir,
+        artifactsDir: join(work, run, 'artifacts'),
+        accel: 'tcg',
+        kernel: { image: guestKernel },
+        disk: { overlay: overlay.path, backingChain: overlay.chain.slice(1).map((entry) => entry.path) },
+        incomingStateFile: stateFile,
+      });
+      expect((await vm.status()).running).toBe(true);
+      vm.serial.write(run);
+      expect(await readUntil(vm.serial, run)).toBe(run);
+    }
+    expect(sha256(await readFile(base))).toBe(before);
   });
 
   it('turns QEMU dying mid-operation into VmCrashedError with the serial tail saved, and leaves no container', async () => {
