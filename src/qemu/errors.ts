@@ -54,6 +54,17 @@ export class KvmUnavailableError extends PrerequisiteError {
   }
 }
 
+/** QEMU did not come up far enough to answer on its sockets (a bad option, an unreadable image, a missing device). */
+export class VmStartError extends RetrolabError {
+  constructor(readonly target: string, readonly stderrTail: string[], cause: unknown) {
+    super(
+      `${target}: QEMU did not start: ${cause instanceof Error ? cause.message : String(cause)}` +
+        (stderrTail.length > 0 ? `\n${stderrTail.map((line) => `  | ${line}`).join('\n')}` : ''),
+      { cause, context: { target } },
+    );
+  }
+}
+
 /** What a failed VM left behind for a person to look at. */
 export interface VmArtifacts {
   /** The last lines the guest wrote on COM1. */

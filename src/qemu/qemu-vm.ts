@@ -19,6 +19,7 @@ import {
   VmCrashedError,
   VmDeadlineError,
   VmError,
+  VmStartError,
   type VmArtifacts,
 } from './errors.ts';
 import { convertPpmFileToPng } from './ppm-to-png.ts';
@@ -155,9 +156,17 @@ export class QemuVm implements AsyncDisposable {
       (result) => `QEMU exited with status ${result.exitCode}${lastLine(result.stderr)}`,
       (error: unknown) => `the container ended: ${String(error)}`,
     );
-    const serialSocket = await connectWhenListening(join(runDir.hostPath, RUN_FILES.serial), exited, options.signal);
-    const serial = stack.adopt(new SerialLine(serialSocket), (line) => void line.destroy());
-    const qmp = stack.use(await connectQmp(join(runDir.hostPath, RUN_FILES.qmp), exited, options.signal));
+    let serial: SerialLine;
+    let qmp: QmpClient;
+    try {
+      const serialSocket = await connectWhenListening(join(runDir.hostPath, RUN_FILES.serial), exited, options.signal);
+      serial = stack.adopt(new SerialLine(serialSocket), (line) => void line.destroy());
+      qmp = stack.use(await connectQmp(join(runDir.hostPath, RUN_FILES.qmp), exited, options.signal));
+    } catch (error) {
+      options.signal?.throwIfAborted();
+      const stderr = container.output().stderr.trim().split('\n').filter((line) => line.length > 0).slice(-10);
+      throw new VmStartError(spec.target, stderr, error);
+    }
     const vm = new QemuVm({
       spec,
       accel: options.accel,
@@ -340,7 +349,7 @@ async function connectWhenListening(path: string, exited: Promise<string>, signa
   void exited.then((reason) => (gone = reason));
   return pRetry(
     async () => {
-      if (gone) throw new AbortError(`QEMU exited before opening ${basename(path)}: ${gone}`);
+      if (gone) throw new AbortError(new Error(`QEMU exited before opening ${basename(path)}: ${gone}`));
       return new Promise<Socket>((resolve, reject) => {
         const socket = connect(path);
         socket.once('connect', () => {
@@ -359,7 +368,7 @@ async function connectQmp(path: string, exited: Promise<string>, signal: AbortSi
   void exited.then((reason) => (gone = reason));
   return pRetry(
     async () => {
-      if (gone) throw new AbortError(`QEMU exited before QMP answered: ${gone}`);
+      if (gone) throw new AbortError(new Error(`QEMU exited before QMP answered: ${gone}`));
       return QmpClient.connect(path, { signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(5_000)]) : AbortSignal.timeout(5_000) });
     },
     { retries: 300, minTimeout: 20, maxTimeout: 200, maxRetryTime: SOCKET_WAIT_MS, ...(signal ? { signal } : {}) },

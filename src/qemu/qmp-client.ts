@@ -42,6 +42,7 @@ export class QmpClient implements AsyncDisposable {
   #buffer = '';
   #closed: QmpConnectionError | undefined;
   #quitting = false;
+  #onGreeting: (() => void) | undefined;
   readonly #ended: Promise<void>;
   #markEnded: () => void = () => {};
 
@@ -82,8 +83,6 @@ export class QmpClient implements AsyncDisposable {
     }
     return client;
   }
-
-  #onGreeting: (() => void) | undefined;
 
   get closed(): boolean {
     return this.#closed !== undefined;

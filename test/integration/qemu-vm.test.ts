@@ -9,7 +9,7 @@ import type { QemuVmSpec } from '../../src/config/vm-spec.ts';
 import { connectDocker, type DockerClient } from '../../src/docker/docker-client.ts';
 import { LABEL } from '../../src/docker/labels.ts';
 import { chooseAccel, testGuestRuns } from '../../src/qemu/accel.ts';
-import { BootTimeoutError, QmpCommandError, SerialSilenceError, VmCrashedError, VmDeadlineError } from '../../src/qemu/errors.ts';
+import { BootTimeoutError, QmpCommandError, SerialSilenceError, VmCrashedError, VmDeadlineError, VmStartError } from '../../src/qemu/errors.ts';
 import { createOverlay, diskImageInfo } from '../../src/qemu/overlay-disk.ts';
 import { PNG_SIGNATURE } from '../../src/qemu/ppm-to-png.ts';
 import { QemuVm } from '../../src/qemu/qemu-vm.ts';
@@ -40,7 +40,7 @@ afterAll(async () => {
 });
 
 /** Run directories live under `work`, which afterAll removes with everything in it. */
-async function startTinyVm(name: string, extra: { incomingStateFile?: string; disk?: { overlay: string; backingChain: string[] } } = {}) {
+async function startTinyVm(name: string, extra: { incomingStateFile?: string; devices?: string[] } = {}) {
   const runDir = await createRunDirectory(join(work, name));
   const vm = await QemuVm.start({
     docker,
@@ -250,6 +250,13 @@ describe('QemuVm in the hardened qemu-runner container', () => {
       expect(await readUntil(vm.serial, run)).toBe(run);
     }
     expect(sha256(await readFile(base))).toBe(before);
+  });
+
+  it('reports a QEMU that cannot start with its own words, and leaves no container', async () => {
+    const error = await startTinyVm('bad-start', { devices: ['no-such-device'] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(VmStartError);
+    expect((error as VmStartError).message).toContain("'no-such-device' is not a valid device model name");
+    expect(await containersOfThisRun()).toEqual([]);
   });
 
   it('turns QEMU dying mid-operation into VmCrashedError with the serial tail saved, and leaves no container', async () => {
