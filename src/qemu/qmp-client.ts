@@ -122,6 +122,38 @@ export class QmpClient implements AsyncDisposable {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * Events as an async iterator, from now until the connection ends or the
+   * signal aborts; events that arrive while the consumer is busy are queued.
+   */
+  async *events(options: { signal?: AbortSignal } = {}): AsyncGenerator<QmpEvent> {
+    const queue: QmpEvent[] = [];
+    let wake: (() => void) | undefined;
+    const notify = () => {
+      wake?.();
+      wake = undefined;
+    };
+    const off = this.onEvent((event) => {
+      queue.push(event);
+      notify();
+    });
+    options.signal?.addEventListener('abort', notify, { once: true });
+    try {
+      for (;;) {
+        const next = queue.shift();
+        if (next) {
+          yield next;
+          continue;
+        }
+        if (this.#closed || options.signal?.aborted) return;
+        await Promise.race([new Promise<void>((resolve) => (wake = resolve)), this.#ended]);
+      }
+    } finally {
+      off();
+      options.signal?.removeEventListener('abort', notify);
+    }
+  }
+
   /** Called once when the connection ends for any reason other than `close()`/`quit()`. */
   onClose(listener: (error: QmpConnectionError) => void): () => void {
     if (this.#closed && !this.#quitting) listener(this.#closed);

@@ -120,9 +120,19 @@ describe('QemuVm in the hardened qemu-runner container', () => {
     await using running = vm;
     await readUntil(running.serial, TINY_GUEST_BANNER);
     const stopped = running.qmp.waitForEvent('STOP');
+    const iterated = (async () => {
+      for await (const event of running.qmp.events()) if (event.event === 'STOP') return event;
+      return undefined;
+    })();
     await running.qmp.stop();
     expect((await stopped).event).toBe('STOP');
+    expect((await iterated)?.timestamp?.seconds).toBeGreaterThan(0);
     expect(await running.status()).toEqual({ status: 'paused', running: false });
+    const drained = (async () => {
+      const seen: string[] = [];
+      for await (const event of running.qmp.events()) seen.push(event.event);
+      return seen;
+    })();
     const resumed = running.qmp.waitForEvent('RESUME');
     await running.qmp.cont();
     await resumed;
@@ -132,6 +142,8 @@ describe('QemuVm in the hardened qemu-runner container', () => {
     expect(error).toMatchObject({ command: 'no-such-command', errorClass: 'CommandNotFound' });
     await running.qmp.quit();
     expect(running.qmp.closed).toBe(true);
+    // The iterator ends with the connection, after the events of the quit itself.
+    expect(await drained).toEqual(['RESUME', 'SHUTDOWN']);
   });
 
   it('takes a screendump and converts it to a PNG of the right size', async () => {
