@@ -95,6 +95,8 @@ export const qemuVmSpec = z
       .strictObject({ image: fileSource, initrd: fileSource, append: z.string() })
       .optional(),
     vga: z.enum(['std', 'cirrus', 'none']),
+    /** The guest writes its own console (kernel, init) to a second serial port, kept as a log; COM1 stays the agent's. */
+    consoleLog: z.boolean().default(false),
     accel: z.enum(['auto', 'tcg', 'kvm']),
     /** false where the guest is known to misbehave under KVM (Win9x); `auto` then always means TCG. */
     kvmAllowed: z.boolean(),

@@ -10,6 +10,7 @@ export const RUN_FILES = {
   serial: 'serial.sock',
   qmp: 'qmp.sock',
   pid: 'qemu.pid',
+  console: 'console.log',
 } as const;
 
 /** `hostfwd`: a host (container-side) port reaching a guest port. */
@@ -69,6 +70,7 @@ export function qemuArguments(spec: QemuVmSpec, run: QemuRunOptions): string[] {
     '-chardev', `socket,id=ser0,path=${inRun(RUN_FILES.serial)},server=on,wait=on`,
     '-serial', 'chardev:ser0',
   ];
+  if (spec.consoleLog) args.push('-chardev', `file,id=con0,path=${inRun(RUN_FILES.console)}`, '-serial', 'chardev:con0');
   if ((run.reboot ?? 'exit') === 'exit') args.push('-no-reboot');
   if (run.disk) {
     args.push('-drive', `file=${escapeOption(run.disk.path)},if=${spec.disk.bus},format=qcow2,media=disk`);

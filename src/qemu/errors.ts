@@ -73,6 +73,8 @@ export interface VmArtifacts {
   serialLogPath: string | undefined;
   /** A PNG of the guest's screen, when QEMU was still alive to take it. */
   screenshotPath: string | undefined;
+  /** A copy of the guest's own console log (spec `consoleLog`), when it has one. */
+  consoleLogPath?: string | undefined;
 }
 
 /** Base of every failure of a running VM; carries the artifacts saved for it. */
@@ -83,7 +85,13 @@ export class VmError extends RetrolabError {
   constructor(message: string, target: string, artifacts: VmArtifacts, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
     super(`${target}: ${message}${describeArtifacts(artifacts)}`, {
       cause: options.cause,
-      context: { target, ...options.context, serialLog: artifacts.serialLogPath, screenshot: artifacts.screenshotPath },
+      context: {
+        target,
+        ...options.context,
+        serialLog: artifacts.serialLogPath,
+        screenshot: artifacts.screenshotPath,
+        console: artifacts.consoleLogPath,
+      },
     });
     this.target = target;
     this.artifacts = artifacts;
@@ -141,6 +149,7 @@ function describeArtifacts(artifacts: VmArtifacts): string {
     lines.push('  the guest wrote nothing on the serial line');
   }
   if (artifacts.serialLogPath) lines.push(`  serial log: ${artifacts.serialLogPath}`);
+  if (artifacts.consoleLogPath) lines.push(`  guest console: ${artifacts.consoleLogPath}`);
   if (artifacts.screenshotPath) lines.push(`  screenshot: ${artifacts.screenshotPath}`);
   return `\n${lines.join('\n')}`;
 }

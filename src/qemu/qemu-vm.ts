@@ -328,7 +328,17 @@ export class QemuVm implements AsyncDisposable {
         debug('screenshot failed: %O', error);
       }
     }
-    return { lastSerialLines, serialLogPath, screenshotPath };
+    let consoleLogPath: string | undefined;
+    if (this.spec.consoleLog) {
+      consoleLogPath = join(this.#artifactsDir, `${stamp}-console.txt`);
+      try {
+        await copyFile(join(this.#runDir.hostPath, RUN_FILES.console), consoleLogPath);
+      } catch (error) {
+        debug('copying the guest console log failed: %O', error);
+        consoleLogPath = undefined;
+      }
+    }
+    return { lastSerialLines, serialLogPath, screenshotPath, consoleLogPath };
   }
 
   /** Ends QEMU at once (SIGKILL by pid, inside the container), as a crash or power cut would. */

@@ -26,15 +26,23 @@ function value(args: string[], flag: string): string | undefined {
 describe('qemuArguments for every QEMU target', () => {
   it.each(['win95', 'win98', 'winnt4', 'wine-vm'] as const)('%s: no defaults, no display, sockets in the run dir', async (target) => {
     const args = qemuArguments(await qemuSpec(target), run);
+    const first = (flag: string) => values(args, flag)[0];
     expect(args.slice(0, 4)).toEqual(['-nodefaults', '-no-user-config', '-display', 'none']);
     expect(value(args, '-qmp')).toBe('unix:/run/retrolab/qmp.sock,server=on,wait=off');
-    expect(value(args, '-chardev')).toBe('socket,id=ser0,path=/run/retrolab/serial.sock,server=on,wait=on');
-    expect(value(args, '-serial')).toBe('chardev:ser0');
+    expect(first('-chardev')).toBe('socket,id=ser0,path=/run/retrolab/serial.sock,server=on,wait=on');
+    expect(first('-serial')).toBe('chardev:ser0');
     expect(value(args, '-pidfile')).toBe('/run/retrolab/qemu.pid');
     expect(value(args, '-accel')).toBe('tcg');
     expect(value(args, '-netdev')).toBe('user,id=n0,restrict=on');
     expect(value(args, '-incoming')).toBeUndefined();
     expect(args).toContain('-no-reboot');
+  });
+
+  it('Windows targets have one serial port, COM1, for the agent', async () => {
+    for (const target of ['win95', 'win98', 'winnt4'] as const) {
+      const args = qemuArguments(await qemuSpec(target), run);
+      expect(values(args, '-serial')).toEqual(['chardev:ser0']);
+    }
   });
 
   it('win95: pentium, no ACPI/HPET, one CPU, 64 MB, ISA NE2000 at 0x300 IRQ 10, std VGA, IDE', async () => {
@@ -82,6 +90,12 @@ describe('qemuArguments for every QEMU target', () => {
     expect(value(args, '-kernel')).toBe('/build/vmlinuz');
     expect(value(args, '-initrd')).toBe('/build/initrd.img');
     expect(value(args, '-append')).toBe('console=ttyS1 panic=-1');
+    // COM1 for the agent first, then the guest's console (ttyS1) into a file.
+    expect(values(args, '-chardev')).toEqual([
+      'socket,id=ser0,path=/run/retrolab/serial.sock,server=on,wait=on',
+      'file,id=con0,path=/run/retrolab/console.log',
+    ]);
+    expect(values(args, '-serial')).toEqual(['chardev:ser0', 'chardev:con0']);
   });
 
   it('the wine target has no QEMU command line', async () => {
