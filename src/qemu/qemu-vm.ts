@@ -1,9 +1,10 @@
 import { connect, type Socket } from 'node:net';
 import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, join, posix } from 'node:path';
+import { basename, dirname, join, posix } from 'node:path';
 import createDebug from 'debug';
 import pRetry, { AbortError } from 'p-retry';
 import type { QemuVmSpec } from '../config/vm-spec.ts';
+import { ConfigError } from '../errors.ts';
 import type { BindMount } from '../docker/container-spec.ts';
 import type { DockerClient } from '../docker/docker-client.ts';
 import type { StartedContainer } from '../docker/started-container.ts';
@@ -22,6 +23,7 @@ import {
   VmStartError,
   type VmArtifacts,
 } from './errors.ts';
+import type { DiskImageInfo } from './overlay-disk.ts';
 import { convertPpmFileToPng } from './ppm-to-png.ts';
 import { QmpClient, type VmStatus } from './qmp-client.ts';
 import type { RunDirectory } from './run-directory.ts';
@@ -42,8 +44,8 @@ export interface QemuVmStartOptions {
   /** Host folder for serial logs and screenshots of this run. */
   artifactsDir: string;
   accel: 'tcg' | 'kvm';
-  /** The run's qcow2 overlay (inside the run directory) and every file of its backing chain, host paths. */
-  disk?: { overlay: string; backingChain: string[] };
+  /** The run's qcow2 overlay, as createOverlay returns it; it must sit in the run directory. */
+  disk?: Pick<DiskImageInfo, 'path' | 'chain'>;
   /** Host paths of a kernel (and initramfs) to boot directly. */
   kernel?: { image: string; initrd?: string };
   /** Host path of a saved state to start from instead of booting. */
@@ -115,8 +117,15 @@ export class QemuVm implements AsyncDisposable {
     const inRun = (name: string) => posix.join(runDir.containerPath, name);
     const binds: BindMount[] = [{ hostPath: runDir.hostPath, containerPath: runDir.containerPath }];
     const readOnly = (path: string) => binds.push({ hostPath: path, containerPath: path, readOnly: true });
-    // The overlay sits in the run directory; its backing files keep their host paths (see overlay-disk.ts).
-    if (options.disk) options.disk.backingChain.forEach(readOnly);
+    if (options.disk) {
+      if (dirname(options.disk.path) !== runDir.hostPath) {
+        throw new ConfigError(`The overlay ${options.disk.path} must be in the run directory ${runDir.hostPath}`, {
+          context: { overlay: options.disk.path, runDir: runDir.hostPath },
+        });
+      }
+      // Its backing files keep their host paths (see overlay-disk.ts).
+      options.disk.chain.slice(1).forEach((entry) => readOnly(entry.path));
+    }
     if (options.kernel) {
       readOnly(options.kernel.image);
       if (options.kernel.initrd) readOnly(options.kernel.initrd);
@@ -125,7 +134,7 @@ export class QemuVm implements AsyncDisposable {
     const args = qemuArguments(spec, {
       accel: options.accel,
       runDir: runDir.containerPath,
-      ...(options.disk ? { disk: { path: inRun(basename(options.disk.overlay)) } } : {}),
+      ...(options.disk ? { disk: { path: inRun(basename(options.disk.path)) } } : {}),
       ...(options.kernel ? { kernel: options.kernel } : {}),
       ...(options.incomingStateFile ? { incomingStateFile: options.incomingStateFile } : {}),
       ...(options.forwards ? { forwards: options.forwards } : {}),

@@ -205,7 +205,7 @@ describe('QemuVm in the hardened qemu-runner container', () => {
         artifactsDir: join(work, 'disk', 'artifacts'),
         accel: 'tcg',
         kernel: { image: guestKernel },
-        disk: { overlay: overlay.path, backingChain: overlay.chain.slice(1).map((entry) => entry.path) },
+        disk: overlay,
       });
       await using running = vm;
       await readUntil(running.serial, TINY_GUEST_BANNER);
@@ -236,7 +236,7 @@ describe('QemuVm in the hardened qemu-runner container', () => {
         artifactsDir: join(work, 'chain-cold', 'artifacts'),
         accel: 'tcg',
         kernel: { image: guestKernel },
-        disk: { overlay: overlay.path, backingChain: overlay.chain.slice(1).map((entry) => entry.path) },
+        disk: overlay,
       });
       await readUntil(vm.serial, TINY_GUEST_BANNER);
       await vm.saveState(stateFile);
@@ -254,7 +254,7 @@ describe('QemuVm in the hardened qemu-runner container', () => {
         artifactsDir: join(work, run, 'artifacts'),
         accel: 'tcg',
         kernel: { image: guestKernel },
-        disk: { overlay: overlay.path, backingChain: overlay.chain.slice(1).map((entry) => entry.path) },
+        disk: overlay,
         incomingStateFile: stateFile,
       });
       expect((await vm.status()).running).toBe(true);
