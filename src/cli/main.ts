@@ -10,6 +10,9 @@ usage: retrolab <command> [options]
 commands:
   doctor                 checks every prerequisite and says how to fix what is missing
   images build           builds the runner images that are missing or stale
+  lab                    runs every scenario on every target (licensed ones without an image are skipped)
+  run                    runs the named target(s) and scenario(s): --target T --scenario S
+  netstat parse FILE     parses NETSTAT -AN text (any dialect) and prints it as JSON
   help                   this text
 `;
 
@@ -17,6 +20,12 @@ commands:
 const COMMANDS: Record<string, () => Promise<Command>> = {
   doctor: async () => (await import('./commands/doctor.ts')).doctorCommand,
   images: async () => (await import('./commands/images.ts')).imagesCommand,
+  lab: async () => (await import('./commands/lab.ts')).labCommand,
+  run: async () => {
+    const { labCommand } = await import('./commands/lab.ts');
+    return (args, io) => labCommand(args, io, 'run');
+  },
+  netstat: async () => (await import('./commands/netstat-parse.ts')).netstatCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

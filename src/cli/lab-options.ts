@@ -1,0 +1,73 @@
+import { parseArgs } from 'node:util';
+import { TARGET_NAMES, type TargetName } from '../config/vm-spec.ts';
+import { ConfigError } from '../errors.ts';
+import { SCENARIO_NAMES, type ScenarioName } from '../scenarios/scenario-catalog.ts';
+
+export interface LabOptions {
+  targets: TargetName[];
+  scenarios: ScenarioName[];
+  cycles?: number;
+  baseline?: string;
+  tolerance?: number;
+  patchDir?: string;
+  patchInstall?: string;
+  verbose: boolean;
+}
+
+function list<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], problems: string[]): T[] | undefined {
+  if (value === undefined) return undefined;
+  const items = value.split(',').map((v) => v.trim()).filter(Boolean);
+  const bad = items.filter((v) => !(allowed as readonly string[]).includes(v));
+  if (bad.length > 0) problems.push(`${flag}: unknown ${bad.map((b) => JSON.stringify(b)).join(', ')}; choose from ${allowed.join(', ')}`);
+  return items as T[];
+}
+
+/** Parses the flags of `lab` and `run`; every problem is reported at once as `flag: message`. */
+export function parseLabOptions(args: string[], defaults: { targets: readonly TargetName[] }): LabOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: {
+        target: { type: 'string', multiple: true },
+        targets: { type: 'string' },
+        scenario: { type: 'string', multiple: true },
+        scenarios: { type: 'string' },
+        cycles: { type: 'string' },
+        baseline: { type: 'string' },
+        tolerance: { type: 'string' },
+        patch: { type: 'string' },
+        'patch-install': { type: 'string' },
+        verbose: { type: 'boolean', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (error) {
+    throw new ConfigError(error instanceof Error ? error.message : String(error));
+  }
+  const v = parsed.values;
+  const problems: string[] = [];
+  const targets = list('--target', [...(v.target ?? []), ...(v.targets ? [v.targets] : [])].join(',') || undefined, TARGET_NAMES, problems);
+  const scenarios = list('--scenario', [...(v.scenario ?? []), ...(v.scenarios ? [v.scenarios] : [])].join(',') || undefined, SCENARIO_NAMES, problems);
+  const number = (flag: string, text: string | undefined, min: number, max: number): number | undefined => {
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (!Number.isFinite(n) || n < min || n > max) problems.push(`${flag}: ${JSON.stringify(text)} is not a number from ${min} to ${max}`);
+    return n;
+  };
+  const cycles = number('--cycles', v.cycles, 1, 10_000);
+  const tolerance = number('--tolerance', v.tolerance, 0, 1);
+  if (v['patch-install'] !== undefined && v.patch === undefined) problems.push('--patch-install: needs --patch DIR (the folder it installs)');
+  if (problems.length > 0) throw new ConfigError(problems.join('\n'));
+  return {
+    targets: targets ?? [...defaults.targets],
+    scenarios: scenarios ?? [...SCENARIO_NAMES],
+    ...(cycles !== undefined ? { cycles: Math.floor(cycles) } : {}),
+    ...(v.baseline !== undefined ? { baseline: v.baseline } : {}),
+    ...(tolerance !== undefined ? { tolerance } : {}),
+    ...(v.patch !== undefined ? { patchDir: v.patch } : {}),
+    ...(v['patch-install'] !== undefined ? { patchInstall: v['patch-install'] } : {}),
+    verbose: v.verbose ?? false,
+  };
+}

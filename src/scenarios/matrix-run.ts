@@ -1,0 +1,90 @@
+import { loadExpectations } from '../config/expectations.ts';
+import type { TargetName } from '../config/vm-spec.ts';
+import type { DockerClient } from '../docker/docker-client.ts';
+import { errorMessage } from '../errors.ts';
+import type { ProgressSink } from '../report/progress.ts';
+import { silentProgress } from '../report/progress.ts';
+import { currentHostInfo, makeRunId, resultEntryFrom, RESULTS_SCHEMA_VERSION, type ResultEntry, type RunResults } from '../results/run-results.ts';
+import { TargetSkippedError } from '../targets/errors.ts';
+import { startTarget } from '../targets/start-target.ts';
+import type { TargetHandle } from '../targets/target-handle.ts';
+import { decideVerdict, infraErrorVerdict, skippedVerdict } from '../verdict/verdict.ts';
+import type { PatchSpec } from './patch.ts';
+import { applyPatch } from './patch.ts';
+import { SCENARIOS, type ScenarioName } from './scenario-catalog.ts';
+import { runScenario } from './scenario-runner.ts';
+
+export interface MatrixOptions {
+  docker: DockerClient;
+  targets: readonly TargetName[];
+  scenarios: readonly ScenarioName[];
+  signal?: AbortSignal;
+  onProgress?: ProgressSink;
+  /** Cycles per program run instead of each scenario's own. */
+  cycles?: number;
+  /** Copied into every guest (and installed) before its scenarios run. */
+  patch?: PatchSpec;
+  /** Called as each entry is decided, for live reporting. */
+  onEntry?: (entry: ResultEntry) => void;
+}
+
+/**
+ * Runs every scenario on every target and decides each verdict. A target that
+ * cannot run here is `skipped` with the fix; one that breaks is an
+ * `infra-error` for the scenarios it could not run, with its artifacts saved.
+ */
+export async function runMatrix(options: MatrixOptions): Promise<RunResults> {
+  const progress = options.onProgress ?? silentProgress;
+  const startedAt = new Date();
+  const entries: ResultEntry[] = [];
+  const add = (entry: ResultEntry) => {
+    entries.push(entry);
+    options.onEntry?.(entry);
+  };
+
+  for (const target of options.targets) {
+    options.signal?.throwIfAborted();
+    const expectations = await loadExpectations(target, options.signal ? { signal: options.signal } : {});
+    let handle: TargetHandle;
+    const targetStarted = Date.now();
+    try {
+      handle = await startTarget(target, { docker: options.docker, onProgress: progress, ...(options.signal ? { signal: options.signal } : {}) });
+    } catch (error) {
+      options.signal?.throwIfAborted();
+      const verdict =
+        error instanceof TargetSkippedError ? skippedVerdict(error.reason, error.fix) : infraErrorVerdict(`${target} did not start: ${errorMessage(error)}`);
+      progress({ kind: verdict.status === 'skipped' ? 'step' : 'warn', scope: target, message: `${verdict.status}: ${verdict.reason}` });
+      for (const scenario of options.scenarios) add(resultEntryFrom(verdict, { target, scenario, durationMs: Date.now() - targetStarted }));
+      continue;
+    }
+    await using _handle = handle;
+    if (options.patch) await applyPatch(handle, options.patch, options.signal ? { signal: options.signal } : {});
+    for (const scenario of options.scenarios) {
+      options.signal?.throwIfAborted();
+      const started = Date.now();
+      try {
+        const observation = await runScenario(handle, SCENARIOS[scenario], {
+          onProgress: progress,
+          ...(options.cycles ? { cycles: options.cycles } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        const verdict = decideVerdict(observation, expectations.scenarios[scenario]);
+        add(resultEntryFrom(verdict, { target, scenario, durationMs: Date.now() - started, observation }));
+      } catch (error) {
+        options.signal?.throwIfAborted();
+        const files = await handle.collectArtifacts(`${scenario}: ${errorMessage(error)}`).catch(() => []);
+        const verdict = infraErrorVerdict(`${errorMessage(error)}${files.length ? ` (artifacts: ${files.join(', ')})` : ''}`);
+        add(resultEntryFrom(verdict, { target, scenario, durationMs: Date.now() - started }));
+      }
+    }
+  }
+
+  return {
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    runId: makeRunId(startedAt),
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    host: currentHostInfo(options.docker.endpoint),
+    entries,
+  };
+}

@@ -1,0 +1,189 @@
+import { createHash } from 'node:crypto';
+import { readFile, rename, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AgentClient } from '../agent/agent-client.ts';
+import { resolveFileSource } from '../config/load-vm-spec.ts';
+import type { QemuVmSpec } from '../config/vm-spec.ts';
+import type { DockerClient } from '../docker/docker-client.ts';
+import { RUNNER_IMAGES } from '../docker/runner-images.ts';
+import { buildGuestApps } from '../guest-apps/build.ts';
+import { guestAppPath } from '../guest-apps/paths.ts';
+import { hashInputs } from '../images/input-hash.ts';
+import { ensureWineVmGuest } from '../images/wine-vm-disk.ts';
+import { chooseAccel } from '../qemu/accel.ts';
+import type { GuestForward } from '../qemu/command-line.ts';
+import { createOverlay } from '../qemu/overlay-disk.ts';
+import { QemuVm } from '../qemu/qemu-vm.ts';
+import { createRunDirectory } from '../qemu/run-directory.ts';
+import type { ProgressSink } from '../report/progress.ts';
+import { silentProgress } from '../report/progress.ts';
+import { ResourceStack } from '../util/dispose.ts';
+import { cacheDir, resultsDir } from '../util/paths.ts';
+import { TargetSkippedError } from './errors.ts';
+import type { PeerEndpoint, TargetHandle } from './target-handle.ts';
+import { beginWarmState, findWarmState, type WarmState } from './warm-state.ts';
+
+/** Where the guest reaches the scenario peer: slirp hands each connection to a fresh reader that closes after the first bytes. */
+const PEER: PeerEndpoint = { host: '10.0.2.100', port: 7000 };
+const PEER_FORWARD: GuestForward = {
+  guestAddress: PEER.host,
+  guestPort: PEER.port,
+  to: "cmd:sh -c 'timeout 2 head -c 1 >/dev/null'",
+};
+
+interface BootMedia {
+  golden: string;
+  kernel?: { image: string; initrd: string };
+  /** Identifies the golden image's content for the warm-state key. */
+  identity: string;
+}
+
+export interface StartQemuTargetOptions {
+  docker: DockerClient;
+  signal?: AbortSignal;
+  onProgress?: ProgressSink;
+  /** Ignore (and replace) a cached saved state. */
+  coldBoot?: boolean;
+}
+
+async function fileIdentity(path: string): Promise<string> {
+  const info = await stat(path);
+  return `${path}:${info.size}:${info.mtimeMs}`;
+}
+
+async function bootMedia(spec: QemuVmSpec, options: StartQemuTargetOptions): Promise<BootMedia> {
+  if ('build' in spec.disk.image) {
+    const guest = await ensureWineVmGuest({
+      docker: options.docker,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+    return { golden: guest.disk, kernel: { image: guest.kernel, initrd: guest.initrd }, identity: guest.hash };
+  }
+  const image = resolveFileSource(spec.disk.image);
+  if (!image.ok) throw new TargetSkippedError(spec.target, image.reason, image.fix);
+  const identity = await fileIdentity(image.path).catch(() => {
+    throw new TargetSkippedError(spec.target, `the configured image ${image.path} does not exist`, `point the variable at your ${spec.target} disk image`);
+  });
+  return { golden: image.path, identity };
+}
+
+/**
+ * Starts a QEMU target with its agent connected. The first start boots cold
+ * to "agent ready", saves the VM state with its disk overlay, and every start
+ * after that (with the same image, spec, QEMU and agent) resumes from it.
+ */
+export async function startQemuTarget(spec: QemuVmSpec, options: StartQemuTargetOptions): Promise<TargetHandle> {
+  const progress = options.onProgress ?? silentProgress;
+  const { docker } = options;
+  const call = options.signal ? { signal: options.signal } : {};
+  await buildGuestApps({ only: ['agent'], ...call });
+  const media = await bootMedia(spec, options);
+  const accel = await chooseAccel(docker, spec, { ...call, onProgress: progress });
+  const agentSha = createHash('sha256').update(await readFile(guestAppPath('agent'))).digest('hex');
+  const runnerId = (await docker.imageLabels(RUNNER_IMAGES.qemu)) ?? {};
+  const key = hashInputs({ image: media.identity, spec, qemuRunner: runnerId, agent: agentSha, accel: accel.accel, peer: PEER_FORWARD });
+
+  let warm = options.coldBoot ? undefined : await findWarmState(spec.target, key);
+  if (!warm) warm = await saveColdBootState(spec, media, key, accel.accel, options);
+  return startWarm(spec, media, warm, accel.accel, options);
+}
+
+async function saveColdBootState(
+  spec: QemuVmSpec,
+  media: BootMedia,
+  key: string,
+  accel: 'tcg' | 'kvm',
+  options: StartQemuTargetOptions,
+): Promise<WarmState> {
+  const progress = options.onProgress ?? silentProgress;
+  const started = Date.now();
+  progress({ kind: 'step', scope: spec.target, message: 'no saved state for these inputs: cold boot to agent ready, then save it' });
+  const building = await beginWarmState(spec.target, key);
+  try {
+    const saved = await bootAndSave(spec, media, accel, building.stateFile, building.goldenOverlay, options);
+    const state = await building.commit({ stateBytes: saved.bytes, inputs: { image: media.identity, accel } });
+    progress({ kind: 'done', scope: spec.target, message: `saved the VM state (${Math.round(saved.bytes / 1e6)} MB)`, durationMs: Date.now() - started });
+    return state;
+  } catch (error) {
+    await building.abandon();
+    throw error;
+  }
+}
+
+/** Boots on a fresh overlay of the golden image, saves the state at agent ready, and moves the overlay next to the state. */
+async function bootAndSave(
+  spec: QemuVmSpec,
+  media: BootMedia,
+  accel: 'tcg' | 'kvm',
+  stateFile: string,
+  overlayDestination: string,
+  options: StartQemuTargetOptions,
+): Promise<{ bytes: number }> {
+  const progress = options.onProgress ?? silentProgress;
+  const started = Date.now();
+  await using runDir = await createRunDirectory(join(cacheDir(), 'runs'));
+  const disk = await createOverlay(options.docker, { backing: media.golden, overlay: join(runDir.hostPath, 'golden.qcow2') }, options);
+  let saved: { bytes: number };
+  {
+    await using vm = await QemuVm.start({
+      docker: options.docker,
+      spec,
+      runDir,
+      artifactsDir: join(resultsDir(), 'artifacts', `${options.docker.runId}-${spec.target}-cold`),
+      accel,
+      disk,
+      ...(media.kernel ? { kernel: media.kernel } : {}),
+      forwards: { guest: [PEER_FORWARD] },
+      onProgress: progress,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const agent = await vm.waitForReady((signal) => AgentClient.connect(vm.serial, { signal, handshakeTimeoutMs: spec.timeouts.bootToReadyMs }), options);
+    progress({ kind: 'step', scope: spec.target, message: `agent ready after a cold boot (${((Date.now() - started) / 1000).toFixed(1)} s): saving the VM state` });
+    saved = await vm.saveState(stateFile, options);
+    await agent.close().catch(() => undefined);
+  }
+  await rename(disk.path, overlayDestination);
+  return saved;
+}
+
+async function startWarm(spec: QemuVmSpec, media: BootMedia, warm: WarmState, accel: 'tcg' | 'kvm', options: StartQemuTargetOptions): Promise<TargetHandle> {
+  const progress = options.onProgress ?? silentProgress;
+  const started = Date.now();
+  await using stack = new ResourceStack();
+  const runDir = stack.use(await createRunDirectory(join(cacheDir(), 'runs')));
+  const overlay = await createOverlay(options.docker, { backing: warm.goldenOverlay, overlay: join(runDir.hostPath, 'run.qcow2') }, options);
+  const artifactsDir = join(resultsDir(), 'artifacts', `${options.docker.runId}-${spec.target}`);
+  const vm = stack.use(
+    await QemuVm.start({
+      docker: options.docker,
+      spec,
+      runDir,
+      artifactsDir,
+      accel,
+      disk: overlay,
+      ...(media.kernel ? { kernel: media.kernel } : {}),
+      incomingStateFile: warm.stateFile,
+      forwards: { guest: [PEER_FORWARD] },
+      onProgress: progress,
+      ...(options.signal ? { signal: options.signal } : {}),
+    }),
+  );
+  const agent = stack.use(
+    await vm.waitForReady((signal) => AgentClient.connect(vm.serial, { signal, handshakeTimeoutMs: spec.timeouts.bootToReadyMs }), options),
+  );
+  progress({ kind: 'done', scope: spec.target, message: `agent ready (warm start from saved state)`, durationMs: Date.now() - started });
+  const owned = stack.move();
+  return {
+    target: spec.target,
+    agent,
+    peer: PEER,
+    guestWorkDir: spec.os === 'wine' ? 'C:\\retrolab' : 'C:\\RETROLAB',
+    artifactsDir,
+    async collectArtifacts(reason: string) {
+      const saved = await vm.collectArtifacts(reason.replace(/[^a-z0-9]+/gi, '-').slice(0, 40));
+      return [saved.serialLogPath, saved.screenshotPath].filter((p): p is string => typeof p === 'string');
+    },
+    [Symbol.asyncDispose]: () => owned[Symbol.asyncDispose](),
+  };
+}

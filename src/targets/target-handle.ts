@@ -1,0 +1,24 @@
+import type { AgentClient } from '../agent/agent-client.ts';
+import type { TargetName } from '../config/vm-spec.ts';
+
+/** Where the guest reaches the scenario peer: a TCP server that closes its side after reading. */
+export interface PeerEndpoint {
+  host: string;
+  port: number;
+}
+
+/**
+ * A running guest with its agent connected. Every kind of target (a Wine
+ * container, a QEMU guest) returns this, so scenario code never asks which it has.
+ */
+export interface TargetHandle extends AsyncDisposable {
+  readonly target: TargetName;
+  readonly agent: AgentClient;
+  readonly peer: PeerEndpoint;
+  /** The guest folder programs are deployed to (exists when the handle is returned). */
+  readonly guestWorkDir: string;
+  /** Host folder for this run's artifacts (serial tail, screenshots, logs). */
+  readonly artifactsDir: string;
+  /** Saves what helps to debug a failure into artifactsDir; returns the files written. */
+  collectArtifacts(reason: string): Promise<string[]>;
+}
