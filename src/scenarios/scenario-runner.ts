@@ -12,8 +12,10 @@ import { takeSnapshot } from './snapshot.ts';
 export interface RunScenarioOptions {
   signal?: AbortSignal;
   onProgress?: ProgressSink;
-  /** Overrides the scenario's cycles per program run (smaller for quick runs). */
+  /** Overrides the scenario's cycles per program run. */
   cycles?: number;
+  /** Caps the cycles per program run (quick runs of targets that are clean either way). */
+  maxCycles?: number;
   /** Time the stack gets after the program exited before the last snapshot. */
   settleMs?: number;
   /** How long one program run may take before the guest kills it. */
@@ -60,7 +62,7 @@ export async function runScenario(handle: TargetHandle, definition: ScenarioDefi
 
   const program = await deployGuestApp(handle, definition.program, call);
   const { settings, win9x } = await stackSettings(handle, call);
-  const cycles = options.cycles ?? definition.cycles;
+  const cycles = Math.min(options.cycles ?? definition.cycles, options.maxCycles ?? Number.POSITIVE_INFINITY);
   const peer = `${handle.peer.host}:${handle.peer.port}`;
 
   progress({ kind: 'step', scope, message: `NETSTAT before, then ${definition.program} × ${cycles} cycles against ${peer}` });

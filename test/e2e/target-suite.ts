@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadExpectations } from '../../src/config/expectations.ts';
+import { loadVmSpec, resolveFileSource } from '../../src/config/load-vm-spec.ts';
+import type { TargetName } from '../../src/config/vm-spec.ts';
+import { connectDocker, type DockerClient } from '../../src/docker/docker-client.ts';
+import { SCENARIO_NAMES, SCENARIOS } from '../../src/scenarios/scenario-catalog.ts';
+import { runScenario } from '../../src/scenarios/scenario-runner.ts';
+import { startTarget } from '../../src/targets/start-target.ts';
+import type { TargetHandle } from '../../src/targets/target-handle.ts';
+import { decideVerdict } from '../../src/verdict/verdict.ts';
+
+/**
+ * One e2e test per scenario on `target`: start the target once, run each
+ * scenario for real, and require the verdict the KB predicts (vms/<target>/expectations.json).
+ * A licensed target without an image is skipped with how to configure one.
+ */
+export function defineTargetSuite(target: TargetName, options: { maxCycles?: number } = {}): void {
+  describe(`${target}: KB Q198663 scenarios`, async () => {
+    const spec = await loadVmSpec(target);
+    const image = spec.kind === 'qemu' && spec.licensed ? resolveFileSource(spec.disk.image) : { ok: true as const };
+    const skipReason = image.ok ? undefined : `${target} is a licensed target and no image is configured (${image.reason}); to run it: ${image.fix}`;
+
+    let docker: DockerClient | undefined;
+    let handle: TargetHandle | undefined;
+
+    beforeAll(async () => {
+      if (skipReason) return;
+      docker = await connectDocker();
+      handle = await startTarget(target, { docker });
+    });
+
+    afterAll(async () => {
+      await handle?.[Symbol.asyncDispose]();
+      await docker?.[Symbol.asyncDispose]();
+    });
+
+    for (const scenario of SCENARIO_NAMES) {
+      it(scenario, async (ctx) => {
+        if (skipReason) {
+          ctx.skip(skipReason);
+          return;
+        }
+        const expectations = await loadExpectations(target);
+        const observation = await runScenario(handle!, SCENARIOS[scenario], options);
+        const verdict = decideVerdict(observation, expectations.scenarios[scenario]);
+        expect(verdict.status, `${verdict.reason}\n${verdict.evidence?.netstatExcerpt ?? ''}`).toBe('pass');
+        if (scenario === 'leak-control') expect(verdict.observed).toBe('leak');
+        if (scenario === 'dup-close') {
+          // The same observation judged against the opposite prediction must fail, with the evidence.
+          const expected = expectations.scenarios[scenario].expect;
+          const wrong = decideVerdict(observation, { ...expectations.scenarios[scenario], expect: expected === 'leak' ? 'clean' : 'leak' });
+          expect(wrong.status).toBe('fail');
+          expect(wrong.evidence?.netstatExcerpt.length).toBeGreaterThan(0);
+        }
+      });
+    }
+  });
+}
