@@ -36,6 +36,9 @@ function describeRun(result: RunResult): string {
   return `exit ${result.exitCode}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
 }
 
+/** Under qemu-user every Wine process start costs seconds, and a cycle starts one. */
+const SLOW = 900_000;
+
 let docker: DockerClient;
 let wine: StartedContainer;
 
@@ -63,11 +66,14 @@ beforeAll(async () => {
     image: RUNNER_IMAGES.wine,
     cmd: ['sleep', 'infinity'],
     init: true,
-    user: 'wine',
+    user: '1000:1000',
     hardening: 'standard',
     network: 'none',
+    // Wine runs under qemu-user on hosts whose kernel refuses i386 programs: every Wine process is a big emulator.
+    pidsLimit: 512,
+    memoryMb: 2048,
     binds: [{ hostPath: GUEST_BUILD_DIR, containerPath: '/guest', readOnly: true }],
-  });
+  }, SLOW);
   // One long-lived wineserver: each program then starts in a fraction of the usual time.
   await wine.exec(['sh', '-c', 'wineserver -p </dev/null >/dev/null 2>&1']);
 });
@@ -87,7 +93,7 @@ describe('dupclose under Wine', () => {
     expect(only(list, 'duplicate').every((e) => e.f.call === 'WSADuplicateSocketA')).toBe(true);
     expect(only(list, 'final-connect')[0]?.f).toMatchObject({ ok: '1', err: '0' });
     expect(only(list, 'summary')[0]?.f).toMatchObject({ ok: '1', cycles_ok: '20', final_ok: '1', held: '0' });
-  });
+  }, SLOW);
 
   it('closes the original while the child runs (plain) and after it exited (late-close)', async () => {
     const plain = events((await wine.exec(['wine', '/guest/dupclose.exe', '--cycles', '2'])).stdout).map((e) => e.event);
@@ -99,7 +105,7 @@ describe('dupclose under Wine', () => {
     const order = list.filter((e) => e.f.cycle === '1').map((e) => e.event);
     expect(order.indexOf('child-exit')).toBeLessThan(order.indexOf('parent-close'));
     expect(only(list, 'summary')[0]?.f).toMatchObject({ ok: '1', final_ok: '1' });
-  });
+  }, SLOW);
 
   it('runs the dummy-socket workaround: the child opens and later closes a socket of its own', async () => {
     const { result, list } = await run('dupclose', ['--cycles', '10', '--workaround', 'dummy-socket']);
@@ -108,7 +114,7 @@ describe('dupclose under Wine', () => {
     expect(only(list, 'dummy-socket').map((e) => e.f.ok)).toEqual(Array(10).fill('1'));
     expect(only(list, 'dummy-close').map((e) => e.f.ok)).toEqual(Array(10).fill('1'));
     expect(only(list, 'summary')[0]?.f).toMatchObject({ ok: '1', final_ok: '1' });
-  });
+  }, SLOW);
 
   it('closes the original before the duplicate with --close-order original-first', async () => {
     const { result, list } = await run('dupclose', ['--cycles', '10', '--close-order', 'original-first']);
@@ -119,7 +125,7 @@ describe('dupclose under Wine', () => {
       expect(order.indexOf('parent-close'), `cycle ${c}`).toBeLessThan(order.indexOf('child-close'));
     }
     expect(only(list, 'summary')[0]?.f).toMatchObject({ ok: '1', final_ok: '1' });
-  });
+  }, SLOW);
 
   it.each([
     ['one after another', []],
@@ -135,7 +141,7 @@ describe('dupclose under Wine', () => {
     }
     expect(only(list, 'final-connect', 'launcher')[0]?.f).toMatchObject({ ok: '1' });
     expect(only(list, 'summary', 'launcher')[0]?.f).toMatchObject({ ok: '1', apps: '3', apps_ok: '3', final_ok: '1' });
-  });
+  }, SLOW);
 });
 
 describe('leak control under Wine', () => {
@@ -185,7 +191,7 @@ describe('leak control under Wine', () => {
     await new Promise((r) => setTimeout(r, 1000));
     const after = await run('tcptab');
     expect(only(after.list, 'row').filter((r) => r.f.state === 'ESTABLISHED' && (r.f.local === `127.0.0.1:${port}` || r.f.remote === `127.0.0.1:${port}`))).toEqual([]);
-  });
+  }, SLOW);
 });
 
 describe('duphandle and tcptab under Wine', () => {
@@ -198,7 +204,7 @@ describe('duphandle and tcptab under Wine', () => {
     expect(only(list, 'summary')).toHaveLength(1);
     expect(result.exitCode, describeRun(result)).toBe(0);
     expectCleanCycles(list, 10);
-  });
+  }, SLOW);
 
   it('prints a consistent table and exits 0 where iphlpapi exists', async () => {
     const { result, list } = await run('tcptab');
@@ -206,11 +212,11 @@ describe('duphandle and tcptab under Wine', () => {
     expect(list.every((e) => e.event === 'row' || e.event === 'count')).toBe(true);
     expect(only(list, 'count')).toHaveLength(1);
     expect(list.at(-1)?.event).toBe('count');
-  });
+  }, SLOW);
 
   it('refuses arguments with its usage exit code', async () => {
     const { result } = await run('tcptab', ['--bogus']);
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain('usage: tcptab');
-  });
+  }, SLOW);
 });
