@@ -73,7 +73,7 @@ beforeAll(async () => {
     pidsLimit: 512,
     memoryMb: 2048,
     binds: [{ hostPath: GUEST_BUILD_DIR, containerPath: '/guest', readOnly: true }],
-  }, SLOW);
+  });
   // One long-lived wineserver: each program then starts in a fraction of the usual time.
   await wine.exec(['sh', '-c', 'wineserver -p </dev/null >/dev/null 2>&1']);
 });
