@@ -4,7 +4,7 @@
 # (through their pre-scripts) and .ci/run. Safe to run again at any time.
 set -euo pipefail
 
-PACKAGES=(docker.io qemu-system-x86 qemu-utils gcc-mingw-w64-i686 binutils-mingw-w64-i686 mtools dosfstools xorriso debootstrap e2fsprogs socat busybox-static libwin-hivex-perl iptables ca-certificates qemu-user-static)
+PACKAGES=(docker.io qemu-system-x86 qemu-utils gcc-mingw-w64-i686 binutils-mingw-w64-i686 mtools dosfstools xorriso debootstrap e2fsprogs socat busybox-static libwin-hivex-perl iptables ca-certificates)
 DOCKERD_LOG=${RETROLAB_DOCKERD_LOG:-/var/log/retrolab-dockerd.log}
 DOCKERD_PID=${RETROLAB_DOCKERD_PID:-/var/run/retrolab-dockerd.pid}
 DOCKERD_WAIT_SECONDS=${RETROLAB_DOCKERD_WAIT:-60}
@@ -55,8 +55,32 @@ i386_runs() {
   return $rc
 }
 
-if ! i386_runs; then
+# Wine under qemu-user 7.2 (bookworm) hangs in services.exe; 10.x from
+# bookworm-backports runs it. Measured on this project's CI machines.
+ensure_qemu_user() {
+  local version
+  version=$(dpkg-query -W -f='${Version}' qemu-user-static 2>/dev/null || true)
+  case "$version" in
+    1:1[0-9].*|1:[89].*) return 1 ;;
+  esac
+  local codename
+  codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+  export DEBIAN_FRONTEND=noninteractive
+  if [ "$codename" = bookworm ]; then
+    say "installing qemu-user-static from bookworm-backports (Wine needs qemu-user >= 8 here)"
+    echo "deb http://deb.debian.org/debian bookworm-backports main" >/etc/apt/sources.list.d/retrolab-backports.list
+    apt-get update -q >&2
+    apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-user-static >&2
+  else
+    apt-get install -y -q --no-install-recommends qemu-user-static >&2
+  fi
+  return 0
+}
+
+if ! i386_runs || [ -e /proc/sys/fs/binfmt_misc/qemu-i386 ]; then
   [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  # The F flag opens the emulator when it is registered: after an upgrade it must be registered again.
+  if ensure_qemu_user && [ -e /proc/sys/fs/binfmt_misc/qemu-i386 ]; then echo -1 >/proc/sys/fs/binfmt_misc/qemu-i386; fi
   if [ ! -e /proc/sys/fs/binfmt_misc/qemu-i386 ]; then
     say "this kernel does not run i386 executables; registering qemu-i386-static with binfmt_misc"
     printf '%s' ':qemu-i386:M::\x7fELF\x01\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x03\x00:\xff\xff\xff\xff\xff\xfe\xfe\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:/usr/bin/qemu-i386-static:F' >/proc/sys/fs/binfmt_misc/register
