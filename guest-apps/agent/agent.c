@@ -266,7 +266,7 @@ int rt_main(int argc, char **argv)
             if (++failures % 100 == 1) {
                 rt_eprintf("agent: serial read failed: Win32 error %lu\r\n", GetLastError());
             }
-            Sleep(failures > 10 ? 200 : 10);
+            Sleep(failures > 10 ? 1000 : 10);
             continue;
         }
         failures = 0;

@@ -214,5 +214,5 @@ int do_exec(const unsigned char *p, unsigned long n, unsigned long *len)
 
 int do_netstat(unsigned long *len)
 {
-    return run("NETSTAT -AN", "", NETSTAT_TIMEOUT_MS, len);
+    return run("NETSTAT -an", "", NETSTAT_TIMEOUT_MS, len);
 }

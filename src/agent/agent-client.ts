@@ -295,7 +295,7 @@ export class AgentClient implements AsyncDisposable {
     return result;
   }
 
-  /** The text of `NETSTAT -AN` in the guest; a failing netstat throws GuestCommandError. */
+  /** The text of `NETSTAT -an` in the guest; a failing netstat throws GuestCommandError. */
   async netstat(options: CallOptions = {}): Promise<string> {
     const started = performance.now();
     const reply = await this.#ok('netstat', Buffer.alloc(0), {
@@ -303,7 +303,7 @@ export class AgentClient implements AsyncDisposable {
       attemptTimeoutMs: NETSTAT_GUEST_TIMEOUT_MS + 15_000,
     });
     const r = parseExecReply(reply, 'NETSTAT');
-    const result = { command: 'NETSTAT -AN', ...r, durationMs: Math.round(performance.now() - started) };
+    const result = { command: 'NETSTAT -an', ...r, durationMs: Math.round(performance.now() - started) };
     if (result.exitCode !== 0 || result.timedOut) throw new GuestCommandError(result);
     return result.stdout;
   }
