@@ -38,6 +38,8 @@ export interface LeakCount {
   /** Connections to the peer held at the snapshot that were not held before the scenario. */
   leaked: number;
   rows: SocketRow[];
+  /** The snapshot counted in, and the table of it the rows come from. */
+  snapshot: Snapshot;
   capture: TableCapture;
 }
 
@@ -62,7 +64,7 @@ export function countLeaked(before: Snapshot, at: Snapshot, peer: { addr: string
   const captures = pickCaptures(before, at);
   const heldBefore = new Set(captures.before.table.rows.filter((row) => toPeer(row, peer) && isHeld(row)).map(connectionKey));
   const rows = captures.at.table.rows.filter((row) => toPeer(row, peer) && isHeld(row) && !heldBefore.has(connectionKey(row)));
-  return { source: captures.at.table.source, leaked: rows.length, rows, capture: captures.at };
+  return { source: captures.at.table.source, leaked: rows.length, rows, snapshot: at, capture: captures.at };
 }
 
 /** Rows to the peer in any state: what evidence quotes when nothing was held. */

@@ -144,7 +144,7 @@ export function decideVerdict(observation: ScenarioObservation, expectation: Sce
     connectFailureCause: cause,
     tableExhausted,
     settings: observation.settings,
-    netstatExcerpt: netstatExcerpt(measured.capture, measured.rows.length > 0 ? measured.rows : peerRows(measured.capture.table, observation.peer)),
+    netstatExcerpt: netstatExcerpt(measured.snapshot, measured.rows.length > 0 ? measured.rows : peerRows(measured.capture.table, observation.peer), measured.capture),
   };
 
   const expected = expectation.expect;

@@ -107,6 +107,11 @@ describe('the KB cycle', () => {
     const verdict = decideVerdict(observation({ snapshots: { before, after } }), CLEAN);
     expect(verdict.status).toBe('fail');
     expect(verdict.evidence).toMatchObject({ tableSource: 'tcptab', leaked: 120, leakedStates: { FIN_WAIT_2: 120 } });
+    // NETSTAT has no line for these rows, so the evidence quotes tcptab's.
+    expect(verdict.evidence?.netstatExcerpt.split('\n').slice(0, 2)).toEqual([
+      '  Proto  Local Address          Foreign Address        State',
+      '10.0.2.15:1030 10.0.2.2:7000 FIN_WAIT_2',
+    ]);
   });
 });
 
