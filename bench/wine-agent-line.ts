@@ -32,13 +32,14 @@ const SCRIPT = `set -eu
 R=${CONTAINER_RUN_DIR}
 socat PTY,link=$R/ttyS0,raw,echo=0 UNIX-LISTEN:$R/serial.sock,unlink-early 2>$R/socat.log &
 i=0; while [ ! -e $R/ttyS0 ]; do i=$((i+1)); [ $i -lt 200 ] || { echo "socat made no pty" >&2; exit 1; }; sleep 0.05; done
+[ -d "$WINEPREFIX/dosdevices" ] || wineboot -i >/dev/null 2>&1
 ln -sf $R/ttyS0 "$WINEPREFIX/dosdevices/com1"
 exec wine $R/agent.exe --port COM1 "$@"
 `;
 
 export async function startWineAgentLine(
   docker: DockerClient,
-  options: { agentExe: string; verbose?: boolean; signal?: AbortSignal },
+  options: { agentExe: string; verbose?: boolean; image?: string; signal?: AbortSignal },
 ): Promise<WineAgentLine> {
   await using stack = new ResourceStack();
   const runDir = await mkdtemp(join(tmpdir(), 'retrolab-agent-'));
@@ -49,7 +50,7 @@ export async function startWineAgentLine(
   const container = stack.use(
     await docker.start(
       {
-        image: RUNNER_IMAGES.wine,
+        image: options.image ?? RUNNER_IMAGES.wine,
         cmd: ['sh', '-c', SCRIPT, 'wine-agent', ...(options.verbose ? ['--verbose'] : [])],
         user: 'wine',
         hardening: 'standard',
