@@ -73,8 +73,9 @@ export interface VmArtifacts {
   serialLogPath: string | undefined;
   /** A PNG of the guest's screen, when QEMU was still alive to take it. */
   screenshotPath: string | undefined;
-  /** A copy of the guest's own console log (spec `consoleLog`), when it has one. */
+  /** A copy of the guest's own console log (spec `consoleLog`), when it has one, and its last lines. */
   consoleLogPath?: string | undefined;
+  lastConsoleLines?: string[];
 }
 
 /** Base of every failure of a running VM; carries the artifacts saved for it. */
@@ -149,6 +150,9 @@ function describeArtifacts(artifacts: VmArtifacts): string {
     lines.push('  the guest wrote nothing on the serial line');
   }
   if (artifacts.serialLogPath) lines.push(`  serial log: ${artifacts.serialLogPath}`);
+  if (artifacts.lastConsoleLines && artifacts.lastConsoleLines.length > 0) {
+    lines.push('  last guest console lines:', ...artifacts.lastConsoleLines.map((line) => `  | ${line}`));
+  }
   if (artifacts.consoleLogPath) lines.push(`  guest console: ${artifacts.consoleLogPath}`);
   if (artifacts.screenshotPath) lines.push(`  screenshot: ${artifacts.screenshotPath}`);
   return `\n${lines.join('\n')}`;

@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, posix } from 'node:path';
 import createDebug from 'debug';
 import pRetry, { AbortError } from 'p-retry';
@@ -27,7 +27,7 @@ import type { DiskImageInfo } from './overlay-disk.ts';
 import { convertPpmFileToPng } from './ppm-to-png.ts';
 import { QmpClient, type VmStatus } from './qmp-client.ts';
 import type { RunDirectory } from './run-directory.ts';
-import { SerialLine } from './serial-line.ts';
+import { SerialLine, lastLinesOf } from './serial-line.ts';
 
 const debug = createDebug('retrolab:qemu');
 
@@ -338,16 +338,18 @@ export class QemuVm implements AsyncDisposable {
       }
     }
     let consoleLogPath: string | undefined;
+    let lastConsoleLines: string[] = [];
     if (this.spec.consoleLog) {
       consoleLogPath = join(this.#artifactsDir, `${stamp}-console.txt`);
       try {
         await copyFile(join(this.#runDir.hostPath, RUN_FILES.console), consoleLogPath);
+        lastConsoleLines = lastLinesOf((await readFile(consoleLogPath)).toString('latin1'), 10);
       } catch (error) {
         debug('copying the guest console log failed: %O', error);
         consoleLogPath = undefined;
       }
     }
-    return { lastSerialLines, serialLogPath, screenshotPath, consoleLogPath };
+    return { lastSerialLines, serialLogPath, screenshotPath, consoleLogPath, lastConsoleLines };
   }
 
   /** Ends QEMU at once (SIGKILL by pid, inside the container), as a crash or power cut would. */

@@ -46,11 +46,7 @@ export class SerialLine extends Duplex {
 
   /** The last `count` lines, control characters shown as `\xNN` so a report prints them safely. */
   lastLines(count = 20): string[] {
-    const lines = this.tailText()
-      .split(/\r?\n|\r/)
-      .map(printable);
-    while (lines.length > 0 && lines.at(-1) === '') lines.pop();
-    return lines.slice(-count);
+    return lastLinesOf(this.tailText(), count);
   }
 
   override _read(): void {
@@ -76,6 +72,13 @@ export class SerialLine extends Duplex {
     this.#tail = Buffer.concat([this.#tail, chunk]);
     if (this.#tail.length > TAIL_BYTES) this.#tail = this.#tail.subarray(this.#tail.length - TAIL_BYTES);
   }
+}
+
+/** The last `count` non-empty-ended lines of a text, each made printable. */
+export function lastLinesOf(text: string, count: number): string[] {
+  const lines = text.split(/\r?\n|\r/).map(printable);
+  while (lines.length > 0 && lines.at(-1) === '') lines.pop();
+  return lines.slice(-count);
 }
 
 /** Control and non-ASCII characters as `\xNN`, so a report prints a line safely. */

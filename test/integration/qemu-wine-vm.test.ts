@@ -1,0 +1,114 @@
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentClient } from '../../src/agent/agent-client.ts';
+import { loadVmSpec } from '../../src/config/load-vm-spec.ts';
+import type { QemuVmSpec } from '../../src/config/vm-spec.ts';
+import { connectDocker, type DockerClient } from '../../src/docker/docker-client.ts';
+import { buildGuestApps } from '../../src/guest-apps/build.ts';
+import { ensureWineVmGuest, type WineVmGuest } from '../../src/images/wine-vm-disk.ts';
+import { chooseAccel } from '../../src/qemu/accel.ts';
+import { parseNetstat } from '../../src/netstat/netstat-parser.ts';
+import { createOverlay } from '../../src/qemu/overlay-disk.ts';
+import { QemuVm } from '../../src/qemu/qemu-vm.ts';
+import { createRunDirectory } from '../../src/qemu/run-directory.ts';
+import { resultsDir } from '../../src/util/paths.ts';
+
+// The real open guest through the QEMU engine: Debian's 686 kernel, Wine, the
+// agent on COM1. One cold boot to agent ready, its state saved beside a golden
+// overlay of the disk, then warm starts from it, each on its own overlay.
+let docker: DockerClient;
+let work: string;
+let spec: QemuVmSpec;
+let guest: WineVmGuest;
+let accel: 'tcg' | 'kvm';
+
+beforeAll(async () => {
+  docker = await connectDocker();
+  work = await mkdtemp(join(tmpdir(), 'retrolab-qemu-wine-vm-'));
+  const loaded = await loadVmSpec('wine-vm');
+  if (loaded.kind !== 'qemu') throw new Error('vms/wine-vm/spec.json is not a QEMU spec');
+  spec = loaded;
+  const [agent] = await buildGuestApps({ only: ['agent'] });
+  if (!agent) throw new Error('buildGuestApps returned no agent');
+  guest = await ensureWineVmGuest({ agentExe: agent.path, docker, signal: AbortSignal.timeout(40 * 60_000) });
+  accel = (await chooseAccel(docker, spec)).accel;
+}, 45 * 60_000);
+
+afterAll(async () => {
+  await docker[Symbol.asyncDispose]();
+  await rm(work, { recursive: true, force: true });
+});
+
+async function sha256(path: string): Promise<string> {
+  return createHash('sha256').update(await readFile(path)).digest('hex');
+}
+
+async function bootWineVm(name: string, backing: string, backingChain: string[], incomingStateFile?: string): Promise<{ vm: QemuVm; overlay: string }> {
+  const runDir = await createRunDirectory(join(work, name));
+  const overlay = await createOverlay(docker, { backing, overlay: join(runDir.hostPath, 'disk.qcow2') });
+  expect(overlay.chain.slice(1).map((entry) => entry.path)).toEqual(backingChain);
+  const vm = await QemuVm.start({
+    docker,
+    spec,
+    runDir,
+    // Kept after the test (results/ is git-ignored): a failure's message points here.
+    artifactsDir: join(resultsDir(), 'integration', 'qemu-wine-vm', name),
+    accel,
+    kernel: { image: guest.kernel, initrd: guest.initrd },
+    disk: overlay,
+    ...(incomingStateFile ? { incomingStateFile } : {}),
+  });
+  return { vm, overlay: overlay.path };
+}
+
+function agentReady(vm: QemuVm): Promise<AgentClient> {
+  return vm.waitForReady((signal) => AgentClient.connect(vm.serial, { signal, handshakeTimeoutMs: spec.timeouts.bootToReadyMs }));
+}
+
+describe('wine-vm on the QEMU engine', () => {
+  it('cold boots to agent ready, saves its state, and warm-starts three times from it', async () => {
+    const goldenBefore = await sha256(guest.disk);
+    const cache = join(work, 'warm-cache');
+    await mkdir(cache, { recursive: true });
+    const goldenOverlay = join(cache, 'golden.qcow2');
+    const stateFile = join(cache, 'state.bin');
+
+    const coldStarted = Date.now();
+    {
+      const { vm, overlay } = await bootWineVm('cold', guest.disk, [guest.disk]);
+      await using running = vm;
+      await using client = await agentReady(running);
+      expect(client.banner.text).toMatch(/^retrolab-agent /);
+      const saved = await running.saveState(stateFile);
+      expect(saved.bytes).toBeGreaterThan(10_000_000);
+      await client.close();
+      await running.qmp.quit();
+      await rename(overlay, goldenOverlay);
+    }
+    const coldMs = Date.now() - coldStarted;
+
+    for (const run of ['warm-1', 'warm-2', 'warm-3']) {
+      const started = Date.now();
+      const { vm } = await bootWineVm(run, goldenOverlay, [goldenOverlay, guest.disk], stateFile);
+      await using running = vm;
+      await using client = await agentReady(running);
+      const readyMs = Date.now() - started;
+      expect((await running.status()).running).toBe(true);
+      expect(client.banner.text).toMatch(/^retrolab-agent /);
+      if (run === 'warm-1') {
+        const payload = Buffer.from(`put in a warm-started guest (${run})\r\n`);
+        await client.putFile('C:\\retrolab-warm.txt', payload);
+        expect((await client.getFile('C:\\retrolab-warm.txt')).equals(payload)).toBe(true);
+        const echo = await client.exec('cmd /c type C:\\retrolab-warm.txt');
+        expect(echo.stdout).toContain('put in a warm-started guest');
+        // Parsing throws on anything that is not NETSTAT output.
+        expect(parseNetstat(await client.netstat(), { origin: `${run} NETSTAT -AN` }).rows).toBeInstanceOf(Array);
+      }
+      process.stderr.write(`wine-vm: cold ${(coldMs / 1000).toFixed(1)} s; ${run} agent ready in ${(readyMs / 1000).toFixed(1)} s\n`);
+    }
+    expect(await sha256(guest.disk)).toBe(goldenBefore);
+  }, 20 * 60_000);
+});
