@@ -1,14 +1,11 @@
 #!/bin/sh
 # The agent's session (controlling tty: ttyS0), run as root; Wine runs as the
-# wine user with the prefix made at build time. One long-lived wineserver
-# keeps every later Wine start fast (~1 s instead of ~8 s under TCG). The
-# agent exits with status 0 only when the host asked the guest to shut down;
-# any other exit is a crash and the agent is started again.
+# wine user. One long-lived wineserver keeps every later Wine start fast
+# (~1 s instead of ~8 s under TCG). The agent exits with status 0 only when
+# the host asked the guest to shut down; any other exit is a crash and the
+# agent is started again.
+. /usr/lib/retrolab/wine-env.sh
 agent=/opt/retrolab/agent.exe
-as_wine() {
-  runuser -u wine -- env HOME=/home/wine WINEPREFIX=/home/wine/.wine WINEARCH=win32 WINEDEBUG=-all \
-    WINEDLLOVERRIDES='mscoree,mshtml=' "$@"
-}
 
 as_wine wineserver -p
 while :; do

@@ -39,6 +39,13 @@ else
   echo "retrolab-init: no eth0 (no NIC, or its driver is not in the initramfs)"
 fi
 
+case " $(cat /proc/cmdline) " in
+  *" retrolab.provision "*) exec /usr/lib/retrolab/guest-provision.sh ;;
+esac
+
+# No udev: devtmpfs makes ttyS0 root-only. Wine runs as wine, in dialout.
+chgrp dialout /dev/ttyS0
+chmod 660 /dev/ttyS0
 stty -F /dev/ttyS0 raw -echo clocal 115200
 
 # setsid -c makes ttyS0 the controlling tty of the agent's session before

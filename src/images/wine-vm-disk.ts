@@ -4,12 +4,11 @@ import { join, resolve } from 'node:path';
 import { $ } from 'zx';
 import { connectDocker, type DockerClient } from '../docker/docker-client.ts';
 import { LABEL } from '../docker/labels.ts';
-import { PrerequisiteError, RetrolabError } from '../errors.ts';
+import { PrerequisiteError, RetrolabError, errorMessage } from '../errors.ts';
 import { silentProgress, type ProgressSink } from '../report/progress.ts';
 import { PROJECT_ROOT, cacheDir as projectCacheDir } from '../util/paths.ts';
 import { ensureBaseImage } from './base-image.ts';
 import { hashDirectory, hashInputs } from './input-hash.ts';
-import { RUNNER_RECIPES, ensureRunnerImage } from './runner-images.ts';
 
 const contextDir = join(PROJECT_ROOT, 'docker/wine-vm-root');
 const scope = 'wine-vm';
@@ -23,10 +22,15 @@ const scope = 'wine-vm';
 const DISK_RECIPE = {
   filesystem: 'ext4',
   mkfsOptions: ['-q', '-F', '-L', 'retrolab-root', '-m', '0', '-O', '^has_journal', '-b', '4096'],
-  freeMiB: 256,
+  // wineboot fills system32 with ~190 MB of copies before they are hardlinked.
+  freeMiB: 512,
   alignMiB: 64,
   format: 'qcow2',
+  provision: { cpu: 'pentium3', memoryMb: 512, append: 'console=ttyS1 panic=-1 retrolab.provision' },
 } as const;
+
+/** The provisioning boot runs wineboot under TCG: a minute or two, more on a loaded host. */
+const PROVISION_TIMEOUT_MS = 15 * 60_000;
 
 /**
  * Kernel command line the guest expects. The kernel's console goes to ttyS1
@@ -94,16 +98,12 @@ export async function ensureWineVmGuest(options: EnsureWineVmGuestOptions = {}):
     });
   });
 
-  // Both images are tagged with the hash of their own inputs, so their refs
-  // stand for their contents in this build's hash.
+  // The base image is tagged with the hash of its own inputs, so its ref
+  // stands for its contents in this build's hash.
   const docker = options.docker ?? (await connectDocker({ signal }));
-  const imageOptions = { ...(signal ? { signal } : {}), onProgress: sink };
-  const baseImage = await ensureBaseImage(docker, 'i386', imageOptions);
-  const wineRecipe = RUNNER_RECIPES.find((recipe) => recipe.name === 'wine');
-  if (!wineRecipe) throw new RetrolabError('RUNNER_RECIPES has no wine runner (src/images/runner-images.ts)');
-  const wineImage = (await ensureRunnerImage(docker, wineRecipe, imageOptions)).hashRef;
+  const baseImage = await ensureBaseImage(docker, 'i386', { ...(signal ? { signal } : {}), onProgress: sink });
 
-  const rootHash = hashInputs({ context: await hashDirectory(contextDir), baseImage, wineImage });
+  const rootHash = hashInputs({ context: await hashDirectory(contextDir), baseImage });
   const agentSha256 = sha256(agent);
   const hash = hashInputs({ rootHash, agentSha256, recipe: DISK_RECIPE });
   const dir = join(cacheDir, hash);
@@ -121,7 +121,7 @@ export async function ensureWineVmGuest(options: EnsureWineVmGuestOptions = {}):
     await docker.buildImage({
       contextDir,
       tags: [rootImage],
-      buildArgs: { BASE_IMAGE: baseImage, WINE_IMAGE: wineImage },
+      buildArgs: { BASE_IMAGE: baseImage },
       labels: { [LABEL.inputHash]: rootHash },
       onProgress: sink,
       ...(signal ? { signal } : {}),
@@ -176,6 +176,7 @@ async function buildDisk(args: {
   sink({ kind: 'step', scope, message: `writing ${usedMiB} MiB into a ${diskMiB} MiB ext4 disk` });
   await run(sh`mkfs.ext4 ${DISK_RECIPE.mkfsOptions} -d ${rootfs} ${raw} ${diskMiB}M`, 'mkfs.ext4 -d');
   await rm(rootfs, { recursive: true });
+  await provision({ kernel, initrd, raw, work, signal, sink });
 
   const disk = join(work, 'root.qcow2');
   await run(sh`qemu-img convert -f raw -O qcow2 ${raw} ${disk}`, 'qemu-img convert');
@@ -191,6 +192,56 @@ async function buildDisk(args: {
     builtAt: new Date().toISOString(),
     buildMs: 0,
   };
+}
+
+/**
+ * Boots the new disk once with `retrolab.provision`: the guest makes its Wine
+ * prefix natively (guest-provision.sh) and powers off. QEMU runs on the host
+ * like mkfs and qemu-img: this is a build step on a private raw file, not a
+ * lab run.
+ */
+async function provision(args: {
+  kernel: string;
+  initrd: string;
+  raw: string;
+  work: string;
+  signal: AbortSignal | undefined;
+  sink: ProgressSink;
+}): Promise<void> {
+  const { provision: vm } = DISK_RECIPE;
+  const log = join(args.work, 'provision.log');
+  const started = Date.now();
+  args.sink({ kind: 'step', scope, message: 'booting the disk once under TCG to make the Wine prefix' });
+  const signal = AbortSignal.any([AbortSignal.timeout(PROVISION_TIMEOUT_MS), ...(args.signal ? [args.signal] : [])]);
+  const qemuArgs = [
+    ...['-accel', 'tcg', '-M', 'pc', '-cpu', vm.cpu, '-m', String(vm.memoryMb), '-smp', '1'],
+    ...['-nodefaults', '-display', 'none', '-no-reboot'],
+    ...['-kernel', args.kernel, '-initrd', args.initrd, '-append', vm.append],
+    ...['-drive', `file=${args.raw},if=virtio,format=raw`, '-serial', 'null', '-serial', `file:${log}`],
+  ];
+  await run(
+    $({ signal, quiet: true })`qemu-system-i386 ${qemuArgs}`,
+    'qemu-system-i386 (provisioning boot)',
+  ).catch(async (error: unknown) => {
+    if (error instanceof PrerequisiteError) throw error;
+    throw new RetrolabError(`${errorMessage(error)}\n${await logTail(log)}`, { cause: error, context: { log } });
+  });
+  const text = await readFile(log, 'utf8');
+  if (!text.includes('provision: prefix ready')) {
+    throw new RetrolabError(`The wine-vm provisioning boot did not make the Wine prefix; its console log ends:\n${await logTail(log)}`, {
+      context: { log },
+    });
+  }
+  args.sink({ kind: 'done', scope, message: 'Wine prefix made in the guest', durationMs: Date.now() - started });
+}
+
+async function logTail(log: string): Promise<string> {
+  const text = await readFile(log, 'utf8').catch(() => '(no console log)');
+  return text
+    .split('\n')
+    .slice(-25)
+    .map((line) => `  | ${line}`)
+    .join('\n');
 }
 
 /** Moves a finished build into place; a concurrent build of the same hash may have won the race. */
