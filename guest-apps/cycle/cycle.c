@@ -33,6 +33,7 @@ struct options {
     unsigned long eof_ms;
     unsigned long hold_ms;
     const char *peer;
+    const char *out_path;
 };
 
 struct line_reader {
@@ -368,7 +369,7 @@ static void usage(const char *bad)
 {
     emit("usage-error", "arg=%s", bad);
     rt_eprintf("usage: %s [--cycles N] [--peer a.b.c.d:port] [--workaround dummy-socket|late-close]\r\n"
-               "       [--close-order duplicate-first|original-first] [--leak-control] [--hold-ms N]\r\n"
+               "       [--close-order duplicate-first|original-first] [--leak-control] [--hold-ms N] [--out FILE]\r\n"
                "       [--eof-ms N] [--apps N [--parallel]]\r\n"
                "bad or missing argument: %s\r\n", method->prog, bad);
 }
@@ -400,6 +401,9 @@ static int parse_options(int argc, char **argv)
             return 0;
         } else if (rt_strcmp(a, "--peer") == 0) {
             opt.peer = v;
+            i++;
+        } else if (rt_strcmp(a, "--out") == 0) {
+            opt.out_path = v;
             i++;
         } else if (rt_strcmp(a, "--workaround") == 0) {
             if (rt_strcmp(v, "dummy-socket") == 0) {
@@ -891,6 +895,16 @@ int cycle_main(int argc, char **argv, const struct dup_method *m)
     }
     if (opt.report) {
         out = opt.report;
+    } else if (opt.out_path) {
+        /* Events go to a file the host can read while the program still runs
+           (it is started in the background when its sockets are counted live). */
+        out = CreateFileA(opt.out_path, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, 0, CREATE_ALWAYS,
+                          FILE_ATTRIBUTE_NORMAL, 0);
+        if (out == INVALID_HANDLE_VALUE) {
+            out = GetStdHandle(STD_OUTPUT_HANDLE);
+            emit("error", "call=CreateFileA err=%lu", (unsigned long)GetLastError());
+            return EXIT_SETUP;
+        }
     }
     if (!GetModuleFileNameA(0, exe_path, sizeof exe_path)) {
         emit("error", "call=GetModuleFileNameA err=%lu", (unsigned long)GetLastError());

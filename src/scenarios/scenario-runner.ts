@@ -70,7 +70,7 @@ export async function runScenario(handle: TargetHandle, definition: ScenarioDefi
 
   runCounter += 1;
   const outFile = guestPath(handle, `${definition.name}-${runCounter}.log`);
-  const commandLine = [program, '--peer', peer, '--cycles', String(cycles), ...definition.args, '--out', outFile].join(' ');
+  const commandLine = [program, '--peer', peer, '--cycles', String(cycles), ...definition.args].join(' ');
   const timeoutMs = options.programTimeoutMs ?? 600_000;
 
   let run: DupcloseRun;
@@ -82,7 +82,8 @@ export async function runScenario(handle: TargetHandle, definition: ScenarioDefi
   } else {
     // The sockets only stay while the program lives, so it runs detached and
     // NETSTAT is taken while it says it is holding them.
-    const start = win9x ? `start /m ${commandLine}` : `start "retrolab" /b ${commandLine}`;
+    const detached = `${commandLine} --out ${outFile}`;
+    const start = win9x ? `start /m ${detached}` : `start "retrolab" /b ${detached}`;
     const launched = await handle.agent.exec(start, { cwd: handle.guestWorkDir, timeoutMs: 60_000, ...call });
     if (launched.exitCode !== 0) throw fail(`could not start ${definition.program} in the background (exit ${launched.exitCode}): ${launched.stderr || launched.stdout}`);
     const deadline = Date.now() + timeoutMs;
@@ -90,7 +91,7 @@ export async function runScenario(handle: TargetHandle, definition: ScenarioDefi
     const readOut = async () => {
       const bytes = await handle.agent.getFile(outFile, call).catch(() => Buffer.alloc(0));
       text = bytes.toString('latin1');
-      return summarizeDupcloseRun(parseDupcloseEvents(text, { program: definition.program, origin: scope }));
+      return summarizeDupcloseRun(parseDupcloseEvents(text, { program: definition.program, origin: scope, partial: !/event=summary/.test(text) }));
     };
     for (run = await readOut(); !run.holding && !/event=summary/.test(text); run = await readOut()) {
       if (Date.now() > deadline) throw fail(`${definition.program} never reached its hold point; output so far:\n${text.slice(-2000)}`);
