@@ -112,7 +112,7 @@ export class DockerClient implements AsyncDisposable {
       tag,
       changes,
       abortSignal: options.signal,
-    })) as NodeJS.ReadableStream;
+    }));
     await new Promise<void>((resolve, reject) => {
       this.#docker.modem.followProgress(
         stream,
@@ -131,7 +131,7 @@ export class DockerClient implements AsyncDisposable {
   /** Tries to pull an image; false when no registry answers (the normal case on offline hosts). */
   async tryPull(ref: string, options: { signal?: AbortSignal; onProgress?: ProgressSink } = {}): Promise<boolean> {
     try {
-      const stream = (await this.#docker.pull(ref, { abortSignal: options.signal })) as NodeJS.ReadableStream;
+      const stream = (await this.#docker.pull(ref, { abortSignal: options.signal }));
       await new Promise<void>((resolve, reject) => {
         this.#docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve()));
       });

@@ -129,7 +129,7 @@ export class DockerStartedContainer implements StartedContainer {
       ...(options.workdir ? { WorkingDir: options.workdir } : {}),
       Env: Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`),
     });
-    const stream = (await exec.start({ hijack: true, stdin: options.stdin !== undefined })) as unknown as Duplex;
+    const stream = await exec.start({ hijack: true, stdin: options.stdin !== undefined });
     const stdout = new BoundedBuffer(OUTPUT_LIMIT);
     const stderr = new BoundedBuffer(OUTPUT_LIMIT);
     const ended = this.#collect(stream, stdout, stderr);
@@ -174,7 +174,7 @@ export class DockerStartedContainer implements StartedContainer {
     const err = new PassThrough();
     out.on('data', (c: Buffer) => stdout.push(c));
     err.on('data', (c: Buffer) => stderr.push(c));
-    this.#container.modem.demuxStream(stream, out, err);
+    (this.#container.modem as { demuxStream(stream: Duplex, out: PassThrough, err: PassThrough): void }).demuxStream(stream, out, err);
     return new Promise((resolve) => {
       stream.once('end', resolve);
       stream.once('close', resolve);

@@ -16,7 +16,7 @@ export function guestPath(handle: TargetHandle, file: string): string {
  */
 export async function deployGuestApp(handle: TargetHandle, name: GuestAppName, options: { signal?: AbortSignal } = {}): Promise<string> {
   let deployed = DEPLOYED.get(handle);
-  if (!deployed) DEPLOYED.set(handle, (deployed = new Map()));
+  if (!deployed) DEPLOYED.set(handle, (deployed = new Map<GuestAppName, string>()));
   const known = deployed.get(name);
   if (known) return known;
   await buildGuestApps({ only: [name], ...(options.signal ? { signal: options.signal } : {}) });

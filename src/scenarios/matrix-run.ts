@@ -57,13 +57,13 @@ export async function runMatrix(options: MatrixOptions): Promise<RunResults> {
       for (const scenario of options.scenarios) add(resultEntryFrom(verdict, { target, scenario, durationMs: Date.now() - targetStarted }));
       continue;
     }
-    await using _handle = handle;
-    if (options.patch) await applyPatch(handle, options.patch, options.signal ? { signal: options.signal } : {});
+    await using live = handle;
+    if (options.patch) await applyPatch(live, options.patch, options.signal ? { signal: options.signal } : {});
     for (const scenario of options.scenarios) {
       options.signal?.throwIfAborted();
       const started = Date.now();
       try {
-        const observation = await runScenario(handle, SCENARIOS[scenario], {
+        const observation = await runScenario(live, SCENARIOS[scenario], {
           onProgress: progress,
           ...(options.cycles ? { cycles: options.cycles } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
@@ -72,7 +72,7 @@ export async function runMatrix(options: MatrixOptions): Promise<RunResults> {
         add(resultEntryFrom(verdict, { target, scenario, durationMs: Date.now() - started, observation }));
       } catch (error) {
         options.signal?.throwIfAborted();
-        const files = await handle.collectArtifacts(`${scenario}: ${errorMessage(error)}`).catch(() => []);
+        const files = await live.collectArtifacts(`${scenario}: ${errorMessage(error)}`).catch(() => []);
         const verdict = infraErrorVerdict(`${errorMessage(error)}${files.length ? ` (artifacts: ${files.join(', ')})` : ''}`);
         add(resultEntryFrom(verdict, { target, scenario, durationMs: Date.now() - started }));
       }

@@ -26,9 +26,10 @@ export class ResourceStack implements AsyncDisposable {
   }
 
   use<T extends AsyncDisposable | Disposable>(resource: T): T {
+    const disposable: AsyncDisposable | Disposable = resource;
     this.#cleanups.push(async () => {
-      if (Symbol.asyncDispose in resource) await (resource as AsyncDisposable)[Symbol.asyncDispose]();
-      else (resource as Disposable)[Symbol.dispose]();
+      if (Symbol.asyncDispose in disposable) await disposable[Symbol.asyncDispose]();
+      else disposable[Symbol.dispose]();
     });
     return resource;
   }
