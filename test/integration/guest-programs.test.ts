@@ -49,7 +49,8 @@ async function run(program: string, args: string[] = []): Promise<{ result: RunR
 
 /** Every cycle ok, every call in it ok, the peer saw each connection end, and the final connect worked. */
 function expectCleanCycles(list: Event[], cycles: number, app = '0'): void {
-  const mine = list.filter((e) => e.f.app === app);
+  // cycle=0 is the final connect, which has its own accept.
+  const mine = list.filter((e) => e.f.app === app && e.f.cycle !== '0');
   expect(only(mine, 'cycle').map((e) => [e.f.cycle, e.f.ok])).toEqual(Array.from({ length: cycles }, (_, i) => [String(i + 1), '1']));
   for (const name of ['child-start', 'connect', 'accept', 'duplicate', 'child-open', 'child-send', 'child-close', 'parent-close', 'child-exit', 'peer-close']) {
     const seen = only(mine, name);
@@ -195,15 +196,23 @@ describe('leak control under Wine', () => {
 });
 
 describe('duphandle and tcptab under Wine', () => {
-  it('runs the Winsock 1.1 DuplicateHandle cycle to completion', async () => {
+  it('runs the Winsock 1.1 DuplicateHandle cycle to completion; Wine refuses the duplicated handle as a socket', async () => {
     const { result, list } = await run('duphandle', ['--cycles', '10']);
     expect(only(list, 'start')[0]?.f).toMatchObject({ prog: 'duphandle', mode: 'plain' });
     expect(only(list, 'wsastartup')[0]?.f).toMatchObject({ ok: '1', version: '1.1' });
     expect(only(list, 'duplicate').map((e) => [e.f.ok, e.f.call])).toEqual(Array(10).fill(['1', 'DuplicateHandle']));
-    expect(only(list, 'cycle')).toHaveLength(10);
-    expect(only(list, 'summary')).toHaveLength(1);
-    expect(result.exitCode, describeRun(result)).toBe(0);
-    expectCleanCycles(list, 10);
+    expect(only(list, 'child-open').map((e) => e.f.ok)).toEqual(Array(10).fill('1'));
+    // Measured under Wine 8: a socket handle copied into another process with
+    // DuplicateHandle is not a socket to that process's ws2_32 (WSAENOTSOCK 10038),
+    // so the child can neither send on it nor close it; NT accepts it.
+    expect(only(list, 'child-send').map((e) => [e.f.ok, e.f.err])).toEqual(Array(10).fill(['0', '10038']));
+    expect(only(list, 'child-close').map((e) => [e.f.ok, e.f.err])).toEqual(Array(10).fill(['0', '10038']));
+    // The parent's own close still ends each connection: nothing leaks.
+    expect(only(list, 'parent-close').map((e) => e.f.ok)).toEqual(Array(10).fill('1'));
+    expect(only(list, 'peer-eof').map((e) => [e.f.ok, e.f.bytes])).toEqual(Array(10).fill(['1', '0']));
+    expect(only(list, 'final-connect')[0]?.f).toMatchObject({ ok: '1' });
+    expect(only(list, 'summary')[0]?.f).toMatchObject({ ok: '0', cycles_run: '10', cycles_ok: '0', final_ok: '1' });
+    expect(result.exitCode, describeRun(result)).toBe(1);
   }, SLOW);
 
   it('prints a consistent table and exits 0 where iphlpapi exists', async () => {
