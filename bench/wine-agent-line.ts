@@ -1,4 +1,4 @@
-import { copyFile, chmod, mkdtemp, rm, stat } from 'node:fs/promises';
+import { copyFile, chmod, mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,22 +62,24 @@ export async function startWineAgentLine(
     ),
   );
   const socketPath = join(runDir, 'serial.sock');
-  for (let waited = 0; ; waited += 50) {
+  let stream: Socket | undefined;
+  // The socket file appears at bind(), a moment before socat listens: retry the refusals.
+  for (let waited = 0; !stream; waited += 50) {
     options.signal?.throwIfAborted();
-    if (await stat(socketPath).then(() => true, () => false)) break;
+    stream = await new Promise<Socket | undefined>((resolve) => {
+      const socket = connect(socketPath);
+      socket.once('connect', () => resolve(socket));
+      socket.once('error', () => resolve(undefined));
+    });
+    if (stream) break;
     if (waited > 30_000 || !(await container.isRunning())) {
       const { stdout, stderr } = container.output();
-      throw new RetrolabError(`the wine-runner container did not open ${socketPath} (socat + pty for the agent's COM1)`, {
+      throw new RetrolabError(`the wine-runner container did not listen on ${socketPath} (socat + pty for the agent's COM1)`, {
         context: { runDir, stdout, stderr },
       });
     }
     await sleep(50);
   }
-  const stream = await new Promise<Socket>((resolve, reject) => {
-    const socket = connect(socketPath);
-    socket.once('connect', () => resolve(socket));
-    socket.once('error', reject);
-  });
   stack.defer(() => void stream.destroy());
   const cleanup = stack.move();
   return {

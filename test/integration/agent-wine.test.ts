@@ -74,6 +74,10 @@ class FaultyLine extends Duplex {
   }
 }
 
+// Long enough for Wine's cmd to start the loop even where i386 code runs under
+// qemu-user emulation on a busy host; the test only needs the loop to be running.
+const HANG_TIMEOUT_MS = 8_000;
+
 /** Waits until the agent has sent `count` frames with this seq. */
 async function framesWithSeq(line: FaultyLine, seq: number, count: number): Promise<Buffer[]> {
   for (let i = 0; i < 400; i++) {
@@ -173,14 +177,14 @@ describe('the agent under Wine, over its serial line', () => {
       expect(await size()).toBe(first);
     };
 
-    const direct = await client.exec('hang.bat direct.txt', { cwd: GUEST_RUN_DIR, timeoutMs: 1_500 });
+    const direct = await client.exec('hang.bat direct.txt', { cwd: GUEST_RUN_DIR, timeoutMs: HANG_TIMEOUT_MS });
     expect(direct).toMatchObject({ timedOut: true });
     expect(direct.stdout).toMatch(/hanging/);
-    expect(direct.guestDurationMs).toBeGreaterThanOrEqual(1_500);
+    expect(direct.guestDurationMs).toBeGreaterThanOrEqual(HANG_TIMEOUT_MS);
     await stopsGrowing('direct.txt');
 
     // One level deeper: the loop runs in a grandchild of the agent.
-    const nested = await client.exec('cmd /c hang.bat nested.txt', { cwd: GUEST_RUN_DIR, timeoutMs: 1_500 });
+    const nested = await client.exec('cmd /c hang.bat nested.txt', { cwd: GUEST_RUN_DIR, timeoutMs: HANG_TIMEOUT_MS });
     expect(nested.timedOut).toBe(true);
     await stopsGrowing('nested.txt');
     await client.ping();
@@ -210,11 +214,11 @@ describe('the agent under Wine, over its serial line', () => {
     const before = { ...client.stats };
     // Reply damaged in its payload: the client sees a corrupt frame for its seq and retransmits.
     faults.flipToHost(30);
-    await client.execChecked('echo run>>count.txt', { cwd: GUEST_RUN_DIR, timeoutMs: 2_000 });
+    await client.execChecked('echo run>>count.txt', { cwd: GUEST_RUN_DIR, timeoutMs: 10_000 });
     // Reply damaged in its header: the client hears nothing valid and retransmits when the
     // attempt's deadline (the guest timeout plus a margin) passes.
     faults.flipToHost(3);
-    await client.execChecked('echo run>>count.txt', { cwd: GUEST_RUN_DIR, timeoutMs: 2_000 });
+    await client.execChecked('echo run>>count.txt', { cwd: GUEST_RUN_DIR, timeoutMs: 10_000 });
     expect(client.stats.retransmits).toBe(before.retransmits + 2);
     expect(client.stats.corruptFrames).toBe(before.corruptFrames + 1);
     const count = (await client.getFile(guest('count.txt'))).toString('latin1');
