@@ -160,7 +160,8 @@ export class DockerClient implements AsyncDisposable {
   /** Runs a container to completion, collects its output, and removes it whatever happens. */
   async run(spec: ContainerSpec, options: { signal?: AbortSignal } = {}): Promise<RunResult> {
     await using container = await this.start(spec, options);
-    return container.waitForExit(options);
+    // `return await`: the container must outlive the wait, and `await using` disposes on return.
+    return await container.waitForExit(options);
   }
 
   /** Starts a long-running container. The handle removes it on dispose. */

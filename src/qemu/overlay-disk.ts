@@ -77,13 +77,10 @@ export async function createOverlay(
 }
 
 async function qemuImg(docker: DockerClient, args: string[], binds: BindMount[], options: { signal?: AbortSignal }): Promise<string> {
-  // start + waitForExit rather than DockerClient.run, whose `return` without `await` inside
-  // `await using` removes the container before it has exited (exit 137 on a busy host).
-  await using container = await docker.start(
+  const result = await docker.run(
     { image: RUNNER_IMAGES.qemu, entrypoint: ['qemu-img'], cmd: args, binds, user: containerUser(), memoryMb: 256 },
     options,
   );
-  const result = await container.waitForExit(options);
   if (result.exitCode !== 0) throw new QemuImgError(args, result.exitCode, result.stderr);
   return result.stdout;
 }
