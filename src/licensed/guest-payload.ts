@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigError } from '../errors.ts';
+import { PROJECT_ROOT } from '../util/paths.ts';
+import type { LicensedTarget } from './licensed-config.ts';
+import { RegFile } from './reg-file.ts';
+
+/**
+ * What goes into a licensed guest so the agent starts by itself on COM1:
+ * C:\RETROLAB\AGENT.EXE, AUTOSTRT.REG (from vms/<target>/autostart.reg, plus
+ * MSTCP MaxConnections when asked) and PREPARED.TXT, the marker that says the
+ * image is prepared, by which version and with which connection limit.
+ */
+
+export const GUEST_DIR = 'RETROLAB';
+export const GUEST_FILES = {
+  agent: 'AGENT.EXE',
+  autostart: 'AUTOSTRT.REG',
+  marker: 'PREPARED.TXT',
+} as const;
+export const AGENT_COMMAND = 'C:\\RETROLAB\\AGENT.EXE';
+export const MARKER_FORMAT = 1;
+
+const MSTCP_KEY = 'HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Services\\VxD\\MSTCP';
+
+export interface LogonAccount {
+  user: string;
+  password: string;
+}
+
+export interface PayloadOptions {
+  /** MSTCP MaxConnections (Win9x); omitted, the stack keeps its default (100). */
+  maxConnections?: number;
+  /**
+   * How the value is typed: a string on 98 and on 95 with the Winsock 2
+   * update, a DWORD on plain 95 (shared/notes/legacy-windows.md, "Connection limit").
+   */
+  maxConnectionsType?: 'sz' | 'dword';
+  /** NT 4's automatic logon; default Administrator with a blank password (what the unattended install sets up). */
+  logon?: LogonAccount;
+}
+
+export const MAX_CONNECTIONS_RANGE = { min: 8, max: 10_000 } as const;
+
+export function checkMaxConnections(target: LicensedTarget, value: number | undefined): void {
+  if (value === undefined) return;
+  if (target === 'winnt4') {
+    throw new ConfigError(`--max-connections: MSTCP MaxConnections exists only on Windows 95/98; NT 4 has no such limit (drop the flag for winnt4)`);
+  }
+  if (!Number.isInteger(value) || value < MAX_CONNECTIONS_RANGE.min || value > MAX_CONNECTIONS_RANGE.max) {
+    throw new ConfigError(`--max-connections: ${value} must be a whole number from ${MAX_CONNECTIONS_RANGE.min} to ${MAX_CONNECTIONS_RANGE.max} (Windows' default is 100)`);
+  }
+}
+
+export async function readAutostartTemplate(target: LicensedTarget, options: { root?: string } = {}): Promise<RegFile> {
+  const file = join(options.root ?? PROJECT_ROOT, 'vms', target, 'autostart.reg');
+  return RegFile.parse(await readFile(file, 'latin1'), `vms/${target}/autostart.reg`);
+}
+
+/** The registry changes for a target: its template, the logon account (NT 4) and the connection limit (9x). */
+export async function autostartReg(target: LicensedTarget, options: PayloadOptions = {}): Promise<RegFile> {
+  checkMaxConnections(target, options.maxConnections);
+  const reg = await readAutostartTemplate(target);
+  if (target === 'winnt4' && options.logon) {
+    const winlogon = 'HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon';
+    reg.set(winlogon, 'DefaultUserName', { type: 'sz', data: options.logon.user });
+    reg.set(winlogon, 'DefaultPassword', { type: 'sz', data: options.logon.password });
+  }
+  if (options.maxConnections !== undefined) {
+    const type = options.maxConnectionsType ?? (target === 'win95' ? 'dword' : 'sz');
+    reg.set(MSTCP_KEY, 'MaxConnections', type === 'sz' ? { type: 'sz', data: String(options.maxConnections) } : { type: 'dword', data: options.maxConnections });
+  }
+  return reg;
+}
+
+export interface PreparedMarker {
+  format: number;
+  target: LicensedTarget;
+  retrolabVersion: string;
+  agentSha256: string;
+  maxConnections: number | null;
+  preparedFrom: string;
+  preparedAt: string;
+}
+
+export function renderMarker(marker: PreparedMarker): string {
+  const lines = [
+    'RETROLAB PREPARED IMAGE',
+    `format=${marker.format}`,
+    `target=${marker.target}`,
+    `retrolab=${marker.retrolabVersion}`,
+    `agent-sha256=${marker.agentSha256}`,
+    `max-connections=${marker.maxConnections ?? 'default'}`,
+    `prepared-from=${marker.preparedFrom}`,
+    `prepared-at=${marker.preparedAt}`,
+  ];
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+export function parseMarker(text: string): PreparedMarker | undefined {
+  const lines = text.split(/\r?\n/);
+  if (lines[0] !== 'RETROLAB PREPARED IMAGE') return undefined;
+  const fields = new Map(lines.slice(1).flatMap((line) => {
+    const at = line.indexOf('=');
+    return at > 0 ? [[line.slice(0, at), line.slice(at + 1)] as const] : [];
+  }));
+  const max = fields.get('max-connections');
+  return {
+    format: Number(fields.get('format') ?? 0),
+    target: (fields.get('target') ?? '') as LicensedTarget,
+    retrolabVersion: fields.get('retrolab') ?? '',
+    agentSha256: fields.get('agent-sha256') ?? '',
+    maxConnections: max === undefined || max === 'default' ? null : Number(max),
+    preparedFrom: fields.get('prepared-from') ?? '',
+    preparedAt: fields.get('prepared-at') ?? '',
+  };
+}
+
+export function sha256(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export async function retrolabVersion(): Promise<string> {
+  const pkg = JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version?: string };
+  return pkg.version ?? '0.0.0';
+}

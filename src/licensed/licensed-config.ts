@@ -1,0 +1,87 @@
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+import { PROJECT_ROOT } from '../util/paths.ts';
+
+/**
+ * Where each licensed target's disk image is: an environment variable
+ * (`RETROLAB_IMAGE_WIN98`) wins over the git-ignored `retrolab.config.json`
+ * at the repository root, so a one-off run can point elsewhere without
+ * editing the file.
+ */
+
+export const LICENSED_TARGET_NAMES = ['win95', 'win98', 'winnt4'] as const;
+export const licensedTarget = z.enum(LICENSED_TARGET_NAMES);
+export type LicensedTarget = z.infer<typeof licensedTarget>;
+
+export const CONFIG_FILE_NAME = 'retrolab.config.json';
+
+const imagePath = z.string().min(1, 'must be a path to a disk image');
+
+export const retrolabConfig = z.strictObject({
+  images: z
+    .strictObject({ win95: imagePath.optional(), win98: imagePath.optional(), winnt4: imagePath.optional() })
+    .default({}),
+});
+export type RetrolabConfig = z.infer<typeof retrolabConfig>;
+
+export function imageEnvVariable(target: LicensedTarget): string {
+  return `RETROLAB_IMAGE_${target.toUpperCase()}`;
+}
+
+export function parseLicensedTarget(value: string | undefined, flag = '--target'): LicensedTarget {
+  const parsed = licensedTarget.safeParse(value);
+  if (!parsed.success) {
+    throw new ConfigError(`${flag}: ${JSON.stringify(value ?? '')} is not a licensed target; use one of ${LICENSED_TARGET_NAMES.join(', ')}`);
+  }
+  return parsed.data;
+}
+
+/** Reads retrolab.config.json; a missing file is an empty config, a bad one lists every problem as `path: message`. */
+export async function loadRetrolabConfig(options: { root?: string; signal?: AbortSignal } = {}): Promise<RetrolabConfig> {
+  const file = join(options.root ?? PROJECT_ROOT, CONFIG_FILE_NAME);
+  let text: string;
+  try {
+    text = await readFile(file, { encoding: 'utf8', ...(options.signal ? { signal: options.signal } : {}) });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { images: {} };
+    throw new ConfigError(`${CONFIG_FILE_NAME}: cannot read it: ${(error as Error).message}`, { cause: error, context: { file } });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${CONFIG_FILE_NAME}: not valid JSON: ${(error as Error).message}`, { cause: error, context: { file } });
+  }
+  const result = retrolabConfig.safeParse(json);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const path = issue.path.map(String).join('.');
+    return `${CONFIG_FILE_NAME}: ${path.length > 0 ? `${path}: ` : ''}${issue.message}`;
+  });
+  throw new ConfigError(problems.join('\n'), { cause: result.error, context: { file, problems } });
+}
+
+export type ConfiguredImage =
+  | { configured: true; path: string; from: string }
+  | { configured: false; reason: string; fix: string };
+
+/** The image configured for a target, and where that setting came from (for messages). */
+export async function configuredImage(
+  target: LicensedTarget,
+  options: { root?: string; env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {},
+): Promise<ConfiguredImage> {
+  const root = options.root ?? PROJECT_ROOT;
+  const variable = imageEnvVariable(target);
+  const fromEnv = (options.env ?? process.env)[variable];
+  if (fromEnv !== undefined && fromEnv.length > 0) return { configured: true, path: resolve(fromEnv), from: variable };
+  const config = await loadRetrolabConfig({ root, ...(options.signal ? { signal: options.signal } : {}) });
+  const fromFile = config.images[target];
+  if (fromFile !== undefined) return { configured: true, path: resolve(root, fromFile), from: `${CONFIG_FILE_NAME} images.${target}` };
+  return {
+    configured: false,
+    reason: `no ${target} image: ${variable} is not set and ${CONFIG_FILE_NAME} has no images.${target}`,
+    fix: `retrolab image prepare --target ${target} --image /path/to/your-${target}-disk, then export ${variable}=<the prepared image it prints> (or put it in ${CONFIG_FILE_NAME} under images.${target})`,
+  };
+}
