@@ -10,7 +10,7 @@ import { errorMessage } from '../src/errors.ts';
 import { buildGuestApps } from '../src/guest-apps/build.ts';
 import { PROJECT_ROOT } from '../src/util/paths.ts';
 import { consoleProgress, type ProgressSink } from '../src/report/progress.ts';
-import { GUEST_RUN_DIR, startWineAgentLine } from './wine-agent-line.ts';
+import { WINE_GUEST_RUN_DIR, startWineLine } from '../src/targets/wine-line.ts';
 
 export interface BenchRow {
   case: string;
@@ -46,17 +46,17 @@ function row(name: string, target: string, metric: string, unit: string, samples
 const agentLineOnWine: BenchCase = {
   name: 'agent-line',
   async run({ signal, onProgress }) {
-    const [agent] = await buildGuestApps({ only: ['agent'], signal, onProgress });
+    await buildGuestApps({ only: ['agent'], signal, onProgress });
     await using docker = await connectDocker({ signal });
     onProgress({ kind: 'step', scope: 'bench', message: 'starting the agent under Wine' });
-    await using line = await startWineAgentLine(docker, { agentExe: agent!.path, signal });
+    await using line = await startWineLine(docker, { signal });
     await using client = await AgentClient.connect(line.stream, { signal, handshakeTimeoutMs: 90_000 });
 
     const pings: number[] = [];
     for (let i = 0; i < PING_ROUNDS; i++) pings.push((await client.ping(Buffer.alloc(0), { signal })).roundTripMs);
 
     const data = Buffer.from(Array.from({ length: TRANSFER_BYTES }, (_, i) => (i * 2654435761) >>> 24));
-    const path = `${GUEST_RUN_DIR}\\bench.bin`;
+    const path = `${WINE_GUEST_RUN_DIR}\\bench.bin`;
     const put: number[] = [];
     const get: number[] = [];
     for (let i = 0; i < TRANSFER_RUNS; i++) {

@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GUEST_RUN_DIR, startWineAgentLine, type WineAgentLine } from '../../bench/wine-agent-line.ts';
+import { WINE_GUEST_RUN_DIR, startWineLine, type WineLine } from '../../src/targets/wine-line.ts';
 import { AgentClient } from '../../src/agent/agent-client.ts';
 import { crc32 } from '../../src/agent/crc32.ts';
 import { AgentRequestError, GuestCommandError } from '../../src/agent/errors.ts';
@@ -90,18 +90,18 @@ async function framesWithSeq(line: FaultyLine, seq: number, count: number): Prom
 
 describe('the agent under Wine, over its serial line', () => {
   let docker: DockerClient;
-  let line: WineAgentLine;
+  let line: WineLine;
   let faults: FaultyLine;
   let client: AgentClient;
   let dupclose: Buffer;
-  const guest = (name: string) => `${GUEST_RUN_DIR}\\${name}`;
+  const guest = (name: string) => `${WINE_GUEST_RUN_DIR}\\${name}`;
 
   beforeAll(async () => {
     const built = await buildGuestApps({ only: ['agent', 'dupclose'] });
     const path = (name: string) => built.find((b) => b.name === name)!.path;
     dupclose = await readFile(path('dupclose'));
     docker = await connectDocker();
-    line = await startWineAgentLine(docker, { agentExe: path('agent'), verbose: true });
+    line = await startWineLine(docker, { verbose: true });
     faults = new FaultyLine(line.stream);
     client = await AgentClient.connect(faults, { handshakeTimeoutMs: 90_000, attemptTimeoutMs: 3_000 });
   });
@@ -133,7 +133,7 @@ describe('the agent under Wine, over its serial line', () => {
     expect(put).toEqual({ size: dupclose.length, crc32: crc32(dupclose) });
     expect(await readFile(join(line.runDir, 'dupclose.exe'))).toEqual(dupclose);
 
-    const run = await client.execChecked('dupclose.exe --cycles 3 > dupclose.txt', { cwd: GUEST_RUN_DIR, timeoutMs: 60_000 });
+    const run = await client.execChecked('dupclose.exe --cycles 3 > dupclose.txt', { cwd: WINE_GUEST_RUN_DIR, timeoutMs: 60_000 });
     expect(run.timedOut).toBe(false);
     const output = (await client.getFile(guest('dupclose.txt'))).toString('latin1');
     expect(output).toMatch(/cycle/);
@@ -153,7 +153,7 @@ describe('the agent under Wine, over its serial line', () => {
   });
 
   it('returns exit code, stdout and stderr of a command; execChecked throws GuestCommandError', async () => {
-    const r = await client.exec('echo out-line& echo err-line 1>&2& exit /b 7', { cwd: GUEST_RUN_DIR });
+    const r = await client.exec('echo out-line& echo err-line 1>&2& exit /b 7', { cwd: WINE_GUEST_RUN_DIR });
     expect(r).toMatchObject({ exitCode: 7, timedOut: false });
     expect(r.stdout).toMatch(/out-line/);
     expect(r.stderr).toMatch(/err-line/);
@@ -177,14 +177,14 @@ describe('the agent under Wine, over its serial line', () => {
       expect(await size()).toBe(first);
     };
 
-    const direct = await client.exec('hang.bat direct.txt', { cwd: GUEST_RUN_DIR, timeoutMs: HANG_TIMEOUT_MS });
+    const direct = await client.exec('hang.bat direct.txt', { cwd: WINE_GUEST_RUN_DIR, timeoutMs: HANG_TIMEOUT_MS });
     expect(direct).toMatchObject({ timedOut: true });
     expect(direct.stdout).toMatch(/hanging/);
     expect(direct.guestDurationMs).toBeGreaterThanOrEqual(HANG_TIMEOUT_MS);
     await stopsGrowing('direct.txt');
 
     // One level deeper: the loop runs in a grandchild of the agent.
-    const nested = await client.exec('cmd /c hang.bat nested.txt', { cwd: GUEST_RUN_DIR, timeoutMs: HANG_TIMEOUT_MS });
+    const nested = await client.exec('cmd /c hang.bat nested.txt', { cwd: WINE_GUEST_RUN_DIR, timeoutMs: HANG_TIMEOUT_MS });
     expect(nested.timedOut).toBe(true);
     await stopsGrowing('nested.txt');
     await client.ping();
@@ -214,11 +214,11 @@ describe('the agent under Wine, over its serial line', () => {
     const before = { ...client.stats };
     // Reply damaged in its payload: the client sees a corrupt frame for its seq and retransmits.
     faults.flipToHost(30);
-    await client.execChecked('echo run>>count.txt', { cwd: GUEST_RUN_DIR, timeoutMs: 10_000 });
+    await client.execChecked('echo run>>count.txt', { cwd: WINE_GUEST_RUN_DIR, timeoutMs: 10_000 });
     // Reply damaged in its header: the client hears nothing valid and retransmits when the
     // attempt's deadline (the guest timeout plus a margin) passes.
     faults.flipToHost(3);
-    await client.execChecked('echo run>>count.txt', { cwd: GUEST_RUN_DIR, timeoutMs: 10_000 });
+    await client.execChecked('echo run>>count.txt', { cwd: WINE_GUEST_RUN_DIR, timeoutMs: 10_000 });
     expect(client.stats.retransmits).toBe(before.retransmits + 2);
     expect(client.stats.corruptFrames).toBe(before.corruptFrames + 1);
     const count = (await client.getFile(guest('count.txt'))).toString('latin1');
@@ -228,10 +228,10 @@ describe('the agent under Wine, over its serial line', () => {
   it('replays, not re-runs, a raw request repeated with the same seq and frame CRC', async () => {
     await client.deleteFile(guest('once.txt'), { missingOk: true });
     const seq = 0x5eed0001;
-    const payload = Buffer.alloc(4 + 2 + GUEST_RUN_DIR.length + 2 + 'echo ran>>once.txt'.length);
+    const payload = Buffer.alloc(4 + 2 + WINE_GUEST_RUN_DIR.length + 2 + 'echo ran>>once.txt'.length);
     let at = payload.writeUInt32LE(10_000, 0);
-    at = payload.writeUInt16LE(GUEST_RUN_DIR.length, at);
-    at += payload.write(GUEST_RUN_DIR, at, 'latin1');
+    at = payload.writeUInt16LE(WINE_GUEST_RUN_DIR.length, at);
+    at += payload.write(WINE_GUEST_RUN_DIR, at, 'latin1');
     at = payload.writeUInt16LE('echo ran>>once.txt'.length, at);
     payload.write('echo ran>>once.txt', at, 'latin1');
     const request = encodeFrame({ type: 0x06, seq, payload });

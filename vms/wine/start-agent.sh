@@ -15,9 +15,9 @@ socat TCP-LISTEN:"$PEER_PORT",bind=127.0.0.1,fork,reuseaddr SYSTEM:'timeout 2 he
 
 # socat holds the pty master for as long as the host stays connected; Wine
 # sees the slave as COM1.
-socat PTY,link="$RUN/com1",raw,echo=0 UNIX-LISTEN:"$RUN/serial.sock",mode=600 &
+socat PTY,link="$RUN/com1",raw,echo=0 UNIX-LISTEN:"$RUN/serial.sock",unlink-early 2>"$RUN/socat.log" &
 for _ in $(seq 1 100); do [ -e "$RUN/com1" ] && break; sleep 0.05; done
 ln -sf "$(readlink -f "$RUN/com1")" "$WINEPREFIX/dosdevices/com1"
 
 cd "$WINEPREFIX/drive_c/retrolab"
-exec wine /opt/retrolab/bin/agent.exe --port COM1
+exec wine /opt/retrolab/bin/agent.exe --port COM1 "$@"

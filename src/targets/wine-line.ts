@@ -1,0 +1,99 @@
+import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import pRetry from 'p-retry';
+import type { DockerClient } from '../docker/docker-client.ts';
+import { RUNNER_IMAGES } from '../docker/runner-images.ts';
+import type { StartedContainer } from '../docker/started-container.ts';
+import { GUEST_BUILD_DIR } from '../guest-apps/paths.ts';
+import { ResourceStack } from '../util/dispose.ts';
+import { PROJECT_ROOT, cacheDir } from '../util/paths.ts';
+import { TargetStartError } from './errors.ts';
+
+/** The wine user of the wine-runner image. */
+const WINE_UID = 1000;
+const RUN_DIR = '/run/retrolab';
+
+/** Where the run directory appears to programs under Wine. */
+export const WINE_GUEST_RUN_DIR = 'Z:\\run\\retrolab';
+export const WINE_PEER_PORT = 7000;
+
+/**
+ * The agent running under Wine in a wine-runner container, and the host end
+ * of its COM1: a pty that socat bridges to `serial.sock` in a bind-mounted
+ * run directory (vms/wine/start-agent.sh). socat serves one connection, so the
+ * stream is handed out once; whoever speaks the protocol owns it.
+ */
+export interface WineLine extends AsyncDisposable {
+  /** Host path of the run directory; Wine sees it as WINE_GUEST_RUN_DIR. */
+  readonly runDir: string;
+  readonly stream: Socket;
+  readonly container: StartedContainer;
+}
+
+function connectUnix(path: string, signal: AbortSignal): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(path);
+    const onAbort = () => socket.destroy(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.once('connect', () => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(socket);
+    });
+    socket.once('error', (error) => {
+      signal.removeEventListener('abort', onAbort);
+      reject(error);
+    });
+  });
+}
+
+export async function startWineLine(
+  docker: DockerClient,
+  options: { signal?: AbortSignal; lineTimeoutMs?: number; verbose?: boolean } = {},
+): Promise<WineLine> {
+  await using stack = new ResourceStack();
+  const runsRoot = join(cacheDir(), 'runs');
+  await mkdir(runsRoot, { recursive: true });
+  const runDir = stack.adopt(await mkdtemp(join(runsRoot, 'wine-')), (dir) => rm(dir, { recursive: true, force: true }));
+  if (process.getuid?.() === 0) await chown(runDir, WINE_UID, WINE_UID);
+  const container = stack.use(
+    await docker.start(
+      {
+        image: RUNNER_IMAGES.wine,
+        cmd: ['sh', '/opt/retrolab/vm/start-agent.sh', ...(options.verbose ? ['--verbose'] : [])],
+        user: `${WINE_UID}:${WINE_UID}`,
+        hardening: 'standard',
+        network: 'none',
+        init: true,
+        pidsLimit: 512,
+        memoryMb: 2048,
+        env: { RETROLAB_PEER_PORT: String(WINE_PEER_PORT) },
+        binds: [
+          { hostPath: runDir, containerPath: RUN_DIR },
+          { hostPath: join(PROJECT_ROOT, 'vms', 'wine'), containerPath: '/opt/retrolab/vm', readOnly: true },
+          { hostPath: GUEST_BUILD_DIR, containerPath: '/opt/retrolab/bin', readOnly: true },
+        ],
+      },
+      options.signal ? { signal: options.signal } : {},
+    ),
+  );
+  const deadline = AbortSignal.any([AbortSignal.timeout(options.lineTimeoutMs ?? 60_000), ...(options.signal ? [options.signal] : [])]);
+  // The socket file appears at bind(), a moment before socat listens: refusals are retried.
+  const stream = await pRetry(
+    async () => {
+      if (!(await container.isRunning())) {
+        throw new TargetStartError(`the wine container exited before its serial line came up:\n${container.output().stderr.slice(-2000)}`);
+      }
+      return connectUnix(join(runDir, 'serial.sock'), deadline);
+    },
+    { retries: 1000, minTimeout: 100, maxTimeout: 300, factor: 1.2, signal: deadline, shouldRetry: ({ error }) => !(error instanceof TargetStartError) },
+  ).catch((error: unknown) => {
+    throw new TargetStartError(`the wine container's serial line (${join(runDir, 'serial.sock')}) did not come up`, {
+      cause: error,
+      context: { runDir, stderr: container.output().stderr.slice(-2000) },
+    });
+  });
+  stack.defer(() => void stream.destroy());
+  const owned = stack.move();
+  return { runDir, stream, container, [Symbol.asyncDispose]: () => owned[Symbol.asyncDispose]() };
+}
