@@ -20,6 +20,7 @@ commands:
 const COMMANDS: Record<string, () => Promise<Command>> = {
   doctor: async () => (await import('./commands/doctor.ts')).doctorCommand,
   images: async () => (await import('./commands/images.ts')).imagesCommand,
+  image: async () => (await import('./commands/image.ts')).imageCommand,
   lab: async () => (await import('./commands/lab.ts')).labCommand,
   run: async () => {
     const { labCommand } = await import('./commands/lab.ts');

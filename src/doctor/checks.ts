@@ -4,6 +4,7 @@ import { $ } from 'zx';
 import { connectDocker, type DockerClient } from '../docker/docker-client.ts';
 import { RUNNER_IMAGES } from '../docker/runner-images.ts';
 import { errorMessage } from '../errors.ts';
+import { licensedReadiness } from '../licensed/readiness.ts';
 
 export type CheckStatus = 'ok' | 'missing' | 'warning' | 'not configured';
 
@@ -123,17 +124,15 @@ async function checkTool(cmd: string, pkg: string, why: string): Promise<CheckRe
     : { name: cmd, status: 'missing', detail: `not found (${why})`, fix: `apt-get install ${pkg} (or npm run setup as root)`, required: true };
 }
 
-async function checkLicensed(target: string): Promise<CheckResult> {
-  const variable = imageEnvVar(target);
-  const value = process.env[variable];
+async function checkLicensed(target: (typeof LICENSED_TARGETS)[number]): Promise<CheckResult> {
   const name = `target ${target}`;
-  if (!value) {
-    return { name, status: 'not configured', detail: `${variable} is not set (licensed image; skipped)`, fix: `export ${variable}=/path/to/${target}.img`, required: false };
+  const readiness = await licensedReadiness(target).catch((error: unknown) => ({ state: 'not prepared' as const, reason: errorMessage(error), fix: 'fix retrolab.config.json', image: '', from: '' }));
+  if (readiness.state === 'ready') {
+    const limit = readiness.marker.maxConnections === null ? '' : `, MaxConnections ${readiness.marker.maxConnections}`;
+    return { name, status: 'ok', detail: `ready: ${readiness.image} (from ${readiness.from}${limit})`, required: false };
   }
-  if (!(await exists(value))) {
-    return { name, status: 'missing', detail: `${variable}=${value}: no such file`, fix: `point ${variable} at your ${target} disk image`, required: false };
-  }
-  return { name, status: 'ok', detail: `${variable}=${value}`, required: false };
+  const status = readiness.state === 'not configured' ? 'not configured' : 'warning';
+  return { name, status, detail: `${readiness.state}: ${readiness.reason}`, fix: readiness.fix, required: false };
 }
 
 export async function runChecks(options: { signal?: AbortSignal } = {}): Promise<CheckResult[]> {

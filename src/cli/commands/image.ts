@@ -1,0 +1,83 @@
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../../errors.ts';
+import { buildGuestApps } from '../../guest-apps/build.ts';
+import { imageEnvVariable, parseLicensedTarget } from '../../licensed/licensed-config.ts';
+import { prepareImage } from '../../licensed/prepare-image.ts';
+import { makeSetupMedia } from '../../licensed/setup-media.ts';
+import { consoleProgress } from '../../report/progress.ts';
+import { cacheDir } from '../../util/paths.ts';
+import { join } from 'node:path';
+import type { CommandIo } from '../command.ts';
+
+const USAGE = `usage:
+  retrolab image prepare --target win95|win98|winnt4 --image PATH [--out PATH] [--max-connections N] [--user NAME --password PW]
+      writes a prepared copy (qcow2) of your installed disk; the original is only read
+  retrolab image setup-media --target win95|win98|winnt4 [--out DIR] [--max-connections N] [--user NAME --password PW]
+      writes a floppy image and an ISO with the agent, SETUP.BAT and the .reg files`;
+
+const OPTIONS = {
+  target: { type: 'string' },
+  image: { type: 'string' },
+  out: { type: 'string' },
+  'max-connections': { type: 'string' },
+  user: { type: 'string' },
+  password: { type: 'string' },
+  verbose: { type: 'boolean' },
+} as const;
+
+export async function imageCommand(args: string[], io: CommandIo): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'prepare' && sub !== 'setup-media') throw new ConfigError(`Unknown image subcommand ${JSON.stringify(sub ?? '')}\n${USAGE}`);
+  let values;
+  try {
+    ({ values } = parseArgs({ args: rest, options: OPTIONS, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message}\n${USAGE}`);
+  }
+  const target = parseLicensedTarget(values.target);
+  const maxConnections = parseCount(values['max-connections']);
+  if ((values.user === undefined) !== (values.password === undefined)) {
+    throw new ConfigError('--user and --password go together (the NT 4 account that logs on by itself; use --password "" for a blank one)');
+  }
+  const logon = values.user !== undefined ? { user: values.user, password: values.password ?? '' } : undefined;
+  const onProgress = consoleProgress({ verbose: values.verbose ?? false });
+  const [agent] = await buildGuestApps({ only: ['agent'], signal: io.signal, onProgress });
+  if (!agent) throw new ConfigError('the guest build produced no agent');
+  switch (sub) {
+    case 'prepare': {
+      if (values.image === undefined) throw new ConfigError(`--image: required (your installed ${target} disk image)\n${USAGE}`);
+      const prepared = await prepareImage({
+        target,
+        image: values.image,
+        agentExe: agent.path,
+        ...(values.out !== undefined ? { out: values.out } : {}),
+        ...(maxConnections !== undefined ? { maxConnections } : {}),
+        ...(logon ? { logon } : {}),
+        signal: io.signal,
+        onProgress,
+      });
+      io.stdout.write(`${prepared.path}\n`);
+      io.stderr.write(`use it: export ${imageEnvVariable(target)}=${prepared.path}  (or images.${target} in retrolab.config.json)\n`);
+      return 0;
+    }
+    case 'setup-media': {
+      const media = await makeSetupMedia({
+        target,
+        agentExe: agent.path,
+        outDir: values.out ?? join(cacheDir(), 'setup-media'),
+        ...(maxConnections !== undefined ? { maxConnections } : {}),
+        ...(logon ? { logon } : {}),
+        signal: io.signal,
+      });
+      io.stdout.write(`${media.floppy}\n${media.iso}\n`);
+      io.stderr.write(`files: ${media.files.join(', ')}; in the guest, change to the medium's drive and run SETUP\n`);
+      return 0;
+    }
+  }
+}
+
+function parseCount(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new ConfigError(`--max-connections: ${JSON.stringify(value)} is not a whole number`);
+  return Number(value);
+}

@@ -1,0 +1,68 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildGuestApps } from '../../src/guest-apps/build.ts';
+import { setIniValue, setBatchBlock } from '../../src/licensed/ini-text.ts';
+import { configuredImage, loadRetrolabConfig } from '../../src/licensed/licensed-config.ts';
+import { makeSetupMedia } from '../../src/licensed/setup-media.ts';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'licensed-config-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('retrolab.config.json and the environment', () => {
+  it('reports every problem as path: message', async () => {
+    await writeFile(join(dir, 'retrolab.config.json'), JSON.stringify({ images: { win98: '', win2000: '/x' }, extra: 1 }));
+    const error = await loadRetrolabConfig({ root: dir }).then(() => undefined, (e: unknown) => e as Error);
+    expect(error?.message).toContain('retrolab.config.json: images.win98: must be a path to a disk image');
+    expect(error?.message).toMatch(/retrolab\.config\.json: images: .*win2000/);
+    expect(error?.message).toMatch(/retrolab\.config\.json: .*extra/);
+  });
+
+  it('the environment variable wins over the file; the file path is relative to the root', async () => {
+    await writeFile(join(dir, 'retrolab.config.json'), JSON.stringify({ images: { win98: 'disks/98.img' } }));
+    expect(await configuredImage('win98', { root: dir, env: {} })).toEqual({ configured: true, path: join(dir, 'disks/98.img'), from: 'retrolab.config.json images.win98' });
+    expect(await configuredImage('win98', { root: dir, env: { RETROLAB_IMAGE_WIN98: '/elsewhere/98.qcow2' } })).toEqual({ configured: true, path: '/elsewhere/98.qcow2', from: 'RETROLAB_IMAGE_WIN98' });
+    const missing = await configuredImage('winnt4', { root: dir, env: {} });
+    expect(missing).toMatchObject({ configured: false });
+    expect(missing.configured ? '' : missing.fix).toContain('retrolab image prepare --target winnt4');
+  });
+});
+
+describe('INI and batch edits', () => {
+  it('replaces the first key, drops duplicates, adds a missing key or section, keeps CRLF', () => {
+    expect(setIniValue('[Windows]\nRun=a\nrun=b\n[x]\nrun=c\n', 'windows', 'run', 'Z')).toBe('[Windows]\r\nrun=Z\r\n[x]\r\nrun=c\r\n');
+    expect(setIniValue('[windows]\r\nload=\r\n', 'windows', 'run', 'Z')).toBe('[windows]\r\nrun=Z\r\nload=\r\n');
+    expect(setIniValue('[fonts]\r\n', 'windows', 'run', 'Z')).toBe('[fonts]\r\n[windows]\r\nrun=Z\r\n');
+  });
+
+  it('a batch block is replaced, not added twice', () => {
+    const once = setBatchBlock('@ECHO OFF\r\n', 'retrolab', ['A']);
+    expect(setBatchBlock(once, 'retrolab', ['B'])).toBe('@ECHO OFF\r\nREM retrolab begin\r\nB\r\nREM retrolab end\r\n');
+  });
+});
+
+describe('setup media', () => {
+  it('a 1.44 MB FAT12 floppy and an ISO with the agent, SETUP.BAT, the .reg files and the marker', async () => {
+    const [agent] = await buildGuestApps({ only: ['agent'] });
+    const media = await makeSetupMedia({ target: 'win95', agentExe: agent!.path, outDir: dir, maxConnections: 30 });
+    expect((await readFile(media.floppy)).length).toBe(1440 * 1024);
+    const env = { ...process.env, MTOOLS_SKIP_CHECK: '1' };
+    const listing = execFileSync('mdir', ['-b', '-i', media.floppy, '::'], { env }).toString();
+    for (const name of ['AGENT.EXE', 'SETUP.BAT', 'AUTOSTRT.REG', 'MAXCONN.REG', 'MAXCONND.REG', 'PREPARED.TXT']) expect(listing).toContain(`::/${name}`);
+    const setup = execFileSync('mcopy', ['-n', '-i', media.floppy, '::/SETUP.BAT', '-'], { env }).toString('latin1');
+    expect(setup).toContain('COPY AGENT.EXE C:\\RETROLAB\\AGENT.EXE\r\n');
+    expect(setup).toContain('REGEDIT /S AUTOSTRT.REG\r\n');
+    expect(setup).toContain('IF NOT EXIST %WINDIR%\\SYSTEM\\WS2_32.DLL REGEDIT /S MAXCONND.REG\r\n');
+    expect(execFileSync('mcopy', ['-n', '-i', media.floppy, '::/MAXCONND.REG', '-'], { env }).toString('latin1')).toContain('"MaxConnections"=dword:0000001e');
+    expect(execFileSync('mcopy', ['-n', '-i', media.floppy, '::/MAXCONN.REG', '-'], { env }).toString('latin1')).toContain('"MaxConnections"="30"');
+    const iso = execFileSync('xorriso', ['-indev', media.iso, '-ls', '/'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    for (const name of ['AGENT.EXE', 'SETUP.BAT', 'AUTOSTRT.REG', 'PREPARED.TXT']) expect(iso).toContain(`'${name}'`);
+  }, 60_000);
+});
