@@ -32,6 +32,10 @@ for copy in "$prefix/drive_c/windows/system32"/*; do
   fi
 done
 rm -rf /tmp/* /home/wine/.cache
+# Hand the blocks of the deleted copies back to the disk file (the build boots
+# with discard=unmap), so the golden qcow2 does not carry them.
+fstrim -v /
+mount -o remount,ro /
 sync
 echo "provision: prefix ready, $linked system32 files hardlinked to Wine's DLLs"
 /usr/lib/retrolab/busybox poweroff -f

@@ -217,7 +217,7 @@ async function provision(args: {
     ...['-accel', 'tcg', '-M', 'pc', '-cpu', vm.cpu, '-m', String(vm.memoryMb), '-smp', '1'],
     ...['-nodefaults', '-display', 'none', '-no-reboot'],
     ...['-kernel', args.kernel, '-initrd', args.initrd, '-append', vm.append],
-    ...['-drive', `file=${args.raw},if=virtio,format=raw`, '-serial', 'null', '-serial', `file:${log}`],
+    ...['-drive', `file=${args.raw},if=virtio,format=raw,discard=unmap`, '-serial', 'null', '-serial', `file:${log}`],
   ];
   await run(
     $({ signal, quiet: true })`qemu-system-i386 ${qemuArgs}`,
