@@ -70,30 +70,30 @@ export async function runScenario(handle: TargetHandle, definition: ScenarioDefi
 
   runCounter += 1;
   const outFile = guestPath(handle, `${definition.name}-${runCounter}.log`);
-  const commandLine = [program, '--peer', peer, '--cycles', String(cycles), ...definition.args].join(' ');
+  // Events go to a file, fetched in chunks: a long run prints more than one exec reply holds.
+  const commandLine = [program, '--peer', peer, '--cycles', String(cycles), ...definition.args, '--out', outFile].join(' ');
   const timeoutMs = options.programTimeoutMs ?? 600_000;
+  let text = '';
+  const readOut = async (partial: boolean): Promise<DupcloseRun> => {
+    const bytes = await handle.agent.getFile(outFile, call).catch(() => Buffer.alloc(0));
+    text = bytes.toString('latin1');
+    return summarizeDupcloseRun(parseDupcloseEvents(text, { program: definition.program, origin: scope, partial: partial && !/event=summary/.test(text) }));
+  };
 
   let run: DupcloseRun;
   let during: ScenarioObservation['snapshots']['during'];
   if (definition.leakMeasuredAt === 'after-exit') {
     const result = await handle.agent.exec(commandLine, { cwd: handle.guestWorkDir, timeoutMs, deadlineMs: timeoutMs + 60_000, ...call });
-    if (result.timedOut) throw fail(`${definition.program} did not finish within ${timeoutMs} ms (killed); its output:\n${result.stdout.slice(-2000)}`);
-    run = summarizeDupcloseRun(parseDupcloseEvents(result.stdout, { program: definition.program, origin: scope }));
+    run = await readOut(result.timedOut);
+    if (result.timedOut) throw fail(`${definition.program} did not finish within ${timeoutMs} ms (killed); its output:\n${text.slice(-2000)}`);
   } else {
     // The sockets only stay while the program lives, so it runs detached and
     // NETSTAT is taken while it says it is holding them.
-    const detached = `${commandLine} --out ${outFile}`;
-    const start = win9x ? `start /m ${detached}` : `start "retrolab" /b ${detached}`;
+    const start = win9x ? `start /m ${commandLine}` : `start "retrolab" /b ${commandLine}`;
     const launched = await handle.agent.exec(start, { cwd: handle.guestWorkDir, timeoutMs: 60_000, ...call });
     if (launched.exitCode !== 0) throw fail(`could not start ${definition.program} in the background (exit ${launched.exitCode}): ${launched.stderr || launched.stdout}`);
     const deadline = Date.now() + timeoutMs;
-    let text = '';
-    const readOut = async () => {
-      const bytes = await handle.agent.getFile(outFile, call).catch(() => Buffer.alloc(0));
-      text = bytes.toString('latin1');
-      return summarizeDupcloseRun(parseDupcloseEvents(text, { program: definition.program, origin: scope, partial: !/event=summary/.test(text) }));
-    };
-    for (run = await readOut(); !run.holding && !/event=summary/.test(text); run = await readOut()) {
+    for (run = await readOut(true); !run.holding && !/event=summary/.test(text); run = await readOut(true)) {
       if (Date.now() > deadline) throw fail(`${definition.program} never reached its hold point; output so far:\n${text.slice(-2000)}`);
       await sleep(POLL_MS, options.signal);
     }
@@ -104,9 +104,10 @@ export async function runScenario(handle: TargetHandle, definition: ScenarioDefi
     while (!/event=summary/.test(text)) {
       if (Date.now() > deadline) throw fail(`${definition.program} did not finish; output so far:\n${text.slice(-2000)}`);
       await sleep(POLL_MS, options.signal);
-      run = await readOut();
+      run = await readOut(true);
     }
   }
+  await handle.agent.deleteFile(outFile, { missingOk: true, ...call });
 
   await sleep(options.settleMs ?? 2_000, options.signal);
   const after = await takeSnapshot(handle, 'after', call);

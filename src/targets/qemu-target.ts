@@ -173,12 +173,15 @@ async function startWarm(spec: QemuVmSpec, media: BootMedia, warm: WarmState, ac
     await vm.waitForReady((signal) => AgentClient.connect(vm.serial, { signal, handshakeTimeoutMs: spec.timeouts.bootToReadyMs }), options),
   );
   progress({ kind: 'done', scope: spec.target, message: `agent ready (warm start from saved state)`, durationMs: Date.now() - started });
+  const guestWorkDir = spec.os === 'wine' ? 'C:\\retrolab' : 'C:\\RETROLAB';
+  // `NUL` inside a folder exists exactly when the folder does, on command.com as on cmd.
+  await agent.execChecked(`if not exist ${guestWorkDir}\\NUL mkdir ${guestWorkDir}`, { timeoutMs: 30_000, ...(options.signal ? { signal: options.signal } : {}) });
   const owned = stack.move();
   return {
     target: spec.target,
     agent,
     peer: PEER,
-    guestWorkDir: spec.os === 'wine' ? 'C:\\retrolab' : 'C:\\RETROLAB',
+    guestWorkDir,
     artifactsDir,
     async collectArtifacts(reason: string) {
       const saved = await vm.collectArtifacts(reason.replace(/[^a-z0-9]+/gi, '-').slice(0, 40));
