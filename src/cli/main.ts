@@ -13,6 +13,8 @@ commands:
   lab                    runs every scenario on every target (licensed ones without an image are skipped)
   run                    runs the named target(s) and scenario(s): --target T --scenario S
   netstat parse FILE     parses NETSTAT -AN text (any dialect) and prints it as JSON
+  image prepare|setup-media
+                         makes a licensed target's disk image (or setup media) start the agent by itself
   help                   this text
 `;
 

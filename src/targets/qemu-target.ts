@@ -44,6 +44,8 @@ export interface StartQemuTargetOptions {
   onProgress?: ProgressSink;
   /** Ignore (and replace) a cached saved state. */
   coldBoot?: boolean;
+  /** The disk image to boot, instead of the spec's source (a licensed target's prepared image). */
+  image?: string;
 }
 
 async function fileIdentity(path: string): Promise<string> {
@@ -60,7 +62,7 @@ async function bootMedia(spec: QemuVmSpec, options: StartQemuTargetOptions): Pro
     });
     return { golden: guest.disk, kernel: { image: guest.kernel, initrd: guest.initrd }, identity: guest.hash };
   }
-  const image = resolveFileSource(spec.disk.image);
+  const image = options.image ? { ok: true as const, path: options.image } : resolveFileSource(spec.disk.image);
   if (!image.ok) throw new TargetSkippedError(spec.target, image.reason, image.fix);
   const identity = await fileIdentity(image.path).catch(() => {
     throw new TargetSkippedError(spec.target, `the configured image ${image.path} does not exist`, `point the variable at your ${spec.target} disk image`);

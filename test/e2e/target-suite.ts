@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadExpectations } from '../../src/config/expectations.ts';
-import { loadVmSpec, resolveFileSource } from '../../src/config/load-vm-spec.ts';
+import { licensedReadiness } from '../../src/licensed/readiness.ts';
 import type { TargetName } from '../../src/config/vm-spec.ts';
 import { connectDocker, type DockerClient } from '../../src/docker/docker-client.ts';
 import { SCENARIO_NAMES, SCENARIOS } from '../../src/scenarios/scenario-catalog.ts';
@@ -16,9 +16,12 @@ import { decideVerdict } from '../../src/verdict/verdict.ts';
  */
 export function defineTargetSuite(target: TargetName, options: { maxCycles?: number } = {}): void {
   describe(`${target}: KB Q198663 scenarios`, async () => {
-    const spec = await loadVmSpec(target);
-    const image = spec.kind === 'qemu' && spec.licensed ? resolveFileSource(spec.disk.image) : { ok: true as const };
-    const skipReason = image.ok ? undefined : `${target} is a licensed target and no image is configured (${image.reason}); to run it: ${image.fix}`;
+    const licensed = target === 'win95' || target === 'win98' || target === 'winnt4';
+    const readiness = licensed ? await licensedReadiness(target) : undefined;
+    const skipReason =
+      readiness && readiness.state !== 'ready'
+        ? `${target} is a licensed target, ${readiness.state}: ${readiness.reason}. To run it: ${readiness.fix} (README: Licensed targets)`
+        : undefined;
 
     let docker: DockerClient | undefined;
     let handle: TargetHandle | undefined;
