@@ -1,5 +1,5 @@
 // `npm run bench`: measures the lab's machinery and writes results/bench/latest.json.
-// Each case is one entry in CASES; later issues add theirs (wine-vm cold boot, warm start).
+// Each case is one entry in CASES: the agent line on wine, and wine-vm's cold boot against its warm start.
 import '../src/util/dispose.ts';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, hostname } from 'node:os';
@@ -11,6 +11,8 @@ import { buildGuestApps } from '../src/guest-apps/build.ts';
 import { PROJECT_ROOT } from '../src/util/paths.ts';
 import { consoleProgress, type ProgressSink } from '../src/report/progress.ts';
 import { WINE_GUEST_RUN_DIR, startWineLine } from '../src/targets/wine-line.ts';
+import { loadVmSpec } from '../src/config/load-vm-spec.ts';
+import { coldBootQemuTarget, startQemuTarget } from '../src/targets/qemu-target.ts';
 
 export interface BenchRow {
   case: string;
@@ -76,7 +78,37 @@ const agentLineOnWine: BenchCase = {
   },
 };
 
-const CASES: BenchCase[] = [agentLineOnWine];
+const BOOT_RUNS = 3;
+
+const wineVmBoot: BenchCase = {
+  name: 'wine-vm-boot',
+  async run({ signal, onProgress }) {
+    await using docker = await connectDocker({ signal });
+    const spec = await loadVmSpec('wine-vm', { signal });
+    if (spec.kind !== 'qemu') throw new Error('vms/wine-vm/spec.json is not a QEMU spec');
+    const cold: number[] = [];
+    const warm: number[] = [];
+    for (let i = 0; i < BOOT_RUNS; i++) {
+      onProgress({ kind: 'step', scope: 'bench', message: `wine-vm cold boot ${i + 1}/${BOOT_RUNS}` });
+      cold.push((await coldBootQemuTarget(spec, { docker, signal })).coldBootMs / 1000);
+    }
+    for (let i = 0; i < BOOT_RUNS; i++) {
+      onProgress({ kind: 'step', scope: 'bench', message: `wine-vm warm start ${i + 1}/${BOOT_RUNS}` });
+      const started = performance.now();
+      await using handle = await startQemuTarget(spec, { docker, signal });
+      warm.push((performance.now() - started) / 1000);
+      await handle.agent.ping(Buffer.alloc(0), { signal });
+    }
+    const ratio = cold.map((c, i) => (100 * warm[i]!) / c);
+    return [
+      row('wine-vm-boot', 'wine-vm', 'cold boot to agent ready', 's', cold),
+      row('wine-vm-boot', 'wine-vm', 'warm start (saved state) to agent ready', 's', warm),
+      row('wine-vm-boot', 'wine-vm', 'warm start as share of cold boot (goal <= 10)', '%', ratio),
+    ];
+  },
+};
+
+const CASES: BenchCase[] = [agentLineOnWine, wineVmBoot];
 
 function table(rows: BenchRow[]): string {
   const header = ['case', 'target', 'metric', 'median', 'unit', 'runs'];

@@ -70,6 +70,22 @@ async function bootMedia(spec: QemuVmSpec, options: StartQemuTargetOptions): Pro
   return { golden: image.path, identity };
 }
 
+/** Boots cold to agent ready and saves (replacing) the warm state; for the bench. Returns the cold boot time. */
+export async function coldBootQemuTarget(spec: QemuVmSpec, options: StartQemuTargetOptions): Promise<{ coldBootMs: number }> {
+  const call = options.signal ? { signal: options.signal } : {};
+  await buildGuestApps({ only: ['agent'], ...call });
+  const media = await bootMedia(spec, options);
+  const accel = await chooseAccel(options.docker, spec, { ...call, onProgress: options.onProgress ?? silentProgress });
+  const { coldBootMs } = await saveColdBootState(spec, media, await warmStateKey(spec, media, accel.accel, options.docker), accel.accel, options);
+  return { coldBootMs };
+}
+
+async function warmStateKey(spec: QemuVmSpec, media: BootMedia, accel: 'tcg' | 'kvm', docker: DockerClient): Promise<string> {
+  const agentSha = createHash('sha256').update(await readFile(guestAppPath('agent'))).digest('hex');
+  const runner = (await docker.imageLabels(RUNNER_IMAGES.qemu)) ?? {};
+  return hashInputs({ image: media.identity, spec, qemuRunner: runner, agent: agentSha, accel, peer: PEER_FORWARD });
+}
+
 /**
  * Starts a QEMU target with its agent connected. The first start boots cold
  * to "agent ready", saves the VM state with its disk overlay, and every start
@@ -82,9 +98,7 @@ export async function startQemuTarget(spec: QemuVmSpec, options: StartQemuTarget
   await buildGuestApps({ only: ['agent'], ...call });
   const media = await bootMedia(spec, options);
   const accel = await chooseAccel(docker, spec, { ...call, onProgress: progress });
-  const agentSha = createHash('sha256').update(await readFile(guestAppPath('agent'))).digest('hex');
-  const runnerId = (await docker.imageLabels(RUNNER_IMAGES.qemu)) ?? {};
-  const key = hashInputs({ image: media.identity, spec, qemuRunner: runnerId, agent: agentSha, accel: accel.accel, peer: PEER_FORWARD });
+  const key = await warmStateKey(spec, media, accel.accel, docker);
 
   let warm = options.coldBoot ? undefined : await findWarmState(spec.target, key);
   if (!warm) warm = await saveColdBootState(spec, media, key, accel.accel, options);
@@ -97,7 +111,7 @@ async function saveColdBootState(
   key: string,
   accel: 'tcg' | 'kvm',
   options: StartQemuTargetOptions,
-): Promise<WarmState> {
+): Promise<WarmState & { coldBootMs: number }> {
   const progress = options.onProgress ?? silentProgress;
   const started = Date.now();
   progress({ kind: 'step', scope: spec.target, message: 'no saved state for these inputs: cold boot to agent ready, then save it' });
@@ -106,7 +120,7 @@ async function saveColdBootState(
     const saved = await bootAndSave(spec, media, accel, building.stateFile, building.goldenOverlay, options);
     const state = await building.commit({ stateBytes: saved.bytes, inputs: { image: media.identity, accel } });
     progress({ kind: 'done', scope: spec.target, message: `saved the VM state (${Math.round(saved.bytes / 1e6)} MB)`, durationMs: Date.now() - started });
-    return state;
+    return { ...state, coldBootMs: saved.coldBootMs };
   } catch (error) {
     await building.abandon();
     throw error;
@@ -121,12 +135,13 @@ async function bootAndSave(
   stateFile: string,
   overlayDestination: string,
   options: StartQemuTargetOptions,
-): Promise<{ bytes: number }> {
+): Promise<{ bytes: number; coldBootMs: number }> {
   const progress = options.onProgress ?? silentProgress;
   const started = Date.now();
   await using runDir = await createRunDirectory(join(cacheDir(), 'runs'));
   const disk = await createOverlay(options.docker, { backing: media.golden, overlay: join(runDir.hostPath, 'golden.qcow2') }, options);
   let saved: { bytes: number };
+  let coldBootMs: number;
   {
     await using vm = await QemuVm.start({
       docker: options.docker,
@@ -141,12 +156,13 @@ async function bootAndSave(
       ...(options.signal ? { signal: options.signal } : {}),
     });
     const agent = await vm.waitForReady((signal) => AgentClient.connect(vm.serial, { signal, handshakeTimeoutMs: spec.timeouts.bootToReadyMs }), options);
-    progress({ kind: 'step', scope: spec.target, message: `agent ready after a cold boot (${((Date.now() - started) / 1000).toFixed(1)} s): saving the VM state` });
+    coldBootMs = Date.now() - started;
+    progress({ kind: 'step', scope: spec.target, message: `agent ready after a cold boot (${(coldBootMs / 1000).toFixed(1)} s): saving the VM state` });
     saved = await vm.saveState(stateFile, options);
     await agent.close().catch(() => undefined);
   }
   await rename(disk.path, overlayDestination);
-  return saved;
+  return { ...saved, coldBootMs };
 }
 
 async function startWarm(spec: QemuVmSpec, media: BootMedia, warm: WarmState, accel: 'tcg' | 'kvm', options: StartQemuTargetOptions): Promise<TargetHandle> {
