@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import createDebug from 'debug';
 import pRetry, { AbortError } from 'p-retry';
-import { crc32 } from './crc32.ts';
+import { crc32 } from '../util/crc32.ts';
 import { errorMessage } from '../errors.ts';
 import { AgentProtocolError, AgentRequestError, AgentTimeoutError, GuestCommandError } from './errors.ts';
 import { encodeFrame, FrameDecoder, MAX_PAYLOAD, PROTOCOL_VERSION, type DecodeEvent, type Frame } from './frame-codec.ts';

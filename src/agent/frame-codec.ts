@@ -1,4 +1,4 @@
-import { crc32 } from './crc32.ts';
+import { crc32 } from '../util/crc32.ts';
 import { AgentProtocolError } from './errors.ts';
 
 // The frame layout of guest-apps/agent/PROTOCOL.md ("Frame").

@@ -4,7 +4,7 @@ import { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WINE_GUEST_RUN_DIR, startWineLine, type WineLine } from '../../src/targets/wine-line.ts';
 import { AgentClient } from '../../src/agent/agent-client.ts';
-import { crc32 } from '../../src/agent/crc32.ts';
+import { crc32 } from '../../src/util/crc32.ts';
 import { AgentRequestError, GuestCommandError } from '../../src/agent/errors.ts';
 import { encodeFrame, FrameDecoder, type DecodeEvent } from '../../src/agent/frame-codec.ts';
 import { connectDocker, type DockerClient } from '../../src/docker/docker-client.ts';

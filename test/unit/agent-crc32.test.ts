@@ -1,6 +1,6 @@
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { crc32 } from '../../src/agent/crc32.ts';
+import { crc32 } from '../../src/util/crc32.ts';
 
 describe('crc32 (IEEE)', () => {
   it('gives the standard check value for "123456789"', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { crc32 as crc32Of } from '../../src/agent/crc32.ts';
+import { crc32 as crc32Of } from '../../src/util/crc32.ts';
 import { AgentProtocolError } from '../../src/agent/errors.ts';
 import { encodeFrame, FrameDecoder, MAX_PAYLOAD, type DecodeEvent } from '../../src/agent/frame-codec.ts';
 

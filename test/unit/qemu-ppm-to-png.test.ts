@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { crc32 as zlibCrc32, inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { PpmFormatError } from '../../src/qemu/errors.ts';
-import { PNG_SIGNATURE, convertPpmFileToPng, crc32, encodePng, parsePpm } from '../../src/qemu/ppm-to-png.ts';
+import { PNG_SIGNATURE, convertPpmFileToPng, encodePng, parsePpm } from '../../src/qemu/ppm-to-png.ts';
+import { crc32 } from '../../src/util/crc32.ts';
 
 function ppm(width: number, height: number, header = `P6\n${width} ${height}\n255\n`): { file: Buffer; pixels: Buffer } {
   const pixels = Buffer.alloc(width * height * 3);

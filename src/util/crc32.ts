@@ -1,5 +1,5 @@
 // CRC-32 (IEEE 802.3, zlib's crc32): reflected polynomial 0xEDB88320, init and
-// final XOR 0xFFFFFFFF. The agent computes the same; see guest-apps/agent/PROTOCOL.md.
+// final XOR 0xFFFFFFFF: the agent's frames (guest-apps/agent/PROTOCOL.md) and PNG chunks use it.
 const TABLE = (() => {
   const table = new Uint32Array(256);
   for (let n = 0; n < 256; n++) {
