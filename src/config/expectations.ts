@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { readJsonFile, schemaProblems } from './json-file.ts';
 import { SCENARIO_NAMES, type ScenarioName } from '../scenarios/scenario-catalog.ts';
 import { PROJECT_ROOT } from '../util/paths.ts';
 import { targetName, type TargetName } from './vm-spec.ts';
@@ -40,18 +40,7 @@ export async function loadExpectations(
 ): Promise<TargetExpectations> {
   const file = join(options.root ?? PROJECT_ROOT, 'vms', target, 'expectations.json');
   const shown = relative(process.cwd(), file) || file;
-  let text: string;
-  try {
-    text = await readFile(file, { encoding: 'utf8', signal: options.signal });
-  } catch (error) {
-    throw new ConfigError(`${shown}: cannot read the expectations of target ${target}`, { cause: error, context: { file } });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`${shown}: not valid JSON: ${(error as Error).message}`, { cause: error, context: { file } });
-  }
+  const json = await readJsonFile(file, { shown, what: `the expectations of target ${target}`, ...(options.signal ? { signal: options.signal } : {}) });
   const expectations = parseExpectations(json, shown);
   if (expectations.target !== target) {
     throw new ConfigError(`${shown}: target: "${expectations.target}" does not match its folder vms/${target}`, {
@@ -65,9 +54,6 @@ export async function loadExpectations(
 export function parseExpectations(json: unknown, source: string): TargetExpectations {
   const result = targetExpectations.safeParse(json);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const path = issue.path.map(String).join('.');
-    return `${source}: ${path.length > 0 ? `${path}: ` : ''}${issue.message}`;
-  });
+  const problems = schemaProblems(source, result.error);
   throw new ConfigError(problems.join('\n'), { cause: result.error, context: { file: source, problems } });
 }

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { readJsonFile } from './json-file.ts';
 import { PROJECT_ROOT } from '../util/paths.ts';
 import { vmSpec, type FileSource, type TargetName, type VmSpec } from './vm-spec.ts';
 
@@ -14,18 +14,7 @@ export async function loadVmSpec(
   const file = join(root, 'vms', target, 'spec.json');
   // Named as the brief and the docs name it (vms/win98/spec.json), wherever the root is.
   const shown = relative(root, file);
-  let text: string;
-  try {
-    text = await readFile(file, { encoding: 'utf8', signal: options.signal });
-  } catch (error) {
-    throw new ConfigError(`${shown}: cannot read the VM spec of target ${target}`, { cause: error, context: { file } });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`${shown}: not valid JSON: ${(error as Error).message}`, { cause: error, context: { file } });
-  }
+  const json = await readJsonFile(file, { shown, what: `the VM spec of target ${target}`, ...(options.signal ? { signal: options.signal } : {}) });
   const spec = parseVmSpec(json, shown);
   if (spec.target !== target) {
     throw new ConfigError(`${shown}: target: "${spec.target}" does not match its folder vms/${target}`, {

@@ -1,6 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { readJsonFile, schemaProblems } from '../config/json-file.ts';
 import { ConfigError } from '../errors.ts';
 import { PROJECT_ROOT } from '../util/paths.ts';
 
@@ -41,25 +42,15 @@ export function parseLicensedTarget(value: string | undefined, flag = '--target'
 /** Reads retrolab.config.json; a missing file is an empty config, a bad one lists every problem as `path: message`. */
 export async function loadRetrolabConfig(options: { root?: string; signal?: AbortSignal } = {}): Promise<RetrolabConfig> {
   const file = join(options.root ?? PROJECT_ROOT, CONFIG_FILE_NAME);
-  let text: string;
   try {
-    text = await readFile(file, { encoding: 'utf8', ...(options.signal ? { signal: options.signal } : {}) });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { images: {} };
-    throw new ConfigError(`${CONFIG_FILE_NAME}: cannot read it: ${(error as Error).message}`, { cause: error, context: { file } });
+    await access(file);
+  } catch {
+    return { images: {} };
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`${CONFIG_FILE_NAME}: not valid JSON: ${(error as Error).message}`, { cause: error, context: { file } });
-  }
+  const json = await readJsonFile(file, { shown: CONFIG_FILE_NAME, what: 'it', ...(options.signal ? { signal: options.signal } : {}) });
   const result = retrolabConfig.safeParse(json);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const path = issue.path.map(String).join('.');
-    return `${CONFIG_FILE_NAME}: ${path.length > 0 ? `${path}: ` : ''}${issue.message}`;
-  });
+  const problems = schemaProblems(CONFIG_FILE_NAME, result.error);
   throw new ConfigError(problems.join('\n'), { cause: result.error, context: { file, problems } });
 }
 

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, RetrolabError } from '../errors.ts';
 import { resultsDir } from '../util/paths.ts';
 import { formatJunit } from './junit-xml.ts';
+import { readJsonFile, schemaProblems } from '../config/json-file.ts';
 import { runResults, type RunResults } from './run-results.ts';
 
 export interface WrittenResults {
@@ -58,20 +59,9 @@ async function writeAtomically(file: string, text: string, signal?: AbortSignal)
 
 /** Reads a stored run (e.g. a `--baseline` file); every problem is reported at once as `path: message`. */
 export async function readRunResults(file: string, options: { signal?: AbortSignal } = {}): Promise<RunResults> {
-  let text: string;
-  try {
-    text = await readFile(file, { encoding: 'utf8', signal: options.signal });
-  } catch (error) {
-    throw new ConfigError(`${file}: cannot read the stored run`, { cause: error, context: { file } });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`${file}: not valid JSON: ${(error as Error).message}`, { cause: error, context: { file } });
-  }
+  const json = await readJsonFile(file, { what: 'the stored run', ...(options.signal ? { signal: options.signal } : {}) });
   const result = runResults.safeParse(json);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${file}: ${issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ` : ''}${issue.message}`);
+  const problems = schemaProblems(file, result.error);
   throw new ConfigError(problems.join('\n'), { cause: result.error, context: { file, problems } });
 }
