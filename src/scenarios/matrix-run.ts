@@ -5,9 +5,9 @@ import { errorMessage } from '../errors.ts';
 import type { ProgressSink } from '../report/progress.ts';
 import { silentProgress } from '../report/progress.ts';
 import { currentHostInfo, makeRunId, resultEntryFrom, RESULTS_SCHEMA_VERSION, type ResultEntry, type RunResults } from '../results/run-results.ts';
-import { TargetSkippedError } from '../targets/errors.ts';
-import { startTarget } from '../targets/start-target.ts';
-import type { TargetHandle } from '../targets/target-handle.ts';
+import { GuestMismatchError, TargetSkippedError } from '../targets/errors.ts';
+import { unsupportedScenario } from '../targets/guest-check.ts';
+import { startTarget, type StartedTarget } from '../targets/start-target.ts';
 import { decideVerdict, infraErrorVerdict, skippedVerdict } from '../verdict/verdict.ts';
 import type { PatchSpec } from './patch.ts';
 import { applyPatch } from './patch.ts';
@@ -45,14 +45,18 @@ export async function runMatrix(options: MatrixOptions): Promise<RunResults> {
   for (const target of options.targets) {
     options.signal?.throwIfAborted();
     const expectations = await loadExpectations(target, options.signal ? { signal: options.signal } : {});
-    let handle: TargetHandle;
+    let handle: StartedTarget;
     const targetStarted = Date.now();
     try {
       handle = await startTarget(target, { docker: options.docker, onProgress: progress, ...(options.signal ? { signal: options.signal } : {}) });
     } catch (error) {
       options.signal?.throwIfAborted();
       const verdict =
-        error instanceof TargetSkippedError ? skippedVerdict(error.reason, error.fix) : infraErrorVerdict(`${target} did not start: ${errorMessage(error)}`);
+        error instanceof TargetSkippedError
+          ? skippedVerdict(error.reason, error.fix)
+          : error instanceof GuestMismatchError
+            ? infraErrorVerdict(`${target}: first-boot check failed: ${errorMessage(error)}`, error.fix)
+            : infraErrorVerdict(`${target} did not start: ${errorMessage(error)}`);
       progress({ kind: verdict.status === 'skipped' ? 'step' : 'warn', scope: target, message: `${verdict.status}: ${verdict.reason}` });
       for (const scenario of options.scenarios) add(resultEntryFrom(verdict, { target, scenario, durationMs: Date.now() - targetStarted }));
       continue;
@@ -62,6 +66,12 @@ export async function runMatrix(options: MatrixOptions): Promise<RunResults> {
     for (const scenario of options.scenarios) {
       options.signal?.throwIfAborted();
       const started = Date.now();
+      const unsupported = unsupportedScenario(live.facts, SCENARIOS[scenario]);
+      if (unsupported) {
+        progress({ kind: 'step', scope: `${target} ${scenario}`, message: `skipped: ${unsupported.reason}` });
+        add(resultEntryFrom(skippedVerdict(unsupported.reason, unsupported.fix), { target, scenario, durationMs: 0 }));
+        continue;
+      }
       try {
         const observation = await runScenario(live, SCENARIOS[scenario], {
           onProgress: progress,

@@ -5,6 +5,7 @@ import { licensedReadiness } from '../licensed/readiness.ts';
 import type { ProgressSink } from '../report/progress.ts';
 import { TargetSkippedError } from './errors.ts';
 import { startQemuTarget } from './qemu-target.ts';
+import { checkGuest, type GuestFacts } from './guest-check.ts';
 import type { TargetHandle } from './target-handle.ts';
 import { startWineTarget } from './wine-target.ts';
 
@@ -14,19 +15,38 @@ export interface StartOptions {
   onProgress?: ProgressSink;
 }
 
+/** A started target whose guest passed the first-boot check. */
+export interface StartedTarget extends TargetHandle {
+  readonly facts: GuestFacts;
+}
+
 /**
- * Starts any target and returns its handle with the agent connected. Throws
- * TargetSkippedError for a licensed target without a configured image.
+ * Starts any target, connects its agent and runs the first-boot check (the
+ * system the target is for, Winsock 2 or not). Throws TargetSkippedError for a
+ * licensed target without a configured image, GuestMismatchError (after
+ * stopping the guest) for an image of another system.
  */
-export async function startTarget(target: TargetName, options: StartOptions): Promise<TargetHandle> {
-  const spec = await loadVmSpec(target, options.signal ? { signal: options.signal } : {});
-  if (spec.kind === 'wine-container') return startWineTarget(options);
-  if (spec.licensed && (target === 'win95' || target === 'win98' || target === 'winnt4')) {
-    const readiness = await licensedReadiness(target, options.signal ? { signal: options.signal } : {});
+export async function startTarget(target: TargetName, options: StartOptions): Promise<StartedTarget> {
+  const call = options.signal ? { signal: options.signal } : {};
+  const spec = await loadVmSpec(target, call);
+  let handle: TargetHandle;
+  if (spec.kind === 'wine-container') {
+    handle = await startWineTarget(options);
+  } else if (spec.licensed && (target === 'win95' || target === 'win98' || target === 'winnt4')) {
+    const readiness = await licensedReadiness(target, call);
     if (readiness.state !== 'ready') {
       throw new TargetSkippedError(target, `licensed target ${readiness.state}: ${readiness.reason}`, `${readiness.fix} (README: Licensed targets)`);
     }
-    return startQemuTarget(spec, { ...options, image: readiness.image });
+    handle = await startQemuTarget(spec, { ...options, image: readiness.image });
+  } else {
+    handle = await startQemuTarget(spec, options);
   }
-  return startQemuTarget(spec, options);
+  try {
+    const facts = checkGuest(spec, await handle.agent.sysinfo(call));
+    options.onProgress?.({ kind: 'step', scope: target, message: `guest: ${facts.description}; programs: ${facts.programs.join(', ')}` });
+    return Object.assign(handle, { facts });
+  } catch (error) {
+    await handle[Symbol.asyncDispose]();
+    throw error;
+  }
 }

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadExpectations } from '../../src/config/expectations.ts';
+import { loadVmSpec } from '../../src/config/load-vm-spec.ts';
 import { licensedReadiness } from '../../src/licensed/readiness.ts';
 import type { TargetName } from '../../src/config/vm-spec.ts';
 import { connectDocker, type DockerClient } from '../../src/docker/docker-client.ts';
 import { SCENARIO_NAMES, SCENARIOS } from '../../src/scenarios/scenario-catalog.ts';
 import { runScenario } from '../../src/scenarios/scenario-runner.ts';
-import { startTarget } from '../../src/targets/start-target.ts';
-import type { TargetHandle } from '../../src/targets/target-handle.ts';
+import { unsupportedScenario } from '../../src/targets/guest-check.ts';
+import { startTarget, type StartedTarget } from '../../src/targets/start-target.ts';
 import { decideVerdict } from '../../src/verdict/verdict.ts';
 
 /**
@@ -24,7 +25,7 @@ export function defineTargetSuite(target: TargetName, options: { maxCycles?: num
         : undefined;
 
     let docker: DockerClient | undefined;
-    let handle: TargetHandle | undefined;
+    let handle: StartedTarget | undefined;
 
     beforeAll(async () => {
       if (skipReason) return;
@@ -37,10 +38,27 @@ export function defineTargetSuite(target: TargetName, options: { maxCycles?: num
       await docker?.[Symbol.asyncDispose]();
     });
 
+    it('first-boot check: the guest runs the system of its target', async (ctx) => {
+      if (skipReason) {
+        ctx.skip(skipReason);
+        return;
+      }
+      const spec = await loadVmSpec(target);
+      expect(handle!.facts.os, handle!.facts.description).toBe(spec.os);
+      expect(handle!.facts.programs).toContain('duphandle');
+      if (spec.winsock2 === true) expect(handle!.facts.programs).toContain('dupclose');
+    });
+
     for (const scenario of SCENARIO_NAMES) {
       it(scenario, async (ctx) => {
         if (skipReason) {
           ctx.skip(skipReason);
+          return;
+        }
+        // A Windows 95 without the Winsock 2 update cannot run WSADuplicateSocket: the first-boot check says so.
+        const unsupported = unsupportedScenario(handle!.facts, SCENARIOS[scenario]);
+        if (unsupported) {
+          ctx.skip(`${unsupported.reason}. To run it: ${unsupported.fix}`);
           return;
         }
         const expectations = await loadExpectations(target);

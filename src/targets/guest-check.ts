@@ -1,0 +1,93 @@
+import type { GuestSysinfo } from '../agent/agent-client.ts';
+import type { VmSpec } from '../config/vm-spec.ts';
+import type { ScenarioDefinition } from '../scenarios/scenario-catalog.ts';
+import { GuestMismatchError } from './errors.ts';
+
+/** The guest operating systems the lab tells apart from what GetVersionEx (and Wine's ntdll) report. */
+export type SeenOs = 'win95' | 'win98' | 'winme' | 'winnt4' | 'nt5+' | 'wine' | 'unknown';
+
+/** A guest program of guest-apps/ that a scenario runs. */
+export type GuestProgram = ScenarioDefinition['program'];
+
+/**
+ * What the first-boot check learnt about a started guest: which system it
+ * really runs, whether Winsock 2 is there, and so which test programs can run.
+ */
+export interface GuestFacts {
+  os: SeenOs;
+  /** For results and progress, e.g. `Windows 98 4.10.2222 A, Winsock 2`. */
+  description: string;
+  winsock2: boolean;
+  /** `dupclose` needs ws2_32.dll (WSADuplicateSocket); `duphandle` runs on Winsock 1.1 (wsock32). */
+  programs: readonly GuestProgram[];
+}
+
+const OS_TITLES: Record<SeenOs, string> = {
+  win95: 'Windows 95',
+  win98: 'Windows 98',
+  winme: 'Windows Me',
+  winnt4: 'Windows NT 4.0',
+  'nt5+': 'Windows NT 5 or later',
+  wine: 'Wine',
+  unknown: 'an unknown system',
+};
+
+/**
+ * Names the system from the version numbers: 9x is platform 1 with 4.0 (95),
+ * 4.10 (98) or 4.90 (Me); NT 4 is platform 2 with 4.0. Wine says which Windows
+ * version its prefix pretends to be, so its own export decides first.
+ */
+export function identifyOs(info: GuestSysinfo): SeenOs {
+  if (info.wineVersion !== undefined) return 'wine';
+  if (info.platformId === 1 && info.major === 4) {
+    if (info.minor === 0) return 'win95';
+    if (info.minor === 10) return 'win98';
+    if (info.minor === 90) return 'winme';
+  }
+  if (info.platformId === 2) return info.major === 4 ? 'winnt4' : info.major >= 5 ? 'nt5+' : 'unknown';
+  return 'unknown';
+}
+
+function describe(os: SeenOs, info: GuestSysinfo): string {
+  const version = `${info.major}.${info.minor}.${info.build}${info.csd.trim() ? ` ${info.csd.trim()}` : ''}`;
+  const system = os === 'wine' ? `Wine ${info.wineVersion ?? '?'} (reports Windows ${version})` : `${OS_TITLES[os]} ${version}`;
+  return `${system}, ${info.ws2_32 ? 'Winsock 2' : 'Winsock 1.1 only (no ws2_32.dll)'}`;
+}
+
+/**
+ * The first-boot check: the guest must run the system its target is for (a
+ * Windows 95 image configured as win98 would make every verdict a lie), and
+ * a target whose system always has Winsock 2 must have ws2_32.dll. Throws
+ * GuestMismatchError with what was seen and the fix.
+ */
+export function checkGuest(spec: VmSpec, info: GuestSysinfo): GuestFacts {
+  const os = identifyOs(info);
+  const description = describe(os, info);
+  if (os !== spec.os) {
+    const fix =
+      spec.os === 'wine'
+        ? 'the wine targets run the images retrolab builds; rebuild them with `node bin/retrolab.js images build`'
+        : `configure an image of ${OS_TITLES[spec.os]} for ${spec.target} (README: Licensed targets), or use this image with the target for ${OS_TITLES[os]} if there is one`;
+    throw new GuestMismatchError(`${spec.target} expects ${OS_TITLES[spec.os]}, but the guest runs ${description}`, fix, {
+      context: { target: spec.target, expected: spec.os, seen: os, platformId: info.platformId, major: info.major, minor: info.minor, build: info.build },
+    });
+  }
+  if (spec.winsock2 === true && !info.ws2_32) {
+    throw new GuestMismatchError(
+      `${spec.target}: ${OS_TITLES[os]} always ships ws2_32.dll, but the guest could not load it`,
+      'repair the image (ws2_32.dll, ws2help.dll and their registry entries) or reinstall its networking components',
+      { context: { target: spec.target } },
+    );
+  }
+  const programs: GuestProgram[] = info.ws2_32 ? ['dupclose', 'duphandle'] : ['duphandle'];
+  return { os, description, winsock2: info.ws2_32, programs };
+}
+
+/** Why a scenario cannot run on this guest, with the fix; undefined when it can. */
+export function unsupportedScenario(facts: GuestFacts, definition: ScenarioDefinition): { reason: string; fix: string } | undefined {
+  if (facts.programs.includes(definition.program)) return undefined;
+  return {
+    reason: `${definition.name} runs ${definition.program}, which needs WSADuplicateSocket from ws2_32.dll; the guest runs ${facts.description}`,
+    fix: 'install "Windows Sockets 2 for Windows 95" (KB Q182108) in the image and prepare it again; duphandle-ws1 runs the same cycle on Winsock 1.1 meanwhile',
+  };
+}
