@@ -48,7 +48,18 @@ export interface QemuRunOptions {
    * that reboot on purpose (installs).
    */
   reboot?: 'exit' | 'allow';
+  /** A raw floppy image in drive A:, as QEMU sees it; write-protected unless `readOnly` is false. */
+  floppy?: { path: string; readOnly?: boolean };
+  /** A CD image (ISO 9660, raw) on the secondary IDE master, where `-cdrom` puts it; always read-only. */
+  cdrom?: { path: string };
+  /** The firmware's boot order (`-boot order=`); omitted, QEMU's default for pc (cad: disk, floppy, CD). */
+  bootOrder?: BootDevice[];
 }
+
+/** A device the firmware may boot from: `-boot order=` calls them a (floppy), c (first disk) and d (CD-ROM). */
+export type BootDevice = 'floppy' | 'disk' | 'cdrom';
+
+const BOOT_LETTER: Record<BootDevice, string> = { floppy: 'a', disk: 'c', cdrom: 'd' };
 
 /** The argv (after the binary) for one run of a spec. */
 export function qemuArguments(spec: QemuVmSpec, run: QemuRunOptions): string[] {
@@ -75,6 +86,13 @@ export function qemuArguments(spec: QemuVmSpec, run: QemuRunOptions): string[] {
   if (run.disk) {
     args.push('-drive', `file=${escapeOption(run.disk.path)},if=${spec.disk.bus},format=qcow2,media=disk`);
   }
+  if (run.floppy) {
+    args.push('-drive', `file=${escapeOption(run.floppy.path)},if=floppy,index=0,format=raw${(run.floppy.readOnly ?? true) ? ',readonly=on' : ''}`);
+  }
+  if (run.cdrom) {
+    args.push('-drive', `file=${escapeOption(run.cdrom.path)},if=ide,index=2,media=cdrom,format=raw,readonly=on`);
+  }
+  if (run.bootOrder) args.push('-boot', `order=${bootOrderLetters(run.bootOrder)}`);
   if (run.kernel) {
     args.push('-kernel', run.kernel.image);
     if (run.kernel.initrd) args.push('-initrd', run.kernel.initrd);
@@ -84,6 +102,13 @@ export function qemuArguments(spec: QemuVmSpec, run: QemuRunOptions): string[] {
   for (const device of run.devices ?? []) args.push('-device', device);
   if (run.incomingStateFile) args.push('-incoming', `exec:cat ${shellQuote(run.incomingStateFile)}`);
   return args;
+}
+
+function bootOrderLetters(order: BootDevice[]): string {
+  if (order.length === 0 || new Set(order).size !== order.length) {
+    throw new ConfigError(`boot order ${JSON.stringify(order)}: name each of floppy, disk, cdrom at most once, and at least one`, { context: { order } });
+  }
+  return order.map((device) => BOOT_LETTER[device]).join('');
 }
 
 function machineOption(spec: QemuVmSpec): string {

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, posix } from 'node:path';
+import { basename, dirname, join, posix, resolve } from 'node:path';
 import createDebug from 'debug';
 import pRetry, { AbortError } from 'p-retry';
 import type { QemuVmSpec } from '../config/vm-spec.ts';
@@ -12,7 +12,7 @@ import { RUNNER_IMAGES } from '../docker/runner-images.ts';
 import type { ProgressSink } from '../report/progress.ts';
 import { silentProgress } from '../report/progress.ts';
 import { ResourceStack } from '../util/dispose.ts';
-import { QEMU_BINARY, RUN_FILES, qemuArguments, type GuestForward, type HostForward } from './command-line.ts';
+import { QEMU_BINARY, RUN_FILES, qemuArguments, type BootDevice, type GuestForward, type HostForward } from './command-line.ts';
 import { containerUserFor } from './accel.ts';
 import {
   BootTimeoutError,
@@ -54,6 +54,11 @@ export interface QemuVmStartOptions {
   devices?: string[];
   /** See QemuRunOptions.reboot; default `exit`. */
   reboot?: 'exit' | 'allow';
+  /** Host path of a raw floppy image for drive A:; write-protected unless `readOnly` is false, which needs it in the run directory. */
+  floppy?: { path: string; readOnly?: boolean };
+  /** Host path of a CD image; lent to the container read-only. */
+  cdrom?: { path: string };
+  bootOrder?: BootDevice[];
   signal?: AbortSignal;
   onProgress?: ProgressSink;
 }
@@ -131,6 +136,18 @@ export class QemuVm implements AsyncDisposable {
       if (options.kernel.initrd) readOnly(options.kernel.initrd);
     }
     if (options.incomingStateFile) readOnly(options.incomingStateFile);
+    // Media in the run directory are already there; anything else is lent read-only, alone.
+    const media = (given: string, writable: boolean): string => {
+      const path = resolve(given);
+      if (dirname(path) === runDir.hostPath) return inRun(basename(path));
+      if (writable) {
+        throw new ConfigError(`A writable floppy must be in the run directory ${runDir.hostPath}: ${path}`, { context: { floppy: path, runDir: runDir.hostPath } });
+      }
+      readOnly(path);
+      return path;
+    };
+    const floppy = options.floppy ? { path: media(options.floppy.path, options.floppy.readOnly === false), readOnly: options.floppy.readOnly ?? true } : undefined;
+    const cdrom = options.cdrom ? { path: media(options.cdrom.path, false) } : undefined;
     const args = qemuArguments(spec, {
       accel: options.accel,
       runDir: runDir.containerPath,
@@ -140,6 +157,9 @@ export class QemuVm implements AsyncDisposable {
       ...(options.forwards ? { forwards: options.forwards } : {}),
       ...(options.devices ? { devices: options.devices } : {}),
       ...(options.reboot ? { reboot: options.reboot } : {}),
+      ...(floppy ? { floppy } : {}),
+      ...(cdrom ? { cdrom } : {}),
+      ...(options.bootOrder ? { bootOrder: options.bootOrder } : {}),
     });
     progress({ kind: 'step', scope: spec.target, message: `starting QEMU (${options.accel}, ${options.incomingStateFile ? 'warm from saved state' : 'cold boot'})` });
     debug('%s %s', QEMU_BINARY, args.join(' '));

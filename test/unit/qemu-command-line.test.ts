@@ -153,3 +153,41 @@ describe('qemuArguments run options', () => {
     expect(value(args, '-drive')).toBe('file=/run/a,,b.qcow2,if=ide,format=qcow2,media=disk');
   });
 });
+
+describe('qemuArguments install media', () => {
+  it('puts a floppy in drive A:, write-protected unless asked, and a CD on the secondary IDE master, read-only', async () => {
+    const args = qemuArguments(await qemuSpec('win98'), {
+      ...run,
+      floppy: { path: '/run/retrolab/answer-floppy.img' },
+      cdrom: { path: '/home/me/win98,se.iso' },
+    });
+    expect(values(args, '-drive')).toEqual([
+      'file=/run/retrolab/disk.qcow2,if=ide,format=qcow2,media=disk',
+      'file=/run/retrolab/answer-floppy.img,if=floppy,index=0,format=raw,readonly=on',
+      'file=/home/me/win98,,se.iso,if=ide,index=2,media=cdrom,format=raw,readonly=on',
+    ]);
+    const writable = qemuArguments(await qemuSpec('win95'), { ...run, floppy: { path: '/run/retrolab/boot.img', readOnly: false } });
+    expect(values(writable, '-drive')[1]).toBe('file=/run/retrolab/boot.img,if=floppy,index=0,format=raw');
+  });
+
+  it('sets the boot order with the letters of -boot order=', async () => {
+    const spec = await qemuSpec('winnt4');
+    expect(value(qemuArguments(spec, { ...run, bootOrder: ['cdrom', 'disk'] }), '-boot')).toBe('order=dc');
+    expect(value(qemuArguments(spec, { ...run, bootOrder: ['floppy', 'disk'] }), '-boot')).toBe('order=ac');
+    expect(value(qemuArguments(spec, { ...run, bootOrder: ['disk'] }), '-boot')).toBe('order=c');
+    expect(value(qemuArguments(spec, run), '-boot')).toBeUndefined();
+  });
+
+  it('refuses an empty boot order or a device named twice', async () => {
+    const spec = await qemuSpec('win98');
+    expect(() => qemuArguments(spec, { ...run, bootOrder: [] })).toThrow(ConfigError);
+    expect(() => qemuArguments(spec, { ...run, bootOrder: ['disk', 'disk'] })).toThrow(
+      'boot order ["disk","disk"]: name each of floppy, disk, cdrom at most once, and at least one',
+    );
+  });
+
+  it('keeps -no-reboot for install stages, so a guest reset ends QEMU', async () => {
+    const args = qemuArguments(await qemuSpec('win95'), { ...run, cdrom: { path: '/iso' }, bootOrder: ['cdrom', 'disk'] });
+    expect(args).toContain('-no-reboot');
+  });
+});

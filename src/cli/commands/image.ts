@@ -1,6 +1,9 @@
 import { parseArgs } from 'node:util';
+import { connectDocker } from '../../docker/docker-client.ts';
 import { ConfigError } from '../../errors.ts';
 import { buildGuestApps } from '../../guest-apps/build.ts';
+import { installImage } from '../../licensed/install-driver.ts';
+import { parseDiskSizeMb, parseStageTimeoutMs } from '../../licensed/install-plan.ts';
 import { imageEnvVariable, parseLicensedTarget } from '../../licensed/licensed-config.ts';
 import { prepareImage } from '../../licensed/prepare-image.ts';
 import { makeSetupMedia } from '../../licensed/setup-media.ts';
@@ -13,11 +16,23 @@ const USAGE = `usage:
   retrolab image prepare --target win95|win98|winnt4 --image PATH [--out PATH] [--max-connections N] [--user NAME --password PW]
       writes a prepared copy (qcow2) of your installed disk; the original is only read
   retrolab image setup-media --target win95|win98|winnt4 [--out DIR] [--max-connections N] [--user NAME --password PW]
-      writes a floppy image and an ISO with the agent, SETUP.BAT and the .reg files`;
+      writes a floppy image and an ISO with the agent, SETUP.BAT and the .reg files
+  retrolab image install --target win95|win98|winnt4 --iso PATH --product-key KEY [--boot-floppy PATH] [--out PATH]
+                         [--disk-size-mb N] [--timeout-minutes N] [--max-connections N] [--user NAME --password PW]
+      installs Windows unattended from your CD onto a new disk under QEMU (answer file on a floppy; 95/98 may need
+      your boot floppy), then prepares it; --timeout-minutes bounds each setup stage (default 60)`;
+
+/** Flags only `install` takes. */
+const INSTALL_ONLY = ['iso', 'product-key', 'boot-floppy', 'disk-size-mb', 'timeout-minutes'] as const;
 
 const OPTIONS = {
   target: { type: 'string' },
   image: { type: 'string' },
+  iso: { type: 'string' },
+  'product-key': { type: 'string' },
+  'boot-floppy': { type: 'string' },
+  'disk-size-mb': { type: 'string' },
+  'timeout-minutes': { type: 'string' },
   out: { type: 'string' },
   'max-connections': { type: 'string' },
   user: { type: 'string' },
@@ -27,7 +42,7 @@ const OPTIONS = {
 
 export async function imageCommand(args: string[], io: CommandIo): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub !== 'prepare' && sub !== 'setup-media') throw new ConfigError(`Unknown image subcommand ${JSON.stringify(sub ?? '')}\n${USAGE}`);
+  if (sub !== 'prepare' && sub !== 'setup-media' && sub !== 'install') throw new ConfigError(`Unknown image subcommand ${JSON.stringify(sub ?? '')}\n${USAGE}`);
   let values;
   try {
     ({ values } = parseArgs({ args: rest, options: OPTIONS, strict: true, allowPositionals: false }));
@@ -35,11 +50,17 @@ export async function imageCommand(args: string[], io: CommandIo): Promise<numbe
     throw new ConfigError(`${(error as Error).message}\n${USAGE}`);
   }
   const target = parseLicensedTarget(values.target);
+  const misplaced = sub === 'install' ? [] : INSTALL_ONLY.filter((flag) => values[flag] !== undefined);
+  if (misplaced.length > 0) throw new ConfigError(`${misplaced.map((flag) => `--${flag}`).join(', ')}: only for \`image install\`\n${USAGE}`);
   const maxConnections = parseCount(values['max-connections']);
   if ((values.user === undefined) !== (values.password === undefined)) {
     throw new ConfigError('--user and --password go together (the NT 4 account that logs on by itself; use --password "" for a blank one)');
   }
   const logon = values.user !== undefined ? { user: values.user, password: values.password ?? '' } : undefined;
+  // Checked before the agent build, and again where used.
+  if (sub === 'install') requiredInstallFlags(values, target);
+  const diskSizeMb = parseDiskSizeMb(values['disk-size-mb'], target);
+  const stageTimeoutMs = parseStageTimeoutMs(values['timeout-minutes']);
   const onProgress = consoleProgress({ verbose: values.verbose ?? false });
   const [agent] = await buildGuestApps({ only: ['agent'], signal: io.signal, onProgress });
   if (!agent) throw new ConfigError('the guest build produced no agent');
@@ -60,6 +81,31 @@ export async function imageCommand(args: string[], io: CommandIo): Promise<numbe
       io.stderr.write(`use it: export ${imageEnvVariable(target)}=${prepared.path}  (or images.${target} in retrolab.config.json)\n`);
       return 0;
     }
+    case 'install': {
+      const { iso, productKey } = requiredInstallFlags(values, target);
+      await using docker = await connectDocker({ signal: io.signal });
+      const result = await installImage({
+        docker,
+        target,
+        iso,
+        answers: { productKey },
+        agentExe: agent.path,
+        diskSizeMb,
+        stageTimeoutMs,
+        ...(values['boot-floppy'] !== undefined ? { bootFloppy: values['boot-floppy'] } : {}),
+        ...(values.out !== undefined ? { out: values.out } : {}),
+        ...(maxConnections !== undefined ? { maxConnections } : {}),
+        ...(logon ? { logon } : {}),
+        signal: io.signal,
+        onProgress,
+      });
+      io.stdout.write(`${result.prepared.path}\n`);
+      io.stderr.write(
+        `installed disk (unprepared, for \`image prepare\` with other options): ${result.installedDisk}\n` +
+          `use it: export ${imageEnvVariable(target)}=${result.prepared.path}  (or images.${target} in retrolab.config.json)\n`,
+      );
+      return 0;
+    }
     case 'setup-media': {
       const media = await makeSetupMedia({
         target,
@@ -74,6 +120,12 @@ export async function imageCommand(args: string[], io: CommandIo): Promise<numbe
       return 0;
     }
   }
+}
+
+function requiredInstallFlags(values: { iso?: string; 'product-key'?: string }, target: string): { iso: string; productKey: string } {
+  if (values.iso === undefined) throw new ConfigError(`--iso: required (your ${target} install CD image)\n${USAGE}`);
+  if (values['product-key'] === undefined) throw new ConfigError(`--product-key: required (the key of your ${target} licence)\n${USAGE}`);
+  return { iso: values.iso, productKey: values['product-key'] };
 }
 
 function parseCount(value: string | undefined): number | undefined {
