@@ -139,6 +139,8 @@ export class AgentClient implements AsyncDisposable {
     stream.on('data', this.#onData);
     stream.on('error', this.#onError);
     stream.on('close', this.#onClose);
+    // EOF from the guest side (QEMU or the line bridge died) while our write side is still open: nothing will answer.
+    stream.on('end', this.#onEnd);
   }
 
   /** Wraps `stream` and says HELLO until the agent answers with its banner. */
@@ -486,6 +488,10 @@ export class AgentClient implements AsyncDisposable {
 
   readonly #onClose = (): void => {
     this.#fail(new AgentProtocolError('the serial stream closed (the agent, the line bridge or the container went away)'));
+  };
+
+  readonly #onEnd = (): void => {
+    this.#fail(new AgentProtocolError('the serial stream ended (the guest side closed COM1: QEMU, the line bridge or the container went away)'));
   };
 
   #fail(error: Error): void {

@@ -13,6 +13,17 @@ export const RUN_FILES = {
   console: 'console.log',
 } as const;
 
+/**
+ * TCG's translation cache, in MiB. QEMU's default is 1 GiB, filled as the guest
+ * runs new code: a guest running many programs (Wine starting fifteen
+ * processes) grew QEMU past its container's memory limit and the kernel's OOM
+ * killer ended it. A bounded cache only means more flushes.
+ */
+export const TCG_TB_SIZE_MB = 128;
+
+/** Memory QEMU needs besides guest RAM: the translation cache and its own heap, devices and migration buffers. */
+export const QEMU_OVERHEAD_MB = TCG_TB_SIZE_MB + 320;
+
 /** `hostfwd`: a host (container-side) port reaching a guest port. */
 export interface HostForward {
   protocol?: 'tcp' | 'udp';
@@ -73,7 +84,7 @@ export function qemuArguments(spec: QemuVmSpec, run: QemuRunOptions): string[] {
     '-cpu', [spec.cpu.model, ...spec.cpu.flags].join(','),
     '-smp', String(spec.smp),
     '-m', String(spec.memoryMb),
-    '-accel', run.accel,
+    '-accel', run.accel === 'tcg' ? `tcg,tb-size=${TCG_TB_SIZE_MB}` : run.accel,
     '-vga', spec.vga,
     '-pidfile', inRun(RUN_FILES.pid),
     '-qmp', `unix:${inRun(RUN_FILES.qmp)},server=on,wait=off`,

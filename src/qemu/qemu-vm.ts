@@ -12,7 +12,7 @@ import { RUNNER_IMAGES } from '../docker/runner-images.ts';
 import type { ProgressSink } from '../report/progress.ts';
 import { silentProgress } from '../report/progress.ts';
 import { ResourceStack } from '../util/dispose.ts';
-import { QEMU_BINARY, RUN_FILES, qemuArguments, type BootDevice, type GuestForward, type HostForward } from './command-line.ts';
+import { QEMU_BINARY, QEMU_OVERHEAD_MB, RUN_FILES, qemuArguments, type BootDevice, type GuestForward, type HostForward } from './command-line.ts';
 import { containerUserFor } from './accel.ts';
 import {
   BootTimeoutError,
@@ -176,7 +176,7 @@ export class QemuVm implements AsyncDisposable {
           // An init reaps the `cat` that migration runs, and lets the QEMU process itself be signalled.
           init: true,
           devices: options.accel === 'kvm' ? ['/dev/kvm'] : [],
-          memoryMb: spec.memoryMb + 384,
+          memoryMb: spec.memoryMb + QEMU_OVERHEAD_MB,
         },
         { ...(options.signal ? { signal: options.signal } : {}) },
       ),

@@ -135,4 +135,21 @@ describe('AgentClient against a scripted peer', () => {
     await expect(client.ping()).rejects.toThrow(/serial stream/);
     await client.close();
   });
+
+  it('fails a pending call at once when the guest side ends (QEMU killed: EOF on COM1, the write side still open)', async () => {
+    const toClient = new PassThrough();
+    const fromClient = new PassThrough();
+    const decoder = new FrameDecoder();
+    fromClient.on('data', (chunk: Buffer) => {
+      for (const event of decoder.push(chunk)) {
+        if (event.kind === 'frame' && event.frame.type === 0x01) toClient.write(banner(event.frame.seq));
+        else if (event.kind === 'frame') toClient.end();
+      }
+    });
+    const client = await AgentClient.connect(Duplex.from({ readable: toClient, writable: fromClient }), { attemptTimeoutMs: 60_000 });
+    const started = Date.now();
+    await expect(client.ping()).rejects.toThrow(/serial stream (closed|ended)/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await client.close();
+  });
 });

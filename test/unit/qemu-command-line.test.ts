@@ -32,7 +32,7 @@ describe('qemuArguments for every QEMU target', () => {
     expect(first('-chardev')).toBe('socket,id=ser0,path=/run/retrolab/serial.sock,server=on,wait=on');
     expect(first('-serial')).toBe('chardev:ser0');
     expect(value(args, '-pidfile')).toBe('/run/retrolab/qemu.pid');
-    expect(value(args, '-accel')).toBe('tcg');
+    expect(value(args, '-accel')).toBe('tcg,tb-size=128');
     expect(value(args, '-netdev')).toBe('user,id=n0,restrict=on');
     expect(value(args, '-incoming')).toBeUndefined();
     expect(args).toContain('-no-reboot');
