@@ -13,8 +13,9 @@ commands:
   lab                    runs every scenario on every target (licensed ones without an image are skipped)
   run                    runs the named target(s) and scenario(s): --target T --scenario S
   netstat parse FILE     parses NETSTAT -AN text (any dialect) and prints it as JSON
-  image prepare|setup-media
-                         makes a licensed target's disk image (or setup media) start the agent by itself
+  image prepare|setup-media|install
+                         makes a licensed target ready: prepares your installed disk so the agent
+                         starts by itself, writes setup media, or installs from your CD unattended
   help                   this text
 `;
 
