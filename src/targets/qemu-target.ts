@@ -23,12 +23,18 @@ import { TargetSkippedError } from './errors.ts';
 import type { PeerEndpoint, TargetHandle } from './target-handle.ts';
 import { beginWarmState, findWarmState, type WarmState } from './warm-state.ts';
 
-/** Where the guest reaches the scenario peer: slirp hands each connection to a fresh reader that closes after the first bytes. */
+/**
+ * Where the guest reaches the scenario peer: slirp hands each connection to a
+ * fresh reader that drains what the guest sends and closes after 3 s. It must
+ * drain: a reader that exits with bytes still coming makes slirp's write fail
+ * and slirp then resets the guest's connection, which drops it from the guest's
+ * table (a held socket vanished from NETSTAT that way, measured on wine-vm).
+ */
 const PEER: PeerEndpoint = { host: '10.0.2.100', port: 7000 };
 const PEER_FORWARD: GuestForward = {
   guestAddress: PEER.host,
   guestPort: PEER.port,
-  to: "cmd:sh -c 'timeout 2 head -c 1 >/dev/null'",
+  to: "cmd:sh -c 'timeout 3 cat >/dev/null'",
 };
 
 interface BootMedia {
