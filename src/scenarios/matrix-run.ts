@@ -24,8 +24,12 @@ export interface MatrixOptions {
   cycles?: number;
   /** Copied into every guest (and installed) before its scenarios run. */
   patch?: PatchSpec;
-  /** Called as each entry is decided, for live reporting. */
-  onEntry?: (entry: ResultEntry) => void;
+  /**
+   * Called as each entry is decided, for live reporting. `target`: the entry
+   * comes from a target that did not start (skipped or broken), which the
+   * progress sink has already been told once for all its scenarios.
+   */
+  onEntry?: (entry: ResultEntry, origin: 'scenario' | 'target') => void;
 }
 
 /**
@@ -37,9 +41,9 @@ export async function runMatrix(options: MatrixOptions): Promise<RunResults> {
   const progress = options.onProgress ?? silentProgress;
   const startedAt = new Date();
   const entries: ResultEntry[] = [];
-  const add = (entry: ResultEntry) => {
+  const add = (entry: ResultEntry, origin: 'scenario' | 'target' = 'scenario') => {
     entries.push(entry);
-    options.onEntry?.(entry);
+    options.onEntry?.(entry, origin);
   };
 
   for (const target of options.targets) {
@@ -58,7 +62,7 @@ export async function runMatrix(options: MatrixOptions): Promise<RunResults> {
             ? infraErrorVerdict(`${target}: first-boot check failed: ${errorMessage(error)}`, error.fix)
             : infraErrorVerdict(`${target} did not start: ${errorMessage(error)}`);
       progress({ kind: verdict.status === 'skipped' ? 'step' : 'warn', scope: target, message: `${verdict.status}: ${verdict.reason}` });
-      for (const scenario of options.scenarios) add(resultEntryFrom(verdict, { target, scenario, durationMs: Date.now() - targetStarted }));
+      for (const scenario of options.scenarios) add(resultEntryFrom(verdict, { target, scenario, durationMs: Date.now() - targetStarted }), 'target');
       continue;
     }
     await using live = handle;

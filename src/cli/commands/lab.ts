@@ -54,7 +54,10 @@ export async function labCommand(args: string[], io: CommandIo, mode: 'lab' | 'r
     onProgress: progress,
     ...(options.cycles ? { cycles: options.cycles } : {}),
     ...(options.patchDir ? { patch: { dir: resolve(options.patchDir), ...(options.patchInstall ? { installCommand: options.patchInstall } : {}) } } : {}),
-    onEntry: (entry) => progress({ kind: 'step', scope: `${entry.target} ${entry.scenario}`, message: `${entry.verdict.toUpperCase()}: ${entry.reason}` }),
+    // A target that did not start was reported once already; its scenarios' entries say the same again.
+    onEntry: (entry, origin) => {
+      if (origin === 'scenario') progress({ kind: 'step', scope: `${entry.target} ${entry.scenario}`, message: `${entry.verdict.toUpperCase()}: ${entry.reason}` });
+    },
   });
   if (options.baseline) results.baseline = resolve(options.baseline);
   const written = await writeRunResults(results, { signal: io.signal });
