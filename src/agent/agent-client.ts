@@ -307,6 +307,12 @@ export class AgentClient implements AsyncDisposable {
     const r = parseExecReply(reply, 'NETSTAT');
     const result = { command: 'NETSTAT -an', ...r, durationMs: Math.round(performance.now() - started) };
     if (result.exitCode !== 0 || result.timedOut) throw new GuestCommandError(result);
+    if (result.stdoutTruncated) {
+      throw new AgentProtocolError(
+        `NETSTAT's output is longer than one reply carries (${result.stdout.length} bytes kept); run "netstat -an > FILE" and fetch the file instead`,
+        { context: { request: 'netstat', kept: result.stdout.length } },
+      );
+    }
     return result.stdout;
   }
 

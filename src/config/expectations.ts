@@ -17,11 +17,25 @@ import { targetName, type TargetName } from './vm-spec.ts';
 export const expectedOutcome = z.enum(['leak', 'clean', 'unknown']);
 export type ExpectedOutcome = z.infer<typeof expectedOutcome>;
 
+/**
+ * A platform that cannot run a scenario's cycle at all: every cycle fails at
+ * `step` with Winsock `error`, measured and explained in `why`. The verdict
+ * passes only while exactly that keeps happening, so the day the platform
+ * runs the cycle the expectation fails and gets revisited.
+ */
+export const cyclesFailExpectation = z.strictObject({
+  step: z.string().min(1, 'must name the step that fails, e.g. "child-send"'),
+  error: z.number().int().min(1, 'must be the Winsock error code, e.g. 10038'),
+  why: z.string().trim().min(1, 'must say why the platform cannot run the cycle'),
+});
+export type CyclesFailExpectation = z.infer<typeof cyclesFailExpectation>;
+
 export const scenarioExpectation = z.strictObject({
   expect: expectedOutcome,
   /** Where the prediction comes from, e.g. "KB Q198663". */
   source: z.string().trim().min(1, 'must name where the prediction comes from, e.g. "KB Q198663"'),
   note: z.string().optional(),
+  cyclesFail: cyclesFailExpectation.optional(),
 });
 export type ScenarioExpectation = z.infer<typeof scenarioExpectation>;
 

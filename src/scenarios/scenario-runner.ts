@@ -66,7 +66,7 @@ export async function runScenario(handle: TargetHandle, definition: ScenarioDefi
   const peer = `${handle.peer.host}:${handle.peer.port}`;
 
   progress({ kind: 'step', scope, message: `NETSTAT before, then ${definition.program} × ${cycles} cycles against ${peer}` });
-  const before = await takeSnapshot(handle, 'before', call);
+  const before = await takeSnapshot(handle, 'before', { ...call, win9x });
 
   runCounter += 1;
   const outFile = guestPath(handle, `${definition.name}-${runCounter}.log`);
@@ -99,7 +99,7 @@ export async function runScenario(handle: TargetHandle, definition: ScenarioDefi
     }
     if (run.holding) {
       progress({ kind: 'step', scope, message: `program holds ${run.held ?? '?'} socket(s): NETSTAT during` });
-      during = await takeSnapshot(handle, 'during', call);
+      during = await takeSnapshot(handle, 'during', { ...call, win9x });
     }
     while (!/event=summary/.test(text)) {
       if (Date.now() > deadline) throw fail(`${definition.program} did not finish; output so far:\n${text.slice(-2000)}`);
@@ -110,7 +110,7 @@ export async function runScenario(handle: TargetHandle, definition: ScenarioDefi
   await handle.agent.deleteFile(outFile, { missingOk: true, ...call });
 
   await sleep(options.settleMs ?? 2_000, options.signal);
-  const after = await takeSnapshot(handle, 'after', call);
+  const after = await takeSnapshot(handle, 'after', { ...call, win9x });
   progress({ kind: 'step', scope, message: `done: ${run.cycles.filter((c) => c.ok).length}/${run.cycles.length} cycles ok` });
 
   return {

@@ -151,6 +151,31 @@ export function decideVerdict(observation: ScenarioObservation, expectation: Sce
   const seen = describeObservation(evidence, observed);
   const predicted = `${expectation.source}${expectation.note === undefined ? '' : `: ${expectation.note}`}`;
   const base = { expected, observed, evidence };
+
+  // A cycle that failed part-way did not do what the scenario is about: with no
+  // complete cycle the leak count says nothing, whichever way it came out.
+  const completed = observation.cycles.filter((cycle) => cycle.failure === undefined).length;
+  const known = expectation.cyclesFail;
+  if (known !== undefined) {
+    const knownText = `${known.step} ${describeWinsockError(known.error)}`;
+    const asKnown = completed === 0 && evidence.cycleFailures.every((f) => f.step === known.step && f.error === known.error);
+    return asKnown
+      ? { status: 'pass', reason: `every cycle failed at ${knownText}, as recorded for this target (${known.why}); ${seen}`, ...base }
+      : {
+          status: 'fail',
+          reason: `expected every cycle to fail at ${knownText} (${known.why}), but ${completed} of ${observation.cycles.length} completed: ${seen}`,
+          ...base,
+        };
+  }
+  if (completed === 0) {
+    return {
+      ...infraErrorVerdict(
+        `no cycle of ${programOf(observation)} completed, so the scenario could not be observed: ${seen}`,
+        'read the program output in the run log; if this platform cannot run the cycle, record that as "cyclesFail" in its expectations.json',
+      ),
+      evidence,
+    };
+  }
   if (expected === 'unknown') {
     return { status: 'pass', reason: `no firm prediction (${predicted}); observed ${observed}: ${seen}`, ...base };
   }

@@ -225,6 +225,35 @@ describe('failures of the lab itself', () => {
     expect(verdict.fix).toContain('restart the guest');
   });
 
+  // Wine's child cannot use a socket handle duplicated with DuplicateHandle: each cycle connects, then the child's send fails.
+  const childCannotSend = () =>
+    connectedCycles(120).map((cycle) => ({ ...cycle, ok: false, failure: { step: 'child-send', error: 10038 } }));
+  const KNOWN: ScenarioExpectation = {
+    ...CLEAN,
+    cyclesFail: { step: 'child-send', error: 10038, why: 'the child cannot use a DuplicateHandle socket' },
+  };
+
+  it('is an infrastructure error when every cycle failed part-way, whatever the table shows', () => {
+    const verdict = decideVerdict(observation({ scenario: 'duphandle-ws1', cycles: childCannotSend() }), CLEAN);
+    expect(verdict.status).toBe('infra-error');
+    expect(verdict.reason).toMatch(/^no cycle of duphandle completed, so the scenario could not be observed: .*failed cycles: child-send WSAENOTSOCK \(10038\) ×120/);
+    expect(verdict.fix).toContain('cyclesFail');
+    expect(verdict.evidence?.cycleFailures).toEqual([{ step: 'child-send', error: 10038, count: 120 }]);
+  });
+
+  it('passes a recorded platform limitation only while exactly that failure happens', () => {
+    const limited = decideVerdict(observation({ scenario: 'duphandle-ws1', cycles: childCannotSend() }), KNOWN);
+    expect(limited.status).toBe('pass');
+    expect(limited.reason).toMatch(/^every cycle failed at child-send WSAENOTSOCK \(10038\), as recorded for this target \(the child cannot use a DuplicateHandle socket\)/);
+
+    const fixed = decideVerdict(observation({ scenario: 'duphandle-ws1' }), KNOWN);
+    expect(fixed.status).toBe('fail');
+    expect(fixed.reason).toMatch(/but 120 of 120 completed/);
+
+    const otherError = connectedCycles(120).map((cycle) => ({ ...cycle, ok: false, failure: { step: 'child-send', error: 10054 } }));
+    expect(decideVerdict(observation({ scenario: 'duphandle-ws1', cycles: otherError }), KNOWN).status).toBe('fail');
+  });
+
   it('is an infrastructure error when no cycle was reported', () => {
     expect(decideVerdict(observation({ cycles: [] }), CLEAN).status).toBe('infra-error');
   });
