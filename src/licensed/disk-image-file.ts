@@ -1,8 +1,8 @@
-import { stat } from 'node:fs/promises';
 import type { DiskFormat } from '../config/vm-spec.ts';
 import { diskFormat } from '../config/vm-spec.ts';
 import { UnusableImageError } from './errors.ts';
 import { runTool } from './host-tool.ts';
+import { statUserFile } from './user-file.ts';
 
 /**
  * The user's image as qemu-img sees it, on the host (qemu-utils): preparing
@@ -20,13 +20,10 @@ export interface ImageFileInfo {
 }
 
 export async function inspectImageFile(path: string, options: { signal?: AbortSignal } = {}): Promise<ImageFileInfo> {
-  let info;
-  try {
-    info = await stat(path);
-  } catch (error) {
-    throw new UnusableImageError(path, 'no such file', 'check the path (a disk image of an installed system: raw, qcow2, vmdk, vdi or vpc)', { cause: error });
-  }
-  if (!info.isFile()) throw new UnusableImageError(path, 'not a file', 'give the path of the disk image file itself');
+  const info = await statUserFile(path, {
+    missing: 'check the path (a disk image of an installed system: raw, qcow2, vmdk, vdi or vpc)',
+    notAFile: 'give the path of the disk image file itself',
+  });
   const json = JSON.parse(await runTool('qemu-img', ['info', '-U', '--output=json', path], options)) as {
     format: string;
     'virtual-size': number;

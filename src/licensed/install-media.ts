@@ -1,4 +1,4 @@
-import { chown, copyFile, chmod, stat } from 'node:fs/promises';
+import { chown, copyFile, chmod } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { containerUser } from '../qemu/run-directory.ts';
 import { answerFiles, type InstallAnswers } from './answer-files.ts';
@@ -6,6 +6,7 @@ import { DiskToolError, UnusableImageError } from './errors.ts';
 import { FatVolume } from './fat-volume.ts';
 import { runTool } from './host-tool.ts';
 import type { LicensedTarget } from './licensed-config.ts';
+import { statUserFile } from './user-file.ts';
 
 /**
  * The media of an unattended install, all in its work directory: the answer
@@ -71,13 +72,10 @@ export async function writeAnswerFloppy(options: {
 }
 
 async function checkBootFloppy(path: string): Promise<void> {
-  let info;
-  try {
-    info = await stat(path);
-  } catch (error) {
-    throw new UnusableImageError(path, 'no such file', 'give the path of your boot floppy image (a raw .img of the startup disk)', { cause: error });
-  }
-  if (!info.isFile()) throw new UnusableImageError(path, 'not a file', 'give the path of the boot floppy image file itself');
+  const info = await statUserFile(path, {
+    missing: 'give the path of your boot floppy image (a raw .img of the startup disk)',
+    notAFile: 'give the path of the boot floppy image file itself',
+  });
   if (!FLOPPY_BYTES.has(info.size)) {
     throw new UnusableImageError(
       path,
@@ -103,13 +101,10 @@ export async function createTargetDisk(dir: string, sizeMb: number, options: { s
 
 /** Checks the install ISO before anything is created: it must be a readable file. */
 export async function checkInstallIso(path: string): Promise<void> {
-  let info;
-  try {
-    info = await stat(path);
-  } catch (error) {
-    throw new UnusableImageError(path, 'no such file', 'give the path of your Windows install CD image (.iso)', { cause: error });
-  }
-  if (!info.isFile()) throw new UnusableImageError(path, 'not a file', 'give the path of the CD image file itself (make one from the CD with dd or your CD tool)');
+  const info = await statUserFile(path, {
+    missing: 'give the path of your Windows install CD image (.iso)',
+    notAFile: 'give the path of the CD image file itself (make one from the CD with dd or your CD tool)',
+  });
   if (info.size < 32_768 + 2_048) throw new UnusableImageError(path, `${info.size} bytes is too small for an ISO 9660 CD image`, 'give the whole image of the install CD');
   // Lent to QEMU as it is; as root here, QEMU runs as nobody and reads it as "others".
   if ((process.getuid?.() ?? 0) === 0 && (info.mode & 0o004) === 0) {
