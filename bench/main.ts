@@ -88,6 +88,7 @@ const wineVmBoot: BenchCase = {
     if (spec.kind !== 'qemu') throw new Error('vms/wine-vm/spec.json is not a QEMU spec');
     const cold: number[] = [];
     const warm: number[] = [];
+    const warmWhole: number[] = [];
     for (let i = 0; i < BOOT_RUNS; i++) {
       onProgress({ kind: 'step', scope: 'bench', message: `wine-vm cold boot ${i + 1}/${BOOT_RUNS}` });
       cold.push((await coldBootQemuTarget(spec, { docker, signal })).coldBootMs / 1000);
@@ -95,8 +96,8 @@ const wineVmBoot: BenchCase = {
     for (let i = 0; i < BOOT_RUNS; i++) {
       onProgress({ kind: 'step', scope: 'bench', message: `wine-vm warm start ${i + 1}/${BOOT_RUNS}` });
       const started = performance.now();
-      await using handle = await startQemuTarget(spec, { docker, signal });
-      warm.push((performance.now() - started) / 1000);
+      await using handle = await startQemuTarget(spec, { docker, signal, onWarmStart: (ms) => warm.push(ms / 1000) });
+      warmWhole.push((performance.now() - started) / 1000);
       await handle.agent.ping(Buffer.alloc(0), { signal });
     }
     const ratio = cold.map((c, i) => (100 * warm[i]!) / c);
@@ -104,6 +105,8 @@ const wineVmBoot: BenchCase = {
       row('wine-vm-boot', 'wine-vm', 'cold boot to agent ready', 's', cold),
       row('wine-vm-boot', 'wine-vm', 'warm start (saved state) to agent ready', 's', warm),
       row('wine-vm-boot', 'wine-vm', 'warm start as share of cold boot (goal <= 10)', '%', ratio),
+      // What a caller waits for: input hashing, the accelerator choice and the guest work folder besides the start itself.
+      row('wine-vm-boot', 'wine-vm', 'startQemuTarget() call, warm, end to end', 's', warmWhole),
     ];
   },
 };

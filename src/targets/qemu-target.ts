@@ -52,6 +52,12 @@ export interface StartQemuTargetOptions {
   coldBoot?: boolean;
   /** The disk image to boot, instead of the spec's source (a licensed target's prepared image). */
   image?: string;
+  /**
+   * Told how long the warm start took, from the run overlay's creation to the
+   * agent's answer: the same span a cold boot's coldBootMs covers (the bench
+   * compares the two).
+   */
+  onWarmStart?: (warmStartMs: number) => void;
 }
 
 async function fileIdentity(path: string): Promise<string> {
@@ -196,7 +202,9 @@ async function startWarm(spec: QemuVmSpec, media: BootMedia, warm: WarmState, ac
   const agent = stack.use(
     await vm.waitForReady((signal) => AgentClient.connect(vm.serial, { signal, handshakeTimeoutMs: spec.timeouts.bootToReadyMs }), options),
   );
-  progress({ kind: 'done', scope: spec.target, message: `agent ready (warm start from saved state)`, durationMs: Date.now() - started });
+  const warmStartMs = Date.now() - started;
+  options.onWarmStart?.(warmStartMs);
+  progress({ kind: 'done', scope: spec.target, message: `agent ready (warm start from saved state)`, durationMs: warmStartMs });
   const guestWorkDir = spec.os === 'wine' ? 'C:\\retrolab' : 'C:\\RETROLAB';
   // `NUL` inside a folder exists exactly when the folder does, on command.com as on cmd.
   await agent.execChecked(`if not exist ${guestWorkDir}\\NUL mkdir ${guestWorkDir}`, { timeoutMs: 30_000, ...(options.signal ? { signal: options.signal } : {}) });
