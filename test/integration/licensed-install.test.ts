@@ -9,7 +9,7 @@ import { connectDocker, type DockerClient } from '../../src/docker/docker-client
 import { LABEL } from '../../src/docker/labels.ts';
 import { buildGuestApps } from '../../src/guest-apps/build.ts';
 import { readDiskLayout } from '../../src/licensed/disk-layout.ts';
-import { installImage } from '../../src/licensed/install-driver.ts';
+import { installImage, type InstallOptions } from '../../src/licensed/install-driver.ts';
 import { InstallIncompleteError, InstallStageTimeoutError } from '../../src/licensed/install-errors.ts';
 import { ANSWER_FLOPPY } from '../../src/licensed/install-media.ts';
 import { manifestPathFor, readPreparedManifest } from '../../src/licensed/prepared-manifest.ts';
@@ -46,6 +46,11 @@ let agentExe: string;
 let iso: string;
 let isoSha: string;
 
+/** The driver's win98 flow on the tiny setup ISO; each test adds its stages, media and limits. */
+function installTiny(options: Omit<InstallOptions, 'docker' | 'target' | 'iso' | 'answers' | 'agentExe'>) {
+  return installImage({ docker, target: 'win98', iso, answers: { productKey: PRODUCT_KEY }, agentExe, ...options });
+}
+
 beforeAll(async () => {
   docker = await connectDocker();
   work = await mkdtemp(join(tmpdir(), 'retrolab-install-test-'));
@@ -65,12 +70,7 @@ describe('image install on a tiny setup guest', () => {
     const events: ProgressEvent[] = [];
     const cacheRoot = join(work, 'cache-ok');
     const out = join(work, 'prepared-win98.qcow2');
-    const result = await installImage({
-      docker,
-      target: 'win98',
-      iso,
-      answers: { productKey: PRODUCT_KEY },
-      agentExe,
+    const result = await installTiny({
       diskSizeMb: 64,
       stageTimeoutMs: 90_000,
       cacheRoot,
@@ -128,12 +128,7 @@ describe('image install on a tiny setup guest', () => {
     const cacheRoot = join(work, 'cache-timeout');
     const events: ProgressEvent[] = [];
     const started = Date.now();
-    const error = await installImage({
-      docker,
-      target: 'win98',
-      iso,
-      answers: { productKey: PRODUCT_KEY },
-      agentExe,
+    const error = await installTiny({
       bootFloppy,
       diskSizeMb: 64,
       stages: [{ number: 1, boot: 'cdrom', what: 'tiny setup without an answer file', timeoutMs: 15_000 }],
@@ -182,12 +177,7 @@ describe('image install on a tiny setup guest', () => {
   it('says setup did not finish when every stage ended but the disk is not installed', async () => {
     const cacheRoot = join(work, 'cache-incomplete');
     // Stage 1 alone leaves MSDOS.SYS deleted: the first boot from C: never happens.
-    const error = await installImage({
-      docker,
-      target: 'win98',
-      iso,
-      answers: { productKey: PRODUCT_KEY },
-      agentExe,
+    const error = await installTiny({
       diskSizeMb: 64,
       stages: [{ number: 1, boot: 'cdrom', what: 'setup starts from the CD', timeoutMs: 90_000 }],
       cacheRoot,
@@ -205,12 +195,7 @@ describe('image install on a tiny setup guest', () => {
     const controller = new AbortController();
     const cacheRoot = join(work, 'cache-abort');
     const events: ProgressEvent[] = [];
-    const running = installImage({
-      docker,
-      target: 'win98',
-      iso,
-      answers: { productKey: PRODUCT_KEY },
-      agentExe,
+    const running = installTiny({
       bootFloppy: decoyFloppy(join(work, 'abort-floppy.img')),
       diskSizeMb: 64,
       stages: [{ number: 1, boot: 'cdrom', what: 'tiny setup waiting forever', timeoutMs: 120_000 }],
