@@ -16,6 +16,24 @@ export class UnusableImageError extends ConfigError {
   }
 }
 
+/**
+ * An output path would land on a file the user handed in (the disk image, a
+ * backing file of it, an install medium) or on an existing file without
+ * --force. Exit 2, like any other bad flag.
+ */
+export class UnsafeOutputError extends ConfigError {
+  readonly path: string;
+  readonly flag: string;
+  readonly fix: string;
+
+  constructor(path: string, flag: string, problem: string, fix: string) {
+    super(`${flag} ${path}: ${problem}\n  fix: ${fix}`, { context: { path, flag, fix } });
+    this.path = path;
+    this.flag = flag;
+    this.fix = fix;
+  }
+}
+
 /** A host tool (qemu-img, mtools, hivexregedit, mkfs.fat, xorriso) failed on a file retrolab made or copied. */
 export class DiskToolError extends RetrolabError {
   readonly command: string[];

@@ -16,7 +16,8 @@ import { checkInstallIso, createTargetDisk, writeAnswerFloppy } from './install-
 import { DEFAULT_STAGE_TIMEOUT_MINUTES, INSTALL_DEFAULTS, formatDuration, planInstallStages, type InstallStage } from './install-plan.ts';
 import { runInstallStage, type StageOutcome } from './install-stage.ts';
 import type { LicensedTarget } from './licensed-config.ts';
-import { prepareImage, type PreparedImage } from './prepare-image.ts';
+import { checkOutputPath, type ProtectedFile } from './output-guard.ts';
+import { outputFileIn, prepareImage, type PreparedImage } from './prepare-image.ts';
 
 /**
  * `retrolab image install`: from the user's install CD and product key to a
@@ -38,8 +39,10 @@ export interface InstallOptions {
   agentExe: string;
   /** 95/98: the user's startup disk; the answer file goes into a copy of it. */
   bootFloppy?: string;
-  /** Where the prepared image goes (default as `image prepare`: .cache/prepared/). */
+  /** Where the prepared image goes (default as `image prepare`: .cache/prepared/; a folder gets <target>-prepared.qcow2). */
   out?: string;
+  /** Replace an existing `out` (never the ISO or the boot floppy). */
+  force?: boolean;
   diskSizeMb?: number;
   /** Per stage (default 60 minutes); ignored when `stages` is given. */
   stageTimeoutMs?: number;
@@ -85,6 +88,12 @@ export async function installImage(options: InstallOptions): Promise<InstallResu
     await access(options.agentExe);
   } catch (error) {
     throw new ConfigError(`the agent ${options.agentExe} does not exist; build it first (npm run build:guest)`, { cause: error });
+  }
+  if (options.out !== undefined) {
+    // Checked before setup as well as at the end (where the installed disk joins the protected files).
+    const inputs: ProtectedFile[] = [{ path: iso, role: 'the install CD (--iso)' }];
+    if (options.bootFloppy !== undefined) inputs.push({ path: options.bootFloppy, role: 'the boot floppy (--boot-floppy)' });
+    await checkOutputPath(await outputFileIn(options.out, target), { protect: inputs, force: options.force ?? false });
   }
   const spec = options.spec ?? (await qemuSpecOf(target, call));
   const stages =
@@ -162,6 +171,7 @@ export async function installImage(options: InstallOptions): Promise<InstallResu
       image: installedDisk,
       agentExe: options.agentExe,
       ...(options.out !== undefined ? { out: options.out } : {}),
+      ...(options.force !== undefined ? { force: options.force } : {}),
       ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
       ...(options.logon ? { logon: options.logon } : {}),
       ...call,

@@ -6,6 +6,7 @@ import { cacheDir } from '../util/paths.ts';
 import { readDiskLayout, type DiskLayout } from './disk-layout.ts';
 import { convertImage, inspectImageFile } from './disk-image-file.ts';
 import { UnusableImageError } from './errors.ts';
+import { checkOutputPath } from './output-guard.ts';
 import { FatVolume } from './fat-volume.ts';
 import {
   AGENT_COMMAND,
@@ -34,8 +35,13 @@ export interface PrepareImageOptions {
   image: string;
   /** The agent built for the guests (build/guest/agent.exe). */
   agentExe: string;
-  /** Default: .cache/prepared/<target>-<hash>.qcow2, reused while its inputs are unchanged. */
+  /**
+   * Default: .cache/prepared/<target>-<hash>.qcow2, reused while its inputs
+   * are unchanged. An existing folder gets <target>-prepared.qcow2 inside it.
+   */
   out?: string;
+  /** Replace an existing `out` (never the image or a backing file of it). */
+  force?: boolean;
   maxConnections?: number;
   /** NT 4 only: the account that logs on by itself (default Administrator, blank password). */
   logon?: LogonAccount;
@@ -74,10 +80,11 @@ export async function prepareImage(options: PrepareImageOptions): Promise<Prepar
   const version = await retrolabVersion();
   const template = (await readAutostartTemplate(target)).render();
   const key = sha256(JSON.stringify([target, source.identity, options.maxConnections ?? null, options.logon ?? null, sha256(agent), template, version]));
-  const out = resolve(options.out ?? join(cacheDir(), 'prepared', `${target}-${key.slice(0, 16)}.qcow2`));
-  if (out === source.path) {
-    throw new UnusableImageError(source.path, '--out names the original image itself', 'give --out a new path (the original is never written)');
-  }
+  const out =
+    options.out === undefined
+      ? // The cache's own file: replaced freely, but still never the user's image.
+        await checkOutputPath(join(cacheDir(), 'prepared', `${target}-${key.slice(0, 16)}.qcow2`), { protect: source.files, force: true })
+      : await checkOutputPath(await outputFileIn(options.out, target), { protect: source.files, force: options.force ?? false });
   const marker: PreparedMarker = {
     format: MARKER_FORMAT,
     target,
@@ -129,6 +136,8 @@ export async function prepareImage(options: PrepareImageOptions): Promise<Prepar
     progress({ kind: 'step', scope: target, message: `writing ${out}` });
     const partial = join(work, 'prepared.qcow2');
     await convertImage({ path: raw, format: 'raw' }, { path: partial, format: 'qcow2' }, call);
+    // Checked again: a long conversion gives another process time to put something there.
+    await checkOutputPath(out, { protect: source.files, force: options.out === undefined || (options.force ?? false) });
     await rename(partial, out);
     await writePreparedManifest(out, { marker, fileSystem: layout.fileSystem, source: { path: source.path, identity: source.identity } });
     fileSystem = layout.fileSystem;
@@ -192,6 +201,17 @@ async function prepareNt4(volume: FatVolume, systemRoot: string, work: string, o
   }
   await mergeIntoHive(hive, reg, SOFTWARE_PREFIX, call);
   await volume.write(hivePath, await readFile(hive));
+}
+
+/** `--out DIR` (an existing folder) means DIR/<target>-prepared.qcow2. */
+export async function outputFileIn(out: string, target: LicensedTarget): Promise<string> {
+  const path = resolve(out);
+  try {
+    if ((await stat(path)).isDirectory()) return join(path, `${target}-prepared.qcow2`);
+  } catch {
+    // Not there yet: a file path.
+  }
+  return path;
 }
 
 async function exists(path: string): Promise<boolean> {

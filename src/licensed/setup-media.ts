@@ -10,6 +10,7 @@ import {
   type LogonAccount,
 } from './guest-payload.ts';
 import { runTool } from './host-tool.ts';
+import { checkOutputPath } from './output-guard.ts';
 import type { LicensedTarget } from './licensed-config.ts';
 import { RegFile } from './reg-file.ts';
 
@@ -32,6 +33,8 @@ export async function makeSetupMedia(options: {
   target: LicensedTarget;
   agentExe: string;
   outDir: string;
+  /** Replace media already in `outDir`. */
+  force?: boolean;
   maxConnections?: number;
   logon?: LogonAccount;
   signal?: AbortSignal;
@@ -46,8 +49,9 @@ export async function makeSetupMedia(options: {
     await mkdir(content);
     for (const [name, data] of files) await writeFile(join(content, name), data);
     const names = [...files.keys()];
-    const floppy = join(outDir, `retrolab-${options.target}-setup.img`);
-    const iso = join(outDir, `retrolab-${options.target}-setup.iso`);
+    const guard = { protect: [{ path: options.agentExe, role: 'the agent the media carry' }], force: options.force ?? false };
+    const floppy = await checkOutputPath(join(outDir, `retrolab-${options.target}-setup.img`), guard);
+    const iso = await checkOutputPath(join(outDir, `retrolab-${options.target}-setup.iso`), guard);
     await runTool('mkfs.fat', ['-C', '-n', 'RETROLAB', join(stage, 'floppy.img'), String(FLOPPY_KB)], call);
     await runTool('mcopy', ['-i', join(stage, 'floppy.img'), ...names.map((name) => join(content, name)), '::/'], call);
     await runTool('xorriso', ['-as', 'mkisofs', '-quiet', '-V', 'RETROLAB', '-J', '-o', join(stage, 'setup.iso'), content], call);

@@ -13,11 +13,12 @@ import { join } from 'node:path';
 import type { CommandIo } from '../command.ts';
 
 const USAGE = `usage:
-  retrolab image prepare --target win95|win98|winnt4 --image PATH [--out PATH] [--max-connections N] [--user NAME --password PW]
-      writes a prepared copy (qcow2) of your installed disk; the original is only read
-  retrolab image setup-media --target win95|win98|winnt4 [--out DIR] [--max-connections N] [--user NAME --password PW]
+  retrolab image prepare --target win95|win98|winnt4 --image PATH [--out PATH|DIR] [--force] [--max-connections N] [--user NAME --password PW]
+      writes a prepared copy (qcow2) of your installed disk; the original and its backing files are only read;
+      an existing --out is replaced only with --force (a folder gets <target>-prepared.qcow2)
+  retrolab image setup-media --target win95|win98|winnt4 [--out DIR] [--force] [--max-connections N] [--user NAME --password PW]
       writes a floppy image and an ISO with the agent, SETUP.BAT and the .reg files
-  retrolab image install --target win95|win98|winnt4 --iso PATH --product-key KEY [--boot-floppy PATH] [--out PATH]
+  retrolab image install --target win95|win98|winnt4 --iso PATH --product-key KEY [--boot-floppy PATH] [--out PATH] [--force]
                          [--disk-size-mb N] [--timeout-minutes N] [--max-connections N] [--user NAME --password PW]
       installs Windows unattended from your CD onto a new disk under QEMU (answer file on a floppy; 95/98 may need
       your boot floppy), then prepares it; --timeout-minutes bounds each setup stage (default 60)`;
@@ -37,6 +38,7 @@ const OPTIONS = {
   'max-connections': { type: 'string' },
   user: { type: 'string' },
   password: { type: 'string' },
+  force: { type: 'boolean' },
   verbose: { type: 'boolean' },
 } as const;
 
@@ -72,6 +74,7 @@ export async function imageCommand(args: string[], io: CommandIo): Promise<numbe
         image: values.image,
         agentExe: agent.path,
         ...(values.out !== undefined ? { out: values.out } : {}),
+        force: values.force ?? false,
         ...(maxConnections !== undefined ? { maxConnections } : {}),
         ...(logon ? { logon } : {}),
         signal: io.signal,
@@ -94,6 +97,7 @@ export async function imageCommand(args: string[], io: CommandIo): Promise<numbe
         stageTimeoutMs,
         ...(values['boot-floppy'] !== undefined ? { bootFloppy: values['boot-floppy'] } : {}),
         ...(values.out !== undefined ? { out: values.out } : {}),
+        force: values.force ?? false,
         ...(maxConnections !== undefined ? { maxConnections } : {}),
         ...(logon ? { logon } : {}),
         signal: io.signal,
@@ -111,6 +115,8 @@ export async function imageCommand(args: string[], io: CommandIo): Promise<numbe
         target,
         agentExe: agent.path,
         outDir: values.out ?? join(cacheDir(), 'setup-media'),
+        // The cache's own folder is ours to refresh; the user's folder needs --force.
+        force: values.out === undefined || (values.force ?? false),
         ...(maxConnections !== undefined ? { maxConnections } : {}),
         ...(logon ? { logon } : {}),
         signal: io.signal,
