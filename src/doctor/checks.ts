@@ -1,6 +1,6 @@
 import { access, readFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
-import { $ } from 'zx';
+import { probeHostCommand } from '../util/host-command.ts';
 import { connectDocker, type DockerClient } from '../docker/docker-client.ts';
 import { RUNNER_IMAGES } from '../docker/runner-images.ts';
 import { errorMessage } from '../errors.ts';
@@ -24,7 +24,7 @@ export function imageEnvVar(target: string): string {
 }
 
 async function which(cmd: string): Promise<string | undefined> {
-  const result = await $({ quiet: true, nothrow: true })`command -v ${cmd}`;
+  const result = await probeHostCommand('sh', ['-c', 'command -v "$1"', 'sh', cmd]);
   return result.exitCode === 0 ? result.stdout.trim() : undefined;
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { $ } from 'zx';
+import { probeHostCommand } from '../util/host-command.ts';
 import { PeAuditError } from '../pe/errors.ts';
 import { auditPe } from '../pe/pe-audit.ts';
 import { readPeFile } from '../pe/pe-reader.ts';
@@ -93,13 +93,7 @@ async function fileHash(path: string): Promise<string | undefined> {
 }
 
 async function runStep(app: string, step: { command: string; args: string[]; env?: Record<string, string> }, signal: AbortSignal | undefined): Promise<string> {
-  const result = await $({
-    cwd: REPO_ROOT,
-    quiet: true,
-    nothrow: true,
-    env: { ...process.env, ...step.env },
-    ...(signal ? { signal } : {}),
-  })`${step.command} ${step.args}`;
+  const result = await probeHostCommand(step.command, step.args, { cwd: REPO_ROOT, ...(step.env ? { env: step.env } : {}), ...(signal ? { signal } : {}) });
   const output = `${result.stdout}${result.stderr}`;
   if (result.exitCode !== 0) {
     signal?.throwIfAborted();

@@ -1,6 +1,6 @@
 import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
-import { $ } from 'zx';
+import { probeHostCommand } from '../util/host-command.ts';
 import { PrerequisiteError } from '../errors.ts';
 
 /**
@@ -80,7 +80,7 @@ async function isExecutable(path: string): Promise<boolean> {
 }
 
 async function firstLine(command: string, args: string[], signal: AbortSignal | undefined): Promise<string> {
-  const result = await $({ quiet: true, nothrow: true, ...(signal ? { signal } : {}) })`${command} ${args}`;
+  const result = await probeHostCommand(command, args, signal ? { signal } : {});
   return `${result.stdout}${result.stderr}`.split('\n')[0]?.trim() ?? '';
 }
 

@@ -1,6 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { $ } from 'zx';
+import { runHostCommand, streamHostCommand } from '../util/host-command.ts';
 import type { DockerClient } from '../docker/docker-client.ts';
 import { BASE_IMAGES } from '../docker/runner-images.ts';
 import { LABEL } from '../docker/labels.ts';
@@ -75,22 +75,22 @@ async function bootstrapAndImport(
   await rm(work, { recursive: true, force: true });
   await mkdir(rootfs, { recursive: true });
   await mkdir(debs, { recursive: true });
-  const $$ = $({ quiet: true, signal: options.signal });
+  const call = options.signal ? { signal: options.signal } : {};
   try {
-    const proc = $$`debootstrap --variant=minbase --arch=${arch} --cache-dir=${debs} ${SUITE} ${rootfs} ${mirror}`;
-    for await (const line of proc.stdout) {
-      for (const l of String(line).split('\n')) if (l.trim()) options.onProgress({ kind: 'log', scope: `base ${arch}`, line: l });
+    const debootstrap = streamHostCommand('debootstrap', ['--variant=minbase', `--arch=${arch}`, `--cache-dir=${debs}`, SUITE, rootfs, mirror], call);
+    for await (const line of debootstrap.lines()) {
+      if (line.trim()) options.onProgress({ kind: 'log', scope: `base ${arch}`, line });
     }
-    await proc;
-    await $$`rm -rf ${rootfs}/var/lib/apt/lists ${rootfs}/var/cache/apt ${rootfs}/usr/share/doc ${rootfs}/usr/share/man ${rootfs}/usr/share/locale`;
-    await $$`mkdir -p ${rootfs}/var/lib/apt/lists/partial ${rootfs}/var/cache/apt/archives/partial`;
-    const tar = $$`tar -C ${rootfs} --numeric-owner -c .`;
+    await debootstrap.done;
+    await runHostCommand('rm', ['-rf', ...['var/lib/apt/lists', 'var/cache/apt', 'usr/share/doc', 'usr/share/man', 'usr/share/locale'].map((d) => join(rootfs, d))], call);
+    await runHostCommand('mkdir', ['-p', join(rootfs, 'var/lib/apt/lists/partial'), join(rootfs, 'var/cache/apt/archives/partial')], call);
+    const tar = streamHostCommand('tar', ['-C', rootfs, '--numeric-owner', '-c', '.'], call);
     await docker.importImage(tar.stdout, ref, {
       labels: { [LABEL.inputHash]: hash },
       ...(options.signal ? { signal: options.signal } : {}),
       onProgress: options.onProgress,
     });
-    await tar;
+    await tar.done;
   } catch (error) {
     throw new BaseImageError(`Bootstrapping the Debian ${SUITE} ${arch} base image failed (work dir ${work})`, {
       cause: error,

@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { access, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { $ } from 'zx';
 import { connectDocker, type DockerClient } from '../docker/docker-client.ts';
 import { LABEL } from '../docker/labels.ts';
 import { PrerequisiteError, RetrolabError, errorMessage } from '../errors.ts';
 import { silentProgress, type ProgressSink } from '../report/progress.ts';
+import { HostCommandError, runHostCommand, type HostCommandOptions, type HostCommandResult } from '../util/host-command.ts';
 import { PROJECT_ROOT, cacheDir as projectCacheDir } from '../util/paths.ts';
 import { ensureBaseImage } from './base-image.ts';
 import { hashDirectory, hashInputs } from './input-hash.ts';
@@ -155,11 +155,11 @@ async function buildDisk(args: {
   const { docker, rootImage, work, signal, sink } = args;
   const rootfs = join(work, 'rootfs');
   await mkdir(rootfs, { recursive: true });
-  const sh = $({ signal, quiet: true });
+  const call = signal ? { signal } : {};
 
   sink({ kind: 'step', scope, message: `exporting ${rootImage}` });
   const tar = await docker.exportImageFilesystem(rootImage, { signal });
-  await run(sh({ input: tar })`tar -x --numeric-owner -p -C ${rootfs}`, 'tar -x (the exported root filesystem)');
+  await run('tar', ['-x', '--numeric-owner', '-p', '-C', rootfs], 'tar -x (the exported root filesystem)', { ...call, input: tar });
 
   const boot = join(rootfs, 'boot/retrolab');
   const kernel = join(work, 'vmlinuz');
@@ -170,16 +170,16 @@ async function buildDisk(args: {
   await rm(boot, { recursive: true });
   await writeFile(join(rootfs, AGENT_IN_GUEST.slice(1)), args.agent, { mode: 0o755 });
 
-  const usedMiB = Number((await run(sh`du -s -x --block-size=1M ${rootfs}`, 'du')).stdout.split('\t')[0]);
+  const usedMiB = Number((await run('du', ['-s', '-x', '--block-size=1M', rootfs], 'du', call)).stdout.split('\t')[0]);
   const diskMiB = Math.ceil((usedMiB * 1.1 + DISK_RECIPE.freeMiB) / DISK_RECIPE.alignMiB) * DISK_RECIPE.alignMiB;
   const raw = join(work, 'root.ext4');
   sink({ kind: 'step', scope, message: `writing ${usedMiB} MiB into a ${diskMiB} MiB ext4 disk` });
-  await run(sh`mkfs.ext4 ${DISK_RECIPE.mkfsOptions} -d ${rootfs} ${raw} ${diskMiB}M`, 'mkfs.ext4 -d');
+  await run('mkfs.ext4', [...DISK_RECIPE.mkfsOptions, '-d', rootfs, raw, `${diskMiB}M`], 'mkfs.ext4 -d', call);
   await rm(rootfs, { recursive: true });
   await provision({ kernel, initrd, raw, work, signal, sink });
 
   const disk = join(work, 'root.qcow2');
-  await run(sh`qemu-img convert -f raw -O qcow2 ${raw} ${disk}`, 'qemu-img convert');
+  await run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, disk], 'qemu-img convert', call);
   await rm(raw);
 
   return {
@@ -219,10 +219,7 @@ async function provision(args: {
     ...['-kernel', args.kernel, '-initrd', args.initrd, '-append', vm.append],
     ...['-drive', `file=${args.raw},if=virtio,format=raw,discard=unmap`, '-serial', 'null', '-serial', `file:${log}`],
   ];
-  await run(
-    $({ signal, quiet: true })`qemu-system-i386 ${qemuArgs}`,
-    'qemu-system-i386 (provisioning boot)',
-  ).catch(async (error: unknown) => {
+  await run('qemu-system-i386', qemuArgs, 'qemu-system-i386 (provisioning boot)', { signal }).catch(async (error: unknown) => {
     if (error instanceof PrerequisiteError) throw error;
     throw new RetrolabError(`${errorMessage(error)}\n${await logTail(log)}`, { cause: error, context: { log } });
   });
@@ -255,17 +252,16 @@ async function publish(work: string, dir: string): Promise<void> {
   }
 }
 
-async function run<T extends { stdout: string }>(command: Promise<T>, what: string): Promise<T> {
+async function run(command: string, args: readonly string[], what: string, options: HostCommandOptions): Promise<HostCommandResult> {
   try {
-    return await command;
+    return await runHostCommand(command, args, options);
   } catch (error) {
-    const missing = (error as { exitCode?: number }).exitCode === 127;
-    if (missing) {
-      throw new PrerequisiteError(`Building the wine-vm disk needs ${what.split(' ')[0]} on this host`, 'run `bash scripts/host-setup.sh` as root', {
+    if (error instanceof HostCommandError && error.missing) {
+      throw new PrerequisiteError(`Building the wine-vm disk needs ${command} on this host`, 'run `bash scripts/host-setup.sh` as root', {
         cause: error,
       });
     }
-    throw new RetrolabError(`Building the wine-vm disk failed at ${what}: ${(error as { stderr?: string }).stderr ?? String(error)}`, {
+    throw new RetrolabError(`Building the wine-vm disk failed at ${what}: ${errorMessage(error)}`, {
       cause: error,
       context: { step: what },
     });

@@ -1,4 +1,4 @@
-import { $ } from 'zx';
+import { probeHostCommand } from '../util/host-command.ts';
 import { DiskToolError } from './errors.ts';
 
 /**
@@ -12,14 +12,11 @@ export async function runTool(
   args: string[],
   options: { signal?: AbortSignal; input?: string | Buffer } = {},
 ): Promise<string> {
-  const run = $({
-    quiet: true,
-    nothrow: true,
-    env: { ...process.env, MTOOLS_SKIP_CHECK: '1', MTOOLS_NO_VFAT: '0', LC_ALL: 'C' },
+  const result = await probeHostCommand(command, args, {
+    env: { MTOOLS_SKIP_CHECK: '1', MTOOLS_NO_VFAT: '0', LC_ALL: 'C' },
     ...(options.input !== undefined ? { input: options.input } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  const result = await run`${command} ${args}`;
   if (result.exitCode !== 0) throw new DiskToolError([command, ...args], result.exitCode ?? -1, result.stderr);
   return result.stdout;
 }
