@@ -10,14 +10,16 @@ const STATUS_LABEL: Record<ResultEntry['verdict'], string> = {
 /**
  * The terminal summary: one row per target × scenario with the status, the
  * leaked/opened connections and the reason's first clause cut to fit the width, then a
- * totals line. Plain text, so it reads the same in a CI log.
+ * totals line. A target skipped for one reason (no image configured) gets one
+ * row for all its scenarios: seven identical SKIP rows per licensed target
+ * buried the results that ran. Plain text, so it reads the same in a CI log.
  */
 export function formatSummaryTable(results: RunResults, options: { width?: number } = {}): string {
   const width = Math.max(60, options.width ?? 120);
   const header = ['target', 'scenario', 'status', 'leaked', 'reason'];
-  const rows = results.entries.map((entry) => [
+  const rows = collapseSkippedTargets(results.entries).map(({ entry, scenarios }) => [
     entry.target,
-    entry.scenario,
+    scenarios === 1 ? entry.scenario : `(${scenarios} scenarios)`,
     STATUS_LABEL[entry.verdict],
     entry.counts === null ? '-' : `${entry.counts.leaked}/${entry.counts.connectionsOpened}`,
     entry.reason,
@@ -37,6 +39,28 @@ export function formatSummaryTable(results: RunResults, options: { width?: numbe
     '',
     `${results.entries.length} scenarios: ${count('pass')} passed, ${count('fail')} failed, ${count('infra-error')} infrastructure errors, ${count('skipped')} skipped (run ${results.runId})`,
   ].join('\n');
+}
+
+/** Skipped entries of one target with the same reason become one row, at the place of the first. */
+function collapseSkippedTargets(entries: readonly ResultEntry[]): { entry: ResultEntry; scenarios: number }[] {
+  const rows: { entry: ResultEntry; scenarios: number }[] = [];
+  const skippedRow = new Map<string, { entry: ResultEntry; scenarios: number }>();
+  for (const entry of entries) {
+    if (entry.verdict !== 'skipped') {
+      rows.push({ entry, scenarios: 1 });
+      continue;
+    }
+    const key = `${entry.target}\u0000${entry.reason}`;
+    const row = skippedRow.get(key);
+    if (row) {
+      row.scenarios += 1;
+      continue;
+    }
+    const fresh = { entry, scenarios: 1 };
+    skippedRow.set(key, fresh);
+    rows.push(fresh);
+  }
+  return rows;
 }
 
 function shorten(text: string, width: number): string {

@@ -102,6 +102,25 @@ describe('summary table', () => {
     expect(lines[4]).toMatch(/…$/);
     expect(lines.at(-1)).toBe('5 scenarios: 3 passed, 0 failed, 1 infrastructure errors, 1 skipped (run 20261125-120000-abcd)');
   });
+
+  it('shows a target skipped for one reason once, however many scenarios it had, and keeps scenario-specific skips apart', () => {
+    const run = sampleRun();
+    const [, , , win98] = run.entries;
+    if (win98 === undefined) throw new Error('the sample run lost its win98 entry');
+    const ws2 = { ...win98, target: 'win95', scenario: 'dup-close-many-apps', reason: 'dup-close-many-apps runs dupclose, which needs ws2_32.dll' };
+    run.entries.push(
+      { ...win98, scenario: 'leak-control' },
+      { ...win98, scenario: 'close-order' },
+      ws2,
+      { ...ws2, scenario: 'leak-control', reason: 'leak-control runs dupclose, which needs ws2_32.dll' },
+    );
+    const lines = formatSummaryTable(run, { width: 120 }).split('\n');
+    const win98Rows = lines.filter((line) => line.startsWith('win98'));
+    expect(win98Rows).toHaveLength(1);
+    expect(win98Rows[0]).toMatch(/^win98\s+\(3 scenarios\)\s+SKIP\s+-\s+no disk image configured for win98$/);
+    expect(lines.filter((line) => /^win95\s+\S+\s+SKIP/.test(line))).toHaveLength(2);
+    expect(lines.at(-1)).toMatch(/^9 scenarios: 3 passed, 0 failed, 1 infrastructure errors, 5 skipped/);
+  });
 });
 
 describe('writeRunResults', () => {
