@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { TARGET_NAMES, type TargetName } from '../config/vm-spec.ts';
 import { ConfigError } from '../errors.ts';
-import { SCENARIO_NAMES, type ScenarioName } from '../scenarios/scenario-catalog.ts';
+import { SCENARIO_NAMES, type ScenarioName } from '../model/scenario-catalog.ts';
 
 export interface LabOptions {
   targets: TargetName[];

@@ -2,20 +2,10 @@ import { join, relative } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { readJsonFile, schemaProblems } from './json-file.ts';
-import { SCENARIO_NAMES, type ScenarioName } from '../scenarios/scenario-catalog.ts';
+import { expectedOutcome } from '../model/run-results.ts';
+import { SCENARIO_NAMES, type ScenarioName } from '../model/scenario-catalog.ts';
 import { PROJECT_ROOT } from '../util/paths.ts';
 import { targetName, type TargetName } from './vm-spec.ts';
-
-/**
- * What a platform is predicted to do in each scenario, as data in
- * `vms/<target>/expectations.json`, each prediction with its source.
- *
- * `unknown` is for predictions no source makes (the KB names only Windows 95
- * for the DuplicateHandle path, so Windows 98 there is open): the verdict
- * reports what was seen and never fails on it.
- */
-export const expectedOutcome = z.enum(['leak', 'clean', 'unknown']);
-export type ExpectedOutcome = z.infer<typeof expectedOutcome>;
 
 /**
  * A platform that cannot run a scenario's cycle at all: every cycle fails at
@@ -30,6 +20,14 @@ export const cyclesFailExpectation = z.strictObject({
 });
 export type CyclesFailExpectation = z.infer<typeof cyclesFailExpectation>;
 
+/**
+ * What a platform is predicted to do in one scenario, as data in
+ * `vms/<target>/expectations.json`, with its source.
+ *
+ * `unknown` is for predictions no source makes (the KB names only Windows 95
+ * for the DuplicateHandle path, so Windows 98 there is open): the verdict
+ * reports what was seen and never fails on it.
+ */
 export const scenarioExpectation = z.strictObject({
   expect: expectedOutcome,
   /** Where the prediction comes from, e.g. "KB Q198663". */

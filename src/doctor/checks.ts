@@ -2,7 +2,7 @@ import { access, readFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { probeHostCommand } from '../util/host-command.ts';
 import { connectDocker, type DockerClient } from '../docker/docker-client.ts';
-import { RUNNER_IMAGES } from '../docker/runner-images.ts';
+import { RUNNER_IMAGES } from '../docker/image-names.ts';
 import { errorMessage } from '../errors.ts';
 import { licensedReadiness } from '../licensed/readiness.ts';
 

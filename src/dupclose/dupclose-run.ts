@@ -1,4 +1,4 @@
-import type { ConnectOutcome, CycleOutcome, ScenarioObservation } from '../verdict/scenario-observation.ts';
+import type { ConnectOutcome, CycleOutcome, ScenarioObservation } from '../model/scenario-observation.ts';
 import type { DupcloseEvent, KnownDupcloseEvent } from './dupclose-events.ts';
 
 /** What one dupclose/duphandle run amounts to, in the terms the verdict needs. */

@@ -2,7 +2,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runHostCommand, streamHostCommand } from '../util/host-command.ts';
 import type { DockerClient } from '../docker/docker-client.ts';
-import { BASE_IMAGES } from '../docker/runner-images.ts';
+import { BASE_IMAGES } from '../docker/image-names.ts';
 import { LABEL } from '../docker/labels.ts';
 import { PrerequisiteError, RetrolabError } from '../errors.ts';
 import type { ProgressSink } from '../report/progress.ts';

@@ -1,5 +1,5 @@
 import { RetrolabError } from '../errors.ts';
-import type { TableSource } from './socket-table.ts';
+import type { TableSource } from '../model/socket-table.ts';
 
 /** The text is not the output of the program it was taken for. */
 export class SocketTableParseError extends RetrolabError {

@@ -1,6 +1,6 @@
 import { SocketTableParseError } from './errors.ts';
-import { socketTable, type Endpoint, type SocketRow, type SocketTable } from './socket-table.ts';
-import { normalizeTcpState } from './tcp-state.ts';
+import { socketTable, type Endpoint, type SocketRow, type SocketTable } from '../model/socket-table.ts';
+import { normalizeTcpState } from '../model/tcp-state.ts';
 
 /**
  * Reads `NETSTAT -AN` output of Windows 95/98, NT 4 and Wine into one table.

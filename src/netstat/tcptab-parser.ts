@@ -2,8 +2,8 @@ import { GuestOutputError } from '../dupclose/errors.ts';
 import { parseGuestEventLines, type GuestEventLine } from '../dupclose/guest-event-line.ts';
 import { SocketTableParseError, TcptabError } from './errors.ts';
 import { parseEndpoint } from './netstat-parser.ts';
-import { socketTable, type SocketRow, type SocketTable } from './socket-table.ts';
-import { normalizeTcpState, tcpStateFromMib } from './tcp-state.ts';
+import { socketTable, type SocketRow, type SocketTable } from '../model/socket-table.ts';
+import { normalizeTcpState, tcpStateFromMib } from '../model/tcp-state.ts';
 
 /**
  * Reads the output of the lab's `tcptab` (guest-apps/tcptab: iphlpapi's

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import createDebug from 'debug';
 import type { QemuVmSpec } from '../config/vm-spec.ts';
 import type { DockerClient } from '../docker/docker-client.ts';
-import { RUNNER_IMAGES } from '../docker/runner-images.ts';
+import { RUNNER_IMAGES } from '../docker/image-names.ts';
 import type { ProgressSink } from '../report/progress.ts';
 import { silentProgress } from '../report/progress.ts';
 import { QEMU_BINARY } from './command-line.ts';

@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import type { DockerClient } from '../docker/docker-client.ts';
 import type { BindMount } from '../docker/container-spec.ts';
-import { RUNNER_IMAGES } from '../docker/runner-images.ts';
+import { RUNNER_IMAGES } from '../docker/image-names.ts';
 import type { DiskFormat } from '../config/vm-spec.ts';
 import { QemuImgError } from './errors.ts';
 import { containerUser, prepareWritableDirectory } from './run-directory.ts';

@@ -8,7 +8,7 @@ import { ConfigError } from '../errors.ts';
 import type { BindMount } from '../docker/container-spec.ts';
 import type { DockerClient } from '../docker/docker-client.ts';
 import type { StartedContainer } from '../docker/started-container.ts';
-import { RUNNER_IMAGES } from '../docker/runner-images.ts';
+import { RUNNER_IMAGES } from '../docker/image-names.ts';
 import type { ProgressSink } from '../report/progress.ts';
 import { silentProgress } from '../report/progress.ts';
 import { ResourceStack } from '../util/dispose.ts';

@@ -1,4 +1,4 @@
-import type { ResultEntry, RunResults } from './run-results.ts';
+import type { ResultEntry, RunResults } from '../model/run-results.ts';
 
 /**
  * One difference between a run and its baseline, per target × scenario:

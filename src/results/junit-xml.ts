@@ -1,4 +1,4 @@
-import type { ResultEntry, RunResults } from './run-results.ts';
+import type { ResultEntry, RunResults } from '../model/run-results.ts';
 
 /**
  * JUnit XML for CI dashboards: one testsuite per target, one testcase per

@@ -5,7 +5,7 @@ import { ConfigError, RetrolabError } from '../errors.ts';
 import { resultsDir } from '../util/paths.ts';
 import { formatJunit } from './junit-xml.ts';
 import { readJsonFile, schemaProblems } from '../config/json-file.ts';
-import { runResults, type RunResults } from './run-results.ts';
+import { runResults, type RunResults } from '../model/run-results.ts';
 
 export interface WrittenResults {
   directory: string;

@@ -1,4 +1,4 @@
-import type { ResultEntry, RunResults } from './run-results.ts';
+import type { ResultEntry, RunResults } from '../model/run-results.ts';
 
 const STATUS_LABEL: Record<ResultEntry['verdict'], string> = {
   pass: 'PASS',

@@ -4,14 +4,14 @@ import type { DockerClient } from '../docker/docker-client.ts';
 import { errorMessage } from '../errors.ts';
 import type { ProgressSink } from '../report/progress.ts';
 import { silentProgress } from '../report/progress.ts';
-import { currentHostInfo, makeRunId, resultEntryFrom, RESULTS_SCHEMA_VERSION, type ResultEntry, type RunResults } from '../results/run-results.ts';
+import { currentHostInfo, makeRunId, resultEntryFrom, RESULTS_SCHEMA_VERSION, type ResultEntry, type RunResults } from '../model/run-results.ts';
 import { GuestMismatchError, TargetSkippedError } from '../targets/errors.ts';
 import { unsupportedScenario } from '../targets/guest-check.ts';
 import { startTarget, type StartedTarget } from '../targets/start-target.ts';
 import { decideVerdict, infraErrorVerdict, skippedVerdict } from '../verdict/verdict.ts';
 import type { PatchSpec } from './patch.ts';
 import { applyPatch } from './patch.ts';
-import { SCENARIOS, type ScenarioName } from './scenario-catalog.ts';
+import { SCENARIOS, type ScenarioName } from '../model/scenario-catalog.ts';
 import { runScenario } from './scenario-runner.ts';
 
 export interface MatrixOptions {

@@ -3,10 +3,10 @@ import { summarizeDupcloseRun, type DupcloseRun } from '../dupclose/dupclose-run
 import type { ProgressSink } from '../report/progress.ts';
 import { silentProgress } from '../report/progress.ts';
 import type { TargetHandle } from '../targets/target-handle.ts';
-import type { ScenarioObservation, StackSettings } from '../verdict/scenario-observation.ts';
+import type { ScenarioObservation, StackSettings } from '../model/scenario-observation.ts';
 import { ScenarioError } from './errors.ts';
 import { deployGuestApp, guestPath } from './guest-deploy.ts';
-import type { ScenarioDefinition } from './scenario-catalog.ts';
+import type { ScenarioDefinition } from '../model/scenario-catalog.ts';
 import { takeSnapshot } from './snapshot.ts';
 
 export interface RunScenarioOptions {

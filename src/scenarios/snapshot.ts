@@ -1,7 +1,7 @@
 import { parseNetstat } from '../netstat/netstat-parser.ts';
 import { parseTcptab } from '../netstat/tcptab-parser.ts';
 import type { TargetHandle } from '../targets/target-handle.ts';
-import type { Snapshot } from '../verdict/scenario-observation.ts';
+import type { Snapshot } from '../model/scenario-observation.ts';
 import { deployGuestApp, guestPath } from './guest-deploy.ts';
 import { ScenarioError } from './errors.ts';
 

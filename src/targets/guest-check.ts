@@ -1,6 +1,6 @@
 import type { GuestSysinfo } from '../agent/agent-client.ts';
 import type { VmSpec } from '../config/vm-spec.ts';
-import type { ScenarioDefinition } from '../scenarios/scenario-catalog.ts';
+import type { ScenarioDefinition } from '../model/scenario-catalog.ts';
 import { GuestMismatchError } from './errors.ts';
 
 /** The guest operating systems the lab tells apart from what GetVersionEx (and Wine's ntdll) report. */

@@ -5,7 +5,7 @@ import { AgentClient } from '../agent/agent-client.ts';
 import { resolveFileSource } from '../config/load-vm-spec.ts';
 import type { QemuVmSpec } from '../config/vm-spec.ts';
 import type { DockerClient } from '../docker/docker-client.ts';
-import { RUNNER_IMAGES } from '../docker/runner-images.ts';
+import { RUNNER_IMAGES } from '../docker/image-names.ts';
 import { buildGuestApps } from '../guest-apps/build.ts';
 import { guestAppPath } from '../guest-apps/paths.ts';
 import { hashInputs } from '../images/input-hash.ts';

@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import pRetry from 'p-retry';
 import type { DockerClient } from '../docker/docker-client.ts';
-import { RUNNER_IMAGES } from '../docker/runner-images.ts';
+import { RUNNER_IMAGES } from '../docker/image-names.ts';
 import type { StartedContainer } from '../docker/started-container.ts';
 import { GUEST_BUILD_DIR } from '../guest-apps/paths.ts';
 import { ResourceStack } from '../util/dispose.ts';

@@ -1,6 +1,7 @@
-import { formatEndpoint, type SocketRow, type SocketTable, type TableSource } from '../netstat/socket-table.ts';
-import type { TcpState } from '../netstat/tcp-state.ts';
-import type { ScenarioObservation, Snapshot, TableCapture } from './scenario-observation.ts';
+import type { ConnectFailureCause } from '../model/run-results.ts';
+import { formatEndpoint, type SocketRow, type SocketTable, type TableSource } from '../model/socket-table.ts';
+import type { TcpState } from '../model/tcp-state.ts';
+import type { ScenarioObservation, Snapshot, TableCapture } from '../model/scenario-observation.ts';
 import { WSAEADDRINUSE, WSAENOBUFS } from './winsock-errors.ts';
 
 /**
@@ -80,15 +81,6 @@ export function timeWaitPorts(table: SocketTable): { rows: number; distinctLocal
   const rows = table.rows.filter((row) => row.state === 'TIME_WAIT');
   return { rows: rows.length, distinctLocalPorts: new Set(rows.map((row) => row.local.port)).size };
 }
-
-/**
- * Why a connect() failed, judged from the table next to it:
- * - `socket-table-full`: WSAENOBUFS with the table full of held sockets (this bug);
- * - `ephemeral-ports-exhausted`: WSAENOBUFS or WSAEADDRINUSE with thousands of
- *   TIME_WAIT sockets on distinct ports and few held ones (KB Q196271);
- * - `unexplained`: neither pattern.
- */
-export type ConnectFailureCause = 'socket-table-full' | 'ephemeral-ports-exhausted' | 'unexplained';
 
 export function classifyConnectFailure(
   error: number,

@@ -1,5 +1,5 @@
-import { formatEndpoint, type SocketRow } from '../netstat/socket-table.ts';
-import type { Snapshot, TableCapture } from './scenario-observation.ts';
+import { formatEndpoint, type SocketRow } from '../model/socket-table.ts';
+import type { Snapshot, TableCapture } from '../model/scenario-observation.ts';
 
 /** Enough rows to show the pattern in a report without pasting a full table of a hundred sockets. */
 export const EXCERPT_ROWS = 12;

@@ -1,7 +1,8 @@
 import type { ScenarioExpectation } from '../config/expectations.ts';
-import type { TableSource } from '../netstat/socket-table.ts';
-import { countStates, TCP_STATES, type StateCounts } from '../netstat/tcp-state.ts';
-import { SCENARIOS, type LeakMeasurePoint } from '../scenarios/scenario-catalog.ts';
+import type { ConnectFailureCause, ObservedOutcome, Verdict, VerdictEvidence } from '../model/run-results.ts';
+import { SCENARIOS } from '../model/scenario-catalog.ts';
+import { definedSettings, type ScenarioObservation } from '../model/scenario-observation.ts';
+import { countStates, TCP_STATES, type StateCounts } from '../model/tcp-state.ts';
 import {
   classifyConnectFailure,
   countLeaked,
@@ -9,56 +10,10 @@ import {
   leakThreshold,
   peerRows,
   timeWaitPorts,
-  type ConnectFailureCause,
   type LeakCount,
 } from './leak-analysis.ts';
 import { netstatExcerpt } from './netstat-excerpt.ts';
-import type { ConnectOutcome, ScenarioObservation, StackSettings } from './scenario-observation.ts';
 import { describeWinsockError } from './winsock-errors.ts';
-
-export type VerdictStatus = 'pass' | 'fail' | 'infra-error' | 'skipped';
-
-/** What the platform did: every connection held, none, or something in between. */
-export type ObservedOutcome = 'leak' | 'clean' | 'partial-leak';
-
-export interface VerdictEvidence {
-  measuredAt: LeakMeasurePoint;
-  /** The table the leak was counted in. */
-  tableSource: TableSource;
-  /** Connections held at the measuring point that were not held before. */
-  leaked: number;
-  leakedAfterExit: number;
-  /** null when no snapshot was taken while the program ran. */
-  leakedWhileRunning: number | null;
-  leakThreshold: number;
-  connectionsOpened: number;
-  /** leaked / connectionsOpened; 0 when no connection was opened. */
-  leakRate: number;
-  cyclesPlanned: number;
-  cyclesRun: number;
-  cycleFailures: { step: string; error: number; count: number }[];
-  /** The leaked connections per state. */
-  leakedStates: Partial<StateCounts>;
-  counts: { before: StateCounts; during?: StateCounts; after: StateCounts };
-  timeWait: { rows: number; distinctLocalPorts: number };
-  finalConnect: ConnectOutcome | null;
-  connectFailureCause: ConnectFailureCause | null;
-  /** The final connect() failed with WSAENOBUFS while held sockets filled the table. */
-  tableExhausted: boolean;
-  settings: StackSettings;
-  /** The rows that make the case, quoted as the guest printed them. */
-  netstatExcerpt: string;
-}
-
-export interface Verdict {
-  status: VerdictStatus;
-  reason: string;
-  /** How to get a skipped or failed-to-run scenario to run. */
-  fix?: string;
-  expected?: ScenarioExpectation['expect'];
-  observed?: ObservedOutcome;
-  evidence: VerdictEvidence | null;
-}
 
 export function skippedVerdict(reason: string, fix: string): Verdict {
   return { status: 'skipped', reason, fix, evidence: null };
@@ -143,7 +98,7 @@ export function decideVerdict(observation: ScenarioObservation, expectation: Sce
     finalConnect,
     connectFailureCause: cause,
     tableExhausted,
-    settings: observation.settings,
+    settings: definedSettings(observation.settings),
     netstatExcerpt: netstatExcerpt(measured.snapshot, measured.rows.length > 0 ? measured.rows : peerRows(measured.capture.table, observation.peer), measured.capture),
   };
 

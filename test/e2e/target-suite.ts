@@ -4,7 +4,7 @@ import { loadVmSpec } from '../../src/config/load-vm-spec.ts';
 import { licensedReadiness } from '../../src/licensed/readiness.ts';
 import type { TargetName } from '../../src/config/vm-spec.ts';
 import { connectDocker, type DockerClient } from '../../src/docker/docker-client.ts';
-import { SCENARIO_NAMES, SCENARIOS } from '../../src/scenarios/scenario-catalog.ts';
+import { SCENARIO_NAMES, SCENARIOS } from '../../src/model/scenario-catalog.ts';
 import { runScenario } from '../../src/scenarios/scenario-runner.ts';
 import { unsupportedScenario } from '../../src/targets/guest-check.ts';
 import { startTarget, type StartedTarget } from '../../src/targets/start-target.ts';

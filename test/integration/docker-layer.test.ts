@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDocker, type DockerClient } from '../../src/docker/docker-client.ts';
 import { LABEL } from '../../src/docker/labels.ts';
-import { RUNNER_IMAGES } from '../../src/docker/runner-images.ts';
+import { RUNNER_IMAGES } from '../../src/docker/image-names.ts';
 import { ImageMissingError } from '../../src/docker/errors.ts';
 import { PROJECT_ROOT } from '../../src/util/paths.ts';
 

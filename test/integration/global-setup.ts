@@ -1,6 +1,6 @@
 import '../../src/util/dispose.ts';
 import { connectDocker } from '../../src/docker/docker-client.ts';
-import { RUNNER_IMAGES } from '../../src/docker/runner-images.ts';
+import { RUNNER_IMAGES } from '../../src/docker/image-names.ts';
 
 /**
  * Integration and e2e tests need a real engine and the runner images. `npm test`

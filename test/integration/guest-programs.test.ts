@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDocker, type DockerClient } from '../../src/docker/docker-client.ts';
 import type { RunResult } from '../../src/docker/container-spec.ts';
-import { RUNNER_IMAGES } from '../../src/docker/runner-images.ts';
+import { RUNNER_IMAGES } from '../../src/docker/image-names.ts';
 import type { StartedContainer } from '../../src/docker/started-container.ts';
 import { buildGuestApps } from '../../src/guest-apps/build.ts';
 import { GUEST_BUILD_DIR } from '../../src/guest-apps/paths.ts';

@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AgentClient } from '../../src/agent/agent-client.ts';
 import { connectDocker } from '../../src/docker/docker-client.ts';
-import { RUNNER_IMAGES } from '../../src/docker/runner-images.ts';
+import { RUNNER_IMAGES } from '../../src/docker/image-names.ts';
 import { buildGuestApps } from '../../src/guest-apps/build.ts';
 import { ensureWineVmGuest, type WineVmGuest } from '../../src/images/wine-vm-disk.ts';
 

@@ -2,7 +2,7 @@
 // leftovers the sweep test expects the next run to remove.
 import '../../src/util/dispose.ts';
 import { connectDocker } from '../../src/docker/docker-client.ts';
-import { RUNNER_IMAGES } from '../../src/docker/runner-images.ts';
+import { RUNNER_IMAGES } from '../../src/docker/image-names.ts';
 
 const docker = await connectDocker();
 const container = await docker.start({ image: RUNNER_IMAGES.qemu, cmd: ['sleep', '300'] });

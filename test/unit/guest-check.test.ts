@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GuestSysinfo } from '../../src/agent/agent-client.ts';
 import { loadVmSpec } from '../../src/config/load-vm-spec.ts';
-import { SCENARIOS } from '../../src/scenarios/scenario-catalog.ts';
+import { SCENARIOS } from '../../src/model/scenario-catalog.ts';
 import { GuestMismatchError } from '../../src/targets/errors.ts';
 import { checkGuest, identifyOs, unsupportedScenario } from '../../src/targets/guest-check.ts';
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SocketTableParseError } from '../../src/netstat/errors.ts';
 import { parseNetstat } from '../../src/netstat/netstat-parser.ts';
-import { normalizeTcpState, tcpStateFromMib } from '../../src/netstat/tcp-state.ts';
+import { normalizeTcpState, tcpStateFromMib } from '../../src/model/tcp-state.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/netstat/${name}`, import.meta.url), 'utf8');
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compareWithBaseline, formatBaselineChange } from '../../src/results/baseline-compare.ts';
-import { resultEntryFrom, type RunResults } from '../../src/results/run-results.ts';
+import { resultEntryFrom, type RunResults } from '../../src/model/run-results.ts';
 import { decideVerdict } from '../../src/verdict/verdict.ts';
 import { cleanObservation, leakedObservation, observation, range, rowsIn, snapshot } from '../fixtures/netstat/observations.ts';
 import { sampleRun } from '../fixtures/netstat/runs.ts';

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.ts';
 import { formatJunit, xml } from '../../src/results/junit-xml.ts';
 import { readRunResults, writeRunResults } from '../../src/results/results-writer.ts';
-import { makeRunId, type RunResults } from '../../src/results/run-results.ts';
+import { makeRunId, type RunResults } from '../../src/model/run-results.ts';
 import { formatSummaryTable } from '../../src/results/summary-table.ts';
 import { sampleRun } from '../fixtures/netstat/runs.ts';
 

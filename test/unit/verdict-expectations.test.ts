@@ -5,7 +5,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadExpectations, parseExpectations } from '../../src/config/expectations.ts';
 import { TARGET_NAMES } from '../../src/config/vm-spec.ts';
 import { ConfigError } from '../../src/errors.ts';
-import { SCENARIO_NAMES } from '../../src/scenarios/scenario-catalog.ts';
+import { SCENARIO_NAMES } from '../../src/model/scenario-catalog.ts';
 
 describe('the committed expectations', () => {
   it.each(TARGET_NAMES)('vms/%s/expectations.json loads and covers every scenario', async (target) => {

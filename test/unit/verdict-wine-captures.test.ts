@@ -5,8 +5,8 @@ import { parseDupcloseEvents } from '../../src/dupclose/dupclose-events.ts';
 import { summarizeDupcloseRun } from '../../src/dupclose/dupclose-run.ts';
 import { parseNetstat } from '../../src/netstat/netstat-parser.ts';
 import { parseTcptab } from '../../src/netstat/tcptab-parser.ts';
-import type { ScenarioName } from '../../src/scenarios/scenario-catalog.ts';
-import type { ScenarioObservation, Snapshot } from '../../src/verdict/scenario-observation.ts';
+import type { ScenarioName } from '../../src/model/scenario-catalog.ts';
+import type { ScenarioObservation, Snapshot } from '../../src/model/scenario-observation.ts';
 import { decideVerdict } from '../../src/verdict/verdict.ts';
 
 // Real output of Wine 8.0 (the wine-runner's i386 Debian), captured by

@@ -1,6 +1,6 @@
 import type { CommandIo } from '../command.ts';
 import { connectDocker } from '../../docker/docker-client.ts';
-import { ensureRunnerImages } from '../../images/runner-images.ts';
+import { ensureRunnerImages } from '../../images/ensure-runner-images.ts';
 import { consoleProgress } from '../../report/progress.ts';
 import { ConfigError } from '../../errors.ts';
 

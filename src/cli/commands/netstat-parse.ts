@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../../errors.ts';
 import { SocketTableParseError, TcptabError } from '../../netstat/errors.ts';
 import { parseNetstat } from '../../netstat/netstat-parser.ts';
-import type { SocketTable } from '../../netstat/socket-table.ts';
+import type { SocketTable } from '../../model/socket-table.ts';
 import { parseTcptab } from '../../netstat/tcptab-parser.ts';
 import type { CommandIo } from '../command.ts';
 

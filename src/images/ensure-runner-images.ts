@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { DockerClient } from '../docker/docker-client.ts';
 import { LABEL } from '../docker/labels.ts';
-import { RUNNER_IMAGES } from '../docker/runner-images.ts';
+import { RUNNER_IMAGES } from '../docker/image-names.ts';
 import type { ProgressSink } from '../report/progress.ts';
 import { silentProgress } from '../report/progress.ts';
 import { PROJECT_ROOT } from '../util/paths.ts';

@@ -19,7 +19,8 @@ export interface SocketRow {
 }
 
 /** Which program printed the table: `netstat` (any Windows or Wine NETSTAT) or the lab's own `tcptab`. */
-export type TableSource = 'netstat' | 'tcptab';
+export const TABLE_SOURCES = ['netstat', 'tcptab'] as const;
+export type TableSource = (typeof TABLE_SOURCES)[number];
 
 export interface SocketTable {
   source: TableSource;

@@ -25,7 +25,8 @@ export type ScenarioName = (typeof SCENARIO_NAMES)[number];
  * control whose duplicates are open on purpose), so they must be counted in a
  * snapshot taken after the cycles while the program still holds them.
  */
-export type LeakMeasurePoint = 'after-exit' | 'while-running';
+export const LEAK_MEASURE_POINTS = ['after-exit', 'while-running'] as const;
+export type LeakMeasurePoint = (typeof LEAK_MEASURE_POINTS)[number];
 
 /** How long a `while-running` scenario holds its sockets: long enough for NETSTAT over the serial line on a slow TCG guest. */
 export const HOLD_MS = 30_000;

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { z } from 'zod';
-import { TCP_STATES } from '../netstat/tcp-state.ts';
-import type { ScenarioObservation } from '../verdict/scenario-observation.ts';
-import type { Verdict } from '../verdict/verdict.ts';
+import { LEAK_MEASURE_POINTS } from './scenario-catalog.ts';
+import { definedSettings, type ScenarioObservation } from './scenario-observation.ts';
+import { TABLE_SOURCES } from './socket-table.ts';
+import { TCP_STATES } from './tcp-state.ts';
 
 /**
  * The shape of `results/<run-id>/results.json`: one entry per target ×
@@ -18,36 +19,80 @@ const stateCounts = z.record(z.enum(TCP_STATES), z.number().int().min(0));
 const settings = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
 const netstatText = z.object({ raw: z.string(), tcptab: z.string().optional() });
 
+/** What a platform is predicted to do in a scenario (`unknown`: no source predicts it). */
+export const expectedOutcome = z.enum(['leak', 'clean', 'unknown']);
+export type ExpectedOutcome = z.infer<typeof expectedOutcome>;
+
+/** What the platform did: every connection held, none, or something in between. */
+export const observedOutcome = z.enum(['leak', 'clean', 'partial-leak']);
+export type ObservedOutcome = z.infer<typeof observedOutcome>;
+
+export const verdictStatus = z.enum(['pass', 'fail', 'infra-error', 'skipped']);
+export type VerdictStatus = z.infer<typeof verdictStatus>;
+
+/**
+ * Why a connect() failed, judged from the table next to it:
+ * - `socket-table-full`: WSAENOBUFS with the table full of held sockets (this bug);
+ * - `ephemeral-ports-exhausted`: WSAENOBUFS or WSAEADDRINUSE with thousands of
+ *   TIME_WAIT sockets on distinct ports and few held ones (KB Q196271);
+ * - `unexplained`: neither pattern.
+ */
+export const connectFailureCause = z.enum(['socket-table-full', 'ephemeral-ports-exhausted', 'unexplained']);
+export type ConnectFailureCause = z.infer<typeof connectFailureCause>;
+
+export const connectOutcome = z.union([z.object({ ok: z.literal(true) }), z.object({ ok: z.literal(false), error: z.number().int() })]);
+
 export const verdictEvidence = z.object({
-  measuredAt: z.enum(['after-exit', 'while-running']),
-  tableSource: z.enum(['netstat', 'tcptab']),
+  measuredAt: z.enum(LEAK_MEASURE_POINTS),
+  /** The table the leak was counted in. */
+  tableSource: z.enum(TABLE_SOURCES),
+  /** Connections held at the measuring point that were not held before. */
   leaked: z.number().int().min(0),
   leakedAfterExit: z.number().int().min(0),
+  /** null when no snapshot was taken while the program ran. */
   leakedWhileRunning: z.number().int().min(0).nullable(),
   leakThreshold: z.number().int().min(1),
   connectionsOpened: z.number().int().min(0),
+  /** leaked / connectionsOpened; 0 when no connection was opened. */
   leakRate: z.number().min(0),
   cyclesPlanned: z.number().int().min(0),
   cyclesRun: z.number().int().min(0),
   cycleFailures: z.array(z.object({ step: z.string(), error: z.number().int(), count: z.number().int().min(1) })),
+  /** The leaked connections per state. */
   leakedStates: z.partialRecord(z.enum(TCP_STATES), z.number().int().min(1)),
   counts: z.object({ before: stateCounts, during: stateCounts.optional(), after: stateCounts }),
   timeWait: z.object({ rows: z.number().int().min(0), distinctLocalPorts: z.number().int().min(0) }),
-  finalConnect: z.union([z.object({ ok: z.literal(true) }), z.object({ ok: z.literal(false), error: z.number().int() })]).nullable(),
-  connectFailureCause: z.enum(['socket-table-full', 'ephemeral-ports-exhausted', 'unexplained']).nullable(),
+  finalConnect: connectOutcome.nullable(),
+  connectFailureCause: connectFailureCause.nullable(),
+  /** The final connect() failed with WSAENOBUFS while held sockets filled the table. */
   tableExhausted: z.boolean(),
+  /** The stack settings the run used (those the guest reported or the lab set). */
   settings,
+  /** The rows that make the case, quoted as the guest printed them. */
   netstatExcerpt: z.string(),
 });
+export type VerdictEvidence = z.infer<typeof verdictEvidence>;
+
+/** The judgement of one scenario on one target, with the evidence behind it (null when nothing was observed). */
+export const verdict = z.object({
+  status: verdictStatus,
+  reason: z.string(),
+  /** How to get a skipped or failed-to-run scenario to run. */
+  fix: z.string().optional(),
+  expected: expectedOutcome.optional(),
+  observed: observedOutcome.optional(),
+  evidence: verdictEvidence.nullable(),
+});
+export type Verdict = z.infer<typeof verdict>;
 
 export const resultEntry = z.object({
   target: z.string().min(1),
   scenario: z.string().min(1),
-  verdict: z.enum(['pass', 'fail', 'infra-error', 'skipped']),
+  verdict: verdictStatus,
   reason: z.string(),
   fix: z.string().optional(),
-  expected: z.enum(['leak', 'clean', 'unknown']).optional(),
-  observed: z.enum(['leak', 'clean', 'partial-leak']).optional(),
+  expected: expectedOutcome.optional(),
+  observed: observedOutcome.optional(),
   /** The headline numbers; null when the scenario produced no observation (skipped, infrastructure error). */
   counts: z
     .object({
@@ -122,9 +167,7 @@ export function resultEntryFrom(
   const evidence = verdict.evidence;
   const capture = (snapshot: ScenarioObservation['snapshots']['before']) =>
     snapshot.tcptab === undefined ? { raw: snapshot.netstat.raw } : { raw: snapshot.netstat.raw, tcptab: snapshot.tcptab.raw };
-  const definedSettings = Object.fromEntries(
-    Object.entries(observation?.settings ?? {}).filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined),
-  );
+  const settings = definedSettings(observation?.settings ?? {});
   return {
     target: run.target,
     scenario: run.scenario,
@@ -144,7 +187,7 @@ export function resultEntryFrom(
             cyclesRun: evidence.cyclesRun,
             tableExhausted: evidence.tableExhausted,
           },
-    evidence: evidence === null ? null : { ...evidence, settings: definedSettings },
+    evidence,
     netstat:
       observation === undefined
         ? null
@@ -153,7 +196,7 @@ export function resultEntryFrom(
             ...(observation.snapshots.during === undefined ? {} : { during: capture(observation.snapshots.during) }),
             after: capture(observation.snapshots.after),
           },
-    settings: definedSettings,
+    settings,
     durationMs: run.durationMs,
   };
 }

@@ -1,5 +1,5 @@
-import type { SocketTable } from '../netstat/socket-table.ts';
-import type { ScenarioName } from '../scenarios/scenario-catalog.ts';
+import type { SocketTable } from './socket-table.ts';
+import type { ScenarioName } from './scenario-catalog.ts';
 
 /** A table as the guest printed it and as parsed, so evidence can quote the original lines. */
 export interface TableCapture {
@@ -38,6 +38,11 @@ export interface StackSettings {
   /** Highest ephemeral port (MaxUserPort, default 5000). */
   maxUserPort?: number;
   [name: string]: string | number | boolean | undefined;
+}
+
+/** The settings that have a value, as results.json records them. */
+export function definedSettings(settings: StackSettings): Record<string, string | number | boolean> {
+  return Object.fromEntries(Object.entries(settings).filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined));
 }
 
 /**
