@@ -4,7 +4,7 @@ import createDebug from 'debug';
 import pRetry, { AbortError } from 'p-retry';
 import { crc32 } from '../util/crc32.ts';
 import { errorMessage } from '../errors.ts';
-import { AgentProtocolError, AgentRequestError, AgentTimeoutError, GuestCommandError } from './errors.ts';
+import { AgentProtocolError, AgentRequestError, AgentTimeoutError, GuestCommandError, GuestDataTooLargeError } from './errors.ts';
 import { encodeFrame, FrameDecoder, MAX_PAYLOAD, PROTOCOL_VERSION, type DecodeEvent, type Frame } from './frame-codec.ts';
 import {
   MAX_COMMAND_BYTES,
@@ -39,7 +39,12 @@ export interface AgentClientOptions {
   attemptTimeoutMs?: number;
   /** Transmissions of one request (the first plus retransmissions). */
   maxAttempts?: number;
+  /** The largest file `getFile` accepts from the guest (default DEFAULT_MAX_FILE_BYTES). */
+  maxFileBytes?: number;
 }
+
+/** 64 MiB: NETSTAT with a full socket table is ~100 KB; far more than that is a broken or hostile guest. */
+export const DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024;
 
 export interface ExecResult {
   command: string;
@@ -126,6 +131,7 @@ export class AgentClient implements AsyncDisposable {
   readonly #decoder = new FrameDecoder();
   readonly #attemptTimeoutMs: number;
   readonly #maxAttempts: number;
+  readonly #maxFileBytes: number;
   #seq = randomInt(1, 0xffffffff);
   #pending: Pending | undefined;
   #queue: Promise<void> = Promise.resolve();
@@ -136,6 +142,7 @@ export class AgentClient implements AsyncDisposable {
     this.#stream = stream;
     this.#attemptTimeoutMs = options.attemptTimeoutMs ?? 5_000;
     this.#maxAttempts = options.maxAttempts ?? 5;
+    this.#maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
     stream.on('data', this.#onData);
     stream.on('error', this.#onError);
     stream.on('close', this.#onClose);
@@ -237,9 +244,15 @@ export class AgentClient implements AsyncDisposable {
     }
   }
 
-  async getFile(guestPath: string, options: CallOptions & { chunkSize?: number } = {}): Promise<Buffer> {
+  /**
+   * Reads a guest file in chunks. The size the guest announces is checked
+   * against `maxBytes` before anything is kept, and every chunk against the
+   * size and the chunk asked for, so memory stays bounded whatever the guest says.
+   */
+  async getFile(guestPath: string, options: CallOptions & { chunkSize?: number; maxBytes?: number } = {}): Promise<Buffer> {
     const path = str16(guestPath, 'guest path', MAX_PATH_BYTES);
     const chunkSize = Math.max(1, Math.min(options.chunkSize ?? GET_CHUNK, MAX_PAYLOAD - 4));
+    const limit = options.maxBytes ?? this.#maxFileBytes;
     const signal = deadlineSignal(options.signal, options.deadlineMs ?? 120_000);
     const chunks: Buffer[] = [];
     let offset = 0;
@@ -249,6 +262,20 @@ export class AgentClient implements AsyncDisposable {
       const r = new PayloadReader(reply, 'GET');
       const nowSize = r.u32('file size');
       const data = r.rest();
+      if (nowSize > limit) {
+        throw new GuestDataTooLargeError(guestPath, `the guest announces ${nowSize} bytes, over the limit of ${limit}`, {
+          announced: nowSize,
+          limit,
+          fix: 'a file this large is not something a scenario writes: check the guest program; raise limits.maxGuestFileMiB in retrolab.config.json only if it is expected',
+        });
+      }
+      if (data.length > chunkSize || offset + data.length > nowSize) {
+        throw new GuestDataTooLargeError(guestPath, `a chunk of ${data.length} bytes at offset ${offset} does not fit (asked for ${chunkSize}, file size ${nowSize})`, {
+          announced: nowSize,
+          limit,
+          fix: 'the agent answered outside the protocol: rebuild and redeploy it (npm run build:guest)',
+        });
+      }
       if ((size !== undefined && nowSize !== size) || (data.length === 0 && offset < nowSize)) {
         throw new AgentProtocolError(`GET ${guestPath}: the file changed while it was read (size ${size} then ${nowSize} at offset ${offset})`);
       }

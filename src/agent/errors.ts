@@ -1,4 +1,5 @@
 import { RetrolabError } from '../errors.ts';
+import { quoteInput } from '../util/quote-input.ts';
 
 /** The line or the agent broke the protocol: bad frames beyond the retry budget, an unexpected reply, an ERROR reply. */
 export class AgentProtocolError extends RetrolabError {}
@@ -58,7 +59,7 @@ export class GuestCommandError extends RetrolabError {
       ? `timed out after ${result.durationMs} ms and was killed`
       : `exited with code ${result.exitCode} (0x${(result.exitCode >>> 0).toString(16)})`;
     const tail = (result.stderr.trim() || result.stdout.trim()).split(/\r?\n/).slice(-10).join('\n');
-    super(`guest command ${JSON.stringify(result.command)} ${what}${tail ? `\n${tail}` : ''}`, {
+    super(`guest command ${quoteInput(result.command)} ${what}${tail ? `\n${tail}` : ''}`, {
       context: { command: result.command, exitCode: result.exitCode, durationMs: result.durationMs, timedOut: result.timedOut },
     });
     this.command = result.command;
@@ -67,5 +68,23 @@ export class GuestCommandError extends RetrolabError {
     this.stderr = result.stderr;
     this.durationMs = result.durationMs;
     this.timedOut = result.timedOut;
+  }
+}
+
+/**
+ * The guest sent (or announced) more than the host agreed to hold: a file over
+ * the cap, or a chunk that does not fit the size it announced. A guest is
+ * input like any other; a bad one must not make the host buffer gigabytes.
+ */
+export class GuestDataTooLargeError extends AgentProtocolError {
+  readonly guestPath: string;
+  readonly announced: number;
+  readonly limit: number;
+
+  constructor(guestPath: string, problem: string, fields: { announced: number; limit: number; fix: string }) {
+    super(`GET ${guestPath}: ${problem}\n  fix: ${fields.fix}`, { context: { guestPath, ...fields } });
+    this.guestPath = guestPath;
+    this.announced = fields.announced;
+    this.limit = fields.limit;
   }
 }

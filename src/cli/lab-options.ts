@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { TARGET_NAMES, type TargetName } from '../config/vm-spec.ts';
 import { ConfigError } from '../errors.ts';
 import { SCENARIO_NAMES, type ScenarioName } from '../model/scenario-catalog.ts';
+import { quoteInput } from '../util/quote-input.ts';
 
 export interface LabOptions {
   targets: TargetName[];
@@ -18,7 +19,7 @@ function list<T extends string>(flag: string, value: string | undefined, allowed
   if (value === undefined) return undefined;
   const items = value.split(',').map((v) => v.trim()).filter(Boolean);
   const bad = items.filter((v) => !(allowed as readonly string[]).includes(v));
-  if (bad.length > 0) problems.push(`${flag}: unknown ${bad.map((b) => JSON.stringify(b)).join(', ')}; choose from ${allowed.join(', ')}`);
+  if (bad.length > 0) problems.push(`${flag}: unknown ${bad.map((b) => quoteInput(b)).join(', ')}; choose from ${allowed.join(', ')}`);
   return items as T[];
 }
 
@@ -53,7 +54,7 @@ export function parseLabOptions(args: string[], defaults: { targets: readonly Ta
   const number = (flag: string, text: string | undefined, min: number, max: number): number | undefined => {
     if (text === undefined) return undefined;
     const n = Number(text);
-    if (!Number.isFinite(n) || n < min || n > max) problems.push(`${flag}: ${JSON.stringify(text)} is not a number from ${min} to ${max}`);
+    if (!Number.isFinite(n) || n < min || n > max) problems.push(`${flag}: ${quoteInput(text)} is not a number from ${min} to ${max}`);
     return n;
   };
   const cycles = number('--cycles', v.cycles, 1, 10_000);

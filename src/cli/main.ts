@@ -32,6 +32,21 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   netstat: async () => (await import('./commands/netstat-parse.ts')).netstatCommand,
 };
 
+/**
+ * The last line of defence against echoing input: every error quotes at most
+ * 200 characters of it (quoteInput), but a message from a library may not, so
+ * no line of what reaches the terminal is longer than this.
+ */
+const MAX_MESSAGE_LINE = 2000;
+
+function boundedMessage(message: string): string {
+  return message
+    .split('\n')
+    .slice(0, 200)
+    .map((line) => (line.length > MAX_MESSAGE_LINE ? `${line.slice(0, MAX_MESSAGE_LINE)}… (${line.length - MAX_MESSAGE_LINE} more characters)` : line))
+    .join('\n');
+}
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
@@ -59,14 +74,14 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (controller.signal.aborted) return EXIT.interrupted;
     if (error instanceof ConfigError) {
-      process.stderr.write(`retrolab: ${error.message}\n`);
+      process.stderr.write(`retrolab: ${boundedMessage(error.message)}\n`);
       return EXIT.usage;
     }
     if (error instanceof PrerequisiteError) {
-      process.stderr.write(`retrolab: ${error.message}\n`);
+      process.stderr.write(`retrolab: ${boundedMessage(error.message)}\n`);
       return EXIT.failed;
     }
-    process.stderr.write(`retrolab: ${error instanceof RetrolabError ? error.message : errorMessage(error)}\n`);
+    process.stderr.write(`retrolab: ${boundedMessage(error instanceof RetrolabError ? error.message : errorMessage(error))}\n`);
     if (process.env.DEBUG && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
     return EXIT.infrastructure;
   }

@@ -9,6 +9,7 @@ import { LABEL, PRODUCT, newRunId, ownerLabels } from './labels.ts';
 import { DockerStartedContainer, type StartedContainer } from './started-container.ts';
 import { buildImageFromContext, type BuildImageOptions } from './image-build.ts';
 import { sweepLeftovers, type SweepReport } from './sweeper.ts';
+import { raceAbort } from '../util/abortable.ts';
 
 const debug = createDebug('retrolab:docker');
 
@@ -224,10 +225,7 @@ export async function connectDocker(options: { signal?: AbortSignal; runId?: str
   const docker = host && host.length > 0 ? new Docker() : new Docker({ socketPath: '/var/run/docker.sock' });
   try {
     const signal = options.signal ?? AbortSignal.timeout(10_000);
-    await Promise.race([
-      docker.ping(),
-      new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true })),
-    ]);
+    await raceAbort(docker.ping(), signal);
   } catch (error) {
     throw new DockerUnavailableError(endpoint, error);
   }

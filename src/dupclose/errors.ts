@@ -1,4 +1,5 @@
 import { RetrolabError } from '../errors.ts';
+import { quoteInput } from '../util/quote-input.ts';
 
 /** A guest program's output does not follow its documented event format (guest-apps/README.md). */
 export class GuestOutputError extends RetrolabError {
@@ -10,7 +11,7 @@ export class GuestOutputError extends RetrolabError {
 
   constructor(program: string, line: number, lineText: string, problem: string, origin?: string) {
     const where = origin === undefined ? `line ${line}` : `${origin}:${line}`;
-    super(`${program} output, ${where}: ${problem}: ${JSON.stringify(lineText)}`, {
+    super(`${program} output, ${where}: ${problem}: ${quoteInput(lineText)}`, {
       context: { program, line, lineText, origin },
     });
     this.program = program;

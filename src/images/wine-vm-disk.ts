@@ -9,6 +9,7 @@ import { HostCommandError, runHostCommand, type HostCommandOptions, type HostCom
 import { PROJECT_ROOT, cacheDir as projectCacheDir } from '../util/paths.ts';
 import { ensureBaseImage } from './base-image.ts';
 import { hashDirectory, hashInputs } from './input-hash.ts';
+import { escapeOption } from '../qemu/command-line.ts';
 
 const contextDir = join(PROJECT_ROOT, 'docker/wine-vm-root');
 const scope = 'wine-vm';
@@ -217,7 +218,7 @@ async function provision(args: {
     ...['-accel', 'tcg', '-M', 'pc', '-cpu', vm.cpu, '-m', String(vm.memoryMb), '-smp', '1'],
     ...['-nodefaults', '-display', 'none', '-no-reboot'],
     ...['-kernel', args.kernel, '-initrd', args.initrd, '-append', vm.append],
-    ...['-drive', `file=${args.raw},if=virtio,format=raw,discard=unmap`, '-serial', 'null', '-serial', `file:${log}`],
+    ...['-drive', `file=${escapeOption(args.raw)},if=virtio,format=raw,discard=unmap`, '-serial', 'null', '-serial', `file:${log}`],
   ];
   await run('qemu-system-i386', qemuArgs, 'qemu-system-i386 (provisioning boot)', { signal }).catch(async (error: unknown) => {
     if (error instanceof PrerequisiteError) throw error;

@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.ts';
 import { AGENT_COMMAND } from './guest-payload.ts';
 import type { LicensedTarget } from './licensed-config.ts';
+import { quoteInput } from '../util/quote-input.ts';
 
 /**
  * Answer files for unattended installs, with the keys the notes document
@@ -27,9 +28,9 @@ const NAME = /^[A-Za-z0-9-]{1,15}$/;
 
 function check(answers: InstallAnswers): Required<InstallAnswers> {
   const computerName = answers.computerName ?? 'RETROLAB';
-  if (!NAME.test(computerName)) throw new ConfigError(`--computer-name: ${JSON.stringify(computerName)} must be 1-15 letters, digits or dashes (a NetBIOS name)`);
+  if (!NAME.test(computerName)) throw new ConfigError(`--computer-name: ${quoteInput(computerName)} must be 1-15 letters, digits or dashes (a NetBIOS name)`);
   if (!/^[A-Za-z0-9-]{5,40}$/.test(answers.productKey)) {
-    throw new ConfigError(`--product-key: ${JSON.stringify(answers.productKey)} does not look like a product key (letters, digits and dashes, e.g. XXXXX-XXXXX-XXXXX-XXXXX-XXXXX or 123-4567890)`);
+    throw new ConfigError(`--product-key: ${quoteInput(answers.productKey)} does not look like a product key (letters, digits and dashes, e.g. XXXXX-XXXXX-XXXXX-XXXXX-XXXXX or 123-4567890)`);
   }
   return { productKey: answers.productKey, computerName, workgroup: answers.workgroup ?? 'WORKGROUP', fullName: answers.fullName ?? 'retrolab' };
 }

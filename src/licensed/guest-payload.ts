@@ -53,6 +53,23 @@ export function checkMaxConnections(target: LicensedTarget, value: number | unde
   }
 }
 
+/**
+ * The NT 4 logon goes into a REGEDIT4 file and the SOFTWARE hive as text: a
+ * CR or LF would end the value early and start a line of the user's choosing
+ * (another key, another value); NUL ends the string in the guest.
+ */
+export function checkLogon(logon: LogonAccount | undefined): void {
+  if (!logon) return;
+  for (const [flag, value] of [['--user', logon.user], ['--password', logon.password]] as const) {
+    const bad = /[\r\n\0]/.exec(value);
+    if (bad) {
+      const name = bad[0] === '\r' ? 'a carriage return (CR)' : bad[0] === '\n' ? 'a line feed (LF)' : 'a NUL character';
+      throw new ConfigError(`${flag}: holds ${name} at position ${bad.index + 1}; a logon name or password is one line of text`);
+    }
+  }
+  if (logon.user.trim() === '') throw new ConfigError('--user: empty; give the NT 4 account that logs on by itself (e.g. Administrator)');
+}
+
 export async function readAutostartTemplate(target: LicensedTarget, options: { root?: string } = {}): Promise<RegFile> {
   const file = join(options.root ?? PROJECT_ROOT, 'vms', target, 'autostart.reg');
   return RegFile.parse(await readFile(file, 'latin1'), `vms/${target}/autostart.reg`);
@@ -61,6 +78,7 @@ export async function readAutostartTemplate(target: LicensedTarget, options: { r
 /** The registry changes for a target: its template, the logon account (NT 4) and the connection limit (9x). */
 export async function autostartReg(target: LicensedTarget, options: PayloadOptions = {}): Promise<RegFile> {
   checkMaxConnections(target, options.maxConnections);
+  checkLogon(options.logon);
   const reg = await readAutostartTemplate(target);
   if (target === 'winnt4' && options.logon) {
     const winlogon = 'HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon';

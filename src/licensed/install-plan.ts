@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.ts';
 import type { BootDevice } from '../qemu/command-line.ts';
 import type { LicensedTarget } from './licensed-config.ts';
+import { quoteInput } from '../util/quote-input.ts';
 
 /**
  * What an unattended install of each licensed target looks like from the
@@ -84,7 +85,7 @@ export function parseDiskSizeMb(value: string | undefined, target: LicensedTarge
   if (value === undefined) return INSTALL_DEFAULTS[target].diskSizeMb;
   const { min, max } = DISK_SIZE_RANGE_MB;
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new ConfigError(`--disk-size-mb: ${JSON.stringify(value)} must be a whole number of MB from ${min} to ${max} (default for ${target}: ${INSTALL_DEFAULTS[target].diskSizeMb})`);
+    throw new ConfigError(`--disk-size-mb: ${quoteInput(value)} must be a whole number of MB from ${min} to ${max} (default for ${target}: ${INSTALL_DEFAULTS[target].diskSizeMb})`);
   }
   return Number(value);
 }
@@ -93,7 +94,7 @@ export function parseStageTimeoutMs(value: string | undefined): number {
   if (value === undefined) return DEFAULT_STAGE_TIMEOUT_MINUTES * 60_000;
   const { min, max } = TIMEOUT_RANGE_MINUTES;
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new ConfigError(`--timeout-minutes: ${JSON.stringify(value)} must be a whole number of minutes from ${min} to ${max} (the longest one setup stage may take; default ${DEFAULT_STAGE_TIMEOUT_MINUTES})`);
+    throw new ConfigError(`--timeout-minutes: ${quoteInput(value)} must be a whole number of minutes from ${min} to ${max} (the longest one setup stage may take; default ${DEFAULT_STAGE_TIMEOUT_MINUTES})`);
   }
   return Number(value) * 60_000;
 }

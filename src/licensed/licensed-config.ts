@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { readJsonFile, schemaProblems } from '../config/json-file.ts';
 import { ConfigError } from '../errors.ts';
 import { PROJECT_ROOT } from '../util/paths.ts';
+import { quoteInput } from '../util/quote-input.ts';
 
 /**
  * Where each licensed target's disk image is: an environment variable
@@ -24,6 +25,12 @@ export const retrolabConfig = z.strictObject({
   images: z
     .strictObject({ win95: imagePath.optional(), win98: imagePath.optional(), winnt4: imagePath.optional() })
     .default({}),
+  /** What the host accepts from a guest; the defaults hold every real run with room to spare. */
+  limits: z
+    .strictObject({
+      maxGuestFileMiB: z.int('must be a whole number of MiB').min(1, 'must be at least 1').max(4096, 'must be at most 4096 (4 GiB)').optional(),
+    })
+    .default({}),
 });
 export type RetrolabConfig = z.infer<typeof retrolabConfig>;
 
@@ -34,7 +41,7 @@ export function imageEnvVariable(target: LicensedTarget): string {
 export function parseLicensedTarget(value: string | undefined, flag = '--target'): LicensedTarget {
   const parsed = licensedTarget.safeParse(value);
   if (!parsed.success) {
-    throw new ConfigError(`${flag}: ${JSON.stringify(value ?? '')} is not a licensed target; use one of ${LICENSED_TARGET_NAMES.join(', ')}`);
+    throw new ConfigError(`${flag}: ${quoteInput(value ?? '')} is not a licensed target; use one of ${LICENSED_TARGET_NAMES.join(', ')}`);
   }
   return parsed.data;
 }
@@ -45,13 +52,19 @@ export async function loadRetrolabConfig(options: { root?: string; signal?: Abor
   try {
     await access(file);
   } catch {
-    return { images: {} };
+    return { images: {}, limits: {} };
   }
   const json = await readJsonFile(file, { shown: CONFIG_FILE_NAME, what: 'it', ...(options.signal ? { signal: options.signal } : {}) });
   const result = retrolabConfig.safeParse(json);
   if (result.success) return result.data;
   const problems = schemaProblems(CONFIG_FILE_NAME, result.error);
   throw new ConfigError(problems.join('\n'), { cause: result.error, context: { file, problems } });
+}
+
+/** The most `getFile` takes from a guest, from limits.maxGuestFileMiB (default: the agent client's 64 MiB). */
+export async function maxGuestFileBytes(options: { root?: string; signal?: AbortSignal } = {}): Promise<number | undefined> {
+  const mib = (await loadRetrolabConfig(options)).limits.maxGuestFileMiB;
+  return mib === undefined ? undefined : mib * 1024 * 1024;
 }
 
 export type ConfiguredImage =

@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.ts';
+import { quoteInput } from '../util/quote-input.ts';
 
 /**
  * REGEDIT4 files: the one registry format `regedit` imports on Windows 95, 98
@@ -31,7 +32,7 @@ export class RegFile {
         return;
       }
       const value = /^"((?:[^"\\]|\\.)*)"=(.*)$/.exec(line);
-      if (!value || !current) throw new ConfigError(`${source}: line ${i + 2}: expected [KEY] or "name"=value, got ${JSON.stringify(line)}`);
+      if (!value || !current) throw new ConfigError(`${source}: line ${i + 2}: expected [KEY] or "name"=value, got ${quoteInput(line)}`);
       current.values.set(unescape(value[1] ?? ''), parseValue(value[2] ?? '', `${source}: line ${i + 2}`));
     });
     return file;
@@ -48,6 +49,10 @@ export class RegFile {
   }
 
   set(path: string, name: string, value: RegValue): this {
+    // REGEDIT4 is line-based: a line break would end the value and start a line of the caller's choosing.
+    for (const [field, text] of [['key', path], ['value name', name], ...(value.type === 'sz' ? [['value', value.data]] : [])] as const) {
+      if (LINE_BREAKING.test(text)) throw new ConfigError(`${path}\\${name}: the ${field} holds a CR, LF or NUL character, which a .reg file cannot carry`);
+    }
     this.key(path).values.set(name, value);
     return this;
   }
@@ -68,12 +73,14 @@ export class RegFile {
   }
 }
 
+const LINE_BREAKING = /[\r\n\0]/;
+
 function parseValue(text: string, where: string): RegValue {
   const sz = /^"((?:[^"\\]|\\.)*)"$/.exec(text);
   if (sz) return { type: 'sz', data: unescape(sz[1] ?? '') };
   const dword = /^dword:([0-9a-fA-F]{8})$/.exec(text);
   if (dword) return { type: 'dword', data: Number.parseInt(dword[1] ?? '0', 16) };
-  throw new ConfigError(`${where}: only "string" and dword:XXXXXXXX values are supported, got ${JSON.stringify(text)}`);
+  throw new ConfigError(`${where}: only "string" and dword:XXXXXXXX values are supported, got ${quoteInput(text)}`);
 }
 
 function renderValue(value: RegValue): string {

@@ -1,5 +1,6 @@
 import { RetrolabError } from '../errors.ts';
 import type { TableSource } from '../model/socket-table.ts';
+import { quoteInput } from '../util/quote-input.ts';
 
 /** The text is not the output of the program it was taken for. */
 export class SocketTableParseError extends RetrolabError {
@@ -11,7 +12,7 @@ export class SocketTableParseError extends RetrolabError {
 
   constructor(source: TableSource, line: number, lineText: string, problem: string, origin?: string) {
     const where = origin === undefined ? `line ${line}` : `${origin}:${line}`;
-    super(`not ${source === 'netstat' ? 'NETSTAT -AN' : 'tcptab'} output: ${where}: ${problem}: ${JSON.stringify(lineText)}`, {
+    super(`not ${source === 'netstat' ? 'NETSTAT -AN' : 'tcptab'} output: ${where}: ${problem}: ${quoteInput(lineText)}`, {
       context: { source, line, lineText, origin },
     });
     this.source = source;

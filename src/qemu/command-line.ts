@@ -87,12 +87,12 @@ export function qemuArguments(spec: QemuVmSpec, run: QemuRunOptions): string[] {
     '-accel', run.accel === 'tcg' ? `tcg,tb-size=${TCG_TB_SIZE_MB}` : run.accel,
     '-vga', spec.vga,
     '-pidfile', inRun(RUN_FILES.pid),
-    '-qmp', `unix:${inRun(RUN_FILES.qmp)},server=on,wait=off`,
+    '-qmp', `unix:${escapeOption(inRun(RUN_FILES.qmp))},server=on,wait=off`,
     // wait=on holds the guest until the host is connected, so no early byte is lost.
-    '-chardev', `socket,id=ser0,path=${inRun(RUN_FILES.serial)},server=on,wait=on`,
+    '-chardev', `socket,id=ser0,path=${escapeOption(inRun(RUN_FILES.serial))},server=on,wait=on`,
     '-serial', 'chardev:ser0',
   ];
-  if (spec.consoleLog) args.push('-chardev', `file,id=con0,path=${inRun(RUN_FILES.console)}`, '-serial', 'chardev:con0');
+  if (spec.consoleLog) args.push('-chardev', `file,id=con0,path=${escapeOption(inRun(RUN_FILES.console))}`, '-serial', 'chardev:con0');
   if ((run.reboot ?? 'exit') === 'exit') args.push('-no-reboot');
   if (run.disk) {
     args.push('-drive', `file=${escapeOption(run.disk.path)},if=${spec.disk.bus},format=qcow2,media=disk`);
@@ -159,8 +159,8 @@ function checkPort(port: number, field: string): void {
   }
 }
 
-/** QEMU option values escape a comma by doubling it. */
-function escapeOption(value: string): string {
+/** QEMU's option parser splits on commas; a doubled comma is a literal one, so a path with commas stays one value. */
+export function escapeOption(value: string): string {
   return value.replaceAll(',', ',,');
 }
 

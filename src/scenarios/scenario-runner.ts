@@ -8,6 +8,7 @@ import { ScenarioError } from './errors.ts';
 import { deployGuestApp, guestPath } from './guest-deploy.ts';
 import type { ScenarioDefinition } from '../model/scenario-catalog.ts';
 import { takeSnapshot } from './snapshot.ts';
+import { sleep } from '../util/abortable.ts';
 
 export interface RunScenarioOptions {
   signal?: AbortSignal;
@@ -24,20 +25,6 @@ export interface RunScenarioOptions {
 
 const POLL_MS = 500;
 let runCounter = 0;
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason as Error);
-      },
-      { once: true },
-    );
-  });
-}
 
 async function stackSettings(handle: TargetHandle, options: { signal?: AbortSignal }): Promise<{ settings: StackSettings; win9x: boolean }> {
   const info = await handle.agent.sysinfo(options);

@@ -52,6 +52,8 @@ export interface StartQemuTargetOptions {
   coldBoot?: boolean;
   /** The disk image to boot, instead of the spec's source (a licensed target's prepared image). */
   image?: string;
+  /** The most the agent client takes in one getFile (limits.maxGuestFileMiB). */
+  maxFileBytes?: number;
   /**
    * Told how long the warm start took, from the run overlay's creation to the
    * agent's answer: the same span a cold boot's coldBootMs covers (the bench
@@ -167,7 +169,7 @@ async function bootAndSave(
       onProgress: progress,
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    const agent = await vm.waitForReady((signal) => AgentClient.connect(vm.serial, { signal, handshakeTimeoutMs: spec.timeouts.bootToReadyMs }), options);
+    const agent = await vm.waitForReady((signal) => AgentClient.connect(vm.serial, { signal, handshakeTimeoutMs: spec.timeouts.bootToReadyMs, ...(options.maxFileBytes ? { maxFileBytes: options.maxFileBytes } : {}) }), options);
     coldBootMs = Date.now() - started;
     progress({ kind: 'step', scope: spec.target, message: `agent ready after a cold boot (${(coldBootMs / 1000).toFixed(1)} s): saving the VM state` });
     saved = await vm.saveState(stateFile, options);
@@ -200,7 +202,7 @@ async function startWarm(spec: QemuVmSpec, media: BootMedia, warm: WarmState, ac
     }),
   );
   const agent = stack.use(
-    await vm.waitForReady((signal) => AgentClient.connect(vm.serial, { signal, handshakeTimeoutMs: spec.timeouts.bootToReadyMs }), options),
+    await vm.waitForReady((signal) => AgentClient.connect(vm.serial, { signal, handshakeTimeoutMs: spec.timeouts.bootToReadyMs, ...(options.maxFileBytes ? { maxFileBytes: options.maxFileBytes } : {}) }), options),
   );
   const warmStartMs = Date.now() - started;
   options.onWarmStart?.(warmStartMs);

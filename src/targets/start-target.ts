@@ -1,6 +1,7 @@
 import { loadVmSpec } from '../config/load-vm-spec.ts';
 import type { TargetName } from '../config/vm-spec.ts';
 import type { DockerClient } from '../docker/docker-client.ts';
+import { maxGuestFileBytes } from '../licensed/licensed-config.ts';
 import { licensedReadiness } from '../licensed/readiness.ts';
 import type { ProgressSink } from '../report/progress.ts';
 import { TargetSkippedError } from './errors.ts';
@@ -29,17 +30,19 @@ export interface StartedTarget extends TargetHandle {
 export async function startTarget(target: TargetName, options: StartOptions): Promise<StartedTarget> {
   const call = options.signal ? { signal: options.signal } : {};
   const spec = await loadVmSpec(target, call);
+  const maxFileBytes = await maxGuestFileBytes(call);
+  const limits = maxFileBytes !== undefined ? { maxFileBytes } : {};
   let handle: TargetHandle;
   if (spec.kind === 'wine-container') {
-    handle = await startWineTarget(options);
+    handle = await startWineTarget({ ...options, ...limits });
   } else if (spec.licensed && (target === 'win95' || target === 'win98' || target === 'winnt4')) {
     const readiness = await licensedReadiness(target, call);
     if (readiness.state !== 'ready') {
       throw new TargetSkippedError(target, `licensed target ${readiness.state}: ${readiness.reason}`, `${readiness.fix} (README: Licensed targets)`);
     }
-    handle = await startQemuTarget(spec, { ...options, image: readiness.image });
+    handle = await startQemuTarget(spec, { ...options, ...limits, image: readiness.image });
   } else {
-    handle = await startQemuTarget(spec, options);
+    handle = await startQemuTarget(spec, { ...options, ...limits });
   }
   try {
     const facts = checkGuest(spec, await handle.agent.sysinfo(call));

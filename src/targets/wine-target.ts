@@ -19,6 +19,8 @@ export interface StartTargetOptions {
   artifactsDir?: string;
   /** How long to wait for the agent's banner (Wine starts slowly under emulation). */
   readyTimeoutMs?: number;
+  /** The most the agent client takes in one getFile (limits.maxGuestFileMiB). */
+  maxFileBytes?: number;
 }
 
 /**
@@ -47,7 +49,7 @@ export async function startWineTarget(options: StartTargetOptions): Promise<Targ
 
   let agent: AgentClient;
   try {
-    agent = stack.use(await AgentClient.connect(line.stream, { signal, handshakeTimeoutMs: readyTimeoutMs }));
+    agent = stack.use(await AgentClient.connect(line.stream, { signal, handshakeTimeoutMs: readyTimeoutMs, ...(options.maxFileBytes ? { maxFileBytes: options.maxFileBytes } : {}) }));
   } catch (error) {
     const files = await collectArtifacts(`start failed: ${error instanceof Error ? error.message : String(error)}`).catch(() => []);
     throw new TargetStartError(`The wine target's agent did not answer: ${error instanceof Error ? error.message : String(error)}`, {

@@ -4,6 +4,7 @@ import { ConfigError } from '../../errors.ts';
 import { buildGuestApps } from '../../guest-apps/build.ts';
 import { installImage } from '../../licensed/install-driver.ts';
 import { parseDiskSizeMb, parseStageTimeoutMs } from '../../licensed/install-plan.ts';
+import { checkLogon } from '../../licensed/guest-payload.ts';
 import { imageEnvVariable, parseLicensedTarget } from '../../licensed/licensed-config.ts';
 import { prepareImage } from '../../licensed/prepare-image.ts';
 import { makeSetupMedia } from '../../licensed/setup-media.ts';
@@ -11,6 +12,7 @@ import { consoleProgress } from '../../report/progress.ts';
 import { cacheDir } from '../../util/paths.ts';
 import { join } from 'node:path';
 import type { CommandIo } from '../command.ts';
+import { quoteInput } from '../../util/quote-input.ts';
 
 const USAGE = `usage:
   retrolab image prepare --target win95|win98|winnt4 --image PATH [--out PATH|DIR] [--force] [--max-connections N] [--user NAME --password PW]
@@ -44,7 +46,7 @@ const OPTIONS = {
 
 export async function imageCommand(args: string[], io: CommandIo): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub !== 'prepare' && sub !== 'setup-media' && sub !== 'install') throw new ConfigError(`Unknown image subcommand ${JSON.stringify(sub ?? '')}\n${USAGE}`);
+  if (sub !== 'prepare' && sub !== 'setup-media' && sub !== 'install') throw new ConfigError(`Unknown image subcommand ${quoteInput(sub ?? '')}\n${USAGE}`);
   let values;
   try {
     ({ values } = parseArgs({ args: rest, options: OPTIONS, strict: true, allowPositionals: false }));
@@ -59,6 +61,7 @@ export async function imageCommand(args: string[], io: CommandIo): Promise<numbe
     throw new ConfigError('--user and --password go together (the NT 4 account that logs on by itself; use --password "" for a blank one)');
   }
   const logon = values.user !== undefined ? { user: values.user, password: values.password ?? '' } : undefined;
+  checkLogon(logon);
   // Checked before the agent build, and again where used.
   if (sub === 'install') requiredInstallFlags(values, target);
   const diskSizeMb = parseDiskSizeMb(values['disk-size-mb'], target);
@@ -136,6 +139,6 @@ function requiredInstallFlags(values: { iso?: string; 'product-key'?: string }, 
 
 function parseCount(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new ConfigError(`--max-connections: ${JSON.stringify(value)} is not a whole number`);
+  if (!/^\d+$/.test(value)) throw new ConfigError(`--max-connections: ${quoteInput(value)} is not a whole number`);
   return Number(value);
 }

@@ -11,6 +11,7 @@ import { validatePatchDir } from '../../scenarios/patch.ts';
 import type { CommandIo } from '../command.ts';
 import { EXIT } from '../exit-codes.ts';
 import { parseLabOptions } from '../lab-options.ts';
+import { checkRunConfig } from '../run-config-check.ts';
 
 export const LAB_USAGE = `usage: retrolab lab [--target T]... [--scenario S]... [--cycles N]
                    [--baseline FILE [--tolerance 0.1]] [--patch DIR [--patch-install CMD]] [--verbose]
@@ -39,6 +40,7 @@ export async function labCommand(args: string[], io: CommandIo, mode: 'lab' | 'r
     io.stderr.write(`retrolab run needs --target and --scenario\n${LAB_USAGE}\n`);
     return EXIT.usage;
   }
+  await checkRunConfig(options.targets, { signal: io.signal });
   if (options.patchDir) await validatePatchDir(options.patchDir);
   const baselineExists = options.baseline ? await exists(options.baseline) : false;
   const baseline = options.baseline && baselineExists ? await readRunResults(options.baseline, { signal: io.signal }) : undefined;
