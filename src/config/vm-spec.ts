@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OS_NAMES, familyOf } from '../os/os-profiles.ts';
 
 /**
  * One schema for every target's `vms/<target>/spec.json`: QEMU guests and the
@@ -7,12 +8,18 @@ import { z } from 'zod';
  * command line; the values here are facts about the guest, not QEMU syntax.
  */
 
-export const TARGET_NAMES = ['win95', 'win98', 'winnt4', 'wine', 'wine-vm'] as const;
-export const targetName = z.enum(TARGET_NAMES);
+/**
+ * A target is a folder under vms/ (its name is the folder's); the list of
+ * targets is read from there (src/config/target-list.ts), never written out
+ * in code.
+ */
+export const targetName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be a target folder name under vms/ (lower-case letters, digits and dashes, e.g. "win98")');
 export type TargetName = z.infer<typeof targetName>;
 
-/** The OS inside, as the agent and the scenarios need to know it (Winsock 1.1 only, NETSTAT dialect). */
-export const osName = z.enum(['win95', 'win98', 'winnt4', 'wine']);
+/** The OS inside: the key of its profile in src/os/os-profiles.ts (family, first-boot facts, install, imports). */
+export const osName = z.enum(OS_NAMES);
 
 /**
  * Where a disk image (or kernel) comes from: a user's environment variable, a
@@ -108,8 +115,8 @@ export const qemuVmSpec = z
     if (spec.nic.model === 'ne2k_isa' && spec.machine.type === 'q35') {
       ctx.addIssue({ code: 'custom', path: ['nic', 'model'], message: 'an ISA NIC needs an ISA bus: use machine.type "pc" or "isapc"' });
     }
-    if (spec.smp > 1 && (spec.os === 'win95' || spec.os === 'win98')) {
-      ctx.addIssue({ code: 'custom', path: ['smp'], message: `${spec.os} uses one CPU only; set smp to 1` });
+    if (spec.smp > 1 && familyOf(spec.os).name === 'win9x') {
+      ctx.addIssue({ code: 'custom', path: ['smp'], message: `${spec.os} (Windows 9x) uses one CPU only; set smp to 1` });
     }
   });
 export type QemuVmSpec = z.infer<typeof qemuVmSpec>;

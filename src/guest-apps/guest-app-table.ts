@@ -1,4 +1,4 @@
-import type { GuestOs } from '../pe/os-allowlists.ts';
+import { GUEST_OSES, osesWithDll, type GuestOs } from '../pe/os-allowlists.ts';
 
 /**
  * The guest programs and how to build them, as data. Adding a program is one
@@ -19,7 +19,7 @@ export interface GuestAppSpec {
 }
 
 const RT = 'guest-apps/rt/rt.c';
-const ALL_OSES: readonly GuestOs[] = ['win95', 'win95-ws2', 'win98', 'winnt4', 'wine'];
+const ALL_OSES: readonly GuestOs[] = GUEST_OSES;
 
 export const GUEST_APPS = {
   dupclose: {
@@ -28,8 +28,8 @@ export const GUEST_APPS = {
     sources: ['guest-apps/dupclose/dupclose.c', 'guest-apps/cycle/cycle.c', RT],
     includeDirs: ['guest-apps/rt', 'guest-apps/cycle'],
     libs: ['ws2_32', 'kernel32'],
-    // Winsock 2 is missing on Windows 95 without the update.
-    supportedOs: ['win95-ws2', 'win98', 'winnt4', 'wine'],
+    // Every OS with Winsock 2 (so not Windows 95 without the update).
+    supportedOs: osesWithDll('ws2_32.dll'),
   },
   duphandle: {
     name: 'duphandle',

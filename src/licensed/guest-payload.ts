@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { PROJECT_ROOT } from '../util/paths.ts';
 import type { LicensedTarget } from './licensed-config.ts';
+import { loadLicensedOs, type LicensedOs } from './licensed-os.ts';
 import { RegFile } from './reg-file.ts';
 
 /**
@@ -43,10 +44,10 @@ export interface PayloadOptions {
 
 export const MAX_CONNECTIONS_RANGE = { min: 8, max: 10_000 } as const;
 
-export function checkMaxConnections(target: LicensedTarget, value: number | undefined): void {
+export function checkMaxConnections(licensed: Pick<LicensedOs, 'target' | 'os' | 'family'>, value: number | undefined): void {
   if (value === undefined) return;
-  if (target === 'winnt4') {
-    throw new ConfigError(`--max-connections: MSTCP MaxConnections exists only on Windows 95/98; NT 4 has no such limit (drop the flag for winnt4)`);
+  if (!licensed.family.mstcpMaxConnections) {
+    throw new ConfigError(`--max-connections: MSTCP MaxConnections exists only on Windows 95/98/ME; ${licensed.os.title} has no such limit (drop the flag for ${licensed.target})`);
   }
   if (!Number.isInteger(value) || value < MAX_CONNECTIONS_RANGE.min || value > MAX_CONNECTIONS_RANGE.max) {
     throw new ConfigError(`--max-connections: ${value} must be a whole number from ${MAX_CONNECTIONS_RANGE.min} to ${MAX_CONNECTIONS_RANGE.max} (Windows' default is 100)`);
@@ -75,18 +76,22 @@ export async function readAutostartTemplate(target: LicensedTarget, options: { r
   return RegFile.parse(await readFile(file, 'latin1'), `vms/${target}/autostart.reg`);
 }
 
-/** The registry changes for a target: its template, the logon account (NT 4) and the connection limit (9x). */
+/**
+ * The registry changes for a target: its template, the logon account (NT's
+ * automatic logon) and the connection limit (9x), as its OS profile says.
+ */
 export async function autostartReg(target: LicensedTarget, options: PayloadOptions = {}): Promise<RegFile> {
-  checkMaxConnections(target, options.maxConnections);
+  const licensed = await loadLicensedOs(target);
+  checkMaxConnections(licensed, options.maxConnections);
   checkLogon(options.logon);
   const reg = await readAutostartTemplate(target);
-  if (target === 'winnt4' && options.logon) {
+  if (licensed.family.automaticLogon && options.logon) {
     const winlogon = 'HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon';
     reg.set(winlogon, 'DefaultUserName', { type: 'sz', data: options.logon.user });
     reg.set(winlogon, 'DefaultPassword', { type: 'sz', data: options.logon.password });
   }
   if (options.maxConnections !== undefined) {
-    const type = options.maxConnectionsType ?? (target === 'win95' ? 'dword' : 'sz');
+    const type = options.maxConnectionsType ?? (licensed.os.maxConnectionsType === 'dword-without-winsock2' ? 'dword' : 'sz');
     reg.set(MSTCP_KEY, 'MaxConnections', type === 'sz' ? { type: 'sz', data: String(options.maxConnections) } : { type: 'dword', data: options.maxConnections });
   }
   return reg;

@@ -5,6 +5,7 @@ import { readDiskLayout } from './disk-layout.ts';
 import { UnusableImageError } from './errors.ts';
 import { FatVolume } from './fat-volume.ts';
 import { findInstalledWindows } from './installed-windows.ts';
+import type { OsFamilyName } from '../os/os-family.ts';
 import type { LicensedTarget } from './licensed-config.ts';
 
 /**
@@ -23,6 +24,8 @@ export interface InstalledCheckResult {
 
 export interface InstalledCheckContext {
   target: LicensedTarget;
+  /** The OS family being installed: which layout (MSDOS.SYS or BOOT.INI) counts as installed. */
+  family: OsFamilyName;
   /** The stage that just ended. */
   stage: number;
   /** A folder for scratch files (the work directory). */
@@ -48,10 +51,10 @@ export const installedWindowsCheck: InstalledCheck = async (disk, context) => {
       return { installed: false, detail: `partition ${layout.system.index + 1} holds ${layout.fileSystem.toUpperCase()}, not FAT16/FAT32` };
     }
     const found = await findInstalledWindows(new FatVolume(raw, layout.volumeOffset, call));
-    const wanted = context.target === 'winnt4' ? 'nt' : 'win9x';
+    const wanted = context.family;
     if (found.family === 'none') return { installed: false, detail: `no Windows on C: yet (looked for ${found.looked.join(', ')})` };
     if (found.family !== wanted) {
-      return { installed: false, detail: `C: holds ${found.family === 'nt' ? 'Windows NT' : 'Windows 95/98'}, not ${context.target}` };
+      return { installed: false, detail: `C: holds ${found.family === 'nt' ? 'Windows NT' : 'Windows 95/98/ME'}, not ${context.target}` };
     }
     const where = found.family === 'nt' ? `${found.systemRoot}\\SYSTEM32\\CONFIG\\SOFTWARE` : `${found.windowsDir}\\WIN.INI`;
     return { installed: true, detail: `C: (${layout.fileSystem.toUpperCase()}) has ${where}` };

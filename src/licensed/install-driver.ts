@@ -1,6 +1,5 @@
 import { access, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { loadVmSpec } from '../config/load-vm-spec.ts';
 import type { QemuVmSpec } from '../config/vm-spec.ts';
 import type { DockerClient } from '../docker/docker-client.ts';
 import { ConfigError } from '../errors.ts';
@@ -12,10 +11,11 @@ import { answerFiles, type InstallAnswers } from './answer-files.ts';
 import { checkMaxConnections, type LogonAccount } from './guest-payload.ts';
 import { installedWindowsCheck, type InstalledCheck, type InstalledCheckResult } from './install-check.ts';
 import { InstallFailedError, InstallIncompleteError, InstallStageTimeoutError } from './install-errors.ts';
-import { checkInstallIso, createTargetDisk, writeAnswerFloppy } from './install-media.ts';
-import { DEFAULT_STAGE_TIMEOUT_MINUTES, INSTALL_DEFAULTS, formatDuration, planInstallStages, type InstallStage } from './install-plan.ts';
+import { checkInstallIso, createInstallDisk, writeAnswerFloppy } from './install-media.ts';
+import { DEFAULT_STAGE_TIMEOUT_MINUTES, formatDuration, planInstallStages, type InstallStage } from './install-plan.ts';
 import { runInstallStage, type StageOutcome } from './install-stage.ts';
 import type { LicensedTarget } from './licensed-config.ts';
+import { loadLicensedOs } from './licensed-os.ts';
 import { checkOutputPath, type ProtectedFile } from './output-guard.ts';
 import { outputFileIn, prepareImage, type PreparedImage } from './prepare-image.ts';
 
@@ -37,7 +37,7 @@ export interface InstallOptions {
   answers: InstallAnswers;
   /** The agent built for the guests, for the preparation at the end. */
   agentExe: string;
-  /** 95/98: the user's startup disk; the answer file goes into a copy of it. */
+  /** The user's DOS startup disk (95/98/ME optionally, NT 4 always); the answer file goes into a copy of it. */
   bootFloppy?: string;
   /** Where the prepared image goes (default as `image prepare`: .cache/prepared/; a folder gets <target>-prepared.qcow2). */
   out?: string;
@@ -47,7 +47,7 @@ export interface InstallOptions {
   /** Per stage (default 60 minutes); ignored when `stages` is given. */
   stageTimeoutMs?: number;
   maxConnections?: number;
-  /** NT 4's automatic logon for the prepared image. */
+  /** NT's automatic logon for the prepared image. */
   logon?: LogonAccount;
   /** Default: vms/<target>/spec.json. */
   spec?: QemuVmSpec;
@@ -79,9 +79,12 @@ export async function installImage(options: InstallOptions): Promise<InstallResu
   const started = Date.now();
 
   // Every input is checked before an hour of setup, not after it.
-  answerFiles(target, options.answers);
-  checkMaxConnections(target, options.maxConnections);
-  if (options.logon && target !== 'winnt4') throw new ConfigError(`--user/--password: the automatic logon is an NT 4 setting, not ${target}'s`);
+  const licensed = await loadLicensedOs(target, call);
+  answerFiles(licensed.install, options.answers);
+  checkMaxConnections(licensed, options.maxConnections);
+  if (options.logon && !licensed.family.automaticLogon) {
+    throw new ConfigError(`--user/--password: the automatic logon is a Windows NT setting, not ${licensed.os.title}'s`);
+  }
   const iso = resolve(options.iso);
   await checkInstallIso(iso);
   try {
@@ -95,13 +98,13 @@ export async function installImage(options: InstallOptions): Promise<InstallResu
     if (options.bootFloppy !== undefined) inputs.push({ path: options.bootFloppy, role: 'the boot floppy (--boot-floppy)' });
     await checkOutputPath(await outputFileIn(options.out, target), { protect: inputs, force: options.force ?? false });
   }
-  const spec = options.spec ?? (await qemuSpecOf(target, call));
+  const spec = options.spec ?? licensed.spec;
   const stages =
     options.stages ??
-    planInstallStages(target, { bootFloppy: options.bootFloppy !== undefined, stageTimeoutMs: options.stageTimeoutMs ?? DEFAULT_STAGE_TIMEOUT_MINUTES * 60_000 });
+    planInstallStages(licensed, { bootFloppy: options.bootFloppy !== undefined, stageTimeoutMs: options.stageTimeoutMs ?? DEFAULT_STAGE_TIMEOUT_MINUTES * 60_000 });
   if (stages.length === 0) throw new ConfigError('an install needs at least one stage');
   const isInstalled = options.isInstalled ?? installedWindowsCheck;
-  const diskSizeMb = options.diskSizeMb ?? INSTALL_DEFAULTS[target].diskSizeMb;
+  const diskSizeMb = options.diskSizeMb ?? licensed.install.diskSizeMb;
 
   const root = options.cacheRoot ?? cacheDir();
   await mkdir(join(root, 'install'), { recursive: true });
@@ -121,7 +124,7 @@ export async function installImage(options: InstallOptions): Promise<InstallResu
   try {
     let floppy;
     try {
-      floppy = await writeAnswerFloppy({ target, answers: options.answers, dir: workDir, ...(options.bootFloppy ? { bootFloppy: options.bootFloppy } : {}), ...call });
+      floppy = await writeAnswerFloppy({ licensed, answers: options.answers, dir: workDir, ...(options.bootFloppy ? { bootFloppy: options.bootFloppy } : {}), ...call });
     } catch (error) {
       // Nothing to look at yet: the user's input was unusable.
       if (error instanceof ConfigError) {
@@ -131,8 +134,8 @@ export async function installImage(options: InstallOptions): Promise<InstallResu
       throw error;
     }
     progress({ kind: 'step', scope: target, message: `answer floppy: ${floppy.files.join(', ')}${floppy.copiedFrom ? ` in a copy of ${floppy.copiedFrom}` : ''}` });
-    during = 'creating the target disk';
-    const disk = await createTargetDisk(workDir, diskSizeMb, call);
+    during = licensed.install.route === 'dos-winnt' ? 'creating C: with the CD\'s I386 folder' : 'creating the target disk';
+    const disk = await createInstallDisk(licensed, { dir: workDir, sizeMb: diskSizeMb, iso, ...call });
 
     const outcomes: StageOutcome[] = [];
     let check: InstalledCheckResult = { installed: false, detail: 'no stage has run' };
@@ -155,7 +158,7 @@ export async function installImage(options: InstallOptions): Promise<InstallResu
         }),
       );
       during = `the installed check after stage ${stage.number}`;
-      check = await isInstalled({ path: disk, format: 'qcow2' }, { target, stage: stage.number, scratchDir: workDir, ...call });
+      check = await isInstalled({ path: disk, format: 'qcow2' }, { target, family: licensed.family.name, stage: stage.number, scratchDir: workDir, ...call });
       progress({ kind: 'step', scope: target, message: `after stage ${stage.number}: ${check.installed ? 'installed' : 'not installed yet'}: ${check.detail}` });
       if (check.installed) break;
     }
@@ -190,10 +193,4 @@ export async function installImage(options: InstallOptions): Promise<InstallResu
     if (error instanceof ConfigError && floppyFailed) throw error;
     throw new InstallFailedError(target, during, workDir, error);
   }
-}
-
-async function qemuSpecOf(target: LicensedTarget, options: { signal?: AbortSignal }): Promise<QemuVmSpec> {
-  const spec = await loadVmSpec(target, options);
-  if (spec.kind !== 'qemu') throw new ConfigError(`vms/${target}/spec.json is not a QEMU spec`);
-  return spec;
 }

@@ -9,18 +9,10 @@ import type { LicensedTarget } from './licensed-config.ts';
  * the answer floppy, each stage's serial log and the screenshot.
  */
 
-/** What to try when a stage hangs, by where it booted from. */
-export function stageTimeoutFix(target: LicensedTarget, stage: Pick<InstallStage, 'number' | 'boot'>): string {
-  const look = 'look at the screenshot: a setup screen waiting for input means the answer file does not cover that question';
+/** What to try when a stage hangs: the stage's own hint (from the install plan), then more time. */
+export function stageTimeoutFix(stage: Pick<InstallStage, 'stuckHint'>): string {
   const slower = 'if setup was still working, run again with a larger --timeout-minutes';
-  if (stage.boot === 'cdrom') {
-    return `${look}; a "No bootable device" or blank screen means the CD does not boot on its own${target === 'winnt4' ? '' : ' (Win95 retail CDs never do): give your boot floppy with --boot-floppy'}; ${slower}`;
-  }
-  if (stage.boot === 'floppy') {
-    return `${look}; a DOS prompt means the boot floppy's AUTOEXEC.BAT did not start setup with A:\\MSBATCH.INF; ${slower}`;
-  }
-  const cpu = target === 'winnt4' ? '' : '; "Windows protection error" on 95 or 98 FE is the fast-CPU bug: patch the install with FIX95CPU or patcher9x (README, "Licensed targets")';
-  return `${look}${cpu}; ${slower}`;
+  return `${stage.stuckHint ?? 'look at the screenshot: a setup screen waiting for input means the answer file does not cover that question'}; ${slower}`;
 }
 
 /** A stage did not end (the guest did not reset or power off) within its timeout; QEMU was killed. */
@@ -31,7 +23,7 @@ export class InstallStageTimeoutError extends VmError {
   readonly fix: string;
 
   constructor(target: LicensedTarget, stage: InstallStage, workDir: string, artifacts: VmArtifacts) {
-    const fix = stageTimeoutFix(target, stage);
+    const fix = stageTimeoutFix(stage);
     super(
       `install stage ${stage.number} (${stage.what}, booted from ${stage.boot}) did not end within its timeout of ${formatDuration(stage.timeoutMs)}; QEMU was killed` +
         (artifacts.screenshotPath ? '' : ' (no screenshot: QEMU did not answer in time)'),

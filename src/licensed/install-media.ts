@@ -1,18 +1,21 @@
-import { chown, copyFile, chmod } from 'node:fs/promises';
+import { chown, copyFile, chmod, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { containerUser } from '../qemu/run-directory.ts';
 import { answerFiles, type InstallAnswers } from './answer-files.ts';
 import { DiskToolError, UnusableImageError } from './errors.ts';
 import { FatVolume } from './fat-volume.ts';
 import { runTool } from './host-tool.ts';
-import type { LicensedTarget } from './licensed-config.ts';
+import { setBatchBlock } from './ini-text.ts';
+import type { LicensedOs } from './licensed-os.ts';
 import { statUserFile } from './user-file.ts';
+import { createWinntSourceDisk } from './winnt-source-disk.ts';
 
 /**
  * The media of an unattended install, all in its work directory: the answer
  * floppy (a fresh 1.44 MB FAT12 image, or a copy of the user's boot floppy,
- * with msbatch.inf or unattend.txt + $OEM$ written to it) and the blank
- * qcow2 disk setup installs onto. The user's ISO and floppy are only read.
+ * with the OS's answer file written to it) and the qcow2 disk setup installs
+ * onto: blank, or for NT 4's `winnt /b` route a FAT C: holding the CD's I386.
+ * The user's ISO and floppy are only read.
  */
 
 export const ANSWER_FLOPPY = 'answer-floppy.img';
@@ -24,26 +27,37 @@ const FLOPPY_BYTES = new Set([368_640, 737_280, 1_228_800, 1_474_560, 1_720_320,
 
 export interface AnswerFloppy {
   path: string;
-  /** Names as written on the floppy (`MSBATCH.INF`, `$OEM$/CMDLINES.TXT`). */
+  /** Names as written on the floppy (`MSBATCH.INF`, `AUTOEXEC.BAT`). */
   files: string[];
   /** The user's boot floppy it was copied from, if any. */
   copiedFrom?: string;
 }
 
 /**
+ * The lines the boot floppy's AUTOEXEC.BAT gets on NT 4's route: write boot
+ * code into the MBR (the disk retrolab made has a partition table only), then
+ * start winnt from C:\I386, floppyless (/B), with the answer file on A:.
+ */
+export const WINNT_AUTOEXEC_BLOCK = [
+  'IF EXIST A:\\FDISK.EXE A:\\FDISK.EXE /MBR',
+  'IF EXIST C:\\I386\\WINNT.EXE C:\\I386\\WINNT.EXE /B /S:C:\\I386 /U:A:\\UNATTEND.TXT',
+];
+
+/**
  * Writes the target's answer files to `dir/answer-floppy.img`: a new FAT12
  * floppy (the first file lands at LBA 33, the first data sector), or a
- * writable copy of `bootFloppy` so the startup disk finds them on A:.
+ * writable copy of `bootFloppy` so the startup disk finds them on A:. On
+ * the `dos-winnt` route the copy's AUTOEXEC.BAT also gets the block that runs winnt.
  */
 export async function writeAnswerFloppy(options: {
-  target: LicensedTarget;
+  licensed: Pick<LicensedOs, 'install'>;
   answers: InstallAnswers;
   dir: string;
   bootFloppy?: string;
   signal?: AbortSignal;
 }): Promise<AnswerFloppy> {
   const call = options.signal ? { signal: options.signal } : {};
-  const { files } = answerFiles(options.target, options.answers);
+  const { files } = answerFiles(options.licensed.install, options.answers);
   const path = join(options.dir, ANSWER_FLOPPY);
   if (options.bootFloppy) {
     await checkBootFloppy(options.bootFloppy);
@@ -58,6 +72,11 @@ export async function writeAnswerFloppy(options: {
       const folder = posix.dirname(name);
       if (folder !== '.') await volume.mkdir(folder);
       await volume.write(name, Buffer.from(text, 'latin1'));
+    }
+    if (options.licensed.install.route === 'dos-winnt') {
+      const autoexec = (await volume.exists('AUTOEXEC.BAT')) ? (await volume.read('AUTOEXEC.BAT')).toString('latin1') : '@ECHO OFF\r\n';
+      await volume.write('AUTOEXEC.BAT', Buffer.from(setBatchBlock(autoexec, 'retrolab', WINNT_AUTOEXEC_BLOCK), 'latin1'));
+      files.set('AUTOEXEC.BAT', '');
     }
   } catch (error) {
     if (!(error instanceof DiskToolError) || !options.bootFloppy) throw error;
@@ -86,16 +105,38 @@ async function checkBootFloppy(path: string): Promise<void> {
 }
 
 /**
+ * The disk setup installs onto, by install route: blank for the routes whose
+ * setup partitions it, a FAT C: holding the CD's I386 for `winnt /b`.
+ */
+export async function createInstallDisk(
+  licensed: Pick<LicensedOs, 'install'>,
+  options: { dir: string; sizeMb: number; iso: string; signal?: AbortSignal },
+): Promise<string> {
+  if (licensed.install.route !== 'dos-winnt') return createTargetDisk(options.dir, options.sizeMb, options);
+  const call = options.signal ? { signal: options.signal } : {};
+  const source = await createWinntSourceDisk(options);
+  const path = join(options.dir, TARGET_DISK);
+  await runTool('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'qcow2', source.path, path], call);
+  await rm(source.path, { force: true });
+  await giveToQemuUser(path);
+  return path;
+}
+
+async function giveToQemuUser(path: string): Promise<void> {
+  if ((process.getuid?.() ?? 0) === 0) {
+    const [uid, gid] = containerUser().split(':').map(Number) as [number, number];
+    await chown(path, uid, gid);
+  }
+}
+
+/**
  * A blank qcow2 disk of `sizeMb` for setup to partition and install onto. The
  * container runs QEMU as another user, which must be able to write it.
  */
 export async function createTargetDisk(dir: string, sizeMb: number, options: { signal?: AbortSignal } = {}): Promise<string> {
   const path = join(dir, TARGET_DISK);
   await runTool('qemu-img', ['create', '-q', '-f', 'qcow2', path, `${sizeMb}M`], options);
-  if ((process.getuid?.() ?? 0) === 0) {
-    const [uid, gid] = containerUser().split(':').map(Number) as [number, number];
-    await chown(path, uid, gid);
-  }
+  await giveToQemuUser(path);
   return path;
 }
 

@@ -2,9 +2,10 @@ import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { readJsonFile, schemaProblems } from '../config/json-file.ts';
+import { checkTargetName } from '../config/target-list.ts';
+import { targetName, type TargetName } from '../config/vm-spec.ts';
 import { ConfigError } from '../errors.ts';
 import { PROJECT_ROOT } from '../util/paths.ts';
-import { quoteInput } from '../util/quote-input.ts';
 
 /**
  * Where each licensed target's disk image is: an environment variable
@@ -13,18 +14,16 @@ import { quoteInput } from '../util/quote-input.ts';
  * editing the file.
  */
 
-export const LICENSED_TARGET_NAMES = ['win95', 'win98', 'winnt4'] as const;
-export const licensedTarget = z.enum(LICENSED_TARGET_NAMES);
-export type LicensedTarget = z.infer<typeof licensedTarget>;
+/** A target whose spec says `"licensed": true` (the list comes from vms/*/spec.json: src/config/target-list.ts). */
+export type LicensedTarget = TargetName;
 
 export const CONFIG_FILE_NAME = 'retrolab.config.json';
 
 const imagePath = z.string().min(1, 'must be a path to a disk image');
 
 export const retrolabConfig = z.strictObject({
-  images: z
-    .strictObject({ win95: imagePath.optional(), win98: imagePath.optional(), winnt4: imagePath.optional() })
-    .default({}),
+  /** Target → image; a key that is not a licensed target is reported when that target is looked up, never used. */
+  images: z.record(targetName, imagePath).default({}),
   /** What the host accepts from a guest; the defaults hold every real run with room to spare. */
   limits: z
     .strictObject({
@@ -38,12 +37,9 @@ export function imageEnvVariable(target: LicensedTarget): string {
   return `RETROLAB_IMAGE_${target.toUpperCase()}`;
 }
 
-export function parseLicensedTarget(value: string | undefined, flag = '--target'): LicensedTarget {
-  const parsed = licensedTarget.safeParse(value);
-  if (!parsed.success) {
-    throw new ConfigError(`${flag}: ${quoteInput(value ?? '')} is not a licensed target; use one of ${LICENSED_TARGET_NAMES.join(', ')}`);
-  }
-  return parsed.data;
+/** Checks a `--target` value against the licensed targets of vms/ (the error lists them). */
+export async function parseLicensedTarget(value: string | undefined, options: { flag?: string; root?: string; signal?: AbortSignal } = {}): Promise<LicensedTarget> {
+  return checkTargetName(value, { ...options, licensedOnly: true });
 }
 
 /** Reads retrolab.config.json; a missing file is an empty config, a bad one lists every problem as `path: message`. */

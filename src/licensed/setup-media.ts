@@ -12,6 +12,7 @@ import {
 import { runTool } from './host-tool.ts';
 import { checkOutputPath } from './output-guard.ts';
 import type { LicensedTarget } from './licensed-config.ts';
+import { loadLicensedOs } from './licensed-os.ts';
 import { RegFile } from './reg-file.ts';
 
 /**
@@ -95,7 +96,7 @@ export async function setupFiles(options: {
       return Buffer.from(file.render(), 'latin1');
     };
     files.set('MAXCONN.REG', only(await withType('sz')));
-    if (target === 'win95') {
+    if ((await loadLicensedOs(target)).os.maxConnectionsType === 'dword-without-winsock2') {
       // Plain 95 reads MaxConnections as a DWORD, 95 with the Winsock 2 update as a string (notes: "Connection limit").
       files.set('MAXCONND.REG', only(await withType('dword')));
       lines.push('IF EXIST %WINDIR%\\SYSTEM\\WS2_32.DLL REGEDIT /S MAXCONN.REG', 'IF NOT EXIST %WINDIR%\\SYSTEM\\WS2_32.DLL REGEDIT /S MAXCONND.REG');

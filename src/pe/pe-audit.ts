@@ -59,7 +59,7 @@ export function auditPe(image: PeImage, oses: readonly GuestOs[]): AuditProblem[
     }
     for (const os of oses) {
       const allowed = allowedImports(os).dlls.get(dll);
-      const title = OS_IMPORT_POLICIES[os].title;
+      const title = OS_IMPORT_POLICIES[os]?.title ?? os;
       if (allowed === undefined) {
         problems.push({ kind: 'dll', os, dll, message: `imports ${dll}, which is not on the ${os} allowlist (${title})` });
         continue;
@@ -74,7 +74,7 @@ export function auditPe(image: PeImage, oses: readonly GuestOs[]): AuditProblem[
             function: fn.name,
             message:
               `imports ${dll}!${fn.name}, which is not on the ${os} allowlist (${title})` +
-              (elsewhere.length > 0 ? `; listed for ${elsewhere.join(', ')}` : '; listed for no OS (add it to src/pe/os-allowlists.ts with its source if it really exists)'),
+              (elsewhere.length > 0 ? `; listed for ${elsewhere.join(', ')}` : '; listed for no OS (add it to a group in src/os/import-groups.ts with its source if it really exists)'),
           });
         }
       }
