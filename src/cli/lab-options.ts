@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { TARGET_NAMES, type TargetName } from '../config/vm-spec.ts';
+import type { TargetName } from '../config/vm-spec.ts';
 import { ConfigError } from '../errors.ts';
 import { SCENARIO_NAMES, type ScenarioName } from '../model/scenario-catalog.ts';
 import { quoteInput } from '../util/quote-input.ts';
@@ -23,7 +23,11 @@ function list<T extends string>(flag: string, value: string | undefined, allowed
   return items as T[];
 }
 
-/** Parses the flags of `lab` and `run`; every problem is reported at once as `flag: message`. */
+/**
+ * Parses the flags of `lab` and `run`; every problem is reported at once as
+ * `flag: message`. `defaults.targets` is every target (the folders of vms/):
+ * the default set and the names --target accepts.
+ */
 export function parseLabOptions(args: string[], defaults: { targets: readonly TargetName[] }): LabOptions {
   let parsed;
   try {
@@ -49,7 +53,7 @@ export function parseLabOptions(args: string[], defaults: { targets: readonly Ta
   }
   const v = parsed.values;
   const problems: string[] = [];
-  const targets = list('--target', [...(v.target ?? []), ...(v.targets ? [v.targets] : [])].join(',') || undefined, TARGET_NAMES, problems);
+  const targets = list('--target', [...(v.target ?? []), ...(v.targets ? [v.targets] : [])].join(',') || undefined, defaults.targets, problems);
   const scenarios = list('--scenario', [...(v.scenario ?? []), ...(v.scenarios ? [v.scenarios] : [])].join(',') || undefined, SCENARIO_NAMES, problems);
   const number = (flag: string, text: string | undefined, min: number, max: number): number | undefined => {
     if (text === undefined) return undefined;

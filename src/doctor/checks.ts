@@ -4,6 +4,7 @@ import { probeHostCommand } from '../util/host-command.ts';
 import { connectDocker, type DockerClient } from '../docker/docker-client.ts';
 import { RUNNER_IMAGES } from '../docker/image-names.ts';
 import { errorMessage } from '../errors.ts';
+import { listLicensedTargets } from '../config/target-list.ts';
 import { licensedReadiness } from '../licensed/readiness.ts';
 
 export type CheckStatus = 'ok' | 'missing' | 'warning' | 'not configured';
@@ -16,8 +17,6 @@ export interface CheckResult {
   /** A missing required check makes `doctor` exit non-zero. */
   required: boolean;
 }
-
-export const LICENSED_TARGETS = ['win95', 'win98', 'winnt4'] as const;
 
 export function imageEnvVar(target: string): string {
   return `RETROLAB_IMAGE_${target.toUpperCase()}`;
@@ -124,7 +123,7 @@ async function checkTool(cmd: string, pkg: string, why: string): Promise<CheckRe
     : { name: cmd, status: 'missing', detail: `not found (${why})`, fix: `apt-get install ${pkg} (or npm run setup as root)`, required: true };
 }
 
-async function checkLicensed(target: (typeof LICENSED_TARGETS)[number]): Promise<CheckResult> {
+async function checkLicensed(target: string): Promise<CheckResult> {
   const name = `target ${target}`;
   const readiness = await licensedReadiness(target).catch((error: unknown) => ({ state: 'not prepared' as const, reason: errorMessage(error), fix: 'fix retrolab.config.json', image: '', from: '' }));
   if (readiness.state === 'ready') {
@@ -150,7 +149,8 @@ export async function runChecks(options: { signal?: AbortSignal } = {}): Promise
       await checkTool('debootstrap', 'debootstrap', 'base images without a registry'),
       await checkTool('mkfs.ext4', 'e2fsprogs', 'builds the wine-vm root disk'),
       await checkTool('xorriso', 'xorriso', 'makes setup ISOs'),
-      ...(await Promise.all(LICENSED_TARGETS.map(checkLicensed))),
+      // One row per licensed target of vms/ (their specs say "licensed": true).
+      ...(await Promise.all((await listLicensedTargets(options.signal ? { signal: options.signal } : {})).map(checkLicensed))),
     ];
   } finally {
     await docker?.[Symbol.asyncDispose]();

@@ -131,7 +131,7 @@ export function parseMarker(text: string): PreparedMarker | undefined {
   const max = fields.get('max-connections');
   return {
     format: Number(fields.get('format') ?? 0),
-    target: (fields.get('target') ?? '') as LicensedTarget,
+    target: fields.get('target') ?? '',
     retrolabVersion: fields.get('retrolab') ?? '',
     agentSha256: fields.get('agent-sha256') ?? '',
     maxConnections: max === undefined || max === 'default' ? null : Number(max),

@@ -2,7 +2,7 @@ import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { readJsonFile, schemaProblems } from '../config/json-file.ts';
-import { checkTargetName } from '../config/target-list.ts';
+import { checkTargetName, listLicensedTargets } from '../config/target-list.ts';
 import { targetName, type TargetName } from '../config/vm-spec.ts';
 import { ConfigError } from '../errors.ts';
 import { PROJECT_ROOT } from '../util/paths.ts';
@@ -14,7 +14,7 @@ import { PROJECT_ROOT } from '../util/paths.ts';
  * editing the file.
  */
 
-/** A target whose spec says `"licensed": true` (the list comes from vms/*/spec.json: src/config/target-list.ts). */
+/** A target whose spec says `"licensed": true` (the list comes from the vms/<target>/spec.json files: src/config/target-list.ts). */
 export type LicensedTarget = TargetName;
 
 export const CONFIG_FILE_NAME = 'retrolab.config.json';
@@ -52,9 +52,16 @@ export async function loadRetrolabConfig(options: { root?: string; signal?: Abor
   }
   const json = await readJsonFile(file, { shown: CONFIG_FILE_NAME, what: 'it', ...(options.signal ? { signal: options.signal } : {}) });
   const result = retrolabConfig.safeParse(json);
-  if (result.success) return result.data;
-  const problems = schemaProblems(CONFIG_FILE_NAME, result.error);
-  throw new ConfigError(problems.join('\n'), { cause: result.error, context: { file, problems } });
+  const problems = result.success ? [] : schemaProblems(CONFIG_FILE_NAME, result.error);
+  if (result.success) {
+    // A key that names no licensed target would be ignored without a word: a typo (win89) must not look configured.
+    const licensed = await listLicensedTargets(options.signal ? { signal: options.signal } : {});
+    for (const key of Object.keys(result.data.images)) {
+      if (!licensed.includes(key)) problems.push(`${CONFIG_FILE_NAME}: images.${key}: not a licensed target; use one of ${licensed.join(', ')}`);
+    }
+    if (problems.length === 0) return result.data;
+  }
+  throw new ConfigError(problems.join('\n'), { cause: result.success ? undefined : result.error, context: { file, problems } });
 }
 
 /** The most `getFile` takes from a guest, from limits.maxGuestFileMiB (default: the agent client's 64 MiB). */

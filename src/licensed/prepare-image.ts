@@ -25,7 +25,9 @@ import {
 } from './guest-payload.ts';
 import { setBatchBlock, setIniValue } from './ini-text.ts';
 import { findInstalledWindows, type InstalledWindows } from './installed-windows.ts';
+import { loadTargetSpecs } from '../config/target-list.ts';
 import type { LicensedTarget } from './licensed-config.ts';
+import { loadLicensedOs, type LicensedOs } from './licensed-os.ts';
 import { SOFTWARE_PREFIX, hiveHasKey, mergeIntoHive } from './nt-hive.ts';
 import { readPreparedManifest, writePreparedManifest } from './prepared-manifest.ts';
 
@@ -43,7 +45,7 @@ export interface PrepareImageOptions {
   /** Replace an existing `out` (never the image or a backing file of it). */
   force?: boolean;
   maxConnections?: number;
-  /** NT 4 only: the account that logs on by itself (default Administrator, blank password). */
+  /** NT family only: the account that logs on by itself (default Administrator, blank password). */
   logon?: LogonAccount;
   signal?: AbortSignal;
   onProgress?: ProgressSink;
@@ -61,19 +63,21 @@ const SETUP_MEDIA_FIX = (target: LicensedTarget) =>
   `make setup media with \`retrolab image setup-media --target ${target}\` and run SETUP.BAT inside the guest once, then use the image as it is (see README, "Licensed targets")`;
 
 /**
- * Writes a prepared qcow2 copy of a user's installed 95/98/NT 4 disk in which
- * the agent starts by itself on COM1. The original is converted to a raw
+ * Writes a prepared qcow2 copy of a user's installed 95/98/ME/NT 4/2000 disk
+ * in which the agent starts by itself on COM1, the way the target's OS family
+ * says (src/os/os-family.ts, `autostart`). The original is converted to a raw
  * working copy (qemu-img reads it, nothing writes it), the copy is edited
- * with mtools (and hivex for NT 4), and the result converted to qcow2.
+ * with mtools (and hivex on NT), and the result converted to qcow2.
  */
 export async function prepareImage(options: PrepareImageOptions): Promise<PreparedImage> {
   const { target } = options;
   const progress = options.onProgress ?? silentProgress;
   const call = options.signal ? { signal: options.signal } : {};
   const started = Date.now();
-  checkMaxConnections(target, options.maxConnections);
-  if (options.logon && target !== 'winnt4') {
-    throw new UnusableImageError(options.image, `a logon account is an NT 4 setting, not ${target}'s`, 'drop --user/--password, or use --target winnt4');
+  const licensed = await loadLicensedOs(target, call);
+  checkMaxConnections(licensed, options.maxConnections);
+  if (options.logon && !licensed.family.automaticLogon) {
+    throw new UnusableImageError(options.image, `a logon account is a Windows NT setting, not ${licensed.os.title}'s`, `drop --user/--password, or use a Windows NT target (${(await targetsOfFamily('nt')).join(', ')})`);
   }
   const source = await inspectImageFile(resolve(options.image), call);
   const agent = await readFile(options.agentExe);
@@ -123,14 +127,14 @@ export async function prepareImage(options: PrepareImageOptions): Promise<Prepar
       );
     }
     const installed = await findInstalledWindows(volume);
-    checkFamily(target, installed, source.path);
+    await checkFamily(licensed, installed, source.path);
     progress({ kind: 'step', scope: target, message: `writing C:\\${GUEST_DIR} and the autostart on ${layout.fileSystem.toUpperCase()}` });
     await volume.mkdir(GUEST_DIR);
     await volume.write(`${GUEST_DIR}\\${GUEST_FILES.agent}`, agent);
     if (installed.family === 'win9x') {
-      await prepareWin9x(volume, installed.windowsDir, options);
+      await prepareWin9x(volume, installed.windowsDir, options, licensed);
     } else if (installed.family === 'nt') {
-      await prepareNt4(volume, installed.systemRoot, work, options);
+      await prepareNt(volume, installed.systemRoot, work, options);
     }
     await volume.write(markerPath, renderMarker(marker));
     progress({ kind: 'step', scope: target, message: `writing ${out}` });
@@ -148,34 +152,55 @@ export async function prepareImage(options: PrepareImageOptions): Promise<Prepar
   return { path: out, marker, reused: false, fileSystem };
 }
 
-function checkFamily(target: LicensedTarget, installed: InstalledWindows, image: string): void {
-  const wanted = target === 'winnt4' ? 'nt' : 'win9x';
-  if (installed.family === wanted) return;
+/** The targets whose OS is of this family, for messages that say which target fits a disk. */
+async function targetsOfFamily(family: 'win9x' | 'nt'): Promise<string[]> {
+  const specs = await loadTargetSpecs();
+  const names: string[] = [];
+  for (const spec of specs) {
+    if (!spec.licensed || spec.kind !== 'qemu') continue;
+    if ((await loadLicensedOs(spec.target)).family.name === family) names.push(spec.target);
+  }
+  return names;
+}
+
+async function checkFamily(licensed: LicensedOs, installed: InstalledWindows, image: string): Promise<void> {
+  const { target } = licensed;
+  if (installed.family === licensed.family.name) return;
   if (installed.family === 'none') {
     throw new UnusableImageError(image, `no installed Windows found on C: (looked for ${installed.looked.join(', ')})`, `give the disk of an installed ${target}, or install one with \`retrolab image install --target ${target}\``);
   }
-  const found = installed.family === 'nt' ? `Windows NT (${installed.systemRoot}\\SYSTEM32\\CONFIG\\SOFTWARE)` : `Windows 95/98 (${installed.windowsDir}\\WIN.INI)`;
-  const right = installed.family === 'nt' ? 'winnt4' : 'win95 or win98';
+  const found = installed.family === 'nt' ? `Windows NT (${installed.systemRoot}\\SYSTEM32\\CONFIG\\SOFTWARE)` : `Windows 95/98/ME (${installed.windowsDir}\\WIN.INI)`;
+  const right = (await targetsOfFamily(installed.family)).join(' or ');
   throw new UnusableImageError(image, `--target ${target}, but the disk holds ${found}`, `use --target ${right}, or give the ${target} image`);
 }
 
 /**
- * 95/98: AUTOSTRT.REG is applied once, by real-mode REGEDIT from AUTOEXEC.BAT
+ * 9x: AUTOSTRT.REG is applied once, by real-mode REGEDIT from AUTOEXEC.BAT
  * before Windows starts, so RunServices starts the agent (before any logon)
  * already on the first boot; it is then renamed so later boots skip it.
  * WIN.INI `run=` starts the agent as well, for the case the import did not
  * happen; a second agent finds COM1 taken and gives up after 30 s.
  * The StartUp folder needs a .LNK, which has no writer here.
  */
-async function prepareWin9x(volume: FatVolume, windowsDir: string, options: PrepareImageOptions): Promise<void> {
+async function prepareWin9x(volume: FatVolume, windowsDir: string, options: PrepareImageOptions, licensed: LicensedOs): Promise<void> {
   const hasWinsock2 = await volume.exists(`${windowsDir}\\SYSTEM\\WS2_32.DLL`);
+  const dword = licensed.os.maxConnectionsType === 'dword-without-winsock2' && !hasWinsock2;
   const reg = await autostartReg(options.target, {
-    ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections, maxConnectionsType: options.target === 'win95' && !hasWinsock2 ? 'dword' : 'sz' } : {}),
+    ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections, maxConnectionsType: dword ? 'dword' : 'sz' } : {}),
   });
   await volume.write(`${GUEST_DIR}\\${GUEST_FILES.autostart}`, reg.render());
   const winIni = `${windowsDir}\\WIN.INI`;
   const ini = (await volume.read(winIni)).toString('latin1');
   await volume.write(winIni, Buffer.from(setIniValue(ini, 'windows', 'run', AGENT_COMMAND), 'latin1'));
+  if (licensed.os.realModeAutoexec === false) {
+    // Me runs no real-mode program from AUTOEXEC.BAT (KB Q269524): WIN.INI run= is the autostart, from the first shell start on.
+    options.onProgress?.({
+      kind: 'warn',
+      scope: options.target,
+      message: `${licensed.os.title} ignores real-mode commands in AUTOEXEC.BAT (KB Q269524): the agent starts from WIN.INI run= when the shell starts; AUTOSTRT.REG (RunServices, no logon prompt${options.maxConnections !== undefined ? ', MaxConnections' : ''}) is imported only by the setup media's SETUP.BAT or an unattended install`,
+    });
+    return;
+  }
   const autoexec = (await volume.exists('AUTOEXEC.BAT')) ? (await volume.read('AUTOEXEC.BAT')).toString('latin1') : '';
   const regFile = `C:\\${GUEST_DIR}\\${GUEST_FILES.autostart}`;
   const block = [
@@ -185,9 +210,9 @@ async function prepareWin9x(volume: FatVolume, windowsDir: string, options: Prep
   await volume.write('AUTOEXEC.BAT', Buffer.from(setBatchBlock(autoexec, 'retrolab', block), 'latin1'));
 }
 
-/** NT 4: AutoAdminLogon and the Run value go straight into the SOFTWARE hive; AUTOSTRT.REG is kept for reference. */
-async function prepareNt4(volume: FatVolume, systemRoot: string, work: string, options: PrepareImageOptions): Promise<void> {
-  const reg = await autostartReg('winnt4', options.logon ? { logon: options.logon } : {});
+/** NT (4.0, 2000): AutoAdminLogon and the Run value go straight into the SOFTWARE hive; AUTOSTRT.REG is kept for reference. */
+async function prepareNt(volume: FatVolume, systemRoot: string, work: string, options: PrepareImageOptions): Promise<void> {
+  const reg = await autostartReg(options.target, options.logon ? { logon: options.logon } : {});
   await volume.write(`${GUEST_DIR}\\${GUEST_FILES.autostart}`, reg.render());
   const hivePath = `${systemRoot}\\SYSTEM32\\CONFIG\\SOFTWARE`;
   const hive = join(work, 'SOFTWARE');
@@ -196,7 +221,7 @@ async function prepareNt4(volume: FatVolume, systemRoot: string, work: string, o
   for (const key of reg.keys) {
     const relative = key.path.slice(SOFTWARE_PREFIX.length + 1);
     if (!(await hiveHasKey(hive, relative, call))) {
-      throw new UnusableImageError(options.image, `C:\\${hivePath} has no key ${relative} (not an NT 4 SOFTWARE hive?)`, SETUP_MEDIA_FIX('winnt4'));
+      throw new UnusableImageError(options.image, `C:\\${hivePath} has no key ${relative} (not an NT SOFTWARE hive?)`, SETUP_MEDIA_FIX(options.target));
     }
   }
   await mergeIntoHive(hive, reg, SOFTWARE_PREFIX, call);

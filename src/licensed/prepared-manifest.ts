@@ -1,5 +1,6 @@
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { targetName } from '../config/vm-spec.ts';
 import type { PreparedMarker } from './guest-payload.ts';
 
 /**
@@ -13,7 +14,7 @@ const manifestSchema = z.object({
   format: z.literal(1),
   marker: z.object({
     format: z.number(),
-    target: z.enum(['win95', 'win98', 'winnt4']),
+    target: targetName,
     retrolabVersion: z.string(),
     agentSha256: z.string(),
     maxConnections: z.number().nullable(),

@@ -60,6 +60,12 @@ export interface OsProfile {
    * with the Winsock 2 update, a DWORD on plain 95 (legacy-windows.md, "Connection limit").
    */
   maxConnectionsType?: 'sz' | 'dword-without-winsock2';
+  /**
+   * 9x: AUTOEXEC.BAT runs real-mode programs at boot (95, 98). Me does not:
+   * it reads only SET and PATH from it (KB Q269524, "Overview of Real Mode
+   * Removal from Windows Millennium Edition").
+   */
+  realModeAutoexec?: boolean;
 }
 
 const WIN32_BASE: readonly ImportGroupId[] = ['kernel32-win32-base', 'user32-win32-base', 'advapi32-win32-base', 'advapi32-security-stubs', 'wsock32-winsock-1.1'];
@@ -95,6 +101,7 @@ export const OS_PROFILES = {
       },
     ],
     maxConnectionsType: 'dword-without-winsock2',
+    realModeAutoexec: true,
   },
   win98: {
     name: 'win98',
@@ -104,6 +111,7 @@ export const OS_PROFILES = {
     install: { route: 'dos-setup', answerFile: 'MSBATCH.INF', diskSizeMb: 2000, maxStages: 6, bootFloppy: 'optional' },
     imports: [{ id: 'win98', title: 'Windows 98', groups: WIN98_SET, source: 'KB Q197017: ws2_32 4.10.1998, wsock32, msvcrt 5.00; iphlpapi (legacy-windows.md)' }],
     maxConnectionsType: 'sz',
+    realModeAutoexec: true,
   },
   winme: {
     name: 'winme',
@@ -122,6 +130,7 @@ export const OS_PROFILES = {
       },
     ],
     maxConnectionsType: 'sz',
+    realModeAutoexec: false,
   },
   winnt4: {
     name: 'winnt4',

@@ -1,5 +1,7 @@
 import { parseDupcloseEvents } from '../dupclose/dupclose-events.ts';
 import { summarizeDupcloseRun, type DupcloseRun } from '../dupclose/dupclose-run.ts';
+import type { OsFamily } from '../os/os-family.ts';
+import { familyOfReported } from '../os/os-profiles.ts';
 import type { ProgressSink } from '../report/progress.ts';
 import { silentProgress } from '../report/progress.ts';
 import type { TargetHandle } from '../targets/target-handle.ts';
@@ -26,13 +28,13 @@ export interface RunScenarioOptions {
 const POLL_MS = 500;
 let runCounter = 0;
 
-async function stackSettings(handle: TargetHandle, options: { signal?: AbortSignal }): Promise<{ settings: StackSettings; win9x: boolean }> {
+async function stackSettings(handle: TargetHandle, options: { signal?: AbortSignal }): Promise<{ settings: StackSettings; family: OsFamily }> {
   const info = await handle.agent.sysinfo(options);
   const settings: StackSettings = {};
   const max = info.mstcpMaxConnections ? Number(info.mstcpMaxConnections.value) : Number.NaN;
   if (Number.isFinite(max)) settings.maxConnections = max;
   settings.os = `${info.platformId === 1 ? 'win9x' : 'nt'} ${info.major}.${info.minor}.${info.build}${info.wineVersion ? ` (wine ${info.wineVersion})` : ''}`;
-  return { settings, win9x: info.platformId === 1 };
+  return { settings, family: familyOfReported(info) };
 }
 
 /**
@@ -48,12 +50,12 @@ export async function runScenario(handle: TargetHandle, definition: ScenarioDefi
   const fail = (message: string, cause?: unknown) => new ScenarioError(message, handle.target, definition.name, { cause });
 
   const program = await deployGuestApp(handle, definition.program, call);
-  const { settings, win9x } = await stackSettings(handle, call);
+  const { settings, family } = await stackSettings(handle, call);
   const cycles = Math.min(options.cycles ?? definition.cycles, options.maxCycles ?? Number.POSITIVE_INFINITY);
   const peer = `${handle.peer.host}:${handle.peer.port}`;
 
   progress({ kind: 'step', scope, message: `NETSTAT before, then ${definition.program} × ${cycles} cycles against ${peer}` });
-  const before = await takeSnapshot(handle, 'before', { ...call, win9x });
+  const before = await takeSnapshot(handle, 'before', { ...call, family });
 
   runCounter += 1;
   const outFile = guestPath(handle, `${definition.name}-${runCounter}.log`);
@@ -76,7 +78,7 @@ export async function runScenario(handle: TargetHandle, definition: ScenarioDefi
   } else {
     // The sockets only stay while the program lives, so it runs detached and
     // NETSTAT is taken while it says it is holding them.
-    const start = win9x ? `start /m ${commandLine}` : `start "retrolab" /b ${commandLine}`;
+    const start = family.backgroundStart(commandLine);
     const launched = await handle.agent.exec(start, { cwd: handle.guestWorkDir, timeoutMs: 60_000, ...call });
     if (launched.exitCode !== 0) throw fail(`could not start ${definition.program} in the background (exit ${launched.exitCode}): ${launched.stderr || launched.stdout}`);
     const deadline = Date.now() + timeoutMs;
@@ -86,7 +88,7 @@ export async function runScenario(handle: TargetHandle, definition: ScenarioDefi
     }
     if (run.holding) {
       progress({ kind: 'step', scope, message: `program holds ${run.held ?? '?'} socket(s): NETSTAT during` });
-      during = await takeSnapshot(handle, 'during', { ...call, win9x });
+      during = await takeSnapshot(handle, 'during', { ...call, family });
     }
     while (!/event=summary/.test(text)) {
       if (Date.now() > deadline) throw fail(`${definition.program} did not finish; output so far:\n${text.slice(-2000)}`);
@@ -97,7 +99,7 @@ export async function runScenario(handle: TargetHandle, definition: ScenarioDefi
   await handle.agent.deleteFile(outFile, { missingOk: true, ...call });
 
   await sleep(options.settleMs ?? 2_000, options.signal);
-  const after = await takeSnapshot(handle, 'after', { ...call, win9x });
+  const after = await takeSnapshot(handle, 'after', { ...call, family });
   progress({ kind: 'step', scope, message: `done: ${run.cycles.filter((c) => c.ok).length}/${run.cycles.length} cycles ok` });
 
   return {

@@ -1,4 +1,5 @@
 import { parseNetstat } from '../netstat/netstat-parser.ts';
+import type { OsFamily } from '../os/os-family.ts';
 import { parseTcptab } from '../netstat/tcptab-parser.ts';
 import type { TargetHandle } from '../targets/target-handle.ts';
 import type { Snapshot } from '../model/scenario-observation.ts';
@@ -21,14 +22,15 @@ const TCPTAB_EXIT_UNAVAILABLE = 3;
 export async function takeSnapshot(
   handle: TargetHandle,
   label: string,
-  options: { signal?: AbortSignal; win9x: boolean },
+  options: { signal?: AbortSignal; family: Pick<OsFamily, 'snapshot'> },
 ): Promise<Snapshot> {
   const call = options.signal ? { signal: options.signal } : {};
-  const netstatText = options.win9x ? await handle.agent.netstat(call) : await captured(handle, 'netstat -an', `netstat-${label}.txt`, call);
+  const { capture, netstatCommand } = options.family.snapshot;
+  const netstatText = capture === 'agent' ? await handle.agent.netstat(call) : await captured(handle, netstatCommand, `netstat-${label}.txt`, call);
   const snapshot: Snapshot = { netstat: { raw: netstatText, table: parseNetstat(netstatText, { origin: `${handle.target} NETSTAT (${label})` }) } };
   const tcptab = await deployGuestApp(handle, 'tcptab', call);
   let run: { exitCode: number; text: string; stderr: string };
-  if (options.win9x) {
+  if (capture === 'agent') {
     const result = await handle.agent.exec(tcptab, { cwd: handle.guestWorkDir, timeoutMs: 30_000, ...call });
     if (result.stdoutTruncated) throw new ScenarioError(`tcptab's output was cut at the agent's reply limit (32000 bytes)`, handle.target, `snapshot ${label}`);
     run = { exitCode: result.exitCode, text: result.stdout, stderr: result.stderr };

@@ -1,10 +1,11 @@
 import type { GuestSysinfo } from '../agent/agent-client.ts';
 import type { VmSpec } from '../config/vm-spec.ts';
 import type { ScenarioDefinition } from '../model/scenario-catalog.ts';
+import { OS_PROFILES, identifyOsProfile, type OsName } from '../os/os-profiles.ts';
 import { GuestMismatchError } from './errors.ts';
 
-/** The guest operating systems the lab tells apart from what GetVersionEx (and Wine's ntdll) report. */
-export type SeenOs = 'win95' | 'win98' | 'winme' | 'winnt4' | 'nt5+' | 'wine' | 'unknown';
+/** The guest operating systems the lab tells apart: every OS profile, by its first-boot facts (src/os/os-profiles.ts). */
+export type SeenOs = OsName | 'unknown';
 
 /** A guest program of guest-apps/ that a scenario runs. */
 export type GuestProgram = ScenarioDefinition['program'];
@@ -22,35 +23,23 @@ export interface GuestFacts {
   programs: readonly GuestProgram[];
 }
 
-const OS_TITLES: Record<SeenOs, string> = {
-  win95: 'Windows 95',
-  win98: 'Windows 98',
-  winme: 'Windows Me',
-  winnt4: 'Windows NT 4.0',
-  'nt5+': 'Windows NT 5 or later',
-  wine: 'Wine',
-  unknown: 'an unknown system',
-};
+function title(os: SeenOs): string {
+  return os === 'unknown' ? 'an unknown system' : OS_PROFILES[os].title;
+}
 
 /**
- * Names the system from the version numbers: 9x is platform 1 with 4.0 (95),
- * 4.10 (98) or 4.90 (Me); NT 4 is platform 2 with 4.0. Wine says which Windows
- * version its prefix pretends to be, so its own export decides first.
+ * Names the system from what the agent reports, by the first-boot facts of
+ * the OS profiles (9x is platform 1 with 4.0, 4.10 or 4.90; NT 4 platform 2
+ * with 4.0, 2000 with 5.0). Wine says which Windows version its prefix
+ * pretends to be, so its own export decides first.
  */
 export function identifyOs(info: GuestSysinfo): SeenOs {
-  if (info.wineVersion !== undefined) return 'wine';
-  if (info.platformId === 1 && info.major === 4) {
-    if (info.minor === 0) return 'win95';
-    if (info.minor === 10) return 'win98';
-    if (info.minor === 90) return 'winme';
-  }
-  if (info.platformId === 2) return info.major === 4 ? 'winnt4' : info.major >= 5 ? 'nt5+' : 'unknown';
-  return 'unknown';
+  return (identifyOsProfile(info)?.name as OsName | undefined) ?? 'unknown';
 }
 
 function describe(os: SeenOs, info: GuestSysinfo): string {
   const version = `${info.major}.${info.minor}.${info.build}${info.csd.trim() ? ` ${info.csd.trim()}` : ''}`;
-  const system = os === 'wine' ? `Wine ${info.wineVersion ?? '?'} (reports Windows ${version})` : `${OS_TITLES[os]} ${version}`;
+  const system = os === 'wine' ? `Wine ${info.wineVersion ?? '?'} (reports Windows ${version})` : `${title(os)} ${version}`;
   return `${system}, ${info.ws2_32 ? 'Winsock 2' : 'Winsock 1.1 only (no ws2_32.dll)'}`;
 }
 
@@ -65,16 +54,16 @@ export function checkGuest(spec: VmSpec, info: GuestSysinfo): GuestFacts {
   const description = describe(os, info);
   if (os !== spec.os) {
     const fix =
-      spec.os === 'wine'
+      OS_PROFILES[spec.os].family === 'wine'
         ? 'the wine targets run the images retrolab builds; rebuild them with `node bin/retrolab.js images build`'
-        : `configure an image of ${OS_TITLES[spec.os]} for ${spec.target} (README: Licensed targets), or use this image with the target for ${OS_TITLES[os]} if there is one`;
-    throw new GuestMismatchError(`${spec.target} expects ${OS_TITLES[spec.os]}, but the guest runs ${description}`, fix, {
+        : `configure an image of ${title(spec.os)} for ${spec.target} (README: Licensed targets), or use this image with the target for ${title(os)} if there is one`;
+    throw new GuestMismatchError(`${spec.target} expects ${title(spec.os)}, but the guest runs ${description}`, fix, {
       context: { target: spec.target, expected: spec.os, seen: os, platformId: info.platformId, major: info.major, minor: info.minor, build: info.build },
     });
   }
   if (spec.winsock2 === true && !info.ws2_32) {
     throw new GuestMismatchError(
-      `${spec.target}: ${OS_TITLES[os]} always ships ws2_32.dll, but the guest could not load it`,
+      `${spec.target}: ${title(os)} always ships ws2_32.dll, but the guest could not load it`,
       'repair the image (ws2_32.dll, ws2help.dll and their registry entries) or reinstall its networking components',
       { context: { target: spec.target } },
     );

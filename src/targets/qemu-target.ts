@@ -10,6 +10,7 @@ import { buildGuestApps } from '../guest-apps/build.ts';
 import { guestAppPath } from '../guest-apps/paths.ts';
 import { hashInputs } from '../images/input-hash.ts';
 import { ensureWineVmGuest } from '../images/wine-vm-disk.ts';
+import { familyOf } from '../os/os-profiles.ts';
 import { chooseAccel } from '../qemu/accel.ts';
 import type { GuestForward } from '../qemu/command-line.ts';
 import { createOverlay } from '../qemu/overlay-disk.ts';
@@ -207,7 +208,7 @@ async function startWarm(spec: QemuVmSpec, media: BootMedia, warm: WarmState, ac
   const warmStartMs = Date.now() - started;
   options.onWarmStart?.(warmStartMs);
   progress({ kind: 'done', scope: spec.target, message: `agent ready (warm start from saved state)`, durationMs: warmStartMs });
-  const guestWorkDir = spec.os === 'wine' ? 'C:\\retrolab' : 'C:\\RETROLAB';
+  const guestWorkDir = familyOf(spec.os).guestWorkDir;
   // `NUL` inside a folder exists exactly when the folder does, on command.com as on cmd.
   await agent.execChecked(`if not exist ${guestWorkDir}\\NUL mkdir ${guestWorkDir}`, { timeoutMs: 30_000, ...(options.signal ? { signal: options.signal } : {}) });
   const owned = stack.move();

@@ -35,7 +35,7 @@ export async function startTarget(target: TargetName, options: StartOptions): Pr
   let handle: TargetHandle;
   if (spec.kind === 'wine-container') {
     handle = await startWineTarget({ ...options, ...limits });
-  } else if (spec.licensed && (target === 'win95' || target === 'win98' || target === 'winnt4')) {
+  } else if (spec.licensed) {
     const readiness = await licensedReadiness(target, call);
     if (readiness.state !== 'ready') {
       throw new TargetSkippedError(target, `licensed target ${readiness.state}: ${readiness.reason}`, `${readiness.fix} (README: Licensed targets)`);

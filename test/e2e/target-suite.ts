@@ -17,7 +17,7 @@ import { decideVerdict } from '../../src/verdict/verdict.ts';
  */
 export function defineTargetSuite(target: TargetName, options: { maxCycles?: number } = {}): void {
   describe(`${target}: KB Q198663 scenarios`, async () => {
-    const licensed = target === 'win95' || target === 'win98' || target === 'winnt4';
+    const licensed = (await loadVmSpec(target)).licensed;
     const readiness = licensed ? await licensedReadiness(target) : undefined;
     const skipReason =
       readiness && readiness.state !== 'ready'

@@ -16,13 +16,16 @@ const WIN98_SE = sysinfo({ platformId: 1, major: 4, minor: 10, build: 2222, csd:
 const NT4_SP6 = sysinfo({ platformId: 2, major: 4, minor: 0, build: 1381, csd: 'Service Pack 6' });
 const WINE = sysinfo({ platformId: 2, major: 6, minor: 1, build: 7601, wineVersion: '8.0', iphlpapi: true });
 
+const W2K_SPEC = await loadVmSpec('win2000');
+
 describe('first-boot check', () => {
   it('names each system from its version numbers, Wine first', () => {
     expect(identifyOs(WIN95_RETAIL)).toBe('win95');
     expect(identifyOs(WIN98_SE)).toBe('win98');
     expect(identifyOs(sysinfo({ minor: 90, build: 3000 }))).toBe('winme');
     expect(identifyOs(NT4_SP6)).toBe('winnt4');
-    expect(identifyOs(sysinfo({ platformId: 2, major: 5, minor: 0, build: 2195 }))).toBe('nt5+');
+    expect(identifyOs(sysinfo({ platformId: 2, major: 5, minor: 0, build: 2195 }))).toBe('win2000');
+    expect(identifyOs(sysinfo({ platformId: 2, major: 5, minor: 1, build: 2600 }))).toBe('unknown');
     expect(identifyOs(WINE)).toBe('wine');
     expect(identifyOs(sysinfo({ platformId: 0, major: 3, minor: 11 }))).toBe('unknown');
   });
@@ -38,12 +41,18 @@ describe('first-boot check', () => {
   });
 
   it('runs every program where Winsock 2 is there', async () => {
-    for (const [target, info] of [['win95', WIN95_WS2], ['win98', WIN98_SE], ['winnt4', NT4_SP6], ['wine', WINE], ['wine-vm', WINE]] as const) {
+    const ME = sysinfo({ platformId: 1, major: 4, minor: 90, build: 3000 });
+    const W2K = sysinfo({ platformId: 2, major: 5, minor: 0, build: 2195, csd: 'Service Pack 4' });
+    for (const [target, info] of [['win95', WIN95_WS2], ['win98', WIN98_SE], ['winme', ME], ['winnt4', NT4_SP6], ['win2000', W2K], ['wine', WINE], ['wine-vm', WINE]] as const) {
       const facts = checkGuest(await loadVmSpec(target), info);
       expect(facts.programs, target).toEqual(['dupclose', 'duphandle']);
       for (const definition of Object.values(SCENARIOS)) expect(unsupportedScenario(facts, definition)).toBeUndefined();
     }
     expect(checkGuest(await loadVmSpec('winnt4'), NT4_SP6).description).toBe('Windows NT 4.0 4.0.1381 Service Pack 6, Winsock 2');
+    expect(checkGuest(await loadVmSpec('win2000'), W2K).description).toBe('Windows 2000 5.0.2195 Service Pack 4, Winsock 2');
+    expect(checkGuest(await loadVmSpec('winme'), ME).description).toBe('Windows Me 4.90.3000, Winsock 2');
+    // An NT 4 image configured for win2000 is refused, naming both.
+    expect(() => checkGuest(W2K_SPEC, NT4_SP6)).toThrow(/^win2000 expects Windows 2000, but the guest runs Windows NT 4\.0 4\.0\.1381/);
     expect(checkGuest(await loadVmSpec('wine'), WINE).description).toBe('Wine 8.0 (reports Windows 6.1.7601), Winsock 2');
   });
 

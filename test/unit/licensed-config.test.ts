@@ -18,11 +18,24 @@ afterAll(async () => {
 
 describe('retrolab.config.json and the environment', () => {
   it('reports every problem as path: message', async () => {
-    await writeFile(join(dir, 'retrolab.config.json'), JSON.stringify({ images: { win98: '', win2000: '/x' }, extra: 1 }));
+    await writeFile(join(dir, 'retrolab.config.json'), JSON.stringify({ images: { win98: '', 'Win 2000': '/x' }, extra: 1 }));
     const error = await loadRetrolabConfig({ root: dir }).then(() => undefined, (e: unknown) => e as Error);
     expect(error?.message).toContain('retrolab.config.json: images.win98: must be a path to a disk image');
-    expect(error?.message).toMatch(/retrolab\.config\.json: images: .*win2000/);
+    expect(error?.message).toMatch(/retrolab\.config\.json: images.*Win 2000/);
     expect(error?.message).toMatch(/retrolab\.config\.json: .*extra/);
+  });
+
+  it('takes every licensed target of vms/, winme and win2000 too, and refuses a name that is none', async () => {
+    await writeFile(join(dir, 'retrolab.config.json'), JSON.stringify({ images: { winme: 'me.qcow2', win2000: '2k.qcow2' } }));
+    expect(await configuredImage('win2000', { root: dir, env: {} })).toEqual({ configured: true, path: join(dir, '2k.qcow2'), from: 'retrolab.config.json images.win2000' });
+    const missing = await configuredImage('winme', { root: dir, env: { RETROLAB_IMAGE_WINME: '/me.img' } });
+    expect(missing).toEqual({ configured: true, path: '/me.img', from: 'RETROLAB_IMAGE_WINME' });
+    await writeFile(join(dir, 'retrolab.config.json'), JSON.stringify({ images: { win89: 'x.img', wine: 'y.img' } }));
+    const error = await loadRetrolabConfig({ root: dir }).then(() => undefined, (e: unknown) => e as Error);
+    expect(error?.message.split('\n')).toEqual([
+      'retrolab.config.json: images.win89: not a licensed target; use one of win2000, win95, win98, winme, winnt4',
+      'retrolab.config.json: images.wine: not a licensed target; use one of win2000, win95, win98, winme, winnt4',
+    ]);
   });
 
   it('the environment variable wins over the file; the file path is relative to the root', async () => {

@@ -9,8 +9,8 @@ import { ConfigError } from '../../src/errors.ts';
 import { UnusableImageError } from '../../src/licensed/errors.ts';
 import { installImage, type InstallOptions } from '../../src/licensed/install-driver.ts';
 import { InstallFailedError, InstallIncompleteError, InstallStageTimeoutError, stageTimeoutFix } from '../../src/licensed/install-errors.ts';
+import { loadLicensedOs } from '../../src/licensed/licensed-os.ts';
 import {
-  INSTALL_DEFAULTS,
   formatDuration,
   parseDiskSizeMb,
   parseStageTimeoutMs,
@@ -19,10 +19,17 @@ import {
 } from '../../src/licensed/install-plan.ts';
 
 const HOUR = 3_600_000;
+const os = {
+  win95: await loadLicensedOs('win95'),
+  win98: await loadLicensedOs('win98'),
+  winme: await loadLicensedOs('winme'),
+  winnt4: await loadLicensedOs('winnt4'),
+  win2000: await loadLicensedOs('win2000'),
+};
 
 describe('install stage plan', () => {
   it('win98 without a boot floppy: the CD first, then C: up to six stages', () => {
-    const stages = planInstallStages('win98', { bootFloppy: false, stageTimeoutMs: HOUR });
+    const stages = planInstallStages(os.win98, { bootFloppy: false, stageTimeoutMs: HOUR });
     expect(stages.map((s) => [s.number, s.boot])).toEqual([
       [1, 'cdrom'],
       [2, 'disk'],
@@ -37,21 +44,37 @@ describe('install stage plan', () => {
   });
 
   it('win95 with a boot floppy starts from the floppy', () => {
-    const stages = planInstallStages('win95', { bootFloppy: true, stageTimeoutMs: 60_000 });
-    expect(stages[0]).toEqual({ number: 1, boot: 'floppy', what: 'setup starts from the boot floppy', timeoutMs: 60_000 });
-    expect(stages).toHaveLength(INSTALL_DEFAULTS.win95.maxStages);
+    const stages = planInstallStages(os.win95, { bootFloppy: true, stageTimeoutMs: 60_000 });
+    expect(stages[0]).toMatchObject({ number: 1, boot: 'floppy', what: 'setup starts from the boot floppy', timeoutMs: 60_000 });
+    expect(stages).toHaveLength(os.win95.install.maxStages);
   });
 
-  it('winnt4 boots its CD, has four stages at most, and takes no boot floppy', () => {
-    expect(planInstallStages('winnt4', { bootFloppy: false, stageTimeoutMs: HOUR }).map((s) => s.boot)).toEqual(['cdrom', 'disk', 'disk', 'disk']);
-    expect(() => planInstallStages('winnt4', { bootFloppy: true, stageTimeoutMs: HOUR })).toThrow(
-      '--boot-floppy: winnt4 installs from its bootable CD; a boot floppy is only taken for win95 and win98',
+  it("winnt4 takes its documented route: DOS from the user's boot floppy runs winnt /b from C:\\I386, then C: (text mode, GUI mode, installed)", () => {
+    expect(os.winnt4.install).toMatchObject({ route: 'dos-winnt', answerFile: 'UNATTEND.TXT', bootFloppy: 'required' });
+    const stages = planInstallStages(os.winnt4, { bootFloppy: true, stageTimeoutMs: HOUR });
+    expect(stages.map((s) => s.boot)).toEqual(['floppy', 'disk', 'disk', 'disk', 'disk']);
+    expect(stages[0]!.what).toBe('DOS boots from the floppy and runs winnt /b from C:\\I386');
+    // No CD boot: no document says NT 4 setup booted from its CD reads an answer file from A:.
+    expect(() => planInstallStages(os.winnt4, { bootFloppy: false, stageTimeoutMs: HOUR })).toThrow(
+      /--boot-floppy: required for winnt4: its documented unattended route is DOS on a FAT C: running `winnt \/b \/s:C:\\I386 \/u:A:\\UNATTEND.TXT` \(KB Q155197, Q153768\)/,
     );
   });
 
+  it('win2000 boots its CD, which reads WINNT.SIF from A:, and takes no boot floppy', () => {
+    expect(planInstallStages(os.win2000, { bootFloppy: false, stageTimeoutMs: HOUR }).map((s) => s.boot)).toEqual(['cdrom', 'disk', 'disk', 'disk']);
+    expect(() => planInstallStages(os.win2000, { bootFloppy: true, stageTimeoutMs: HOUR })).toThrow(
+      '--boot-floppy: win2000 installs from its bootable CD, which reads WINNT.SIF from the answer floppy; drop --boot-floppy',
+    );
+  });
+
+  it('winme installs like 98: the CD or a boot floppy, then C:', () => {
+    expect(planInstallStages(os.winme, { bootFloppy: false, stageTimeoutMs: HOUR }).map((s) => s.boot)).toEqual(planInstallStages(os.win98, { bootFloppy: false, stageTimeoutMs: HOUR }).map((s) => s.boot));
+    expect(planInstallStages(os.winme, { bootFloppy: true, stageTimeoutMs: HOUR })[0]!.boot).toBe('floppy');
+  });
+
   it('takes a smaller bound, and refuses none', () => {
-    expect(planInstallStages('win98', { bootFloppy: false, stageTimeoutMs: HOUR, maxStages: 2 }).map((s) => s.boot)).toEqual(['cdrom', 'disk']);
-    expect(() => planInstallStages('win98', { bootFloppy: false, stageTimeoutMs: HOUR, maxStages: 0 })).toThrow(ConfigError);
+    expect(planInstallStages(os.win98, { bootFloppy: false, stageTimeoutMs: HOUR, maxStages: 2 }).map((s) => s.boot)).toEqual(['cdrom', 'disk']);
+    expect(() => planInstallStages(os.win98, { bootFloppy: false, stageTimeoutMs: HOUR, maxStages: 0 })).toThrow(ConfigError);
   });
 
   it('boots a stage from its device, then C:', () => {
@@ -63,10 +86,10 @@ describe('install stage plan', () => {
 
 describe('install flags', () => {
   it('--disk-size-mb: the target default, or a whole number in range', () => {
-    expect(parseDiskSizeMb(undefined, 'win95')).toBe(2000);
-    expect(parseDiskSizeMb('512', 'win98')).toBe(512);
-    expect(() => parseDiskSizeMb('12', 'win98')).toThrow('--disk-size-mb: "12" must be a whole number of MB from 64 to 8000 (default for win98: 2000)');
-    expect(() => parseDiskSizeMb('1.5', 'win98')).toThrow(ConfigError);
+    expect(parseDiskSizeMb(undefined, os.win95)).toBe(2000);
+    expect(parseDiskSizeMb('512', os.win98)).toBe(512);
+    expect(() => parseDiskSizeMb('12', os.win98)).toThrow('--disk-size-mb: "12" must be a whole number of MB from 64 to 8000 (default for win98: 2000)');
+    expect(() => parseDiskSizeMb('1.5', os.win98)).toThrow(ConfigError);
   });
 
   it('--timeout-minutes: per stage, default an hour', () => {
@@ -99,7 +122,7 @@ describe('install errors', () => {
       '  serial log: /cache/install/win98-x/stage-3-timeout-1ms-serial.txt',
       '  screenshot: /cache/install/win98-x/stage-3-timeout-1ms-screen.png',
       '  work directory kept: /cache/install/win98-x',
-      `  fix: ${stageTimeoutFix('win98', { number: 3, boot: 'disk' })}`,
+      `  fix: ${stageTimeoutFix({})}`,
     ]);
     expect(error.screenshotPath).toBe(artifacts.screenshotPath);
     expect(error.context).toMatchObject({ stage: 3, boot: 'disk', timeoutMs: 45 * 60_000, workDir: '/cache/install/win98-x' });
@@ -110,15 +133,16 @@ describe('install errors', () => {
     expect(error.message.split('\n')[0]).toContain('QEMU was killed (no screenshot: QEMU did not answer in time)');
   });
 
-  it('the fix depends on where the stage booted', () => {
-    expect(stageTimeoutFix('win95', { number: 1, boot: 'cdrom' })).toContain('(Win95 retail CDs never do): give your boot floppy with --boot-floppy');
-    expect(stageTimeoutFix('winnt4', { number: 1, boot: 'cdrom' })).not.toContain('--boot-floppy');
-    expect(stageTimeoutFix('win98', { number: 1, boot: 'floppy' })).toContain("a DOS prompt means the boot floppy's AUTOEXEC.BAT did not start setup with A:\\MSBATCH.INF");
-    expect(stageTimeoutFix('win95', { number: 2, boot: 'disk' })).toContain('FIX95CPU or patcher9x');
-    expect(stageTimeoutFix('winnt4', { number: 2, boot: 'disk' })).not.toContain('FIX95CPU');
-    for (const fix of [stageTimeoutFix('win98', { number: 1, boot: 'cdrom' }), stageTimeoutFix('winnt4', { number: 4, boot: 'disk' })]) {
-      expect(fix).toContain('larger --timeout-minutes');
-    }
+  it('the fix depends on the route and where the stage booted', () => {
+    const fix = (licensed: (typeof os)['win95'], bootFloppy: boolean, stage: number) => stageTimeoutFix(planInstallStages(licensed, { bootFloppy, stageTimeoutMs: HOUR })[stage - 1]!);
+    expect(fix(os.win95, false, 1)).toContain('(Win95 retail CDs never do): give your boot floppy with --boot-floppy');
+    expect(fix(os.win2000, false, 1)).not.toContain('--boot-floppy');
+    expect(fix(os.win98, true, 1)).toContain("a DOS prompt means the boot floppy's AUTOEXEC.BAT did not start setup with A:\\MSBATCH.INF");
+    expect(fix(os.winnt4, true, 1)).toContain('did not reach the retrolab block that runs C:\\I386\\WINNT.EXE');
+    expect(fix(os.win95, false, 2)).toContain('FIX95CPU or patcher9x');
+    expect(fix(os.winme, false, 2)).toContain('FIX95CPU or patcher9x');
+    expect(fix(os.winnt4, true, 2)).not.toContain('FIX95CPU');
+    for (const text of [fix(os.win98, false, 1), fix(os.winnt4, true, 4)]) expect(text).toContain('larger --timeout-minutes');
   });
 
   it('an install that never finishes, and any other failure, say where the work directory is', () => {
@@ -154,12 +178,15 @@ describe('installImage checks its inputs before creating anything', () => {
 
   it.each<[string, () => Partial<InstallOptions>, abstract new (...args: never[]) => Error, string]>([
     ['a bad product key', () => ({ answers: { productKey: 'no!' } }), ConfigError, '--product-key: "no!" does not look like a product key'],
-    ['MaxConnections on NT 4', () => ({ target: 'winnt4', maxConnections: 40 }), ConfigError, '--max-connections: MSTCP MaxConnections exists only on Windows 95/98'],
-    ['a logon on 98', () => ({ logon: { user: 'me', password: '' } }), ConfigError, '--user/--password: the automatic logon is an NT 4 setting'],
+    ['MaxConnections on NT 4', () => ({ target: 'winnt4', maxConnections: 40 }), ConfigError, '--max-connections: MSTCP MaxConnections exists only on Windows 95/98/ME; Windows NT 4.0 has no such limit'],
+    ['MaxConnections on 2000', () => ({ target: 'win2000', maxConnections: 40 }), ConfigError, 'Windows 2000 has no such limit (drop the flag for win2000)'],
+    ['a logon on 98', () => ({ logon: { user: 'me', password: '' } }), ConfigError, "--user/--password: the automatic logon is a Windows NT setting, not Windows 98's"],
+    ['a logon on Me', () => ({ target: 'winme', logon: { user: 'me', password: '' } }), ConfigError, "not Windows Me's"],
     ['a missing ISO', () => ({ iso: join(dir, 'nope.iso') }), UnusableImageError, 'nope.iso: no such file'],
     ['a tiny ISO', () => ({ iso: agentExe }), UnusableImageError, 'too small for an ISO 9660 CD image'],
     ['a missing agent', () => ({ agentExe: join(dir, 'none.exe') }), ConfigError, 'none.exe does not exist'],
-    ['a boot floppy for NT 4', () => ({ target: 'winnt4', bootFloppy: iso }), ConfigError, '--boot-floppy: winnt4 installs from its bootable CD'],
+    ['a boot floppy for 2000', () => ({ target: 'win2000', bootFloppy: iso }), ConfigError, '--boot-floppy: win2000 installs from its bootable CD'],
+    ['no boot floppy for NT 4', () => ({ target: 'winnt4' }), ConfigError, '--boot-floppy: required for winnt4'],
   ])('%s', async (_name, change, type, message) => {
     const error = await installImage({ ...base(), ...change() }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(type);
@@ -188,6 +215,13 @@ describe('retrolab image install flags', () => {
 
   it('lists install in the usage text', async () => {
     const error = (await imageCommand(['nope'], io()).catch((e: unknown) => e)) as Error;
-    expect(error.message).toContain('retrolab image install --target win95|win98|winnt4 --iso PATH --product-key KEY [--boot-floppy PATH]');
+    expect(error.message).toContain('retrolab image install --target T --iso PATH --product-key KEY [--boot-floppy PATH]');
+    expect(error.message).toContain('T is a licensed target: a folder of vms/ whose spec.json says "licensed": true');
+  });
+
+  it('takes the licensed targets of vms/, and lists them when given another', async () => {
+    const error = (await imageCommand(['prepare', '--target', 'wine', '--image', '/d.img'], io()).catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toBe('--target: "wine" is not a licensed target; use one of win2000, win95, win98, winme, winnt4 (the folders of vms/)');
   });
 });

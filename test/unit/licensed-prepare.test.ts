@@ -177,10 +177,10 @@ describe('unusable inputs', () => {
     await makeNt4Disk(nt);
     const error = await failure(prepareImage({ target: 'win98', image: nt, agentExe, out: join(dir, 'x.qcow2') }));
     expect(error.message).toContain('--target win98, but the disk holds Windows NT');
-    expect(error.fix).toContain('--target winnt4');
+    expect(error.fix).toContain('--target win2000 or winnt4');
     const w9x = join(dir, 'w9x-wrong.img');
     await makeWin9xDisk(w9x, 16);
-    expect((await failure(prepareImage({ target: 'winnt4', image: w9x, agentExe, out: join(dir, 'x.qcow2') }))).fix).toContain('--target win95 or win98');
+    expect((await failure(prepareImage({ target: 'winnt4', image: w9x, agentExe, out: join(dir, 'x.qcow2') }))).fix).toContain('--target win95 or win98 or winme');
   }, 60_000);
 
   it('a FAT disk with no Windows on it, and an NT hive without Winlogon', async () => {

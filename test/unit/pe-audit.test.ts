@@ -118,8 +118,8 @@ describe('crafted bad programs', () => {
     expect(auditPe(image, ['winnt4', 'wine'])).toEqual([]);
     const problems = auditPe(image, ['win95', 'win98']);
     expect(problems.map((p) => p.message)).toEqual([
-      'imports kernel32.dll!SetHandleInformation, which is not on the win95 allowlist (Windows 95 retail/OSR2 (Winsock 1.1 only)); listed for winnt4, wine',
-      'imports kernel32.dll!SetHandleInformation, which is not on the win98 allowlist (Windows 98); listed for winnt4, wine',
+      'imports kernel32.dll!SetHandleInformation, which is not on the win95 allowlist (Windows 95 retail/OSR2 (Winsock 1.1 only)); listed for winnt4, win2000, wine',
+      'imports kernel32.dll!SetHandleInformation, which is not on the win98 allowlist (Windows 98); listed for winnt4, win2000, wine',
     ]);
   });
 

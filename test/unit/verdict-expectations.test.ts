@@ -3,19 +3,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadExpectations, parseExpectations } from '../../src/config/expectations.ts';
-import { TARGET_NAMES } from '../../src/config/vm-spec.ts';
+import { listTargets } from '../../src/config/target-list.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { SCENARIO_NAMES } from '../../src/model/scenario-catalog.ts';
 
+const TARGETS = await listTargets();
+
 describe('the committed expectations', () => {
-  it.each(TARGET_NAMES)('vms/%s/expectations.json loads and covers every scenario', async (target) => {
+  it.each(TARGETS)('vms/%s/expectations.json loads and covers every scenario', async (target) => {
     const expectations = await loadExpectations(target);
     expect(expectations.target).toBe(target);
     expect(Object.keys(expectations.scenarios).sort()).toEqual([...SCENARIO_NAMES].sort());
   });
 
   it('predict what KB Q198663 and KB 229658 say', async () => {
-    const outcome = async (target: (typeof TARGET_NAMES)[number]) =>
+    const outcome = async (target: string) =>
       Object.fromEntries(Object.entries((await loadExpectations(target)).scenarios).map(([name, entry]) => [name, entry.expect]));
     const win9x = {
       'dup-close': 'leak',
@@ -28,7 +30,17 @@ describe('the committed expectations', () => {
     expect(await outcome('win95')).toEqual({ ...win9x, 'duphandle-ws1': 'leak' });
     expect(await outcome('win98')).toEqual({ ...win9x, 'duphandle-ws1': 'unknown' });
     const clean = Object.fromEntries(SCENARIO_NAMES.map((name) => [name, name === 'leak-control' ? 'leak' : 'clean']));
-    for (const target of ['winnt4', 'wine', 'wine-vm'] as const) expect(await outcome(target)).toEqual(clean);
+    for (const target of ['winnt4', 'win2000', 'wine', 'wine-vm'] as const) expect(await outcome(target)).toEqual(clean);
+    // No document says whether Me has the bug: measured and reported, never failed; the controls and workarounds still decide.
+    expect(await outcome('winme')).toEqual({
+      'dup-close': 'unknown',
+      'dup-close-many-apps': 'unknown',
+      'duphandle-ws1': 'unknown',
+      'workaround-dummy-socket': 'clean',
+      'workaround-late-close': 'clean',
+      'close-order': 'unknown',
+      'leak-control': 'leak',
+    });
   });
 });
 
@@ -40,7 +52,7 @@ describe('parseExpectations', () => {
 
   it('reports every problem at once as path: message', () => {
     const json = valid() as { target: string; scenarios: Record<string, unknown> };
-    json.target = 'win2000';
+    json.target = 'Win 2000';
     delete json.scenarios['leak-control'];
     json.scenarios['dup-close'] = { expect: 'leaks', source: 'KB Q198663' };
     json.scenarios['close-order'] = { expect: 'clean', source: ' ' };

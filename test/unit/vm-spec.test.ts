@@ -1,10 +1,13 @@
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadVmSpec, parseVmSpec, resolveFileSource } from '../../src/config/load-vm-spec.ts';
-import { TARGET_NAMES } from '../../src/config/vm-spec.ts';
+import { listLicensedTargets, listTargets } from '../../src/config/target-list.ts';
 import { ConfigError } from '../../src/errors.ts';
+import { PROJECT_ROOT } from '../../src/util/paths.ts';
+
+const TARGETS = await listTargets();
 
 let root: string;
 
@@ -22,14 +25,19 @@ async function writeSpec(target: string, spec: unknown): Promise<void> {
 }
 
 describe('the specs in vms/', () => {
-  it.each(TARGET_NAMES)('%s loads and names its own target', async (target) => {
+  it('are the folders of vms/: the open targets, the licensed ones, and winme and win2000 among them', async () => {
+    expect(TARGETS).toEqual(expect.arrayContaining(['wine', 'wine-vm', 'win95', 'win98', 'winme', 'winnt4', 'win2000']));
+    expect(await listLicensedTargets()).toEqual(['win2000', 'win95', 'win98', 'winme', 'winnt4']);
+  });
+
+  it.each(TARGETS)('%s loads and names its own target', async (target) => {
     const spec = await loadVmSpec(target);
     expect(spec.target).toBe(target);
     expect(spec.notes.length).toBeGreaterThan(0);
   });
 
   it('keeps Win9x off KVM and single-CPU, and the wine target out of QEMU', async () => {
-    for (const target of ['win95', 'win98'] as const) {
+    for (const target of ['win95', 'win98', 'winme'] as const) {
       const spec = await loadVmSpec(target);
       expect(spec.kind).toBe('qemu');
       if (spec.kind !== 'qemu') continue;
@@ -50,7 +58,31 @@ describe('the specs in vms/', () => {
   });
 });
 
+describe('the target list', () => {
+  it('takes every folder of vms/ with a spec.json, and only those', async () => {
+    const here = await mkdtemp(join(tmpdir(), 'retrolab-targets-'));
+    try {
+      for (const name of ['winxp', 'notes']) await mkdir(join(here, 'vms', name), { recursive: true });
+      await writeFile(join(here, 'vms', 'winxp', 'spec.json'), '{}');
+      await writeFile(join(here, 'vms', 'README.md'), 'not a target');
+      expect(await listTargets({ root: here })).toEqual(['winxp']);
+      await mkdir(join(here, 'vms', 'Win XP'));
+      await writeFile(join(here, 'vms', 'Win XP', 'spec.json'), '{}');
+      await expect(listTargets({ root: here })).rejects.toThrow(/vms\/Win XP: a target folder name must be lower-case/);
+    } finally {
+      await rm(here, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('loadVmSpec errors', () => {
+  it('holds every 9x OS to one CPU, Me too (the rule once named 95 and 98 only)', async () => {
+    const spec = { ...(JSON.parse(await readFile(join(PROJECT_ROOT, 'vms', 'winme', 'spec.json'), 'utf8')) as object), smp: 2 };
+    expect(() => parseVmSpec(spec, 'vms/winme/spec.json')).toThrow('vms/winme/spec.json: smp: winme (Windows 9x) uses one CPU only; set smp to 1');
+    expect(() => parseVmSpec({ ...spec, os: 'win2000' }, 'vms/winme/spec.json')).not.toThrow();
+    expect(() => parseVmSpec({ ...spec, os: 'winxp' }, 'vms/winme/spec.json')).toThrow(/os: /);
+  });
+
   it('reports every problem at once as file: path: message', async () => {
     await writeSpec('win98', {
       kind: 'qemu',
@@ -106,7 +138,7 @@ describe('loadVmSpec errors', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toContain('accel: "kvm" contradicts kvmAllowed: false');
     expect(error.message).toContain('nic.model: an ISA NIC needs an ISA bus');
-    expect(error.message).toContain('smp: win95 uses one CPU only; set smp to 1');
+    expect(error.message).toContain('smp: win95 (Windows 9x) uses one CPU only; set smp to 1');
   });
 
   it('names a file that is not JSON, a missing file, and a target in the wrong folder', async () => {

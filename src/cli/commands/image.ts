@@ -6,6 +6,7 @@ import { installImage } from '../../licensed/install-driver.ts';
 import { parseDiskSizeMb, parseStageTimeoutMs } from '../../licensed/install-plan.ts';
 import { checkLogon } from '../../licensed/guest-payload.ts';
 import { imageEnvVariable, parseLicensedTarget } from '../../licensed/licensed-config.ts';
+import { loadLicensedOs } from '../../licensed/licensed-os.ts';
 import { prepareImage } from '../../licensed/prepare-image.ts';
 import { makeSetupMedia } from '../../licensed/setup-media.ts';
 import { consoleProgress } from '../../report/progress.ts';
@@ -15,15 +16,17 @@ import type { CommandIo } from '../command.ts';
 import { quoteInput } from '../../util/quote-input.ts';
 
 const USAGE = `usage:
-  retrolab image prepare --target win95|win98|winnt4 --image PATH [--out PATH|DIR] [--force] [--max-connections N] [--user NAME --password PW]
+  retrolab image prepare --target T --image PATH [--out PATH|DIR] [--force] [--max-connections N] [--user NAME --password PW]
       writes a prepared copy (qcow2) of your installed disk; the original and its backing files are only read;
       an existing --out is replaced only with --force (a folder gets <target>-prepared.qcow2)
-  retrolab image setup-media --target win95|win98|winnt4 [--out DIR] [--force] [--max-connections N] [--user NAME --password PW]
+  retrolab image setup-media --target T [--out DIR] [--force] [--max-connections N] [--user NAME --password PW]
       writes a floppy image and an ISO with the agent, SETUP.BAT and the .reg files
-  retrolab image install --target win95|win98|winnt4 --iso PATH --product-key KEY [--boot-floppy PATH] [--out PATH] [--force]
+  retrolab image install --target T --iso PATH --product-key KEY [--boot-floppy PATH] [--out PATH] [--force]
                          [--disk-size-mb N] [--timeout-minutes N] [--max-connections N] [--user NAME --password PW]
-      installs Windows unattended from your CD onto a new disk under QEMU (answer file on a floppy; 95/98 may need
-      your boot floppy), then prepares it; --timeout-minutes bounds each setup stage (default 60)`;
+      installs Windows unattended from your CD onto a new disk under QEMU (answer file on a floppy; 95/98/ME may need
+      your boot floppy, NT 4 needs a DOS boot floppy: it runs winnt /b from C:\\I386), then prepares it;
+      --timeout-minutes bounds each setup stage (default 60)
+  T is a licensed target: a folder of vms/ whose spec.json says "licensed": true (retrolab doctor lists them)`;
 
 /** Flags only `install` takes. */
 const INSTALL_ONLY = ['iso', 'product-key', 'boot-floppy', 'disk-size-mb', 'timeout-minutes'] as const;
@@ -53,18 +56,19 @@ export async function imageCommand(args: string[], io: CommandIo): Promise<numbe
   } catch (error) {
     throw new ConfigError(`${(error as Error).message}\n${USAGE}`);
   }
-  const target = parseLicensedTarget(values.target);
+  const target = await parseLicensedTarget(values.target, { signal: io.signal });
+  const licensed = await loadLicensedOs(target, { signal: io.signal });
   const misplaced = sub === 'install' ? [] : INSTALL_ONLY.filter((flag) => values[flag] !== undefined);
   if (misplaced.length > 0) throw new ConfigError(`${misplaced.map((flag) => `--${flag}`).join(', ')}: only for \`image install\`\n${USAGE}`);
   const maxConnections = parseCount(values['max-connections']);
   if ((values.user === undefined) !== (values.password === undefined)) {
-    throw new ConfigError('--user and --password go together (the NT 4 account that logs on by itself; use --password "" for a blank one)');
+    throw new ConfigError('--user and --password go together (the Windows NT account that logs on by itself; use --password "" for a blank one)');
   }
   const logon = values.user !== undefined ? { user: values.user, password: values.password ?? '' } : undefined;
   checkLogon(logon);
   // Checked before the agent build, and again where used.
   if (sub === 'install') requiredInstallFlags(values, target);
-  const diskSizeMb = parseDiskSizeMb(values['disk-size-mb'], target);
+  const diskSizeMb = parseDiskSizeMb(values['disk-size-mb'], licensed);
   const stageTimeoutMs = parseStageTimeoutMs(values['timeout-minutes']);
   const onProgress = consoleProgress({ verbose: values.verbose ?? false });
   const [agent] = await buildGuestApps({ only: ['agent'], signal: io.signal, onProgress });

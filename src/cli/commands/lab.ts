@@ -1,6 +1,6 @@
 import { access, copyFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { TARGET_NAMES } from '../../config/vm-spec.ts';
+import { listTargets } from '../../config/target-list.ts';
 import { connectDocker } from '../../docker/docker-client.ts';
 import { consoleProgress } from '../../report/progress.ts';
 import { compareWithBaseline, formatBaselineChange } from '../../results/baseline-compare.ts';
@@ -35,7 +35,7 @@ export async function labCommand(args: string[], io: CommandIo, mode: 'lab' | 'r
     io.stdout.write(`${LAB_USAGE}\n`);
     return EXIT.ok;
   }
-  const options = parseLabOptions(args, { targets: TARGET_NAMES });
+  const options = parseLabOptions(args, { targets: await listTargets({ signal: io.signal }) });
   if (mode === 'run' && (!args.some((a) => a.startsWith('--target')) || !args.some((a) => a.startsWith('--scenario')))) {
     io.stderr.write(`retrolab run needs --target and --scenario\n${LAB_USAGE}\n`);
     return EXIT.usage;
