@@ -48,10 +48,11 @@ function row(name: string, target: string, metric: string, unit: string, samples
 const agentLineOnWine: BenchCase = {
   name: 'agent-line',
   async run({ signal, onProgress }) {
-    await buildGuestApps({ only: ['agent'], signal, onProgress });
+    const [agent] = await buildGuestApps({ only: ['agent'], signal, onProgress });
+    if (!agent) throw new Error('buildGuestApps built no agent');
     await using docker = await connectDocker({ signal });
     onProgress({ kind: 'step', scope: 'bench', message: 'starting the agent under Wine' });
-    await using line = await startWineLine(docker, { signal });
+    await using line = await startWineLine(docker, { binDir: dirname(agent.path), signal });
     await using client = await AgentClient.connect(line.stream, { signal, handshakeTimeoutMs: 90_000 });
 
     const pings: number[] = [];

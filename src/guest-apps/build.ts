@@ -10,23 +10,26 @@ import type { ProgressSink } from '../report/progress.ts';
 import { GuestBuildError } from './errors.ts';
 import { GUEST_APPS, GUEST_APP_NAMES, type GuestAppName, type GuestAppSpec } from './guest-app-table.ts';
 import { PROJECT_ROOT as REPO_ROOT } from '../util/paths.ts';
-import { GUEST_BUILD_DIR, guestAppPath } from './paths.ts';
-import { buildSteps, detectToolchain, type Toolchain } from './toolchain.ts';
+import { clearPeTimestamp } from './pe-timestamp.ts';
+import { guestAppPath, guestBuildDir } from './paths.ts';
+import { buildSteps, detectToolchain, type BuildStep, type Toolchain, type ToolchainChoice } from './toolchain.ts';
 
 /** Bump when the build recipe changes in a way the flags do not show. */
-const RECIPE_VERSION = 1;
+const RECIPE_VERSION = 2;
 
 export interface BuildGuestOptions {
   signal?: AbortSignal;
   onProgress?: ProgressSink;
   /** Programs to build; all of GUEST_APPS by default. */
   only?: readonly GuestAppName[];
-  /** Absolute output folder; build/guest by default. */
+  /** Absolute output folder; build/guest/<toolchain> by default. */
   outDir?: string;
   /** Rebuild even when the stamp matches. */
   force?: boolean;
-  /** Environment that picks the toolchain (`WATCOM`); process.env by default. */
+  /** Environment that picks the toolchain (RETROLAB_TOOLCHAIN, WATCOM, RETROLAB_OPENWATCOM_TARBALL); process.env by default. */
   env?: NodeJS.ProcessEnv;
+  /** Overrides RETROLAB_TOOLCHAIN: `watcom`, `mingw`, or `auto` (Open Watcom when found). */
+  toolchain?: ToolchainChoice;
 }
 
 export interface GuestBuildResult {
@@ -35,6 +38,8 @@ export interface GuestBuildResult {
   /** True when the stamp matched and the existing file was kept. */
   reused: boolean;
   toolchain: Toolchain['kind'];
+  /** The compiler's version and origin, as the stamp records it. */
+  toolchainIdentity: string;
   /** Hash of the inputs (sources, headers, flags, toolchain) the file was built from. */
   inputHash: string;
   /** sha256 of the program's bytes. */
@@ -42,9 +47,11 @@ export interface GuestBuildResult {
   supportedOs: readonly GuestOs[];
 }
 
+/** `<name>.stamp` beside each program: what it was built from and by which toolchain. */
 interface Stamp {
   inputHash: string;
   sha256: string;
+  toolchainKind: Toolchain['kind'];
   toolchain: string;
 }
 
@@ -92,12 +99,15 @@ async function fileHash(path: string): Promise<string | undefined> {
   }
 }
 
-async function runStep(app: string, step: { command: string; args: string[]; env?: Record<string, string> }, signal: AbortSignal | undefined): Promise<string> {
-  const result = await probeHostCommand(step.command, step.args, { cwd: REPO_ROOT, ...(step.env ? { env: step.env } : {}), ...(signal ? { signal } : {}) });
+async function runStep(app: string, step: BuildStep, signal: AbortSignal | undefined): Promise<string> {
+  if (step.input) await writeFile(join(REPO_ROOT, step.input.path), step.input.content, signal ? { signal } : {});
+  const cwd = step.cwd === undefined ? REPO_ROOT : join(REPO_ROOT, step.cwd);
+  const result = await probeHostCommand(step.command, step.args, { cwd, ...(step.env ? { env: step.env } : {}), ...(signal ? { signal } : {}) });
   const output = `${result.stdout}${result.stderr}`;
   if (result.exitCode !== 0) {
     signal?.throwIfAborted();
-    throw new GuestBuildError(app, [step.command, ...step.args].join(' '), result.exitCode, output);
+    const input = step.input ? `\n${step.input.path}:\n${step.input.content}` : '';
+    throw new GuestBuildError(app, `${step.cwd === undefined ? '' : `(in ${step.cwd}) `}${[step.command, ...step.args].join(' ')}${input}`, result.exitCode, output);
   }
   return output;
 }
@@ -125,7 +135,7 @@ async function buildOne(name: GuestAppName, toolchain: Toolchain, outDir: string
   const hashInput = {
     recipe: RECIPE_VERSION,
     toolchain: toolchain.identity,
-    steps: steps.map((s) => [s.command, ...s.args].join(' ').replaceAll(tmpName, `${name}.exe`)),
+    steps: steps.map((s) => [s.cwd ?? '.', s.command, ...s.args, s.input?.content ?? ''].join(' ').replaceAll(tmpName, `${name}.exe`)),
     files: await Promise.all(
       [...sources, ...headers].map(async (f) => [f, sha256(await readFile(join(REPO_ROOT, f), { signal: options.signal }))]),
     ),
@@ -144,6 +154,8 @@ async function buildOne(name: GuestAppName, toolchain: Toolchain, outDir: string
           options.onProgress?.({ kind: 'log', scope, line });
         }
       }
+      // wlink stamps the link time into the header; cleared, equal sources give equal bytes with either toolchain.
+      if (toolchain.kind === 'watcom') await clearPeTimestamp(name, join(outDir, tmpName));
       await rename(join(outDir, tmpName), finalPath);
     } finally {
       await rm(join(outDir, tmpName), { force: true });
@@ -159,7 +171,7 @@ async function buildOne(name: GuestAppName, toolchain: Toolchain, outDir: string
   }
   const digest = (await fileHash(finalPath)) ?? '';
   if (!reused) {
-    const next: Stamp = { inputHash, sha256: digest, toolchain: toolchain.identity };
+    const next: Stamp = { inputHash, sha256: digest, toolchainKind: toolchain.kind, toolchain: toolchain.identity };
     await writeFile(stampPath, `${JSON.stringify(next, null, 2)}\n`);
   }
   options.onProgress?.({
@@ -168,7 +180,7 @@ async function buildOne(name: GuestAppName, toolchain: Toolchain, outDir: string
     message: `${reused ? 'up to date' : 'built'}: ${relative(REPO_ROOT, finalPath)} (audited for ${spec.supportedOs.join(', ')})`,
     durationMs: Date.now() - started,
   });
-  return { name, path: finalPath, reused, toolchain: toolchain.kind, inputHash, sha256: digest, supportedOs: spec.supportedOs };
+  return { name, path: finalPath, reused, toolchain: toolchain.kind, toolchainIdentity: toolchain.identity, inputHash, sha256: digest, supportedOs: spec.supportedOs };
 }
 
 /**
@@ -178,8 +190,13 @@ async function buildOne(name: GuestAppName, toolchain: Toolchain, outDir: string
  * one after another: the machines are small and shared.
  */
 export async function buildGuestApps(options: BuildGuestOptions = {}): Promise<GuestBuildResult[]> {
-  const outDir = options.outDir ?? GUEST_BUILD_DIR;
-  const toolchain = await detectToolchain({ ...(options.env ? { env: options.env } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  const toolchain = await detectToolchain({
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.toolchain ? { choice: options.toolchain } : {}),
+  });
+  const outDir = options.outDir ?? guestBuildDir(toolchain.kind);
   await mkdir(outDir, { recursive: true });
   const results: GuestBuildResult[] = [];
   for (const name of options.only ?? GUEST_APP_NAMES) {

@@ -1,22 +1,36 @@
-import { access, constants } from 'node:fs/promises';
-import { join } from 'node:path';
+import { delimiter, join, posix } from 'node:path';
+import { ConfigError, PrerequisiteError } from '../errors.ts';
+import type { ProgressSink } from '../report/progress.ts';
 import { probeHostCommand } from '../util/host-command.ts';
-import { PrerequisiteError } from '../errors.ts';
+import { locateOpenWatcom, OPEN_WATCOM_FIX, type OpenWatcomInstall } from './open-watcom.ts';
+import { quoteWccValue, wlinkDirectives } from './watcom-command-line.ts';
 
 /**
- * The two compilers that build the guest programs. Open Watcom is preferred
- * when the user has it (`WATCOM` set); Debian's mingw-w64 i686 cross compiler
- * is the default. Both build without a C runtime (guest-apps/rt).
+ * The two compilers that build the guest programs. Open Watcom (the design
+ * card's compiler) is the default whenever one is found (open-watcom.ts);
+ * Debian's mingw-w64 i686 cross compiler otherwise. `--toolchain` or
+ * RETROLAB_TOOLCHAIN picks one. Both build without a C runtime (guest-apps/rt).
  */
+export const TOOLCHAIN_KINDS = ['watcom', 'mingw'] as const;
+export type ToolchainKind = (typeof TOOLCHAIN_KINDS)[number];
+export type ToolchainChoice = ToolchainKind | 'auto';
+
+/** The environment variable that picks the toolchain (`--toolchain` sets it for the whole run). */
+export const TOOLCHAIN_ENV = 'RETROLAB_TOOLCHAIN';
+
 export type Toolchain =
   | { kind: 'mingw'; gcc: string; identity: string }
-  | { kind: 'watcom'; root: string; wcc386: string; wlink: string; identity: string };
+  | { kind: 'watcom'; root: string; bin: string; wcc386: string; wlink: string; identity: string; install: OpenWatcomInstall };
 
 /** One process to run, with repository-relative paths so outputs do not depend on where the checkout lives. */
 export interface BuildStep {
   command: string;
   args: string[];
   env?: Record<string, string>;
+  /** Repository-relative folder to run in; the repository root by default. */
+  cwd?: string;
+  /** A file the step reads, written (repository-relative path) just before it runs. */
+  input?: { path: string; content: string };
 }
 
 export interface CompileRequest {
@@ -67,58 +81,85 @@ export const MINGW_LDFLAGS = [
   '-Wl,--no-insert-timestamp',
 ] as const;
 
-/** No default libraries (-zl), no stack-overflow checks calling the CRT (-s), stack calling convention (-3s). */
-export const WATCOM_CFLAGS = ['-q', '-bt=nt', '-zl', '-s', '-os', '-3s'] as const;
+/**
+ * -zl: no default-library records, so nothing pulls in clib (it would import USER32 CharUpperA).
+ * -s: no stack-overflow checks (they call the CRT). -3s: 386 code, arguments on the stack.
+ * -os: small code. -wx -we: every warning, as errors (the C stays clean under both compilers).
+ */
+export const WATCOM_CFLAGS = ['-q', '-bt=nt', '-zl', '-s', '-os', '-3s', '-wx', '-we'] as const;
 
-async function isExecutable(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** The stdcall entry point rt provides (guest-apps/rt/rt.h). */
+export const RT_ENTRY = '_rt_entry@0';
 
 async function firstLine(command: string, args: string[], signal: AbortSignal | undefined): Promise<string> {
   const result = await probeHostCommand(command, args, signal ? { signal } : {});
   return `${result.stdout}${result.stderr}`.split('\n')[0]?.trim() ?? '';
 }
 
-/** Picks Open Watcom when `WATCOM` is set, else mingw-w64; throws PrerequisiteError naming the fix when neither works. */
-export async function detectToolchain(options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<Toolchain> {
-  const env = options.env ?? process.env;
-  const watcom = env.WATCOM;
-  if (watcom !== undefined && watcom !== '') {
-    for (const bin of ['binl64', 'binl']) {
-      const wcc386 = join(watcom, bin, 'wcc386');
-      const wlink = join(watcom, bin, 'wlink');
-      if ((await isExecutable(wcc386)) && (await isExecutable(wlink))) {
-        const identity = `watcom ${watcom} ${await firstLine(wcc386, ['-?'], options.signal)}`;
-        return { kind: 'watcom', root: watcom, wcc386, wlink, identity };
-      }
-    }
-    throw new PrerequisiteError(
-      `WATCOM is set to ${watcom}, but neither ${watcom}/binl64 nor ${watcom}/binl holds wcc386 and wlink`,
-      'point WATCOM at an unpacked Open Watcom v2 release, or unset it to build with mingw-w64',
-      { context: { WATCOM: watcom } },
-    );
-  }
-  const version = await firstLine(MINGW_GCC, ['--version'], options.signal).catch(() => '');
+/** Reads `--toolchain`/RETROLAB_TOOLCHAIN text; throws ConfigError naming the choices. */
+export function parseToolchainChoice(value: string | undefined, where: string = TOOLCHAIN_ENV): ToolchainChoice {
+  if (value === undefined || value === '' || value === 'auto') return 'auto';
+  if ((TOOLCHAIN_KINDS as readonly string[]).includes(value)) return value as ToolchainKind;
+  throw new ConfigError(`${where}: unknown toolchain ${JSON.stringify(value)}; choose from ${TOOLCHAIN_KINDS.join(', ')} (or auto: Open Watcom when present)`);
+}
+
+export interface DetectOptions {
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  onProgress?: ProgressSink;
+  /** Overrides RETROLAB_TOOLCHAIN. */
+  choice?: ToolchainChoice;
+  /** Passed to locateOpenWatcom (tests point these elsewhere). */
+  cache?: string;
+  sharedToolchains?: string;
+}
+
+async function watcomToolchain(install: OpenWatcomInstall, signal: AbortSignal | undefined): Promise<Toolchain> {
+  const wcc386 = join(install.bin, 'wcc386');
+  const wlink = join(install.bin, 'wlink');
+  const banner = await firstLine(wcc386, ['-?'], signal);
+  const origin = install.sha256 ? `${install.from} sha256:${install.sha256}` : `${install.from} ${install.root}`;
+  return { kind: 'watcom', root: install.root, bin: install.bin, wcc386, wlink, identity: `watcom ${origin} ${banner}`, install };
+}
+
+async function mingwToolchain(signal: AbortSignal | undefined, why: string): Promise<Toolchain> {
+  const version = await firstLine(MINGW_GCC, ['--version'], signal).catch(() => '');
   if (!version) {
     throw new PrerequisiteError(
-      `${MINGW_GCC} was not found on PATH (and WATCOM is not set)`,
-      'apt-get install gcc-mingw-w64-i686 binutils-mingw-w64-i686 (scripts/host-setup.sh does this), or set WATCOM to an Open Watcom v2 install',
+      `${MINGW_GCC} was not found on PATH (${why})`,
+      `apt-get install gcc-mingw-w64-i686 binutils-mingw-w64-i686 (scripts/host-setup.sh does this), or ${OPEN_WATCOM_FIX}`,
     );
   }
-  const ld = await firstLine('i686-w64-mingw32-ld', ['--version'], options.signal);
+  const ld = await firstLine('i686-w64-mingw32-ld', ['--version'], signal);
   return { kind: 'mingw', gcc: MINGW_GCC, identity: `mingw ${version} / ${ld}` };
+}
+
+/**
+ * The toolchain to build with: the one asked for (option, RETROLAB_TOOLCHAIN),
+ * else Open Watcom when one is found, else mingw-w64. Throws PrerequisiteError
+ * naming the fix when the one asked for is missing.
+ */
+export async function detectToolchain(options: DetectOptions = {}): Promise<Toolchain> {
+  const env = options.env ?? process.env;
+  const choice = options.choice ?? parseToolchainChoice(env[TOOLCHAIN_ENV]);
+  if (choice === 'mingw') return mingwToolchain(options.signal, `${TOOLCHAIN_ENV} or --toolchain asked for mingw`);
+  const install = await locateOpenWatcom({
+    env,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.cache ? { cache: options.cache } : {}),
+    ...(options.sharedToolchains ? { sharedToolchains: options.sharedToolchains } : {}),
+  });
+  if (install) return watcomToolchain(install, options.signal);
+  if (choice === 'watcom') throw new PrerequisiteError('the watcom toolchain was asked for, but no Open Watcom was found', OPEN_WATCOM_FIX);
+  return mingwToolchain(options.signal, 'and no Open Watcom was found');
 }
 
 function objectName(source: string): string {
   return source.replace(/\.c$/, '.obj').replaceAll('/', '_');
 }
 
-/** The processes that turn the sources into the program, in order. */
+/** The processes that turn the sources into the program, in order. Paths are repository-relative. */
 export function buildSteps(toolchain: Toolchain, request: CompileRequest): BuildStep[] {
   if (toolchain.kind === 'mingw') {
     return [
@@ -137,25 +178,28 @@ export function buildSteps(toolchain: Toolchain, request: CompileRequest): Build
       },
     ];
   }
-  const env = { INCLUDE: `${toolchain.root}/h:${toolchain.root}/h/nt`, WATCOM: toolchain.root };
-  const objects = request.sources.map((s) => `${request.objectDir}/${objectName(s)}`);
+  // wlink finds its system definitions (wlink.lnk: `system nt`) along PATH, and the libraries through WATCOM.
+  const env = {
+    INCLUDE: `${toolchain.root}/h${delimiter}${toolchain.root}/h/nt`,
+    WATCOM: toolchain.root,
+    PATH: `${toolchain.bin}${delimiter}${process.env.PATH ?? ''}`,
+  };
+  const objects = request.sources.map((s) => posix.join(request.objectDir, objectName(s)));
   const compile = request.sources.map((source, i) => ({
     command: toolchain.wcc386,
-    args: [...WATCOM_CFLAGS, ...request.includeDirs.map((d) => `-i=${d}`), `-fo=${objects[i]}`, source],
+    args: [...WATCOM_CFLAGS, ...request.includeDirs.map((d) => `-i=${quoteWccValue(d)}`), `-fo=${quoteWccValue(objects[i]!)}`, quoteWccValue(source)],
     env,
   }));
+  const fromObjectDir = (path: string) => posix.relative(request.objectDir, path);
   const link: BuildStep = {
     command: toolchain.wlink,
-    args: [
-      'system', 'nt',
-      'option', 'quiet',
-      'option', 'start=_rt_entry@0',
-      'runtime', 'console=4.0',
-      'name', request.output,
-      'file', objects.join(','),
-      'library', request.libs.map((l) => `${l}.lib`).join(','),
-    ],
+    args: ['@link.lnk'],
     env,
+    cwd: request.objectDir,
+    input: {
+      path: posix.join(request.objectDir, 'link.lnk'),
+      content: wlinkDirectives({ output: fromObjectDir(request.output), objects: objects.map(fromObjectDir), libs: request.libs, entry: RT_ENTRY }),
+    },
   };
   return [...compile, link];
 }

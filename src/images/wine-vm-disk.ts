@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { connectDocker, type DockerClient } from '../docker/docker-client.ts';
 import { LABEL } from '../docker/labels.ts';
 import { PrerequisiteError, RetrolabError, errorMessage } from '../errors.ts';
+import { buildGuestApps } from '../guest-apps/build.ts';
 import { silentProgress, type ProgressSink } from '../report/progress.ts';
 import { HostCommandError, runHostCommand, type HostCommandOptions, type HostCommandResult } from '../util/host-command.ts';
 import { PROJECT_ROOT, cacheDir as projectCacheDir } from '../util/paths.ts';
@@ -58,7 +59,7 @@ export interface WineVmGuest {
 export interface EnsureWineVmGuestOptions {
   signal?: AbortSignal;
   onProgress?: ProgressSink;
-  /** The Win32 program the guest runs on COM1; default build/guest/agent.exe. */
+  /** The Win32 program the guest runs on COM1; by default the agent buildGuestApps builds (or reuses) with the chosen toolchain. */
   agentExe?: string;
   /** Default `wine-vm` in the project's cache folder (`.cache`, or RETROLAB_CACHE). */
   cacheDir?: string;
@@ -78,6 +79,12 @@ interface Manifest {
 }
 
 const AGENT_IN_GUEST = '/opt/retrolab/agent.exe';
+
+async function defaultAgentExe(signal: AbortSignal | undefined): Promise<string> {
+  const [agent] = await buildGuestApps({ only: ['agent'], ...(signal ? { signal } : {}) });
+  if (!agent) throw new Error('buildGuestApps returned no agent');
+  return agent.path;
+}
 const ROOT_IMAGE_REPO = 'retrolab/wine-vm-root';
 
 /**
@@ -89,7 +96,7 @@ const ROOT_IMAGE_REPO = 'retrolab/wine-vm-root';
 export async function ensureWineVmGuest(options: EnsureWineVmGuestOptions = {}): Promise<WineVmGuest> {
   const { signal } = options;
   const sink = options.onProgress ?? silentProgress;
-  const agentExe = resolve(options.agentExe ?? join(PROJECT_ROOT, 'build/guest/agent.exe'));
+  const agentExe = resolve(options.agentExe ?? (await defaultAgentExe(signal)));
   const cacheDir = resolve(options.cacheDir ?? join(projectCacheDir(), 'wine-vm'));
 
   const agent = await readFile(agentExe).catch((error: unknown) => {

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { buildGuestApps } from '../guest-apps/build.ts';
 import type { GuestAppName } from '../guest-apps/guest-app-table.ts';
-import { guestAppPath } from '../guest-apps/paths.ts';
 import type { TargetHandle } from '../targets/target-handle.ts';
 
 const DEPLOYED = new WeakMap<TargetHandle, Map<GuestAppName, string>>();
@@ -19,9 +18,10 @@ export async function deployGuestApp(handle: TargetHandle, name: GuestAppName, o
   if (!deployed) DEPLOYED.set(handle, (deployed = new Map<GuestAppName, string>()));
   const known = deployed.get(name);
   if (known) return known;
-  await buildGuestApps({ only: [name], ...(options.signal ? { signal: options.signal } : {}) });
+  const [built] = await buildGuestApps({ only: [name], ...(options.signal ? { signal: options.signal } : {}) });
+  if (!built) throw new Error(`buildGuestApps returned nothing for ${name}`);
   const target = guestPath(handle, `${name}.exe`);
-  await handle.agent.putFile(target, await readFile(guestAppPath(name)), options);
+  await handle.agent.putFile(target, await readFile(built.path), options);
   deployed.set(name, target);
   return target;
 }

@@ -7,7 +7,6 @@ import type { QemuVmSpec } from '../config/vm-spec.ts';
 import type { DockerClient } from '../docker/docker-client.ts';
 import { RUNNER_IMAGES } from '../docker/image-names.ts';
 import { buildGuestApps } from '../guest-apps/build.ts';
-import { guestAppPath } from '../guest-apps/paths.ts';
 import { hashInputs } from '../images/input-hash.ts';
 import { ensureWineVmGuest } from '../images/wine-vm-disk.ts';
 import { familyOf } from '../os/os-profiles.ts';
@@ -68,10 +67,11 @@ async function fileIdentity(path: string): Promise<string> {
   return `${path}:${info.size}:${info.mtimeMs}`;
 }
 
-async function bootMedia(spec: QemuVmSpec, options: StartQemuTargetOptions): Promise<BootMedia> {
+async function bootMedia(spec: QemuVmSpec, options: StartQemuTargetOptions, agentExe: string | undefined): Promise<BootMedia> {
   if ('build' in spec.disk.image) {
     const guest = await ensureWineVmGuest({
       docker: options.docker,
+      ...(agentExe ? { agentExe } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
@@ -88,15 +88,15 @@ async function bootMedia(spec: QemuVmSpec, options: StartQemuTargetOptions): Pro
 /** Boots cold to agent ready and saves (replacing) the warm state; for the bench. Returns the cold boot time. */
 export async function coldBootQemuTarget(spec: QemuVmSpec, options: StartQemuTargetOptions): Promise<{ coldBootMs: number }> {
   const call = options.signal ? { signal: options.signal } : {};
-  await buildGuestApps({ only: ['agent'], ...call });
-  const media = await bootMedia(spec, options);
+  const [agent] = await buildGuestApps({ only: ['agent'], ...call });
+  const media = await bootMedia(spec, options, agent?.path);
   const accel = await chooseAccel(options.docker, spec, { ...call, onProgress: options.onProgress ?? silentProgress });
-  const { coldBootMs } = await saveColdBootState(spec, media, await warmStateKey(spec, media, accel.accel, options.docker), accel.accel, options);
+  const { coldBootMs } = await saveColdBootState(spec, media, await warmStateKey(spec, media, accel.accel, options.docker, agent?.sha256), accel.accel, options);
   return { coldBootMs };
 }
 
-async function warmStateKey(spec: QemuVmSpec, media: BootMedia, accel: 'tcg' | 'kvm', docker: DockerClient): Promise<string> {
-  const agentSha = createHash('sha256').update(await readFile(guestAppPath('agent'))).digest('hex');
+async function warmStateKey(spec: QemuVmSpec, media: BootMedia, accel: 'tcg' | 'kvm', docker: DockerClient, agentSha: string | undefined): Promise<string> {
+  if (agentSha === undefined) throw new Error('buildGuestApps returned no agent');
   const runner = (await docker.imageLabels(RUNNER_IMAGES.qemu)) ?? {};
   return hashInputs({ image: media.identity, spec, qemuRunner: runner, agent: agentSha, accel, peer: PEER_FORWARD });
 }
@@ -110,10 +110,10 @@ export async function startQemuTarget(spec: QemuVmSpec, options: StartQemuTarget
   const progress = options.onProgress ?? silentProgress;
   const { docker } = options;
   const call = options.signal ? { signal: options.signal } : {};
-  await buildGuestApps({ only: ['agent'], ...call });
-  const media = await bootMedia(spec, options);
+  const [agent] = await buildGuestApps({ only: ['agent'], ...call });
+  const media = await bootMedia(spec, options, agent?.path);
   const accel = await chooseAccel(docker, spec, { ...call, onProgress: progress });
-  const key = await warmStateKey(spec, media, accel.accel, docker);
+  const key = await warmStateKey(spec, media, accel.accel, docker, agent?.sha256);
 
   let warm = options.coldBoot ? undefined : await findWarmState(spec.target, key);
   if (!warm) warm = await saveColdBootState(spec, media, key, accel.accel, options);

@@ -5,7 +5,6 @@ import pRetry from 'p-retry';
 import type { DockerClient } from '../docker/docker-client.ts';
 import { RUNNER_IMAGES } from '../docker/image-names.ts';
 import type { StartedContainer } from '../docker/started-container.ts';
-import { GUEST_BUILD_DIR } from '../guest-apps/paths.ts';
 import { ResourceStack } from '../util/dispose.ts';
 import { PROJECT_ROOT, cacheDir } from '../util/paths.ts';
 import { TargetStartError } from './errors.ts';
@@ -49,7 +48,8 @@ function connectUnix(path: string, signal: AbortSignal): Promise<Socket> {
 
 export async function startWineLine(
   docker: DockerClient,
-  options: { signal?: AbortSignal; lineTimeoutMs?: number; verbose?: boolean } = {},
+  /** `binDir`: the folder of the built guest programs (mounted as /opt/retrolab/bin; the agent starts from there). */
+  options: { binDir: string; signal?: AbortSignal; lineTimeoutMs?: number; verbose?: boolean },
 ): Promise<WineLine> {
   await using stack = new ResourceStack();
   const runsRoot = join(cacheDir(), 'runs');
@@ -71,7 +71,7 @@ export async function startWineLine(
         binds: [
           { hostPath: runDir, containerPath: RUN_DIR },
           { hostPath: join(PROJECT_ROOT, 'vms', 'wine'), containerPath: '/opt/retrolab/vm', readOnly: true },
-          { hostPath: GUEST_BUILD_DIR, containerPath: '/opt/retrolab/bin', readOnly: true },
+          { hostPath: options.binDir, containerPath: '/opt/retrolab/bin', readOnly: true },
         ],
       },
       options.signal ? { signal: options.signal } : {},

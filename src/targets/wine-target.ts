@@ -1,5 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { AgentClient } from '../agent/agent-client.ts';
 import type { DockerClient } from '../docker/docker-client.ts';
 import { buildGuestApps } from '../guest-apps/build.ts';
@@ -35,9 +35,11 @@ export async function startWineTarget(options: StartTargetOptions): Promise<Targ
   const signal = AbortSignal.any([AbortSignal.timeout(readyTimeoutMs), ...(options.signal ? [options.signal] : [])]);
   await using stack = new ResourceStack();
 
-  await buildGuestApps({ signal, onProgress: progress });
+  const built = await buildGuestApps({ signal, onProgress: progress });
+  const agentExe = built.find((b) => b.name === 'agent')?.path;
+  if (agentExe === undefined) throw new Error('buildGuestApps built no agent');
   progress({ kind: 'step', scope: 'wine', message: 'starting the Wine container and the agent' });
-  const line = stack.use(await startWineLine(options.docker, { signal }));
+  const line = stack.use(await startWineLine(options.docker, { binDir: dirname(agentExe), signal }));
   const artifactsDir = options.artifactsDir ?? join(resultsDir(), 'artifacts', `${options.docker.runId}-wine`);
   const collectArtifacts = async (reason: string): Promise<string[]> => {
     await mkdir(artifactsDir, { recursive: true });

@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WINE_GUEST_RUN_DIR, startWineLine, type WineLine } from '../../src/targets/wine-line.ts';
@@ -101,7 +101,7 @@ describe('the agent under Wine, over its serial line', () => {
     const path = (name: string) => built.find((b) => b.name === name)!.path;
     dupclose = await readFile(path('dupclose'));
     docker = await connectDocker();
-    line = await startWineLine(docker, { verbose: true });
+    line = await startWineLine(docker, { binDir: dirname(path('agent')), verbose: true });
     faults = new FaultyLine(line.stream);
     client = await AgentClient.connect(faults, { handshakeTimeoutMs: 90_000, attemptTimeoutMs: 3_000 });
   });
