@@ -1,9 +1,10 @@
-// `npm run build:guest [-- --force] [-- NAME...]`: builds the guest programs into build/guest and audits them.
+// `npm run build:guest [-- --force] [-- --toolchain watcom|mingw] [-- NAME...]`: builds the guest programs into build/guest/<toolchain> and audits them.
 import '../src/util/dispose.ts';
 import { argv } from 'zx';
 import { errorMessage } from '../src/errors.ts';
 import { buildGuestApps } from '../src/guest-apps/build.ts';
 import { GUEST_APP_NAMES, isGuestAppName, type GuestAppName } from '../src/guest-apps/guest-app-table.ts';
+import { parseToolchainChoice } from '../src/guest-apps/toolchain.ts';
 import { consoleProgress } from '../src/report/progress.ts';
 
 async function main(): Promise<number> {
@@ -16,7 +17,9 @@ async function main(): Promise<number> {
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   try {
+    const toolchain = argv.toolchain === undefined ? undefined : parseToolchainChoice(String(argv.toolchain), '--toolchain');
     const results = await buildGuestApps({
+      ...(toolchain ? { toolchain } : {}),
       signal: controller.signal,
       onProgress: consoleProgress({ verbose: argv.verbose === true }),
       force: argv.force === true,

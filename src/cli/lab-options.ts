@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { TargetName } from '../config/vm-spec.ts';
 import { ConfigError } from '../errors.ts';
+import { parseToolchainChoice, type ToolchainChoice } from '../guest-apps/toolchain.ts';
 import { SCENARIO_NAMES, type ScenarioName } from '../model/scenario-catalog.ts';
 import { quoteInput } from '../util/quote-input.ts';
 
@@ -12,6 +13,8 @@ export interface LabOptions {
   tolerance?: number;
   patchDir?: string;
   patchInstall?: string;
+  /** `--toolchain`: the compiler of the guest programs; undefined leaves it to RETROLAB_TOOLCHAIN (default: Open Watcom when found). */
+  toolchain?: ToolchainChoice;
   verbose: boolean;
 }
 
@@ -43,6 +46,7 @@ export function parseLabOptions(args: string[], defaults: { targets: readonly Ta
         tolerance: { type: 'string' },
         patch: { type: 'string' },
         'patch-install': { type: 'string' },
+        toolchain: { type: 'string' },
         verbose: { type: 'boolean', default: false },
       },
       strict: true,
@@ -64,6 +68,12 @@ export function parseLabOptions(args: string[], defaults: { targets: readonly Ta
   const cycles = number('--cycles', v.cycles, 1, 10_000);
   const tolerance = number('--tolerance', v.tolerance, 0, 1);
   if (v['patch-install'] !== undefined && v.patch === undefined) problems.push('--patch-install: needs --patch DIR (the folder it installs)');
+  let toolchain: ToolchainChoice | undefined;
+  try {
+    toolchain = v.toolchain === undefined ? undefined : parseToolchainChoice(v.toolchain, '--toolchain');
+  } catch (error) {
+    problems.push(error instanceof Error ? error.message : String(error));
+  }
   if (problems.length > 0) throw new ConfigError(problems.join('\n'));
   return {
     targets: targets ?? [...defaults.targets],
@@ -73,6 +83,7 @@ export function parseLabOptions(args: string[], defaults: { targets: readonly Ta
     ...(tolerance !== undefined ? { tolerance } : {}),
     ...(v.patch !== undefined ? { patchDir: v.patch } : {}),
     ...(v['patch-install'] !== undefined ? { patchInstall: v['patch-install'] } : {}),
+    ...(toolchain !== undefined ? { toolchain } : {}),
     verbose: v.verbose ?? false,
   };
 }

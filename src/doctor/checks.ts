@@ -3,8 +3,10 @@ import { constants } from 'node:fs';
 import { probeHostCommand } from '../util/host-command.ts';
 import { connectDocker, type DockerClient } from '../docker/docker-client.ts';
 import { RUNNER_IMAGES } from '../docker/image-names.ts';
-import { errorMessage } from '../errors.ts';
+import { errorMessage, PrerequisiteError } from '../errors.ts';
 import { listLicensedTargets } from '../config/target-list.ts';
+import { locateOpenWatcom, OPEN_WATCOM_FIX } from '../guest-apps/open-watcom.ts';
+import { detectToolchain, TOOLCHAIN_ENV } from '../guest-apps/toolchain.ts';
 import { licensedReadiness } from '../licensed/readiness.ts';
 
 export type CheckStatus = 'ok' | 'missing' | 'warning' | 'not configured';
@@ -103,17 +105,32 @@ async function checkKvm(): Promise<CheckResult> {
   return { name, status: 'ok', detail: '/dev/kvm with hardware virtualisation (used only where a target allows it, after a test boot)', required: false };
 }
 
-async function checkToolchain(): Promise<CheckResult> {
-  const name = 'guest toolchain';
-  const watcom = process.env.WATCOM;
-  if (watcom) {
-    const wcl = await which('wcl386');
-    if (wcl) return { name, status: 'ok', detail: `Open Watcom (WATCOM=${watcom}, ${wcl})`, required: true };
-    return { name, status: 'missing', detail: `WATCOM=${watcom} is set but wcl386 is not on PATH`, fix: 'PATH=$WATCOM/binl64:$PATH (or unset WATCOM to use mingw-w64)', required: true };
+/** Open Watcom is optional (mingw-w64 builds the same programs), but when it is missing doctor says so and how to add it. */
+async function checkOpenWatcom(signal?: AbortSignal): Promise<CheckResult> {
+  const name = 'Open Watcom';
+  try {
+    const install = await locateOpenWatcom(signal ? { signal } : {});
+    if (!install) return { name, status: 'warning', detail: 'missing: the guest programs build with mingw-w64 instead', fix: OPEN_WATCOM_FIX, required: false };
+    const origin = install.tarball ? `${install.from}: ${install.tarball}, sha256 ${install.sha256?.slice(0, 12)}…` : 'WATCOM';
+    return { name, status: 'ok', detail: `${install.root} (from ${origin})`, required: false };
+  } catch (error) {
+    // The user named an Open Watcom that cannot be used: builds fail until that is fixed.
+    const fix = error instanceof PrerequisiteError ? error.fix : OPEN_WATCOM_FIX;
+    return { name, status: 'missing', detail: (errorMessage(error).split('\n')[0] ?? '').trim(), fix, required: true };
   }
-  const gcc = await which('i686-w64-mingw32-gcc');
-  if (gcc) return { name, status: 'ok', detail: `mingw-w64 i686 (${gcc}); set WATCOM to use Open Watcom`, required: true };
-  return { name, status: 'missing', detail: 'neither Open Watcom (WATCOM) nor i686-w64-mingw32-gcc', fix: 'apt-get install gcc-mingw-w64-i686 (or npm run setup as root)', required: true };
+}
+
+/** The compiler the next build will use (RETROLAB_TOOLCHAIN, else Open Watcom when found, else mingw-w64). */
+async function checkToolchain(signal?: AbortSignal): Promise<CheckResult> {
+  const name = 'guest toolchain';
+  try {
+    const toolchain = await detectToolchain(signal ? { signal } : {});
+    const how = process.env[TOOLCHAIN_ENV] ? `${TOOLCHAIN_ENV}=${process.env[TOOLCHAIN_ENV]}` : toolchain.kind === 'watcom' ? 'the default when Open Watcom is found' : 'no Open Watcom found';
+    return { name, status: 'ok', detail: `${toolchain.kind} (${how}): ${toolchain.identity}`, required: true };
+  } catch (error) {
+    const fix = error instanceof PrerequisiteError ? error.fix : 'npm run setup';
+    return { name, status: 'missing', detail: (errorMessage(error).split('\n')[0] ?? '').trim(), fix, required: true };
+  }
 }
 
 async function checkTool(cmd: string, pkg: string, why: string): Promise<CheckResult> {
@@ -143,7 +160,10 @@ export async function runChecks(options: { signal?: AbortSignal } = {}): Promise
       await checkImage(docker, RUNNER_IMAGES.wine),
       await checkQemu(docker),
       await checkKvm(),
-      await checkToolchain(),
+      await checkOpenWatcom(options.signal),
+      await checkToolchain(options.signal),
+      // Not required on its own: 'guest toolchain' fails when neither compiler is there.
+      { ...(await checkTool('i686-w64-mingw32-gcc', 'gcc-mingw-w64-i686', 'builds the guest programs with --toolchain mingw, or when Open Watcom is missing')), required: false },
       await checkTool('mcopy', 'mtools', 'prepares FAT images of licensed targets'),
       await checkTool('mkfs.fat', 'dosfstools', 'makes setup floppies'),
       await checkTool('debootstrap', 'debootstrap', 'base images without a registry'),

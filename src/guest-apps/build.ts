@@ -10,6 +10,7 @@ import type { ProgressSink } from '../report/progress.ts';
 import { GuestBuildError } from './errors.ts';
 import { GUEST_APPS, GUEST_APP_NAMES, type GuestAppName, type GuestAppSpec } from './guest-app-table.ts';
 import { PROJECT_ROOT as REPO_ROOT } from '../util/paths.ts';
+import { undeclaredImports } from './declared-imports.ts';
 import { clearPeTimestamp } from './pe-timestamp.ts';
 import { guestAppPath, guestBuildDir } from './paths.ts';
 import { buildSteps, detectToolchain, type BuildStep, type Toolchain, type ToolchainChoice } from './toolchain.ts';
@@ -163,11 +164,18 @@ async function buildOne(name: GuestAppName, toolchain: Toolchain, outDir: string
   }
   const image = await readPeFile(finalPath, options);
   const problems = auditPe(image, spec.supportedOs);
-  if (problems.length > 0) {
+  const undeclared = undeclaredImports(image, spec.libs);
+  if (problems.length > 0 || undeclared.length > 0) {
     // An unsafe program must not be deployed by accident: drop it with its stamp.
     await rm(finalPath, { force: true });
     await rm(stampPath, { force: true });
-    throw new PeAuditError(finalPath, problems);
+    if (problems.length > 0) throw new PeAuditError(finalPath, problems);
+    throw new GuestBuildError(
+      name,
+      `check the imports of ${finalPath}`,
+      null,
+      `it imports ${undeclared.join('; ')}, which its GUEST_APPS entry does not link (${spec.libs.join(', ')}): a C runtime or a default library slipped in; build without it (Open Watcom: -zl, mingw: -nostdlib)`,
+    );
   }
   const digest = (await fileHash(finalPath)) ?? '';
   if (!reused) {

@@ -8,12 +8,17 @@
  * (it could not be fetched from this project's CI, whose network is closed).
  * A download that does not match it is refused, never used.
  */
-export const OPEN_WATCOM_RELEASE = {
+export interface OpenWatcomRelease {
+  tag: string;
+  url: string;
+  fileName: string;
+  sha256: string;
+}
+
+export const OPEN_WATCOM_RELEASE: Readonly<OpenWatcomRelease> = {
   tag: '2026-09-01-Build',
   url: 'https://github.com/open-watcom/open-watcom-v2/releases/download/2026-09-01-Build/ow-snapshot.tar.xz',
   /** Where the download is kept in the cache (the asset's own name is the same for every release). */
   fileName: 'ow-snapshot-2026-09-01-Build.tar.xz',
   sha256: 'bac354f3c75ffa49ff8d70a44e475de7e7c1823fff04b80c14787bd0792c9bdf',
-} as const;
-
-export type OpenWatcomRelease = typeof OPEN_WATCOM_RELEASE;
+};

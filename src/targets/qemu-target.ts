@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { readFile, rename, stat } from 'node:fs/promises';
+import { rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentClient } from '../agent/agent-client.ts';
 import { resolveFileSource } from '../config/load-vm-spec.ts';

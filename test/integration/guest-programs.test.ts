@@ -1,10 +1,10 @@
+import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDocker, type DockerClient } from '../../src/docker/docker-client.ts';
 import type { RunResult } from '../../src/docker/container-spec.ts';
 import { RUNNER_IMAGES } from '../../src/docker/image-names.ts';
 import type { StartedContainer } from '../../src/docker/started-container.ts';
 import { buildGuestApps } from '../../src/guest-apps/build.ts';
-import { GUEST_BUILD_DIR } from '../../src/guest-apps/paths.ts';
 
 // The guest programs under Wine 8 in the wine-runner image, judged by their
 // own event lines (guest-apps/README.md), tcptab and Wine's netstat.
@@ -61,7 +61,8 @@ function expectCleanCycles(list: Event[], cycles: number, app = '0'): void {
 }
 
 beforeAll(async () => {
-  await buildGuestApps({ only: ['dupclose', 'duphandle', 'tcptab'] });
+  const built = await buildGuestApps({ only: ['dupclose', 'duphandle', 'tcptab'] });
+  const binDir = dirname(built[0]!.path);
   docker = await connectDocker();
   wine = await docker.start({
     image: RUNNER_IMAGES.wine,
@@ -73,7 +74,7 @@ beforeAll(async () => {
     // Wine runs under qemu-user on hosts whose kernel refuses i386 programs: every Wine process is a big emulator.
     pidsLimit: 512,
     memoryMb: 2048,
-    binds: [{ hostPath: GUEST_BUILD_DIR, containerPath: '/guest', readOnly: true }],
+    binds: [{ hostPath: binDir, containerPath: '/guest', readOnly: true }],
   });
   // One long-lived wineserver: each program then starts in a fraction of the usual time.
   await wine.exec(['sh', '-c', 'wineserver -p </dev/null >/dev/null 2>&1']);

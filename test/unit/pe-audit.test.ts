@@ -5,15 +5,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { $ } from 'zx';
 import { buildGuestApps } from '../../src/guest-apps/build.ts';
 import { GUEST_APPS } from '../../src/guest-apps/guest-app-table.ts';
-import { guestAppPath } from '../../src/guest-apps/paths.ts';
-import { MINGW_CFLAGS, MINGW_LDFLAGS } from '../../src/guest-apps/toolchain.ts';
+import { undeclaredImports } from '../../src/guest-apps/declared-imports.ts';
+import { guestAppPath as guestAppPathIn, guestBuildDir } from '../../src/guest-apps/paths.ts';
+import { detectToolchain, MINGW_CFLAGS, MINGW_LDFLAGS, TOOLCHAIN_KINDS } from '../../src/guest-apps/toolchain.ts';
 import { PeAuditError, PeFormatError } from '../../src/pe/errors.ts';
 import { GUEST_OSES } from '../../src/pe/os-allowlists.ts';
 import { assertPeSafe, auditPe } from '../../src/pe/pe-audit.ts';
 import { DataDirectory, readPe, readPeFile, type PeImage } from '../../src/pe/pe-reader.ts';
 
-const PROGRAMS = ['dupclose', 'duphandle', 'tcptab'] as const;
+const PROGRAMS = ['dupclose', 'duphandle', 'tcptab', 'agent'] as const;
 let work: string;
+/** The programs the crafted tests patch: the default toolchain's. */
+let defaultDir: string;
 
 function importedNames(image: PeImage, dll: string): string[] {
   const imp = image.imports.find((i) => i.dll.toLowerCase() === dll);
@@ -41,14 +44,17 @@ void WINAPI entry(void);
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'pe-audit-'));
-  await buildGuestApps({ only: PROGRAMS });
-}, 120_000);
+  for (const toolchain of TOOLCHAIN_KINDS) await buildGuestApps({ only: PROGRAMS, toolchain });
+  defaultDir = guestBuildDir((await detectToolchain()).kind);
+}, 240_000);
 
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-describe('the real guest programs', () => {
+describe.each(TOOLCHAIN_KINDS)('the real guest programs built with %s', (toolchain) => {
+  const guestAppPath = (name: (typeof PROGRAMS)[number]) => guestAppPathIn(name, guestBuildDir(toolchain));
+
   it.each(PROGRAMS)('%s is PE32 i386, console subsystem 4.0, without TLS, and passes the audit for every OS it supports', async (name) => {
     const image = await assertPeSafe(guestAppPath(name), GUEST_APPS[name].supportedOs);
     expect(image.machine).toBe(0x14c);
@@ -96,6 +102,23 @@ describe('crafted bad programs', () => {
     await expect(assertPeSafe(exe, ['win95'])).rejects.toThrow(/imports msvcrt\.dll, which is not on the win95 allowlist/);
   });
 
+  it("catches Open Watcom's C runtime by its imports: clib brings USER32!CharUpperA, which the allowlists alone accept", async () => {
+    const ow = await detectToolchain({ choice: 'watcom' });
+    if (ow.kind !== 'watcom') throw new Error('expected Open Watcom');
+    await writeFile(join(work, 'clib.c'), '#include <stdio.h>\nint main(void) { puts("hi"); return 0; }\n');
+    await $({
+      quiet: true,
+      cwd: work,
+      env: { ...process.env, WATCOM: ow.root, INCLUDE: `${ow.root}/h:${ow.root}/h/nt`, PATH: `${ow.bin}:${process.env.PATH ?? ''}` },
+    })`${join(ow.bin, 'wcl386')} -q -bt=nt -l=nt -fe=clib.exe clib.c`;
+    const image = await readPeFile(join(work, 'clib.exe'));
+    expect(importedNames(image, 'user32.dll')).toContain('CharUpperA');
+    // The old check: CharUpperA exists on every OS, so the allowlists pass it.
+    expect(auditPe(image, GUEST_OSES).filter((p) => p.kind === 'dll' && p.dll === 'user32.dll')).toEqual([]);
+    expect(undeclaredImports(image, ['kernel32'])).toEqual([expect.stringMatching(/^USER32\.DLL!.*CharUpperA/)]);
+    expect(undeclaredImports(image, ['kernel32', 'user32'])).toEqual([]);
+  }, 60_000);
+
   it('rejects a no-CRT program that links msvcrt for one function, naming the DLL and the OS', async () => {
     const exe = await compile(
       'msvcrt-strlen',
@@ -137,7 +160,7 @@ describe('crafted bad programs', () => {
   });
 
   it('rejects subsystem version 5.0 (patched into a real build)', async () => {
-    const bytes = await readFile(guestAppPath('tcptab'));
+    const bytes = await readFile(guestAppPathIn('tcptab', defaultDir));
     const opt = optionalHeaderOffset(bytes);
     bytes.writeUInt16LE(5, opt + 48);
     const problems = auditPe(readPe(bytes, 'tcptab-subsystem-5.exe'), GUEST_OSES);
@@ -147,7 +170,7 @@ describe('crafted bad programs', () => {
   });
 
   it('rejects a TLS directory (patched into a real build)', async () => {
-    const bytes = await readFile(guestAppPath('tcptab'));
+    const bytes = await readFile(guestAppPathIn('tcptab', defaultDir));
     const opt = optionalHeaderOffset(bytes);
     bytes.writeUInt32LE(0x4000, opt + 96 + DataDirectory.tls * 8);
     bytes.writeUInt32LE(24, opt + 100 + DataDirectory.tls * 8);
@@ -157,7 +180,7 @@ describe('crafted bad programs', () => {
   });
 
   it('rejects a machine other than i386 (patched)', async () => {
-    const bytes = await readFile(guestAppPath('tcptab'));
+    const bytes = await readFile(guestAppPathIn('tcptab', defaultDir));
     bytes.writeUInt16LE(0x8664, bytes.readUInt32LE(0x3c) + 4);
     expect(auditPe(readPe(bytes, 'x64.exe'), ['wine'])).toEqual([
       expect.objectContaining({ kind: 'machine', message: 'machine is 0x8664, not i386 (0x014c)' }),
@@ -167,7 +190,7 @@ describe('crafted bad programs', () => {
   it('refuses files that are not PE32 images, saying where', async () => {
     expect(() => readPe(Buffer.from('#!/bin/sh\necho not a program\n'.padEnd(128)), 'script.exe')).toThrow(PeFormatError);
     expect(() => readPe(Buffer.from('#!/bin/sh\n'.padEnd(128)), 'script.exe')).toThrow(/script\.exe: not a readable PE32 image: no MZ signature/);
-    const bytes = await readFile(guestAppPath('tcptab'));
+    const bytes = await readFile(guestAppPathIn('tcptab', defaultDir));
     expect(() => readPe(bytes.subarray(0, 300), 'cut.exe')).toThrow(/cut\.exe: not a readable PE32 image: .* runs past the end of the file \(300 bytes\)/);
   });
 });

@@ -8,19 +8,23 @@ import { readRunResults, writeRunResults } from '../../results/results-writer.ts
 import { formatSummaryTable } from '../../results/summary-table.ts';
 import { runMatrix } from '../../scenarios/matrix-run.ts';
 import { validatePatchDir } from '../../scenarios/patch.ts';
+import { TOOLCHAIN_ENV } from '../../guest-apps/toolchain.ts';
 import type { CommandIo } from '../command.ts';
 import { EXIT } from '../exit-codes.ts';
 import { parseLabOptions } from '../lab-options.ts';
 import { checkRunConfig } from '../run-config-check.ts';
 
 export const LAB_USAGE = `usage: retrolab lab [--target T]... [--scenario S]... [--cycles N]
-                   [--baseline FILE [--tolerance 0.1]] [--patch DIR [--patch-install CMD]] [--verbose]
+                   [--baseline FILE [--tolerance 0.1]] [--patch DIR [--patch-install CMD]]
+                   [--toolchain watcom|mingw] [--verbose]
        retrolab run --target T --scenario S [same options]
 
 Runs every scenario on every target (lab) or the ones named (run), writes
 results/<run-id>/results.json, junit.xml and results/latest, and prints a summary.
 --baseline FILE compares with a stored run (and stores this run there when FILE does not exist yet).
---patch DIR copies DIR into each guest and runs --patch-install there before the scenarios.`;
+--patch DIR copies DIR into each guest and runs --patch-install there before the scenarios.
+--toolchain builds the guest programs with Open Watcom or mingw-w64 (default: Open Watcom when found;
+RETROLAB_TOOLCHAIN does the same).`;
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(
@@ -41,6 +45,8 @@ export async function labCommand(args: string[], io: CommandIo, mode: 'lab' | 'r
     return EXIT.usage;
   }
   await checkRunConfig(options.targets, { signal: io.signal });
+  // Every guest build in this run (targets, deploys, the wine-vm disk) reads the choice from here.
+  if (options.toolchain) process.env[TOOLCHAIN_ENV] = options.toolchain;
   if (options.patchDir) await validatePatchDir(options.patchDir);
   const baselineExists = options.baseline ? await exists(options.baseline) : false;
   const baseline = options.baseline && baselineExists ? await readRunResults(options.baseline, { signal: io.signal }) : undefined;
