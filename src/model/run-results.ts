@@ -42,6 +42,28 @@ export type ConnectFailureCause = z.infer<typeof connectFailureCause>;
 
 export const connectOutcome = z.union([z.object({ ok: z.literal(true) }), z.object({ ok: z.literal(false), error: z.number().int() })]);
 
+/**
+ * The run met WSAENOBUFS (10055) at connect: on Win9x the end of a leaking
+ * run, once held connections fill the socket table (KB Q198663). The held
+ * connections are counted in the snapshot the leak is measured in; on 9x the
+ * leaked ones outlive the program, so that is the table the failed connect met.
+ */
+export const tableExhaustion = z.object({
+  /** The cycle (1-based, across the program runs) whose socket()/connect() failed; null when only the final connect() did. */
+  cycle: z.number().int().min(1).nullable(),
+  cyclesPlanned: z.number().int().min(0),
+  /** The call that failed: socket, connect (in a cycle) or final-connect. */
+  step: z.string(),
+  /** The scenario's connections to the peer held then, new since "before". */
+  held: z.number().int().min(0),
+  heldStates: z.partialRecord(z.enum(TCP_STATES), z.number().int().min(1)),
+  /** Every held row of the table, any peer, any age: what filled it. */
+  heldInTable: z.number().int().min(0),
+  /** MSTCP MaxConnections as the guest reports it; null when it reports none (the default is 100). */
+  maxConnections: z.number().int().min(1).nullable(),
+});
+export type TableExhaustion = z.infer<typeof tableExhaustion>;
+
 export const verdictEvidence = z.object({
   measuredAt: z.enum(LEAK_MEASURE_POINTS),
   /** The table the leak was counted in. */
@@ -64,8 +86,12 @@ export const verdictEvidence = z.object({
   timeWait: z.object({ rows: z.number().int().min(0), distinctLocalPorts: z.number().int().min(0) }),
   finalConnect: connectOutcome.nullable(),
   connectFailureCause: connectFailureCause.nullable(),
-  /** The final connect() failed with WSAENOBUFS while held sockets filled the table. */
+  /** WSAENOBUFS at connect while the scenario's held connections filled the table (this bug). */
   tableExhausted: z.boolean(),
+  /** Where and how the run met WSAENOBUFS; null when it never did (absent in results written before it was recorded). */
+  tableExhaustion: tableExhaustion.nullable().default(null),
+  /** Connections to the peer in any state that appeared in the table during or after the cycles: the sign the table saw them. */
+  peerRowsSeen: z.number().int().min(0).optional(),
   /** The stack settings the run used (those the guest reported or the lab set). */
   settings,
   /** The rows that make the case, quoted as the guest printed them. */

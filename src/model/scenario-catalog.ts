@@ -13,6 +13,7 @@ export const SCENARIO_NAMES = [
   'workaround-late-close',
   'close-order',
   'leak-control',
+  'leak-control-ws1',
 ] as const;
 
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
@@ -21,7 +22,7 @@ export type ScenarioName = (typeof SCENARIO_NAMES)[number];
  * When the held sockets are counted. `after-exit`: the KB Q198663 leak
  * outlives the program, so the snapshot after it exited is the one that
  * proves it (and lets a clean target show that nothing stays). `while-running`:
- * the sockets only stay until the process exits (KB 229658, and the positive
+ * the sockets only stay until the process exits (KB Q229658, and the positive
  * control whose duplicates are open on purpose), so they must be counted in a
  * snapshot taken after the cycles while the program still holds them.
  */
@@ -112,7 +113,7 @@ export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioDefinition>> = {
     args: ['--close-order', 'original-first', '--hold-ms', String(HOLD_MS)],
     cycles: 40,
     leakMeasuredAt: 'while-running',
-    source: 'KB 229658',
+    source: 'KB Q229658',
   },
   'leak-control': {
     name: 'leak-control',
@@ -120,6 +121,17 @@ export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioDefinition>> = {
     description:
       'Keeps every duplicate open on purpose and counts the held sockets while the program runs: every target must show them, which proves the harness can see a leak.',
     program: 'dupclose',
+    args: ['--leak-control', '--hold-ms', String(HOLD_MS)],
+    cycles: 40,
+    leakMeasuredAt: 'while-running',
+    source: 'retrolab (positive control)',
+  },
+  'leak-control-ws1': {
+    name: 'leak-control-ws1',
+    title: 'Positive control on Winsock 1.1: handles kept open',
+    description:
+      'leak-control through wsock32 and DuplicateHandle: keeps every original and duplicate open on purpose and counts them while the program runs. The positive control of a Windows 95 without the Winsock 2 update, where leak-control cannot run.',
+    program: 'duphandle',
     args: ['--leak-control', '--hold-ms', String(HOLD_MS)],
     cycles: 40,
     leakMeasuredAt: 'while-running',

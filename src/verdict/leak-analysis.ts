@@ -68,6 +68,17 @@ export function countLeaked(before: Snapshot, at: Snapshot, peer: { addr: string
   return { source: captures.at.table.source, leaked: rows.length, rows, snapshot: at, capture: captures.at };
 }
 
+/**
+ * Connections to the peer in any state (TIME_WAIT and closing ones too) at
+ * `at` that were not in the table before: the positive sign that the table
+ * saw the scenario's connections at all. tcptab wins as in countLeaked.
+ */
+export function newPeerRows(before: Snapshot, at: Snapshot, peer: { addr: string; port: number }): SocketRow[] {
+  const captures = pickCaptures(before, at);
+  const seen = new Set(captures.before.table.rows.filter((row) => toPeer(row, peer)).map(connectionKey));
+  return captures.at.table.rows.filter((row) => toPeer(row, peer) && !seen.has(connectionKey(row)));
+}
+
 /** Rows to the peer in any state: what evidence quotes when nothing was held. */
 export function peerRows(table: SocketTable, peer: { addr: string; port: number }): SocketRow[] {
   return table.rows.filter((row) => toPeer(row, peer));
@@ -82,13 +93,21 @@ export function timeWaitPorts(table: SocketTable): { rows: number; distinctLocal
   return { rows: rows.length, distinctLocalPorts: new Set(rows.map((row) => row.local.port)).size };
 }
 
+/**
+ * Why a connect() failed, judged from the table next to it. `held`: the held
+ * connections that count towards a full table. For the scenario's own failure
+ * that is only its connections to the peer that are new since "before" (a
+ * table filled by other programs or by an earlier scenario is not this
+ * scenario's leak); for a failure before the scenario began, every held row.
+ */
 export function classifyConnectFailure(
   error: number,
+  held: number,
   table: SocketTable,
   settings: ScenarioObservation['settings'],
 ): ConnectFailureCause {
   const capacity = settings.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-  const tableFull = heldTotal(table) >= TABLE_FULL_FRACTION * capacity;
+  const tableFull = held >= TABLE_FULL_FRACTION * capacity;
   if (error === WSAENOBUFS && tableFull) return 'socket-table-full';
   const range = (settings.maxUserPort ?? DEFAULT_MAX_USER_PORT) - FIRST_EPHEMERAL_PORT + 1;
   const portsGone = timeWaitPorts(table).distinctLocalPorts >= PORT_EXHAUSTION_FRACTION * range;

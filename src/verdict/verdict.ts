@@ -1,5 +1,5 @@
 import type { ScenarioExpectation } from '../config/expectations.ts';
-import type { ConnectFailureCause, ObservedOutcome, Verdict, VerdictEvidence } from '../model/run-results.ts';
+import type { ConnectFailureCause, ObservedOutcome, TableExhaustion, Verdict, VerdictEvidence } from '../model/run-results.ts';
 import { SCENARIOS } from '../model/scenario-catalog.ts';
 import { definedSettings, type ScenarioObservation } from '../model/scenario-observation.ts';
 import { countStates, TCP_STATES, type StateCounts } from '../model/tcp-state.ts';
@@ -8,12 +8,13 @@ import {
   countLeaked,
   heldTotal,
   leakThreshold,
+  newPeerRows,
   peerRows,
   timeWaitPorts,
   type LeakCount,
 } from './leak-analysis.ts';
 import { netstatExcerpt } from './netstat-excerpt.ts';
-import { describeWinsockError } from './winsock-errors.ts';
+import { describeWinsockError, WSAENOBUFS } from './winsock-errors.ts';
 
 export function skippedVerdict(reason: string, fix: string): Verdict {
   return { status: 'skipped', reason, fix, evidence: null };
@@ -29,13 +30,19 @@ export function infraErrorVerdict(reason: string, fix?: string): Verdict {
  * Observed `clean` means no connection to the peer is held at the measuring
  * point that was not held before; `leak` means at least `leakThreshold` of
  * the connections the cycles opened are still held (see LEAK_FRACTION), or
- * the final connect() ran into a socket table full of held connections.
- * TIME_WAIT never counts, and a WSAENOBUFS that comes from ephemeral ports
- * running out is reported as such, not as this bug.
+ * the run met WSAENOBUFS with the socket table full of the scenario's own held
+ * connections. TIME_WAIT never counts, and a WSAENOBUFS that comes from
+ * ephemeral ports running out is reported as such, not as this bug.
+ *
+ * Every verdict needs evidence that the measured thing happened: connections
+ * opened (all the planned cycles ran, unless the run ended at a full table),
+ * and for `clean` a connection to the peer seen in the table; anything less is
+ * an infrastructure error, never a pass.
  */
 export function decideVerdict(observation: ScenarioObservation, expectation: ScenarioExpectation): Verdict {
   const measuredAt = SCENARIOS[observation.scenario].leakMeasuredAt;
   const { before, during, after } = observation.snapshots;
+  const peerText = `${observation.peer.addr}:${observation.peer.port}`;
 
   if (observation.programFailure !== undefined) {
     const failure = observation.programFailure;
@@ -54,8 +61,8 @@ export function decideVerdict(observation: ScenarioObservation, expectation: Sce
   const connectionsOpened = observation.cycles.filter((cycle) => cycle.connected).length;
   const firstFailure = observation.cycles[0]?.failure;
   if (connectionsOpened === 0 && firstFailure !== undefined) {
-    const cause = classifyConnectFailure(firstFailure.error, before.netstat.table, observation.settings);
-    const failed = `no cycle could connect to the peer ${observation.peer.addr}:${observation.peer.port}: ${firstFailure.step} failed with ${describeWinsockError(firstFailure.error)}`;
+    const cause = classifyConnectFailure(firstFailure.error, heldTotal(before.netstat.table), before.netstat.table, observation.settings);
+    const failed = `no cycle could connect to the peer ${peerText}: ${firstFailure.step} failed with ${describeWinsockError(firstFailure.error)}`;
     if (cause === 'socket-table-full' || cause === 'ephemeral-ports-exhausted') {
       return infraErrorVerdict(
         `${failed}; the ${cause === 'socket-table-full' ? `socket table was already full (${heldTotal(before.netstat.table)} held sockets)` : 'ephemeral ports were already used up'} before the scenario started`,
@@ -63,6 +70,12 @@ export function decideVerdict(observation: ScenarioObservation, expectation: Sce
       );
     }
     return infraErrorVerdict(failed, 'check that the peer listens and that the guest reaches it');
+  }
+  if (connectionsOpened === 0) {
+    return infraErrorVerdict(
+      `no cycle opened a connection to the peer ${peerText}, and none reported a failure: the program's events do not show that the cycle ran`,
+      'read the program output in the run log (its connect events)',
+    );
   }
 
   const afterExit = countLeaked(before, after, observation.peer);
@@ -72,8 +85,11 @@ export function decideVerdict(observation: ScenarioObservation, expectation: Sce
 
   const finalTable = (during ?? after).netstat.table;
   const finalConnect = observation.finalConnect;
-  const cause = finalConnect === null || finalConnect.ok ? null : classifyConnectFailure(finalConnect.error, finalTable, observation.settings);
-  const tableExhausted = cause === 'socket-table-full';
+  const cause = finalConnect === null || finalConnect.ok ? null : classifyConnectFailure(finalConnect.error, measured.leaked, finalTable, observation.settings);
+  const noBufs = firstNoBufs(observation);
+  const tableExhausted = noBufs !== null && classifyConnectFailure(WSAENOBUFS, measured.leaked, finalTable, observation.settings) === 'socket-table-full';
+  const seenRows = [...(during === undefined ? [] : [newPeerRows(before, during, observation.peer)]), newPeerRows(before, after, observation.peer)];
+  const peerRowsSeen = Math.max(...seenRows.map((rows) => rows.length));
 
   const observed: ObservedOutcome = measured.leaked >= threshold || tableExhausted ? 'leak' : measured.leaked === 0 ? 'clean' : 'partial-leak';
   const evidence: VerdictEvidence = {
@@ -98,6 +114,19 @@ export function decideVerdict(observation: ScenarioObservation, expectation: Sce
     finalConnect,
     connectFailureCause: cause,
     tableExhausted,
+    tableExhaustion:
+      noBufs === null
+        ? null
+        : {
+            cycle: noBufs.cycle,
+            cyclesPlanned: observation.cyclesPlanned,
+            step: noBufs.step,
+            held: measured.leaked,
+            heldStates: nonZero(countStates(measured.rows.map((row) => row.state))),
+            heldInTable: heldTotal(measured.capture.table),
+            maxConnections: observation.settings.maxConnections ?? null,
+          },
+    peerRowsSeen,
     settings: definedSettings(observation.settings),
     netstatExcerpt: netstatExcerpt(measured.snapshot, measured.rows.length > 0 ? measured.rows : peerRows(measured.capture.table, observation.peer), measured.capture),
   };
@@ -106,6 +135,33 @@ export function decideVerdict(observation: ScenarioObservation, expectation: Sce
   const seen = describeObservation(evidence, observed);
   const predicted = `${expectation.source}${expectation.note === undefined ? '' : `: ${expectation.note}`}`;
   const base = { expected, observed, evidence };
+  const infra = (reason: string, fix: string): Verdict => ({ ...infraErrorVerdict(reason, fix), evidence });
+
+  // A run cut short says nothing about the cycles it did not run, unless what
+  // cut it short is the thing measured: WSAENOBUFS once the scenario's own
+  // held connections filled the table, and nothing but that after it.
+  const cyclesRun = observation.cycles.length;
+  if (cyclesRun < observation.cyclesPlanned && !(tableExhausted && noBufs?.endedRun === true)) {
+    return infra(
+      `only ${cyclesRun} of ${observation.cyclesPlanned} planned cycles ran, and the run did not end at a full socket table: ${seen}`,
+      'read the program output in the run log (was it killed, or did a step fail that stops the cycles?)',
+    );
+  }
+  if (observed === 'clean') {
+    // Clean is an absence; it counts only when the connections demonstrably existed.
+    if (connectionsOpened < observation.cyclesPlanned) {
+      return infra(
+        `only ${connectionsOpened} of ${observation.cyclesPlanned} planned cycles connected to the peer ${peerText}, so clean is not shown for the rest: ${seen}`,
+        'read the program output in the run log (its connect events)',
+      );
+    }
+    if (peerRowsSeen === 0) {
+      return infra(
+        `no row to the peer ${peerText} in NETSTAT${before.tcptab === undefined ? '' : ' or tcptab'} during or after the run, in any state: the table shows none of the ${connectionsOpened} connections the cycles opened, so it cannot show that they were closed`,
+        'check that the snapshot lists this guest\'s TCP connections (NETSTAT -AN output in results.json) and that the peer address matches what the guest sees',
+      );
+    }
+  }
 
   // A cycle that failed part-way did not do what the scenario is about: with no
   // complete cycle the leak count says nothing, whichever way it came out.
@@ -113,23 +169,24 @@ export function decideVerdict(observation: ScenarioObservation, expectation: Sce
   const known = expectation.cyclesFail;
   if (known !== undefined) {
     const knownText = `${known.step} ${describeWinsockError(known.error)}`;
-    const asKnown = completed === 0 && evidence.cycleFailures.every((f) => f.step === known.step && f.error === known.error);
-    return asKnown
-      ? { status: 'pass', reason: `every cycle failed at ${knownText}, as recorded for this target (${known.why}); ${seen}`, ...base }
-      : {
-          status: 'fail',
-          reason: `expected every cycle to fail at ${knownText} (${known.why}), but ${completed} of ${observation.cycles.length} completed: ${seen}`,
-          ...base,
-        };
+    const failedAsKnown = completed === 0 && evidence.cycleFailures.every((f) => f.step === known.step && f.error === known.error);
+    const outcomeAsPredicted = expected === 'unknown' || expected === observed;
+    if (failedAsKnown && outcomeAsPredicted) {
+      return { status: 'pass', reason: `every cycle failed at ${knownText}, as recorded for this target (${known.why}), and observed ${observed}: ${seen}`, ...base };
+    }
+    return {
+      status: 'fail',
+      reason: failedAsKnown
+        ? `every cycle failed at ${knownText} as recorded (${known.why}), but expected ${expected === 'leak' ? 'a leak' : 'clean'} (${predicted}) and observed ${observed}: ${seen}`
+        : `expected every cycle to fail at ${knownText} (${known.why}), but ${completed} of ${observation.cycles.length} completed: ${seen}`,
+      ...base,
+    };
   }
   if (completed === 0) {
-    return {
-      ...infraErrorVerdict(
-        `no cycle of ${programOf(observation)} completed, so the scenario could not be observed: ${seen}`,
-        'read the program output in the run log; if this platform cannot run the cycle, record that as "cyclesFail" in its expectations.json',
-      ),
-      evidence,
-    };
+    return infra(
+      `no cycle of ${programOf(observation)} completed, so the scenario could not be observed: ${seen}`,
+      'read the program output in the run log; if this platform cannot run the cycle, record that as "cyclesFail" in its expectations.json',
+    );
   }
   if (expected === 'unknown') {
     return { status: 'pass', reason: `no firm prediction (${predicted}); observed ${observed}: ${seen}`, ...base };
@@ -138,6 +195,26 @@ export function decideVerdict(observation: ScenarioObservation, expectation: Sce
     return { status: 'pass', reason: `${expected} as predicted by ${expectation.source}: ${seen}`, ...base };
   }
   return { status: 'fail', reason: `expected ${expected === 'leak' ? 'a leak' : 'clean'} (${predicted}) but observed ${observed}: ${seen}`, ...base };
+}
+
+/** The steps whose WSAENOBUFS means the socket table is full: socket() or connect() of a cycle. */
+const CONNECT_STEPS = new Set(['socket', 'connect']);
+
+/**
+ * The first WSAENOBUFS at connect: in a cycle, else at the final connect().
+ * `endedRun`: nothing but WSAENOBUFS at connect came after it (with many
+ * applications, each later one fails at its first connect the same way).
+ */
+function firstNoBufs(observation: ScenarioObservation): { cycle: number | null; step: string; endedRun: boolean } | null {
+  const isNoBufs = (cycle: ScenarioObservation['cycles'][number]) =>
+    cycle.failure !== undefined && cycle.failure.error === WSAENOBUFS && CONNECT_STEPS.has(cycle.failure.step);
+  const at = observation.cycles.findIndex(isNoBufs);
+  const final = observation.finalConnect;
+  const finalNoBufs = final !== null && !final.ok && final.error === WSAENOBUFS;
+  if (at === -1) return finalNoBufs ? { cycle: null, step: 'final-connect', endedRun: true } : null;
+  const first = observation.cycles[at]!;
+  const endedRun = observation.cycles.slice(at).every(isNoBufs) && (final === null || finalNoBufs);
+  return { cycle: first.index, step: first.failure!.step, endedRun };
 }
 
 function programOf(observation: ScenarioObservation): string {
@@ -154,6 +231,8 @@ function describeObservation(evidence: VerdictEvidence, observed: ObservedOutcom
       ? `no connection to the peer held ${when} (${evidence.connectionsOpened} opened)`
       : `${evidence.leaked} of ${evidence.connectionsOpened} connections held ${when}${states === '' ? '' : ` (${states})`}${observed === 'partial-leak' ? `, below the leak threshold of ${evidence.leakThreshold}` : ''}`,
   ];
+  const exhaustion = evidence.tableExhaustion;
+  if (exhaustion !== null) parts.push(describeExhaustion(exhaustion, evidence.tableExhausted));
   const connect = evidence.finalConnect;
   if (connect !== null && !connect.ok) {
     const why: Record<ConnectFailureCause, string> = {
@@ -167,6 +246,19 @@ function describeObservation(evidence: VerdictEvidence, observed: ObservedOutcom
   const failures = evidence.cycleFailures.map((failure) => `${failure.step} ${describeWinsockError(failure.error)} ×${failure.count}`);
   if (failures.length > 0) parts.push(`failed cycles: ${failures.join(', ')}`);
   return parts.join('; ');
+}
+
+/** "WSAENOBUFS at cycle 97 of 120 with 96 connections held in CLOSE_WAIT/FIN_WAIT_2 (MaxConnections 100)". */
+function describeExhaustion(exhaustion: TableExhaustion, full: boolean): string {
+  const where = exhaustion.cycle === null ? `the final connect() after ${exhaustion.cyclesPlanned} cycles` : `cycle ${exhaustion.cycle} of ${exhaustion.cyclesPlanned}`;
+  const states = Object.entries(exhaustion.heldStates)
+    .sort((a, b) => b[1] - a[1])
+    .map(([state]) => state)
+    .join('/');
+  const limit = exhaustion.maxConnections === null ? 'MaxConnections not reported by the guest; the default is 100' : `MaxConnections ${exhaustion.maxConnections}`;
+  const held = `${exhaustion.held} connection${exhaustion.held === 1 ? '' : 's'} held${states === '' ? '' : ` in ${states}`}`;
+  const text = `WSAENOBUFS at ${where} with ${held} (${limit})`;
+  return full ? text : `${text}, too few of this scenario's to fill the table (${exhaustion.heldInTable} held rows in all)`;
 }
 
 function groupFailures(observation: ScenarioObservation): VerdictEvidence['cycleFailures'] {

@@ -39,10 +39,12 @@ describe('the KB cycle', () => {
       leakedStates: { CLOSE_WAIT: 100 },
       tableExhausted: true,
       connectFailureCause: 'socket-table-full',
-      cycleFailures: [{ step: 'connect', error: 10055, count: 20 }],
+      cycleFailures: [{ step: 'connect', error: 10055, count: 1 }],
+      tableExhaustion: { cycle: 101, cyclesPlanned: 120, step: 'connect', held: 100, heldInTable: 100, maxConnections: 100 },
     });
     expect(verdict.reason).toContain('100 of 100 connections held after the program exited (CLOSE_WAIT 100)');
     expect(verdict.reason).toContain('WSAENOBUFS (10055)');
+    expect(verdict.reason).toContain('WSAENOBUFS at cycle 101 of 120 with 100 connections held in CLOSE_WAIT (MaxConnections 100)');
   });
 
   it('turns a deliberately wrong expectation into a fail with the evidence', () => {
@@ -77,7 +79,7 @@ describe('the KB cycle', () => {
 
   it('ignores held connections to other peers', () => {
     const other = range(2000, 30).map((port): [number, string, string] => [port, 'CLOSE_WAIT', '10.0.2.3:80']);
-    const verdict = decideVerdict(observation({ snapshots: { before: snapshot([]), after: snapshot(other) } }), CLEAN);
+    const verdict = decideVerdict(observation({ snapshots: { before: snapshot([]), after: snapshot([...other, ...rowsIn('TIME_WAIT', range(1030, 120))]) } }), CLEAN);
     expect(verdict.observed).toBe('clean');
   });
 
@@ -116,11 +118,12 @@ describe('the KB cycle', () => {
 });
 
 describe('telling this bug apart from its neighbours', () => {
+  // Every planned cycle connected; the final connect() probes the ports they left in TIME_WAIT.
   const portExhaustion = () =>
     observation({
       target: 'winnt4',
-      cycles: [...connectedCycles(3977), ...failedCycles(3978, 1, 10055)],
-      cyclesPlanned: 3978,
+      cycles: connectedCycles(3977),
+      cyclesPlanned: 3977,
       finalConnect: { ok: false, error: 10055 },
       snapshots: { before: snapshot([]), after: snapshot(rowsIn('TIME_WAIT', range(1024, 3977))) },
     });
@@ -157,7 +160,7 @@ describe('telling this bug apart from its neighbours', () => {
   it('uses a lowered MaxConnections to recognise a full table', () => {
     const held = rowsIn('CLOSE_WAIT', range(1030, 10));
     const obs = observation({
-      cycles: [...connectedCycles(10), ...failedCycles(11, 10, 10055)],
+      cycles: [...connectedCycles(10), ...failedCycles(11, 1, 10055)],
       finalConnect: { ok: false, error: 10055 },
       settings: { maxConnections: 12 },
       snapshots: { before: snapshot([]), after: snapshot(held) },
