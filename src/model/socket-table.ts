@@ -1,9 +1,15 @@
 import { countStates, type StateCounts, type TcpState } from './tcp-state.ts';
 
-/** An address and port as a table prints them; `port` is null for `*` (an unbound UDP peer). */
+/**
+ * An address and port as a table prints them; `port` is null for `*` (an
+ * unbound UDP peer) and for a service name with no known number. `addr` may be
+ * a host name, as written, in NETSTAT pasted without -n.
+ */
 export interface Endpoint {
   addr: string;
   port: number | null;
+  /** The service name NETSTAT printed in place of the port (without -n), as written, e.g. `nbsession`. */
+  service?: string;
 }
 
 export interface SocketRow {
@@ -16,6 +22,8 @@ export interface SocketRow {
   pid?: number;
   /** 1-based line in the source text, so evidence can quote the row as it was printed. */
   line: number;
+  /** The row carries a host or service name instead of numbers (NETSTAT without -n, only in pasted text). */
+  named?: true;
 }
 
 /** Which program printed the table: `netstat` (any Windows or Wine NETSTAT) or the lab's own `tcptab`. */
@@ -40,5 +48,5 @@ export function socketTable(source: TableSource, rows: SocketRow[]): SocketTable
 }
 
 export function formatEndpoint(endpoint: Endpoint): string {
-  return `${endpoint.addr}:${endpoint.port ?? '*'}`;
+  return `${endpoint.addr}:${endpoint.service ?? endpoint.port ?? '*'}`;
 }

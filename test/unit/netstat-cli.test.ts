@@ -39,6 +39,15 @@ describe('retrolab netstat parse', () => {
     await expect(netstatParseCommand([fixture('tcptab-win98.txt'), '--format', 'netstat'], capture().io)).rejects.toThrow(ConfigError);
   });
 
+  it('reads NETSTAT without -n as pasted, and says which rows carry names', async () => {
+    const out = capture();
+    expect(await netstatParseCommand([fixture('malformed-names-without-n.txt')], out.io)).toBe(0);
+    const json = JSON.parse(out.text()) as { rows: { local: unknown; named?: boolean }[]; namedRows: number[]; notes: string[] };
+    expect(json.namedRows).toEqual([5, 6]);
+    expect(json.rows[1]).toMatchObject({ local: { addr: 'retro95', port: 139, service: 'nbsession' }, named: true });
+    expect(json.notes).toEqual([expect.stringMatching(/^the rows on lines 5, 6 carry host or service names \(NETSTAT without -n\)/)]);
+  });
+
   it('explains its usage', async () => {
     await expect(netstatParseCommand([], capture().io)).rejects.toThrow(/FILE is missing\nusage: retrolab netstat parse/);
     await expect(netstatParseCommand(['a', '--format', 'xml'], capture().io)).rejects.toThrow(/--format: "xml"/);

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SocketTableParseError } from '../../src/netstat/errors.ts';
-import { parseNetstat } from '../../src/netstat/netstat-parser.ts';
+import { formatEndpoint, type SocketRow } from '../../src/model/socket-table.ts';
+import { parseNetstat, parsePastedNetstat } from '../../src/netstat/netstat-parser.ts';
 import { normalizeTcpState, tcpStateFromMib } from '../../src/model/tcp-state.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/netstat/${name}`, import.meta.url), 'utf8');
@@ -180,5 +181,128 @@ describe('parseNetstat on text that is not NETSTAT -AN output', () => {
     const error = parseError('Active Connections\n  TCP 1.2.3.4:1030 1.2.3.4:80 ESTABLISHED\nRoute Table\n');
     expect(error.line).toBe(3);
     expect(error.lineText).toBe('Route Table');
+  });
+});
+
+describe('parsePastedNetstat: NETSTAT as people paste it', () => {
+  const pasteError = (text: string): SocketTableParseError => {
+    try {
+      parsePastedNetstat(text, { origin: 'pasted.txt' });
+    } catch (error) {
+      if (error instanceof SocketTableParseError) return error;
+      throw error;
+    }
+    throw new Error('parsePastedNetstat accepted the text');
+  };
+  const summary = (rows: SocketRow[]) => rows.map((row) => `${row.proto} ${formatEndpoint(row.local)} ${formatEndpoint(row.foreign)} ${row.state ?? ''}`.trim());
+
+  it('skips a prompt line before the table and keeps it', () => {
+    const text = 'C:\\>netstat -an\r\n\r\nActive Connections\r\n\r\n  Proto  Local Address          Foreign Address        State\r\n  TCP    10.0.2.15:1030         10.0.2.2:7000          CLOSE_WAIT\r\n\r\nC:\\>\r\n';
+    const pasted = parsePastedNetstat(text);
+    expect(summary(pasted.table.rows)).toEqual(['TCP 10.0.2.15:1030 10.0.2.2:7000 CLOSE_WAIT']);
+    expect(pasted.prompts).toEqual([
+      { line: 1, text: 'C:\\>netstat -an' },
+      { line: 8, text: 'C:\\>' },
+    ]);
+    // A snapshot from a guest has no prompt: the strict reader still refuses one.
+    expect(() => parseNetstat(text)).toThrow(SocketTableParseError);
+  });
+
+  it('reads the rows a `| find` filter left, with no title or header', () => {
+    const text = 'C:\\WINDOWS>netstat -an | find "7000"\n  TCP    10.0.2.15:1030         10.0.2.2:7000          CLOSE_WAIT\n  TCP    10.0.2.15:1031         10.0.2.2:7000          FIN_WAIT_2\n';
+    const pasted = parsePastedNetstat(text);
+    expect(pasted.table.counts).toMatchObject({ CLOSE_WAIT: 1, FIN_WAIT_2: 1 });
+    expect(pasted.prompts[0]?.text).toBe('C:\\WINDOWS>netstat -an | find "7000"');
+  });
+
+  it('refuses a prompt that ran something other than netstat', () => {
+    const error = pasteError('C:\\>dir\n  TCP 1.2.3.4:1030 1.2.3.4:80 ESTABLISHED\n');
+    expect(error.line).toBe(1);
+    expect(error.problem).toContain('only run netstat');
+  });
+
+  it('notes an editor\'s "..." line as a place where rows are missing', () => {
+    const text = [
+      'Active Connections',
+      '  Proto  Local Address          Foreign Address        State',
+      '  TCP    10.0.2.15:1030         10.0.2.2:7000          CLOSE_WAIT',
+      '  ...',
+      '  TCP    10.0.2.15:1125         10.0.2.2:7000          CLOSE_WAIT',
+      '… 94 more rows',
+      '[...]',
+    ].join('\n');
+    const pasted = parsePastedNetstat(text);
+    expect(pasted.table.rows).toHaveLength(2);
+    expect(pasted.elided).toEqual([4, 6, 7]);
+    expect(() => parseNetstat(text)).toThrow(/expected a TCP or UDP row/);
+  });
+
+  it('reads fields separated by single spaces', () => {
+    const text = 'Active Connections\nProto Local Address Foreign Address State\nTCP 10.0.2.15:1030 10.0.2.2:7000 TIMED_WAIT\nUDP 10.0.2.15:137 *:*\n';
+    expect(summary(parsePastedNetstat(text).table.rows)).toEqual(['TCP 10.0.2.15:1030 10.0.2.2:7000 TIME_WAIT', 'UDP 10.0.2.15:137 *:*']);
+  });
+
+  it('reads a foreign address that overran its column, with or without a space left', () => {
+    const text = [
+      '  Proto  Local Address          Foreign Address        State',
+      '  TCP    10.0.2.15:1030         fileserver.corp.example.com:nbsession ESTABLISHED',
+      '  TCP    10.0.2.15:1031         fileserver.corp.example.com:nbsessionESTABLISHED',
+      '  TCP    10.0.2.15:1032         255.255.255.255:65535FIN_WAIT_2',
+    ].join('\n');
+    const rows = parsePastedNetstat(text).table.rows;
+    expect(summary(rows)).toEqual([
+      'TCP 10.0.2.15:1030 fileserver.corp.example.com:nbsession ESTABLISHED',
+      'TCP 10.0.2.15:1031 fileserver.corp.example.com:nbsession ESTABLISHED',
+      'TCP 10.0.2.15:1032 255.255.255.255:65535 FIN_WAIT_2',
+    ]);
+    expect(rows[1]?.foreign).toEqual({ addr: 'fileserver.corp.example.com', port: 139, service: 'nbsession' });
+  });
+
+  it('reads `netstat -a` without -n: names kept as written, well-known services mapped to ports, and says which rows', () => {
+    const pasted = parsePastedNetstat(fixture('malformed-names-without-n.txt'));
+    const text = [
+      'C:\\>netstat -a',
+      '',
+      'Active Connections',
+      '',
+      '  Proto  Local Address          Foreign Address        State',
+      '  TCP    retro95:nbsession      retro95:0              LISTENING',
+      '  TCP    retro95:1031           gateway:7000           ESTABLISHED',
+      '  TCP    retro95:epmap          retro95:0              LISTENING',
+      '  TCP    10.0.2.15:1032         10.0.2.2:7000          TIME_WAIT',
+      '  TCP    retro95:1033           fileserver:imaginary   CLOSE_WAIT',
+      '  UDP    retro95:nbname         *:*',
+      '  UDP    retro95:nbdatagram     *:*',
+    ].join('\r\n');
+    const named = parsePastedNetstat(text);
+    expect(named.table.rows.map((row) => [row.local, row.foreign])).toEqual([
+      [{ addr: 'retro95', port: 139, service: 'nbsession' }, { addr: 'retro95', port: 0 }],
+      [{ addr: 'retro95', port: 1031 }, { addr: 'gateway', port: 7000 }],
+      [{ addr: 'retro95', port: 135, service: 'epmap' }, { addr: 'retro95', port: 0 }],
+      [{ addr: '10.0.2.15', port: 1032 }, { addr: '10.0.2.2', port: 7000 }],
+      [{ addr: 'retro95', port: 1033 }, { addr: 'fileserver', port: null, service: 'imaginary' }],
+      [{ addr: 'retro95', port: 137, service: 'nbname' }, { addr: '*', port: null }],
+      [{ addr: 'retro95', port: 138, service: 'nbdatagram' }, { addr: '*', port: null }],
+    ]);
+    expect(named.namedRows).toEqual([6, 7, 8, 10, 11, 12]);
+    expect(named.table.rows[3]?.named).toBeUndefined();
+    expect(pasted.namedRows).toEqual([5, 6]);
+  });
+
+  it('still refuses names in a scenario snapshot, which needs -n', () => {
+    expect(() => parseNetstat('Active Connections\n  TCP    retro95:1031   gateway:7000   ESTABLISHED\n')).toThrow(/was NETSTAT run with -n\?/);
+  });
+
+  it('still refuses garbage with its line number, echoing at most 200 characters of it', () => {
+    const long = `Microsoft(R) Windows 98 ${'x'.repeat(5000)}`;
+    const error = pasteError(`C:\\>netstat -an\nActive Connections\n  TCP 1.2.3.4:1030 1.2.3.4:80 ESTABLISHED\n${long}\n`);
+    expect(error.line).toBe(4);
+    expect(error.message).toContain('pasted.txt:4: expected a TCP or UDP row');
+    expect(error.message.length).toBeLessThan(400);
+    expect(error.message).toContain('more characters');
+    expect(pasteError('Bad command or file name\n').line).toBe(1);
+    expect(pasteError('  TCP 1.2.3.4:1030 300.1.1.1:80 ESTABLISHED\n').problem).toContain('"300.1.1.1:80"');
+    expect(pasteError('  TCP 1.2.3.4:1030 host:7000 HALF_OPEN\n').problem).toContain('unknown TCP state');
+    expect(pasteError('  TCP 1.2.3.4:1030 host:7000\n').problem).toContain('4 fields');
   });
 });

@@ -1,16 +1,20 @@
 import { readFile, stat } from 'node:fs/promises';
 import { ConfigError } from '../../errors.ts';
 import { SocketTableParseError, TcptabError } from '../../netstat/errors.ts';
-import { parseNetstat } from '../../netstat/netstat-parser.ts';
+import { parsePastedNetstat, type PastedNetstat } from '../../netstat/netstat-parser.ts';
 import type { SocketTable } from '../../model/socket-table.ts';
 import { parseTcptab } from '../../netstat/tcptab-parser.ts';
 import type { CommandIo } from '../command.ts';
 import { quoteInput } from '../../util/quote-input.ts';
 
 const USAGE = `usage: retrolab netstat parse FILE [--format auto|netstat|tcptab]
-  Reads NETSTAT -AN output (Windows 95/98, NT 4, Wine; e.g. captured on a real
-  machine with NETSTAT -AN > FILE) or tcptab output, and prints the rows and
-  the per-state counts as JSON.`;
+  Reads NETSTAT output (Windows 95/98, NT 4, Wine; e.g. captured on a real
+  machine with NETSTAT -AN > FILE, or pasted from a screen or a document) or
+  tcptab output, and prints the rows and the per-state counts as JSON.
+  Pasted text may hold a prompt line (C:\\>netstat -an | find "7000"), rows
+  without title or header, an editor's "..." line, and host and service names
+  (netstat -a without -n: kept as written, well-known services mapped to
+  ports; "namedRows" lists those rows).`;
 
 type Format = 'auto' | 'netstat' | 'tcptab';
 
@@ -43,16 +47,36 @@ export async function netstatParseCommand(args: string[], io: Pick<CommandIo, 's
     throw new ConfigError(`${file}: cannot read it: ${(error as Error).message}`, { cause: error, context: { file } });
   }
   let table: SocketTable;
+  let pasted: Omit<PastedNetstat, 'table'> | undefined;
   try {
-    table = (format === 'tcptab' || (format === 'auto' && looksLikeTcptab(text)) ? parseTcptab : parseNetstat)(text, { origin: file });
+    if (format === 'tcptab' || (format === 'auto' && looksLikeTcptab(text))) {
+      table = parseTcptab(text, { origin: file });
+    } else {
+      const { table: parsed, ...rest } = parsePastedNetstat(text, { origin: file });
+      table = parsed;
+      pasted = rest;
+    }
   } catch (error) {
     if (error instanceof SocketTableParseError || error instanceof TcptabError) {
       throw new ConfigError(error.message, { cause: error, context: { file } });
     }
     throw error;
   }
-  io.stdout.write(`${JSON.stringify({ file, ...table }, null, 2)}\n`);
+  io.stdout.write(`${JSON.stringify({ file, ...table, ...(pasted === undefined ? {} : { ...pasted, notes: pastedNotes(pasted) }) }, null, 2)}\n`);
   return 0;
+}
+
+/** What a reader of the JSON must know about a pasted table. */
+function pastedNotes(pasted: Omit<PastedNetstat, 'table'>): string[] {
+  const lines = (numbers: number[]) => `line${numbers.length === 1 ? '' : 's'} ${numbers.join(', ')}`;
+  const notes: string[] = [];
+  if (pasted.namedRows.length > 0) {
+    notes.push(
+      `the rows on ${lines(pasted.namedRows)} carry host or service names (NETSTAT without -n): names are kept as written, well-known services are mapped to their ports (port null where the name is unknown); run NETSTAT -AN for numbers`,
+    );
+  }
+  if (pasted.elided.length > 0) notes.push(`rows were cut out at ${lines(pasted.elided)} ("..."): the table is incomplete there`);
+  return notes;
 }
 
 function parseArgs(args: string[]): { file: string; format: Format } {
