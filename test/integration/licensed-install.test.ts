@@ -11,16 +11,21 @@ import { buildGuestApps } from '../../src/guest-apps/build.ts';
 import { readDiskLayout } from '../../src/licensed/disk-layout.ts';
 import { installImage, type InstallOptions } from '../../src/licensed/install-driver.ts';
 import { InstallIncompleteError, InstallStageTimeoutError } from '../../src/licensed/install-errors.ts';
-import { ANSWER_FLOPPY } from '../../src/licensed/install-media.ts';
+import { ANSWER_FLOPPY, WINNT_AUTOEXEC_BLOCK } from '../../src/licensed/install-media.ts';
+import { planInstallStages } from '../../src/licensed/install-plan.ts';
+import { loadLicensedOs } from '../../src/licensed/licensed-os.ts';
 import { manifestPathFor, readPreparedManifest } from '../../src/licensed/prepared-manifest.ts';
 import type { ProgressEvent } from '../../src/report/progress.ts';
 import { PNG_SIGNATURE } from '../../src/qemu/ppm-to-png.ts';
-import { WIN_INI, fatGet, fatPut, makeWin9xDisk, writeAt } from '../unit/licensed-fixtures.ts';
+import { WIN_INI, fatGet, fatPut, makeNt4Disk, makeWin9xDisk, writeAt } from '../unit/licensed-fixtures.ts';
 import {
   ANSWER_BEGIN,
   ANSWER_END,
   BOOT_PROGRAM_BYTES,
   CHUNK_BYTES,
+  DOS_STAND_IN_BANNER,
+  DOS_STAND_IN_PARTITION,
+  dosStandInBootSector,
   FIRST_BOOT_BANNER,
   FIRST_BOOT_DONE,
   INSTALLED_LINE,
@@ -56,7 +61,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'retrolab-install-test-'));
   const [agent] = await buildGuestApps({ only: ['agent'] });
   agentExe = agent!.path;
-  iso = await makeTinySetupIso(join(work, 'iso'));
+  iso = await makeTinySetupIso(join(work, 'iso'), { makeDisk: (disk) => makeWin9xDisk(disk, 16), finishedFile: 'MSDOS   SYS' });
   isoSha = await sha256(iso);
 });
 
@@ -116,6 +121,66 @@ describe('image install on a tiny setup guest', () => {
 
     expect(await readdir(join(cacheRoot, 'install'))).toEqual([]);
     expect(await sha256(iso)).toBe(isoSha);
+    expect(await containersOfThisRun()).toEqual([]);
+  });
+
+  it('win2000: the CD boots with WINNT.SIF ([Data] first) on A:, C: ends up holding NT, and the SOFTWARE hive gets the autostart', async () => {
+    const ntIso = await makeTinySetupIso(join(work, 'iso-nt'), { makeDisk: (disk) => makeNt4Disk(disk), finishedFile: 'BOOT    INI' });
+    const cacheRoot = join(work, 'cache-w2k');
+    const out = join(work, 'prepared-win2000.qcow2');
+    const result = await installImage({ docker, target: 'win2000', iso: ntIso, answers: { productKey: PRODUCT_KEY }, agentExe, diskSizeMb: 64, stageTimeoutMs: 90_000, cacheRoot, out });
+    // The driver's own win2000 plan: the CD first (no boot floppy on this route), then C:.
+    expect(result.stages.map((s) => [s.stage.number, s.stage.boot, s.endedBy])).toEqual([
+      [1, 'cdrom', 'guest-reset'],
+      [2, 'disk', 'guest-reset'],
+    ]);
+    const first = result.stages[0]!.serialTail;
+    expect(first).toContain(`${SETUP_BANNER}\r\n${ANSWER_BEGIN}\r\n[Data]\r\nAutoPartition=1\r\nMsDosInitiated="0"\r\nUnattendedInstall="Yes"\r\n`);
+    expect(first).toContain(`ProductID="${PRODUCT_KEY}"`);
+    expect(result.check.detail).toBe('C: (FAT16) has WINNT\\SYSTEM32\\CONFIG\\SOFTWARE');
+    expect(result.prepared).toMatchObject({ path: out, reused: false, fileSystem: 'fat16', marker: { target: 'win2000', maxConnections: null } });
+    const raw = join(work, 'prepared-w2k.raw');
+    execFileSync('qemu-img', ['convert', '-U', '-f', 'qcow2', '-O', 'raw', out, raw]);
+    const layout = await readDiskLayout(raw);
+    const hive = join(work, 'w2k-SOFTWARE');
+    await writeFile(hive, fatGet(raw, layout.volumeOffset, 'WINNT\\SYSTEM32\\CONFIG\\SOFTWARE'));
+    const run = execFileSync('hivexregedit', ['--export', hive, '\\Microsoft\\Windows\\CurrentVersion\\Run']).toString('latin1');
+    expect(run).toContain('"RetrolabAgent"');
+    expect(await containersOfThisRun()).toEqual([]);
+  });
+
+  it("winnt4: the user's DOS floppy boots first and finds C: laid out for winnt /b; the floppy copy carries UNATTEND.TXT and the AUTOEXEC block", async () => {
+    // A stand-in NT 4 CD (I386 with WINNT.EXE) and a stand-in DOS floppy that reports what it finds on C: and restarts.
+    const content = join(work, 'nt4-cd');
+    await mkdir(join(content, 'I386'), { recursive: true });
+    await writeFile(join(content, 'I386', 'WINNT.EXE'), 'MZ stand-in');
+    await writeFile(join(content, 'I386', 'TXTSETUP.SIF'), '[SetupData]\r\n');
+    const ntCd = join(work, 'nt4-cd.iso');
+    execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-V', 'NTWKS40A', '-o', ntCd, content], { stdio: 'pipe' });
+    const bootFloppy = join(work, 'dos-stand-in.img');
+    execFileSync('mkfs.fat', ['-C', '-n', 'STARTUP', bootFloppy, '1440'], { stdio: 'pipe' });
+    await writeAt(bootFloppy, 0, dosStandInBootSector((await readFile(bootFloppy)).subarray(0, 512)));
+    fatPut(bootFloppy, 0, 'AUTOEXEC.BAT', '@ECHO OFF\r\n');
+    const floppySha = await sha256(bootFloppy);
+
+    const cacheRoot = join(work, 'cache-nt4');
+    // The driver's own winnt4 plan, cut after its first stage: the stand-in cannot run winnt.
+    const stages = planInstallStages(await loadLicensedOs('winnt4'), { bootFloppy: true, stageTimeoutMs: 60_000, maxStages: 1 });
+    const error = await installImage({ docker, target: 'winnt4', iso: ntCd, answers: { productKey: '123-4567890' }, agentExe, bootFloppy, diskSizeMb: 64, stages, cacheRoot }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InstallIncompleteError);
+    const incomplete = error as InstallIncompleteError;
+    expect(incomplete.lastCheck).toMatch(/^no Windows on C: yet/);
+
+    const serial = (await readFile(join(incomplete.workDir, 'stage-1-serial.log'))).toString('latin1');
+    expect(serial).toBe(`${DOS_STAND_IN_BANNER}\r\n${DOS_STAND_IN_PARTITION}NTSETUP    \r\n`);
+    const floppy = join(incomplete.workDir, ANSWER_FLOPPY);
+    expect(fatGet(floppy, 0, 'UNATTEND.TXT').toString('latin1')).toContain('OemPreinstall=Yes');
+    expect(fatGet(floppy, 0, 'AUTOEXEC.BAT').toString('latin1')).toBe(['@ECHO OFF', 'REM retrolab begin', ...WINNT_AUTOEXEC_BLOCK, 'REM retrolab end', ''].join('\r\n'));
+    const raw = join(work, 'nt4-c.raw');
+    execFileSync('qemu-img', ['convert', '-U', '-f', 'qcow2', '-O', 'raw', join(incomplete.workDir, 'disk.qcow2'), raw]);
+    const layout = await readDiskLayout(raw);
+    expect(fatGet(raw, layout.volumeOffset, 'I386\\WINNT.EXE').toString('latin1')).toBe('MZ stand-in');
+    expect(await sha256(bootFloppy)).toBe(floppySha);
     expect(await containersOfThisRun()).toEqual([]);
   });
 
@@ -218,14 +283,16 @@ describe('image install on a tiny setup guest', () => {
 
 /**
  * The tiny setup ISO: the boot program followed (in the same file) by the
- * payload, a 64 MB FAT16 disk laid out like an installed Win98 whose MBR
- * carries the first-boot code, with MSDOS.SYS's directory entry deleted and
- * the intact root directory sector parked at LBA 1 for the first boot to put back.
+ * payload, a 64 MB FAT16 disk laid out like an installed system (Win98:
+ * MSDOS.SYS; NT: BOOT.INI) whose MBR carries the first-boot code, with the
+ * directory entry of the file that says where Windows is (`finishedFile`, 8.3
+ * as in the directory) deleted and the intact root directory sector parked at
+ * LBA 1 for the first boot to put back.
  */
-async function makeTinySetupIso(dir: string): Promise<string> {
+async function makeTinySetupIso(dir: string, layout: { makeDisk: (path: string) => Promise<number>; finishedFile: string }): Promise<string> {
   await mkdir(join(dir, 'content'), { recursive: true });
   const disk = join(dir, 'payload.img');
-  const offset = await makeWin9xDisk(disk, 16);
+  const offset = await layout.makeDisk(disk);
   const image = await readFile(disk);
   const boot = image.subarray(offset, offset + 512);
   const reserved = boot.readUInt16LE(14);
@@ -235,8 +302,8 @@ async function makeTinySetupIso(dir: string): Promise<string> {
   const rootLba = offset / 512 + reserved + fats * fatSectors;
   const root = image.subarray(rootLba * 512, rootLba * 512 + rootEntries * 32);
   let entry = -1;
-  for (let at = 0; at < root.length; at += 32) if (root.toString('latin1', at, at + 11) === 'MSDOS   SYS') entry = at;
-  expect(entry, 'MSDOS.SYS in the payload root directory').toBeGreaterThanOrEqual(0);
+  for (let at = 0; at < root.length; at += 32) if (root.toString('latin1', at, at + 11) === layout.finishedFile) entry = at;
+  expect(entry, `${layout.finishedFile} in the payload root directory`).toBeGreaterThanOrEqual(0);
   const sectorLba = rootLba + Math.floor(entry / 512);
   const intact = Buffer.from(image.subarray(sectorLba * 512, sectorLba * 512 + 512));
   await writeAt(disk, 512, intact);

@@ -254,3 +254,82 @@ function dap(sectors: number, bufferOffset: number, lba: number): number[] {
 function text(c: RealModeCode, label: string, value: string): void {
   c.label(label).data([...Buffer.from(value, 'latin1'), 0], `${label}: db ${JSON.stringify(value)}, 0`);
 }
+
+export const DOS_STAND_IN_BANNER = 'RETROLAB-TINY-DOS FROM A:';
+export const DOS_STAND_IN_PARTITION = 'C: ACTIVE FAT16 PARTITION, LABEL ';
+export const DOS_STAND_IN_NO_PARTITION = 'C: NO ACTIVE FAT16 PARTITION';
+
+/**
+ * A stand-in for a DOS boot floppy, for NT 4's `winnt /b` route: boot code
+ * patched into a FAT12 floppy's boot sector behind its BPB (mtools can still
+ * write the floppy). Booted (loaded at 0000:7C00), it prints a banner, reads
+ * the hard disk's MBR and says whether partition 1 is an active FAT16 (type
+ * 06) one, prints the volume label of the boot sector at LBA 63 (where that
+ * partition starts), then resets as winnt's restart would.
+ */
+export function dosStandInBootSector(floppyBootSector: Buffer): Buffer {
+  const codeAt = 0x3e;
+  const sector = Buffer.from(floppyBootSector.subarray(0, 512));
+  if (sector[0] !== 0xeb || sector[1] !== codeAt - 2) throw new Error('not a mkfs.fat floppy boot sector (jmp short 0x3e expected)');
+  const buffer = 0x8000;
+  const c = new RealModeCode(0x7c00 + codeAt);
+  c.ref([0xea], 'start', 'abs16', 'jmp far 0000:start', [0x00, 0x00]);
+  c.label('start');
+  c.op([0xfa], 'cli');
+  c.op([0x31, 0xc0], 'xor ax, ax');
+  c.op([0x8e, 0xd0], 'mov ss, ax');
+  c.op([0xbc, 0x00, 0x7c], 'mov sp, 0x7c00');
+  c.op([0xfb], 'sti');
+  c.op([0x8e, 0xd8], 'mov ds, ax');
+  c.op([0x8e, 0xc0], 'mov es, ax');
+  c.op([0xfc], 'cld');
+  c.ref([0xbe], 'banner', 'abs16', 'mov si, banner');
+  c.ref([0xe8], 'print', 'rel16', 'call print');
+  c.ref([0xbe], 'mbr_dap', 'abs16', 'mov si, mbr_dap');
+  c.op([0xb4, 0x42], 'mov ah, 0x42 (extended read)');
+  c.op([0xb2, 0x80], 'mov dl, 0x80 (first hard disk)');
+  c.op([0xcd, 0x13], 'int 0x13');
+  c.ref([0x72], 'error', 'rel8', 'jc error');
+  c.op([0x80, 0x3e, 0xbe, 0x81, 0x80], 'cmp byte [0x81be], 0x80 (partition 1 active)');
+  c.ref([0x75], 'no_partition', 'rel8', 'jne no_partition');
+  c.op([0x80, 0x3e, 0xc2, 0x81, 0x06], 'cmp byte [0x81c2], 0x06 (partition 1 is FAT16)');
+  c.ref([0x75], 'no_partition', 'rel8', 'jne no_partition');
+  c.ref([0xbe], 'partition_ok', 'abs16', 'mov si, partition_ok');
+  c.ref([0xe8], 'print', 'rel16', 'call print');
+  c.ref([0xbe], 'vbr_dap', 'abs16', 'mov si, vbr_dap');
+  c.op([0xb4, 0x42], 'mov ah, 0x42 (extended read)');
+  c.op([0xb2, 0x80], 'mov dl, 0x80');
+  c.op([0xcd, 0x13], 'int 0x13');
+  c.ref([0x72], 'error', 'rel8', 'jc error');
+  c.op([0xbe, 0x2b, 0x80], 'mov si, 0x802b (the BPB volume label)');
+  c.op([0xb9, 0x0b, 0x00], 'mov cx, 11');
+  c.label('label_char');
+  c.op([0xac], 'lodsb');
+  c.ref([0xe8], 'putc', 'rel16', 'call putc');
+  c.ref([0xe2], 'label_char', 'rel8', 'loop label_char');
+  c.ref([0xbe], 'crlf', 'abs16', 'mov si, crlf');
+  c.ref([0xe8], 'print', 'rel16', 'call print');
+  emitResetAndHalt(c);
+  c.label('no_partition');
+  c.ref([0xbe], 'no_partition_text', 'abs16', 'mov si, no_partition_text');
+  c.ref([0xeb], 'fail', 'rel8', 'jmp short fail');
+  c.label('error');
+  c.ref([0xbe], 'error_text', 'abs16', 'mov si, error_text');
+  c.label('fail');
+  c.ref([0xe8], 'print', 'rel16', 'call print');
+  c.ref([0xeb], 'halt', 'rel8', 'jmp short halt');
+  emitPrint(c);
+  c.label('mbr_dap').data(dap(1, buffer, 0), 'mbr_dap: 1 sector at LBA 0 to 0000:8000');
+  c.label('vbr_dap').data(dap(1, buffer, 63), 'vbr_dap: 1 sector at LBA 63 to 0000:8000');
+  text(c, 'banner', `${DOS_STAND_IN_BANNER}\r\n`);
+  text(c, 'partition_ok', DOS_STAND_IN_PARTITION);
+  text(c, 'crlf', '\r\n');
+  text(c, 'no_partition_text', `${DOS_STAND_IN_NO_PARTITION}\r\n`);
+  text(c, 'error_text', 'HARD DISK READ ERROR\r\n');
+  const code = c.assemble();
+  if (code.length > 510 - codeAt) throw new Error(`stand-in DOS boot code is ${code.length} bytes; the boot sector has room for ${510 - codeAt}`);
+  code.copy(sector, codeAt);
+  sector[510] = 0x55;
+  sector[511] = 0xaa;
+  return sector;
+}
