@@ -1,10 +1,11 @@
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { convertImage } from './disk-image-file.ts';
 import { readDiskLayout } from './disk-layout.ts';
 import { UnusableImageError } from './errors.ts';
 import { FatVolume } from './fat-volume.ts';
 import { findInstalledWindows } from './installed-windows.ts';
+import { exportHiveKey, hiveHasKey } from './nt-hive.ts';
 import type { OsFamilyName } from '../os/os-family.ts';
 import type { LicensedTarget } from './licensed-config.ts';
 
@@ -56,12 +57,40 @@ export const installedWindowsCheck: InstalledCheck = async (disk, context) => {
     if (found.family !== wanted) {
       return { installed: false, detail: `C: holds ${found.family === 'nt' ? 'Windows NT' : 'Windows 95/98/ME'}, not ${context.target}` };
     }
+    if (found.family === 'nt') {
+      const volume = new FatVolume(raw, layout.volumeOffset, call);
+      const pending = await ntSetupInProgress(volume, found.systemRoot, context.scratchDir, call);
+      if (pending) return { installed: false, detail: pending };
+    }
     const where = found.family === 'nt' ? `${found.systemRoot}\\SYSTEM32\\CONFIG\\SOFTWARE` : `${found.windowsDir}\\WIN.INI`;
     return { installed: true, detail: `C: (${layout.fileSystem.toUpperCase()}) has ${where}` };
   } finally {
     await rm(raw, { force: true });
   }
 };
+
+/**
+ * NT's text-mode setup already leaves BOOT.INI and the SOFTWARE hive; GUI
+ * setup runs on the next boot with SYSTEM\\Setup SystemSetupInProgress=1 and
+ * sets it to 0 when it ends (documented for Windows 2000 and later; whether
+ * NT 4 writes it is unverified, so only a value of 1 counts against the
+ * install). Says why the install is not done yet, or nothing.
+ */
+async function ntSetupInProgress(volume: FatVolume, systemRoot: string, scratchDir: string, call: { signal?: AbortSignal }): Promise<string | undefined> {
+  const hivePath = `${systemRoot}\\SYSTEM32\\CONFIG\\SYSTEM`;
+  if (!(await volume.exists(hivePath))) return undefined;
+  const hive = join(scratchDir, 'check-SYSTEM');
+  try {
+    await writeFile(hive, await volume.read(hivePath));
+    if (!(await hiveHasKey(hive, '\\Setup', call))) return undefined;
+    const setup = await exportHiveKey(hive, '\\Setup', call);
+    return /^"SystemSetupInProgress"=dword:0*1\s*$/im.test(setup)
+      ? `text-mode setup is done, GUI setup is not (C:\\${hivePath}: Setup\\SystemSetupInProgress is 1)`
+      : undefined;
+  } finally {
+    await rm(hive, { force: true });
+  }
+}
 
 function firstLine(text: string): string {
   return text.split('\n')[0] ?? text;

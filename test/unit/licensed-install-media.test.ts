@@ -9,7 +9,8 @@ import { UnusableImageError } from '../../src/licensed/errors.ts';
 import { readDiskLayout } from '../../src/licensed/disk-layout.ts';
 import { WINNT_AUTOEXEC_BLOCK, checkInstallIso, createInstallDisk, createTargetDisk, writeAnswerFloppy } from '../../src/licensed/install-media.ts';
 import { loadLicensedOs } from '../../src/licensed/licensed-os.ts';
-import { fatExists, fatGet, fatPut } from './licensed-fixtures.ts';
+import { installedWindowsCheck } from '../../src/licensed/install-check.ts';
+import { emptyHive, fatExists, fatGet, fatPut, makeNt4Disk, makeWin9xDisk } from './licensed-fixtures.ts';
 
 const licensed = {
   win95: await loadLicensedOs('win95'),
@@ -157,6 +158,45 @@ describe("NT 4's winnt /b disk: a FAT16 C: holding the CD's I386", () => {
     const disk = await createInstallDisk(licensed.win2000, { dir: await freshDir('w2k-disk'), sizeMb: 100, iso: join(dir, 'unused.iso') });
     const raw = execFileSync('qemu-img', ['info', '--output=json', disk]).toString();
     expect(JSON.parse(raw)).toMatchObject({ format: 'qcow2', 'virtual-size': 100 * 1024 * 1024 });
+  });
+});
+
+describe('the installed check between stages', () => {
+  /** A qcow2 of an NT disk whose SYSTEM hive has Setup\\SystemSetupInProgress = `inProgress` (or no SYSTEM hive). */
+  async function ntDisk(name: string, inProgress: 0 | 1 | undefined): Promise<string> {
+    const raw = join(dir, `${name}.raw`);
+    const offset = await makeNt4Disk(raw);
+    if (inProgress !== undefined) {
+      const hive = join(dir, `${name}-SYSTEM`);
+      await writeFile(hive, emptyHive());
+      await writeFile(join(dir, `${name}.reg`), ['REGEDIT4', '', '[HKEY_LOCAL_MACHINE\\SYSTEM\\Setup]', `"SystemSetupInProgress"=dword:0000000${inProgress}`, ''].join('\r\n'));
+      execFileSync('hivexregedit', ['--merge', '--prefix', 'HKEY_LOCAL_MACHINE\\SYSTEM', hive, join(dir, `${name}.reg`)], { stdio: 'pipe' });
+      fatPut(raw, offset, 'WINNT\\SYSTEM32\\CONFIG\\SYSTEM', await readFile(hive));
+    }
+    const qcow2 = join(dir, `${name}.qcow2`);
+    execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, qcow2]);
+    return qcow2;
+  }
+  const context = (family: 'win9x' | 'nt', scratch: string) => ({ target: family === 'nt' ? 'win2000' : 'winme', family, stage: 2, scratchDir: scratch });
+
+  it('NT: waits while GUI setup is still to run (SystemSetupInProgress=1), passes once it is 0 or not there', async () => {
+    const scratch = await freshDir('check-nt');
+    expect(await installedWindowsCheck({ path: await ntDisk('gui-pending', 1), format: 'qcow2' }, context('nt', scratch))).toEqual({
+      installed: false,
+      detail: 'text-mode setup is done, GUI setup is not (C:\\WINNT\\SYSTEM32\\CONFIG\\SYSTEM: Setup\\SystemSetupInProgress is 1)',
+    });
+    expect(await installedWindowsCheck({ path: await ntDisk('gui-done', 0), format: 'qcow2' }, context('nt', scratch))).toEqual({ installed: true, detail: 'C: (FAT16) has WINNT\\SYSTEM32\\CONFIG\\SOFTWARE' });
+    expect((await installedWindowsCheck({ path: await ntDisk('no-system', undefined), format: 'qcow2' }, context('nt', scratch))).installed).toBe(true);
+  });
+
+  it("holds each target to its family's layout: an NT disk is not an installed Me", async () => {
+    const scratch = await freshDir('check-family');
+    expect(await installedWindowsCheck({ path: await ntDisk('nt-for-me', 0), format: 'qcow2' }, context('win9x', scratch))).toEqual({ installed: false, detail: 'C: holds Windows NT, not winme' });
+    const raw = join(dir, 'me.raw');
+    await makeWin9xDisk(raw, 32);
+    const qcow2 = join(dir, 'me.qcow2');
+    execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, qcow2]);
+    expect(await installedWindowsCheck({ path: qcow2, format: 'qcow2' }, context('win9x', scratch))).toEqual({ installed: true, detail: 'C: (FAT32) has WINDOWS\\WIN.INI' });
   });
 });
 
