@@ -2,6 +2,7 @@ import '../util/dispose.ts';
 import { ConfigError, PrerequisiteError, RetrolabError, errorMessage } from '../errors.ts';
 import type { Command, CommandIo } from './command.ts';
 import { EXIT } from './exit-codes.ts';
+import { startReaper } from '../docker/reaper.ts';
 
 const USAGE = `retrolab — a test lab for legacy Windows networking (KB Q198663)
 
@@ -47,6 +48,10 @@ function boundedMessage(message: string): string {
     .join('\n');
 }
 
+/** Commands that may leave containers, processes or work folders behind if killed. */
+const REAPED = new Set(['lab', 'run', 'image', 'images']);
+const CLEANUP_BUDGET_MS = 20_000;
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
@@ -59,12 +64,23 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.usage;
   }
   const controller = new AbortController();
+  // Commands that start containers, processes or work folders get their reaper before they start any.
+  if (REAPED.has(name)) await startReaper();
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts += 1;
-    if (interrupts > 1) process.exit(EXIT.interrupted);
+    // Leaving at once is safe: the reaper sees this process end and removes what is left.
+    if (interrupts > 1) {
+      process.stderr.write(`retrolab: ${signal} again: leaving now; the reaper removes what is left within seconds\n`);
+      process.exit(EXIT.interrupted);
+    }
     process.stderr.write(`\nretrolab: ${signal}: stopping and removing what this run started (again to force)\n`);
     controller.abort(new Error(`interrupted by ${signal}`));
+    // A cleanup stuck on a dead engine must not hold the terminal: bounded, then the reaper's turn.
+    setTimeout(() => {
+      process.stderr.write(`retrolab: cleanup took over ${CLEANUP_BUDGET_MS / 1000} s; leaving it to the reaper\n`);
+      process.exit(EXIT.interrupted);
+    }, CLEANUP_BUDGET_MS).unref();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -1,4 +1,5 @@
 import type { ContainerCreateOptions } from 'dockerode';
+import { availableParallelism } from 'node:os';
 import { ConfigError } from '../errors.ts';
 
 export interface BindMount {
@@ -27,6 +28,8 @@ export interface ContainerSpec {
   init?: boolean;
   devices?: string[];
   memoryMb?: number;
+  /** CPUs the container may use (fractions allowed); default: half the host's, at least one. */
+  cpus?: number;
   pidsLimit?: number;
   stdin?: Buffer;
   name?: string;
@@ -40,6 +43,10 @@ export interface RunResult {
 }
 
 export const NOBODY = '65534:65534';
+
+export function defaultCpus(): number {
+  return Math.max(1, Math.floor(availableParallelism() / 2));
+}
 
 export function toCreateOptions(spec: ContainerSpec, labels: Record<string, string>): ContainerCreateOptions {
   for (const bind of spec.binds ?? []) {
@@ -70,6 +77,8 @@ export function toCreateOptions(spec: ContainerSpec, labels: Record<string, stri
       ReadonlyRootfs: hardening === 'strict',
       PidsLimit: spec.pidsLimit ?? 256,
       Memory: (spec.memoryMb ?? 1024) * 1024 * 1024,
+      // A runaway guest (Win9x never idles a CPU) must not starve the host and the other slots.
+      NanoCpus: Math.round((spec.cpus ?? defaultCpus()) * 1e9),
       NetworkMode: spec.network ?? 'none',
       Init: spec.init ?? false,
       Devices: (spec.devices ?? []).map((d) => ({ PathOnHost: d, PathInContainer: d, CgroupPermissions: 'rwm' })),

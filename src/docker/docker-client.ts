@@ -10,6 +10,8 @@ import { DockerStartedContainer, type StartedContainer } from './started-contain
 import { buildImageFromContext, type BuildImageOptions } from './image-build.ts';
 import { sweepLeftovers, type SweepReport } from './sweeper.ts';
 import { raceAbort } from '../util/abortable.ts';
+import { sweepDeadOwners, type LeftoverSet } from '../util/owner-ledger.ts';
+import { startReaper } from './reaper.ts';
 
 const debug = createDebug('retrolab:docker');
 
@@ -187,9 +189,11 @@ export class DockerClient implements AsyncDisposable {
     return started;
   }
 
-  /** Removes containers and volumes left by earlier runs whose process is gone. */
-  async sweep(options: { signal?: AbortSignal } = {}): Promise<SweepReport> {
-    return sweepLeftovers(this.#docker, this.runId, options);
+  /** Removes containers and volumes left by earlier runs whose process is gone, and their host work folders and processes. */
+  async sweep(options: { signal?: AbortSignal } = {}): Promise<SweepReport & LeftoverSet> {
+    const engine = await sweepLeftovers(this.#docker, this.runId, options);
+    const host = await sweepDeadOwners();
+    return { ...engine, ...host };
   }
 
   async listContainers(filterLabels: Record<string, string>): Promise<{ id: string; labels: Record<string, string>; state: string }[]> {
@@ -218,18 +222,39 @@ export class DockerClient implements AsyncDisposable {
   }
 }
 
-export async function connectDocker(options: { signal?: AbortSignal; runId?: string } = {}): Promise<DockerClient> {
+/** The engine DOCKER_HOST names (unix, tcp and ssh://user@host, which docker-modem reads itself), else the local socket. */
+export function dockerFromEnvironment(): { docker: Docker; endpoint: string } {
   const host = process.env.DOCKER_HOST;
   const endpoint = host && host.length > 0 ? host : 'unix:///var/run/docker.sock';
-  // docker-modem reads DOCKER_HOST (unix, tcp and ssh://user@host) itself.
-  const docker = host && host.length > 0 ? new Docker() : new Docker({ socketPath: '/var/run/docker.sock' });
+  return { docker: host && host.length > 0 ? new Docker() : new Docker({ socketPath: '/var/run/docker.sock' }), endpoint };
+}
+
+/**
+ * Connects to the engine and makes this process safe to kill: a reaper
+ * watches it from outside (see reaper.ts), and what dead owners left — their
+ * containers, volumes, work folders and processes — is swept first. Every
+ * command that uses Docker comes through here.
+ */
+export async function connectDocker(options: { signal?: AbortSignal; runId?: string; onProgress?: ProgressSink } = {}): Promise<DockerClient> {
+  const { docker, endpoint } = dockerFromEnvironment();
   try {
     const signal = options.signal ?? AbortSignal.timeout(10_000);
     await raceAbort(docker.ping(), signal);
   } catch (error) {
     throw new DockerUnavailableError(endpoint, error);
   }
-  return new DockerClient(docker, endpoint, options.runId ?? newRunId());
+  const client = new DockerClient(docker, endpoint, options.runId ?? newRunId());
+  await startReaper();
+  const swept = await client.sweep(options.signal ? { signal: options.signal } : {});
+  const removed = swept.containers.length + swept.volumes.length + swept.paths.length + swept.processes.length;
+  if (removed > 0) {
+    (options.onProgress ?? silentProgress)({
+      kind: 'step',
+      scope: 'sweep',
+      message: `removed what killed runs left: ${swept.containers.length} container(s), ${swept.volumes.length} volume(s), ${swept.paths.length} work folder(s), ${swept.processes.length} process(es)`,
+    });
+  }
+  return client;
 }
 
 export function isNotFound(error: unknown): boolean {

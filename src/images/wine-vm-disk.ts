@@ -11,6 +11,7 @@ import { PROJECT_ROOT, cacheDir as projectCacheDir } from '../util/paths.ts';
 import { ensureBaseImage } from './base-image.ts';
 import { hashDirectory, hashInputs } from './input-hash.ts';
 import { escapeOption } from '../qemu/command-line.ts';
+import { trackPath } from '../util/owner-ledger.ts';
 
 const contextDir = join(PROJECT_ROOT, 'docker/wine-vm-root');
 const scope = 'wine-vm';
@@ -138,6 +139,7 @@ export async function ensureWineVmGuest(options: EnsureWineVmGuestOptions = {}):
 
   await mkdir(cacheDir, { recursive: true });
   const work = join(cacheDir, `${hash}.partial-${process.pid}-${randomBytes(3).toString('hex')}`);
+  const untrack = trackPath(work);
   try {
     const manifest = await buildDisk({ docker, rootImage, work, agent, agentSha256, hash, signal, sink });
     manifest.buildMs = Date.now() - started;
@@ -147,6 +149,7 @@ export async function ensureWineVmGuest(options: EnsureWineVmGuestOptions = {}):
     return guestFrom(dir, (await readManifest(dir)) ?? manifest);
   } finally {
     await rm(work, { recursive: true, force: true });
+    untrack();
   }
 }
 

@@ -7,6 +7,7 @@ import type { ProgressSink } from '../report/progress.ts';
 import { silentProgress } from '../report/progress.ts';
 import { RUN_DIR_IN_CONTAINER, containerUser, prepareWritableDirectory, type RunDirectory } from '../qemu/run-directory.ts';
 import { cacheDir } from '../util/paths.ts';
+import { trackPath } from '../util/owner-ledger.ts';
 import { answerFiles, type InstallAnswers } from './answer-files.ts';
 import { checkMaxConnections, type LogonAccount } from './guest-payload.ts';
 import { installedWindowsCheck, type InstalledCheck, type InstalledCheckResult } from './install-check.ts';
@@ -109,6 +110,8 @@ export async function installImage(options: InstallOptions): Promise<InstallResu
   const root = options.cacheRoot ?? cacheDir();
   await mkdir(join(root, 'install'), { recursive: true });
   const workDir = await mkdtemp(join(root, 'install', `${target}-`));
+  // Until it is removed or kept on purpose (a failed install keeps it to look at), a dead run's reaper removes it.
+  const untrack = trackPath(workDir);
   await prepareWritableDirectory(workDir);
   const runDir: RunDirectory = {
     hostPath: workDir,
@@ -181,10 +184,12 @@ export async function installImage(options: InstallOptions): Promise<InstallResu
       onProgress: progress,
     });
     await rm(workDir, { recursive: true, force: true });
+    untrack();
     const durationMs = Date.now() - started;
     progress({ kind: 'done', scope: target, message: `installed in ${outcomes.length} stage(s) (${formatDuration(durationMs)}) and prepared`, durationMs });
     return { prepared, installedDisk, stages: outcomes, check, durationMs };
   } catch (error) {
+    untrack();
     if (options.signal?.aborted) {
       progress({ kind: 'warn', scope: target, message: `interrupted during ${during}; work directory kept: ${workDir}` });
       throw error;

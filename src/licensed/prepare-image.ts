@@ -30,6 +30,7 @@ import type { LicensedTarget } from './licensed-config.ts';
 import { loadLicensedOs, type LicensedOs } from './licensed-os.ts';
 import { SOFTWARE_PREFIX, hiveHasKey, mergeIntoHive } from './nt-hive.ts';
 import { readPreparedManifest, writePreparedManifest } from './prepared-manifest.ts';
+import { trackPath } from '../util/owner-ledger.ts';
 
 export interface PrepareImageOptions {
   target: LicensedTarget;
@@ -107,6 +108,7 @@ export async function prepareImage(options: PrepareImageOptions): Promise<Prepar
   await mkdir(dirname(out), { recursive: true });
   let fileSystem: DiskLayout['fileSystem'] = 'unknown';
   const work = await mkdtemp(join(dirname(out), '.prepare-'));
+  const untrack = trackPath(work);
   try {
     const raw = join(work, 'disk.raw');
     progress({ kind: 'step', scope: target, message: `copying ${source.path} (${source.format}) to a raw working copy` });
@@ -147,6 +149,7 @@ export async function prepareImage(options: PrepareImageOptions): Promise<Prepar
     fileSystem = layout.fileSystem;
   } finally {
     await rm(work, { recursive: true, force: true });
+    untrack();
   }
   progress({ kind: 'done', scope: target, message: `prepared ${out}`, durationMs: Date.now() - started });
   return { path: out, marker, reused: false, fileSystem };

@@ -14,6 +14,7 @@ import { checkOutputPath } from './output-guard.ts';
 import type { LicensedTarget } from './licensed-config.ts';
 import { loadLicensedOs } from './licensed-os.ts';
 import { RegFile } from './reg-file.ts';
+import { trackPath } from '../util/owner-ledger.ts';
 
 /**
  * Setup media for users who install by hand or whose C: is NTFS: a 1.44 MB
@@ -45,6 +46,7 @@ export async function makeSetupMedia(options: {
   const outDir = resolve(options.outDir);
   await mkdir(outDir, { recursive: true });
   const stage = await mkdtemp(join(outDir, '.media-'));
+  const untrack = trackPath(stage);
   try {
     const content = join(stage, 'content');
     await mkdir(content);
@@ -61,6 +63,7 @@ export async function makeSetupMedia(options: {
     return { floppy, iso, files: names };
   } finally {
     await rm(stage, { recursive: true, force: true });
+    untrack();
   }
 }
 

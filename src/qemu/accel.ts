@@ -11,6 +11,7 @@ import { QEMU_BINARY } from './command-line.ts';
 import { KvmUnavailableError } from './errors.ts';
 import { containerUser, prepareWritableDirectory } from './run-directory.ts';
 import { DEBUG_EXIT_PORT, TINY_GUEST_BANNER, tinyGuestImage } from './tiny-guest.ts';
+import { trackPath } from '../util/owner-ledger.ts';
 
 const debug = createDebug('retrolab:accel');
 
@@ -75,6 +76,7 @@ export type TestGuestOutcome = { ran: true; elapsedMs: number } | { ran: false; 
  */
 export async function testGuestRuns(docker: DockerClient, accel: 'tcg' | 'kvm', options: { signal?: AbortSignal } = {}): Promise<TestGuestOutcome> {
   const dir = await mkdtemp(join(tmpdir(), 'retrolab-accel-probe-'));
+  const untrack = trackPath(dir);
   try {
     await prepareWritableDirectory(dir);
     const image = join(dir, 'probe.bin');
@@ -112,6 +114,7 @@ export async function testGuestRuns(docker: DockerClient, accel: 'tcg' | 'kvm', 
     return { ran: false, detail: `exit ${result.exitCode}${said ? `: ${said}` : ''}` };
   } finally {
     await rm(dir, { recursive: true, force: true });
+    untrack();
   }
 }
 

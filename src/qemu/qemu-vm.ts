@@ -8,6 +8,7 @@ import { ConfigError } from '../errors.ts';
 import type { BindMount } from '../docker/container-spec.ts';
 import type { DockerClient } from '../docker/docker-client.ts';
 import type { StartedContainer } from '../docker/started-container.ts';
+import { availableParallelism } from 'node:os';
 import { RUNNER_IMAGES } from '../docker/image-names.ts';
 import type { ProgressSink } from '../report/progress.ts';
 import { silentProgress } from '../report/progress.ts';
@@ -177,6 +178,8 @@ export class QemuVm implements AsyncDisposable {
           init: true,
           devices: options.accel === 'kvm' ? ['/dev/kvm'] : [],
           memoryMb: spec.memoryMb + QEMU_OVERHEAD_MB,
+          // One core per vCPU (plan one per Win9x guest) and a little for QEMU's I/O thread.
+          cpus: Math.min(availableParallelism(), spec.smp + 0.25),
         },
         { ...(options.signal ? { signal: options.signal } : {}) },
       ),

@@ -1,6 +1,7 @@
 import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NOBODY } from '../docker/container-spec.ts';
+import { trackPath } from '../util/owner-ledger.ts';
 
 /** Where a run directory appears inside the QEMU container. */
 export const RUN_DIR_IN_CONTAINER = '/run/retrolab';
@@ -37,6 +38,7 @@ export async function prepareWritableDirectory(path: string): Promise<void> {
 export async function createRunDirectory(parent: string, options: { keep?: boolean } = {}): Promise<RunDirectory> {
   await mkdir(parent, { recursive: true });
   const hostPath = await mkdtemp(join(parent, 'qemu-'));
+  const untrack = options.keep ? () => undefined : trackPath(hostPath);
   await prepareWritableDirectory(hostPath);
   return {
     hostPath,
@@ -44,6 +46,7 @@ export async function createRunDirectory(parent: string, options: { keep?: boole
     user: containerUser(),
     async [Symbol.asyncDispose]() {
       if (!options.keep) await rm(hostPath, { recursive: true, force: true });
+      untrack();
     },
   };
 }

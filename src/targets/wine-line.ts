@@ -8,6 +8,7 @@ import type { StartedContainer } from '../docker/started-container.ts';
 import { ResourceStack } from '../util/dispose.ts';
 import { PROJECT_ROOT, cacheDir } from '../util/paths.ts';
 import { TargetStartError } from './errors.ts';
+import { trackPath } from '../util/owner-ledger.ts';
 
 /** The wine user of the wine-runner image. */
 const WINE_UID = 1000;
@@ -54,7 +55,12 @@ export async function startWineLine(
   await using stack = new ResourceStack();
   const runsRoot = join(cacheDir(), 'runs');
   await mkdir(runsRoot, { recursive: true });
-  const runDir = stack.adopt(await mkdtemp(join(runsRoot, 'wine-')), (dir) => rm(dir, { recursive: true, force: true }));
+  const runDir = await mkdtemp(join(runsRoot, 'wine-'));
+  const untrack = trackPath(runDir);
+  stack.adopt(runDir, async (dir) => {
+    await rm(dir, { recursive: true, force: true });
+    untrack();
+  });
   if (process.getuid?.() === 0) await chown(runDir, WINE_UID, WINE_UID);
   const container = stack.use(
     await docker.start(

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { $, type ProcessOutput, type ProcessPromise } from 'zx';
 import { RetrolabError } from '../errors.ts';
+import { trackProcess } from './owner-ledger.ts';
 
 /**
  * The one way retrolab runs a program on the host (compilers, mtools,
@@ -95,6 +96,11 @@ function start(command: string, args: readonly string[], options: HostCommandOpt
     ...(signal === undefined ? {} : { signal }),
   })`${command} ${args}`;
   if (options.input !== undefined && typeof options.input !== 'string' && !Buffer.isBuffer(options.input)) options.input.pipe(proc.stdin);
+  // On the ledger while it runs: a killed orchestrator's reaper ends it (an orphaned qemu-img once ran on for minutes).
+  if (proc.pid !== undefined) {
+    const untrack = trackProcess(proc.pid);
+    proc.finally(untrack).catch(() => undefined);
+  }
   return { proc, started: Date.now(), ...(timeout ? { timeout } : {}) };
 }
 

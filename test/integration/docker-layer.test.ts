@@ -81,15 +81,17 @@ describe('docker layer against the real engine', () => {
       cwd: PROJECT_ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const containerId = await new Promise<string>((resolve, reject) => {
+    const [containerId, reaperPid] = await new Promise<[string, number]>((resolve, reject) => {
       let out = '';
       child.stdout.on('data', (c: Buffer) => {
         out += c.toString();
-        const m = /started (\w+)/.exec(out);
-        if (m?.[1]) resolve(m[1]);
+        const m = /started (\w+) reaper (\d+)/.exec(out);
+        if (m?.[1] && m[2]) resolve([m[1], Number(m[2])]);
       });
       child.once('exit', (code) => reject(new Error(`helper exited early with ${code}: ${out}`)));
     });
+    // The sweep is the fallback for when the reaper died too (test/integration/reaper.test.ts covers the reaper).
+    process.kill(reaperPid, 'SIGKILL');
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     const before = await docker.listContainers({ [LABEL.product]: 'retrolab' });

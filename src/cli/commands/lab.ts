@@ -51,9 +51,8 @@ export async function labCommand(args: string[], io: CommandIo, mode: 'lab' | 'r
   const baselineExists = options.baseline ? await exists(options.baseline) : false;
   const baseline = options.baseline && baselineExists ? await readRunResults(options.baseline, { signal: io.signal }) : undefined;
 
-  await using docker = await connectDocker({ signal: io.signal });
-  await docker.sweep({ signal: io.signal });
   const progress = consoleProgress({ verbose: options.verbose });
+  await using docker = await connectDocker({ signal: io.signal, onProgress: progress });
   const results = await runMatrix({
     docker,
     targets: options.targets,

@@ -1,0 +1,86 @@
+import { unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { cleanLedger, processAlive } from '../util/owner-ledger.ts';
+import { dockerFromEnvironment } from './docker-client.ts';
+import { LABEL, PRODUCT } from './labels.ts';
+
+/**
+ * The reaper process (started by reaper.ts). Waits for its owner to die,
+ * then removes what the owner left: containers and volumes labelled with the
+ * owner's pid on this host, and the processes and paths still open in its
+ * ledger. Writes one line per action to its log, next to the ledger.
+ */
+
+const { values } = parseArgs({
+  options: {
+    'owner-pid': { type: 'string' },
+    'owner-start': { type: 'string' },
+    'owner-host': { type: 'string' },
+    ledger: { type: 'string' },
+    log: { type: 'string' },
+  },
+});
+const owner = Number(values['owner-pid']);
+const ownerStart = values['owner-start'] || undefined;
+const ownerHost = values['owner-host'] ?? hostname();
+const ledger = values.ledger ?? '';
+
+let removed = 0;
+const log = (message: string, removal = false) => {
+  if (removal) removed++;
+  process.stdout.write(`${new Date().toISOString()} reaper ${process.pid} for ${owner}: ${message}\n`);
+};
+
+let reaping = false;
+
+
+async function reap(why: string): Promise<void> {
+  if (reaping) return;
+  reaping = true;
+  // The pipe also closes when the owner exits normally, a moment before its pid is gone.
+  for (let i = 0; i < 50 && processAlive(owner, ownerStart); i++) await new Promise((r) => setTimeout(r, 100));
+  if (processAlive(owner, ownerStart)) {
+    log(`${why}, but the owner still runs; watching its pid`);
+    reaping = false;
+    return;
+  }
+  log(`${why}: reaping`);
+  const { docker } = dockerFromEnvironment();
+  const labels = [`${LABEL.product}=${PRODUCT}`, `${LABEL.ownerPid}=${owner}`, `${LABEL.ownerHost}=${ownerHost}`];
+  try {
+    for (const c of await docker.listContainers({ all: true, filters: { label: labels } })) {
+      await docker
+        .getContainer(c.Id)
+        .remove({ force: true, v: true })
+        .then(() => log(`removed container ${c.Id.slice(0, 12)} (${c.Image})`, true))
+        .catch((error: unknown) => log(`container ${c.Id.slice(0, 12)}: ${String(error)}`));
+    }
+    const { Volumes } = await docker.listVolumes({ filters: { label: labels } });
+    for (const v of Volumes ?? []) {
+      await docker
+        .getVolume(v.Name)
+        .remove({ force: true })
+        .then(() => log(`removed volume ${v.Name}`, true))
+        .catch((error: unknown) => log(`volume ${v.Name}: ${String(error)}`));
+    }
+  } catch (error) {
+    log(`the engine did not answer (${String(error)}); the next command's sweep removes the containers`);
+  }
+  if (ledger) {
+    const cleaned = await cleanLedger(ledger);
+    for (const p of cleaned.processes) log(`killed process ${p.pid}`, true);
+    for (const path of cleaned.paths) log(`removed ${path}`, true);
+  }
+  log('done');
+  // An owner that ended cleanly leaves no log to read.
+  if (removed === 0 && values.log) await unlink(values.log).catch(() => undefined);
+  process.exit(0);
+}
+
+process.stdin.on('end', () => void reap('the owner closed its pipe'));
+process.stdin.on('error', () => void reap('the owner pipe failed'));
+process.stdin.resume();
+setInterval(() => {
+  if (!processAlive(owner, ownerStart)) void reap('the owner pid is gone');
+}, 1_000);
