@@ -92,9 +92,9 @@ export async function makeWin9xDisk(path: string, fat: 16 | 32, options: { winso
 }
 
 /** A FAT16 disk laid out like an installed NT 4 on FAT: BOOT.INI and WINNT\SYSTEM32\CONFIG\SOFTWARE with Winlogon and Run. */
-export async function makeNt4Disk(path: string, options: { withKeys?: boolean } = {}): Promise<number> {
+export async function makeNt4Disk(path: string, options: { withKeys?: boolean; bootIni?: string } = {}): Promise<number> {
   const offset = await makeFatDisk(path, 16);
-  fatPut(path, offset, 'BOOT.INI', '[boot loader]\r\ntimeout=30\r\ndefault=multi(0)disk(0)rdisk(0)partition(1)\\WINNT\r\n[operating systems]\r\nmulti(0)disk(0)rdisk(0)partition(1)\\WINNT="Windows NT Workstation Version 4.00"\r\n');
+  fatPut(path, offset, 'BOOT.INI', options.bootIni ?? '[boot loader]\r\ntimeout=30\r\ndefault=multi(0)disk(0)rdisk(0)partition(1)\\WINNT\r\n[operating systems]\r\nmulti(0)disk(0)rdisk(0)partition(1)\\WINNT="Windows NT Workstation Version 4.00"\r\n');
   for (const dir of ['WINNT', 'WINNT\\SYSTEM32', 'WINNT\\SYSTEM32\\CONFIG']) fatMkdir(path, offset, dir);
   const dir = mkdtempSync(join(tmpdir(), 'hive-'));
   try {
@@ -112,6 +112,34 @@ export async function makeNt4Disk(path: string, options: { withKeys?: boolean } 
   }
   return offset;
 }
+
+/**
+ * A FAT16 disk laid out like an installed Windows 2000 on FAT: BOOT.INI as
+ * 2000 writes it (the /fastdetect entry), WINNT\\SYSTEM32\\CONFIG\\SOFTWARE
+ * with Winlogon and Run, and the Documents and Settings folder 2000 adds.
+ */
+export async function makeWin2000Disk(path: string): Promise<number> {
+  const offset = await makeNt4Disk(path, {
+    bootIni:
+      '[boot loader]\r\ntimeout=30\r\ndefault=multi(0)disk(0)rdisk(0)partition(1)\\WINNT\r\n[operating systems]\r\n' +
+      'multi(0)disk(0)rdisk(0)partition(1)\\WINNT="Microsoft Windows 2000 Professional" /fastdetect\r\n',
+  });
+  fatMkdir(path, offset, 'Documents and Settings');
+  return offset;
+}
+
+/**
+ * A FAT32 disk laid out like an installed Windows Me: MSDOS.SYS [Paths], an
+ * AUTOEXEC.BAT that holds only SET lines (Me reads nothing else from it, KB
+ * Q269524), WINDOWS\\WIN.INI and ws2_32.dll (Me ships Winsock 2).
+ */
+export async function makeWinMeDisk(path: string): Promise<number> {
+  const offset = await makeWin9xDisk(path, 32, { winsock2: true });
+  fatPut(path, offset, 'AUTOEXEC.BAT', ME_AUTOEXEC_BAT);
+  return offset;
+}
+
+export const ME_AUTOEXEC_BAT = 'SET windir=C:\\WINDOWS\r\nSET TEMP=C:\\WINDOWS\\TEMP\r\n';
 
 function readFileBuffer(path: string): Buffer {
   return execFileSync('cat', [path], { maxBuffer: 64 << 20 });

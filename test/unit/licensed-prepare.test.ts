@@ -9,7 +9,8 @@ import { UnusableImageError } from '../../src/licensed/errors.ts';
 import { prepareImage } from '../../src/licensed/prepare-image.ts';
 import { licensedReadiness } from '../../src/licensed/readiness.ts';
 import { manifestPathFor } from '../../src/licensed/prepared-manifest.ts';
-import { AUTOEXEC_BAT, fatExists, fatGet, makeFatDisk, makeNt4Disk, makeNtfsDisk, makeWin9xDisk } from './licensed-fixtures.ts';
+import type { ProgressEvent } from '../../src/report/progress.ts';
+import { AUTOEXEC_BAT, ME_AUTOEXEC_BAT, fatExists, fatGet, makeFatDisk, makeNt4Disk, makeNtfsDisk, makeWin2000Disk, makeWin9xDisk, makeWinMeDisk } from './licensed-fixtures.ts';
 
 let dir: string;
 let agentExe: string;
@@ -103,6 +104,44 @@ describe('prepare 95/98 on FAT', () => {
     const raw = toRaw(out);
     expect(text(fatGet(raw, offset, 'RETROLAB\\AUTOSTRT.REG'))).not.toContain('MSTCP');
     expect(text(fatGet(raw, offset, 'RETROLAB\\PREPARED.TXT'))).toContain('max-connections=default\r\n');
+  }, 60_000);
+});
+
+describe('prepare Windows Me on FAT32', () => {
+  it('agent, .reg with MaxConnections as a string, WIN.INI run=; AUTOEXEC.BAT left alone (Me runs no real-mode program from it) and the user told so', async () => {
+    const image = join(dir, 'me-fat32.img');
+    const offset = await makeWinMeDisk(image);
+    const events: ProgressEvent[] = [];
+    const out = join(dir, 'me-prepared.qcow2');
+    const prepared = await prepareImage({ target: 'winme', image, agentExe, out, maxConnections: 50, onProgress: (event) => events.push(event) });
+    expect(prepared).toMatchObject({ fileSystem: 'fat32', marker: { target: 'winme', maxConnections: 50 } });
+    const raw = toRaw(out);
+    expect(fatGet(raw, offset, 'RETROLAB\\AGENT.EXE').equals(agent)).toBe(true);
+    expect(text(fatGet(raw, offset, 'RETROLAB\\AUTOSTRT.REG'))).toContain('"MaxConnections"="50"');
+    expect(text(fatGet(raw, offset, 'WINDOWS\\WIN.INI'))).toContain('run=C:\\RETROLAB\\AGENT.EXE\r\n');
+    expect(text(fatGet(raw, offset, 'AUTOEXEC.BAT'))).toBe(ME_AUTOEXEC_BAT);
+    const warnings = events.flatMap((e) => (e.kind === 'warn' ? [e.message] : []));
+    expect(warnings).toEqual([expect.stringContaining('Windows Me ignores real-mode commands in AUTOEXEC.BAT (KB Q269524)')]);
+  }, 60_000);
+});
+
+describe('prepare Windows 2000 on FAT (hivex)', () => {
+  it("writes the NT autostart into 2000's SOFTWARE hive: AutoAdminLogon, the logon account, the Run value", async () => {
+    const image = join(dir, 'w2k.img');
+    const offset = await makeWin2000Disk(image);
+    const out = join(dir, 'w2k-prepared.qcow2');
+    const prepared = await prepareImage({ target: 'win2000', image, agentExe, out, logon: { user: 'lab', password: 'pw' } });
+    expect(prepared.marker.target).toBe('win2000');
+    const raw = toRaw(out);
+    const hive = join(dir, 'w2k-SOFTWARE');
+    await writeFile(hive, fatGet(raw, offset, 'WINNT\\SYSTEM32\\CONFIG\\SOFTWARE'));
+    const winlogon = execFileSync('hivexregedit', ['--export', hive, '\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon']).toString('latin1');
+    const hex = (value: string) => [...Buffer.from(`${value}\0`, 'utf16le')].map((b) => b.toString(16).padStart(2, '0')).join(',');
+    expect(winlogon).toContain(`"AutoAdminLogon"=hex(1):${hex('1')}`);
+    expect(winlogon).toContain(`"DefaultUserName"=hex(1):${hex('lab')}`);
+    expect(execFileSync('hivexregedit', ['--export', hive, '\\Microsoft\\Windows\\CurrentVersion\\Run']).toString('latin1')).toContain(`"RetrolabAgent"=hex(1):${hex('C:\\RETROLAB\\AGENT.EXE')}`);
+    // 2000 is NT: MSTCP MaxConnections does not exist there.
+    await expect(prepareImage({ target: 'win2000', image, agentExe, out: join(dir, 'w2k-x.qcow2'), maxConnections: 40 })).rejects.toThrow('Windows 2000 has no such limit');
   }, 60_000);
 });
 

@@ -24,7 +24,7 @@ function value(args: string[], flag: string): string | undefined {
 }
 
 describe('qemuArguments for every QEMU target', () => {
-  it.each(['win95', 'win98', 'winnt4', 'wine-vm'] as const)('%s: no defaults, no display, sockets in the run dir', async (target) => {
+  it.each(['win95', 'win98', 'winme', 'winnt4', 'win2000', 'wine-vm'] as const)('%s: no defaults, no display, sockets in the run dir', async (target) => {
     const args = qemuArguments(await qemuSpec(target), run);
     const first = (flag: string) => values(args, flag)[0];
     expect(args.slice(0, 4)).toEqual(['-nodefaults', '-no-user-config', '-display', 'none']);
@@ -39,7 +39,7 @@ describe('qemuArguments for every QEMU target', () => {
   });
 
   it('Windows targets have one serial port, COM1, for the agent', async () => {
-    for (const target of ['win95', 'win98', 'winnt4'] as const) {
+    for (const target of ['win95', 'win98', 'winme', 'winnt4', 'win2000'] as const) {
       const args = qemuArguments(await qemuSpec(target), run);
       expect(values(args, '-serial')).toEqual(['chardev:ser0']);
     }
@@ -75,6 +75,31 @@ describe('qemuArguments for every QEMU target', () => {
     expect(value(args, '-device')).toBe('pcnet,netdev=n0');
     expect(value(args, '-vga')).toBe('cirrus');
     expect(value(args, '-drive')).toContain('if=ide');
+  });
+
+  it('winme: pentium2, no ACPI/HPET, one CPU, 128 MB, pcnet, std VGA, IDE (TCG only, as all 9x)', async () => {
+    const spec = await qemuSpec('winme');
+    const args = qemuArguments(spec, run);
+    expect(value(args, '-M')).toBe('pc,acpi=off,hpet=off');
+    expect(value(args, '-cpu')).toBe('pentium2');
+    expect(value(args, '-smp')).toBe('1');
+    expect(value(args, '-m')).toBe('128');
+    expect(value(args, '-device')).toBe('pcnet,netdev=n0');
+    expect(value(args, '-vga')).toBe('std');
+    expect(value(args, '-drive')).toContain('if=ide');
+    expect([spec.accel, spec.kvmAllowed]).toEqual(['tcg', false]);
+  });
+
+  it('win2000: qemu32 with CPUID level 1 (its setup loops otherwise), no ACPI/HPET, one CPU, 256 MB, pcnet, cirrus VGA, KVM where proven', async () => {
+    const spec = await qemuSpec('win2000');
+    const args = qemuArguments(spec, run);
+    expect(value(args, '-M')).toBe('pc,acpi=off,hpet=off');
+    expect(value(args, '-cpu')).toBe('qemu32,level=1');
+    expect(value(args, '-smp')).toBe('1');
+    expect(value(args, '-m')).toBe('256');
+    expect(value(args, '-device')).toBe('pcnet,netdev=n0');
+    expect(value(args, '-vga')).toBe('cirrus');
+    expect([spec.accel, spec.kvmAllowed]).toEqual(['auto', true]);
   });
 
   it('wine-vm: pentium3, 512 MB, virtio disk, e1000, kernel and initramfs booted directly', async () => {
