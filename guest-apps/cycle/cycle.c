@@ -15,6 +15,9 @@
 #define WA_LATE 2
 
 #define CHILD_DATA "dup\r\n"
+#define HOLD_POLL_MS 100
+/* GetFileAttributesA's failure value (not every header defines INVALID_FILE_ATTRIBUTES). */
+#define NO_FILE 0xFFFFFFFFUL
 #define CHILD_DATA_LEN 5
 
 struct options {
@@ -29,11 +32,14 @@ struct options {
     int workaround;
     int original_first;
     int leak_control;
+    int holder;
+    int as_holder;
     int final;
     unsigned long eof_ms;
     unsigned long hold_ms;
     const char *peer;
     const char *out_path;
+    const char *hold_until;
 };
 
 struct line_reader {
@@ -370,7 +376,7 @@ static void usage(const char *bad)
     emit("usage-error", "arg=%s", bad);
     rt_eprintf("usage: %s [--cycles N] [--peer a.b.c.d:port] [--workaround dummy-socket|late-close]\r\n"
                "       [--close-order duplicate-first|original-first] [--leak-control] [--hold-ms N] [--out FILE]\r\n"
-               "       [--eof-ms N] [--apps N [--parallel]]\r\n"
+               "       [--eof-ms N] [--apps N [--parallel]] [--holder] [--hold-until FILE]\r\n"
                "bad or missing argument: %s\r\n", method->prog, bad);
 }
 
@@ -394,6 +400,11 @@ static int parse_options(int argc, char **argv)
             opt.parallel = 1;
         } else if (rt_strcmp(a, "--leak-control") == 0) {
             opt.leak_control = 1;
+        } else if (rt_strcmp(a, "--holder") == 0) {
+            opt.holder = 1;
+        } else if (rt_strcmp(a, "--as-holder") == 0) {
+            opt.as_holder = 1;
+            role = "holder";
         } else if (rt_strcmp(a, "--no-final") == 0) {
             opt.final = 0;
         } else if (!v) {
@@ -404,6 +415,9 @@ static int parse_options(int argc, char **argv)
             i++;
         } else if (rt_strcmp(a, "--out") == 0) {
             opt.out_path = v;
+            i++;
+        } else if (rt_strcmp(a, "--hold-until") == 0) {
+            opt.hold_until = v;
             i++;
         } else if (rt_strcmp(a, "--workaround") == 0) {
             if (rt_strcmp(v, "dummy-socket") == 0) {
@@ -453,15 +467,19 @@ static int parse_options(int argc, char **argv)
         }
     }
     /* A held duplicate never sends EOF: waiting for one would only cost time. */
-    if (opt.leak_control && !eof_set) {
+    if ((opt.leak_control || opt.holder) && !eof_set) {
         opt.eof_ms = 0;
     }
     if (opt.workaround == WA_LATE && opt.original_first) {
         usage("--workaround late-close with --close-order original-first");
         return 0;
     }
-    if (opt.child && !opt.ctl) {
-        usage("--child without --ctl");
+    if ((opt.child || opt.as_holder) && !opt.ctl) {
+        usage("--child or --as-holder without --ctl");
+        return 0;
+    }
+    if (opt.holder && (opt.leak_control || opt.workaround != WA_NONE || opt.original_first || opt.apps)) {
+        usage("--holder with another mode");
         return 0;
     }
     return 1;
@@ -471,6 +489,9 @@ static const char *mode_name(void)
 {
     if (opt.leak_control) {
         return "leak-control";
+    }
+    if (opt.holder) {
+        return "holder";
     }
     if (opt.workaround == WA_DUMMY) {
         return "dummy-socket";
@@ -546,7 +567,52 @@ static int child_main(void)
     return failed ? EXIT_FAILED : EXIT_OK;
 }
 
+/* ---- holder ---- */
+
+/* Opens every copy the parent hands over (a cycle number, then a frame as
+ * for a child) and keeps them all. The parent exits without waiting for it,
+ * so the connections outlive the program that made them, which is what a
+ * leaking stack does with the real cycle; the host measures then and ends
+ * the holder through --hold-until. Its lines after the parent's exit go
+ * nowhere, which is fine: the host counts the sockets in the table. */
+static void hold_for_a_while(unsigned long held);
+
+static int holder_main(void)
+{
+    WSADATA wsa;
+    char payload[CYCLE_PAYLOAD_MAX];
+    DWORD len = 0, c = 0;
+    SOCKET s;
+    int err, rc;
+    unsigned long held = 0;
+
+    rc = WSAStartup(method->winsock_version, &wsa);
+    if (rc) {
+        emit("holder-open", "cycle=0 ok=0 err=%d call=WSAStartup", rc);
+        return EXIT_FAILED;
+    }
+    /* EOF on the control pipe: the parent is done (or gone). */
+    while (pipe_read_all(opt.ctl, &c, sizeof c)) {
+        if (!pipe_read_all(opt.ctl, &len, sizeof len) || len > sizeof payload || !pipe_read_all(opt.ctl, payload, len)) {
+            emit("holder-open", "cycle=%lu ok=0 err=%lu call=ReadFile", (unsigned long)c, (unsigned long)GetLastError());
+            return EXIT_FAILED;
+        }
+        err = 0;
+        s = method->take(payload, len, &err);
+        emit("holder-open", "cycle=%lu ok=%d err=%d call=%s", (unsigned long)c, s != INVALID_SOCKET,
+             s == INVALID_SOCKET ? err : 0, method->take_call);
+        if (s != INVALID_SOCKET) {
+            held++;
+        }
+    }
+    hold_for_a_while(held);
+    return EXIT_OK;
+}
+
 /* ---- parent ---- */
+
+/* The holder process of --holder, started before the first cycle. */
+static struct spawned holder;
 
 struct held {
     SOCKET *sockets;
@@ -626,6 +692,8 @@ static int connect_once(const char *event, unsigned long c, const struct sockadd
 
 /* One KB cycle. Returns 1 if every step worked; *stop is set when no socket
  * could be connected (the symptom: later cycles cannot work either). */
+static int run_holder_cycle(unsigned long c, const struct sockaddr_in *target, SOCKET listener, int *stop);
+
 static int run_cycle(unsigned long c, const struct sockaddr_in *target, SOCKET listener, struct held *held, int *stop)
 {
     struct spawned sp;
@@ -708,6 +776,70 @@ static int run_cycle(unsigned long c, const struct sockaddr_in *target, SOCKET l
     return ok;
 }
 
+/* One cycle of --holder: connect, duplicate for the holder, wait until it
+ * opened its copy, close the original. The connection stays open through the
+ * holder's copy. */
+static int run_holder_cycle(unsigned long c, const struct sockaddr_in *target, SOCKET listener, int *stop)
+{
+    char payload[CYCLE_PAYLOAD_MAX];
+    unsigned len = 0;
+    DWORD t0 = GetTickCount(), frame = 0, cycle = (DWORD)c;
+    SOCKET s, accepted;
+    int ok, opened = 0, rc;
+
+    if (!connect_once("connect", c, target, listener, &s, &accepted)) {
+        *stop = 1;
+        emit("cycle", "cycle=%lu ok=0 ms=%lu", c, since(t0));
+        return 0;
+    }
+    rc = method->give(s, holder.pi.dwProcessId, holder.pi.hProcess, payload, &len);
+    emit("duplicate", "cycle=%lu ok=%d err=%d call=%s", c, rc == 0, rc, method->give_call);
+    ok = rc == 0;
+    if (ok) {
+        frame = len;
+        if (!pipe_write_all(holder.ctl, &cycle, sizeof cycle) || !pipe_write_all(holder.ctl, &frame, sizeof frame) ||
+            !pipe_write_all(holder.ctl, payload, len)) {
+            emit("handoff", "cycle=%lu ok=0 err=%lu", c, (unsigned long)GetLastError());
+            ok = 0;
+        } else {
+            ok = await_event(&holder, "holder-open", 0, &opened) == 0 && opened;
+        }
+    }
+    close_and_emit("parent-close", s, c);
+    if (accepted != INVALID_SOCKET) {
+        close_and_emit("peer-close", accepted, c);
+    }
+    emit("cycle", "cycle=%lu ok=%d ms=%lu", c, ok, since(t0));
+    return ok;
+}
+
+/* Starts the holder; 1 when it runs. */
+static int start_holder(void)
+{
+    char args[MAX_PATH + 80];
+    const char *where;
+    DWORD err;
+    rt_fmt(args, sizeof args, " --as-holder --hold-ms %lu", opt.hold_ms);
+    if (opt.hold_until) {
+        rt_strlcat(args, " --hold-until ", sizeof args);
+        rt_quote_arg(args, sizeof args, opt.hold_until);
+    }
+    err = spawn_self(args, 1, &holder, &where);
+    emit("holder-start", "ok=%d err=%lu call=%s pid=%lu", err == 0, (unsigned long)err, where,
+         err ? 0UL : (unsigned long)holder.pi.dwProcessId);
+    return err == 0;
+}
+
+/* Lets the holder go on alone: closing the control pipe tells it no more
+ * copies come; the parent neither waits for it nor reads its lines again. */
+static void leave_holder(void)
+{
+    CloseHandle(holder.ctl);
+    CloseHandle(holder.rd.h);
+    CloseHandle(holder.pi.hProcess);
+    CloseHandle(holder.pi.hThread);
+}
+
 static SOCKET open_listener(struct sockaddr_in *target)
 {
     SOCKET l = socket(AF_INET, SOCK_STREAM, 0);
@@ -749,12 +881,31 @@ static int final_connect(const struct sockaddr_in *target, SOCKET listener)
     return ok;
 }
 
+/* Keeps the process (and what it holds) alive for at most --hold-ms, so the
+ * host can look at the table. With --hold-until the host ends the hold early
+ * by creating that file once it has looked; the file is deleted again, which
+ * tells the host the program saw it. */
 static void hold_for_a_while(unsigned long held)
 {
-    if (opt.hold_ms) {
-        emit("hold", "ms=%lu held=%lu", opt.hold_ms, held);
-        Sleep(opt.hold_ms);
+    DWORD t0 = GetTickCount();
+    int released = 0;
+    if (!opt.hold_ms) {
+        return;
     }
+    emit("hold", "ms=%lu held=%lu", opt.hold_ms, held);
+    if (!opt.hold_until) {
+        Sleep(opt.hold_ms);
+        return;
+    }
+    while (since(t0) < opt.hold_ms) {
+        if ((unsigned long)GetFileAttributesA(opt.hold_until) != NO_FILE) {
+            released = 1;
+            DeleteFileA(opt.hold_until);
+            break;
+        }
+        Sleep(HOLD_POLL_MS);
+    }
+    emit("hold-end", "released=%d ms=%lu", released, since(t0));
 }
 
 static int setup_network(struct sockaddr_in *target, SOCKET *listener)
@@ -782,6 +933,10 @@ static int parent_main(void)
     int stop = 0, final_ok;
     DWORD t0 = GetTickCount();
 
+    /* The holder starts before any socket exists, so it inherits none. */
+    if (opt.holder && !start_holder()) {
+        return EXIT_SETUP;
+    }
     if (!setup_network(&target, &listener)) {
         return EXIT_SETUP;
     }
@@ -793,10 +948,20 @@ static int parent_main(void)
     }
     for (c = 1; c <= opt.cycles && !stop; c++) {
         run++;
-        cycles_ok += (unsigned long)run_cycle(c, &target, listener, &held, &stop);
+        if (opt.holder) {
+            cycles_ok += (unsigned long)run_holder_cycle(c, &target, listener, &stop);
+        } else {
+            cycles_ok += (unsigned long)run_cycle(c, &target, listener, &held, &stop);
+        }
     }
     final_ok = final_connect(&target, listener);
-    hold_for_a_while(held.count);
+    if (opt.holder) {
+        /* The holder holds; this process exits now, which is the point. */
+        held.count = cycles_ok;
+        leave_holder();
+    } else {
+        hold_for_a_while(held.count);
+    }
     emit("summary", "ok=%d cycles=%lu cycles_run=%lu cycles_ok=%lu final_ok=%d held=%lu ms=%lu",
          cycles_ok == opt.cycles && final_ok, opt.cycles, run, cycles_ok, final_ok, held.count, since(t0));
     return cycles_ok == opt.cycles && final_ok ? EXIT_OK : EXIT_FAILED;
@@ -912,6 +1077,9 @@ int cycle_main(int argc, char **argv, const struct dup_method *m)
     }
     if (opt.child) {
         return child_main();
+    }
+    if (opt.as_holder) {
+        return holder_main();
     }
     if (opt.apps) {
         role = "launcher";

@@ -5,13 +5,13 @@ import { parseGuestEventLines } from './guest-event-line.ts';
 /**
  * Typed events of dupclose and duphandle (both print through
  * guest-apps/cycle/cycle.c; the format is in guest-apps/README.md). Every line
- * carries `role` (launcher, parent or child) and `app` (0 without --apps).
+ * carries `role` (launcher, parent, child or holder) and `app` (0 without --apps).
  * Field names stay as the guest prints them. Events this version does not know
  * are kept as `unknown`, so a newer guest program does not break an older host.
  */
 const num = z.string().regex(/^-?\d+$/, 'must be a decimal number').transform(Number);
 const bit = z.enum(['0', '1']).transform((value) => value === '1');
-const common = { role: z.enum(['launcher', 'parent', 'child']), app: num, line: z.number() };
+const common = { role: z.enum(['launcher', 'parent', 'child', 'holder']), app: num, line: z.number() };
 /** A step of a cycle that can fail: ok=0|1 and the Winsock or Win32 error (0 when ok). */
 const step = { ...common, cycle: num, ok: bit, err: num };
 
@@ -42,6 +42,9 @@ const schemas = [
   z.object({ event: z.literal('parent-hold'), ...common, cycle: num }),
   z.object({ event: z.literal('cycle'), ...common, cycle: num, ok: bit, ms: num }),
   z.object({ event: z.literal('hold'), ...common, ms: num, held: num }),
+  z.object({ event: z.literal('hold-end'), ...common, released: bit, ms: num }),
+  z.object({ event: z.literal('holder-start'), ...common, ok: bit, err: num, call: z.string(), pid: num }),
+  z.object({ event: z.literal('holder-open'), ...step, call: z.string() }),
   z.object({
     event: z.literal('summary'),
     ...common,

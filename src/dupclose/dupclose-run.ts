@@ -22,6 +22,7 @@ const FAILING_STEPS = new Set([
   'duplicate',
   'handoff',
   'child-open',
+  'holder-open',
   'dummy-socket',
   'child-send',
   'child-close',
@@ -62,6 +63,9 @@ export function summarizeDupcloseRun(events: readonly DupcloseEvent[]): Dupclose
       case 'wsastartup':
       case 'listen':
         if (!event.ok) fail({ step: event.event === 'wsastartup' ? 'WSAStartup' : 'listen', error: event.err, message: `${event.event === 'wsastartup' ? 'WSAStartup' : 'the loopback listener'} failed` });
+        break;
+      case 'holder-start':
+        if (!event.ok) fail({ step: 'holder-start', error: event.err, message: `starting the holder process failed (${event.call})` });
         break;
       case 'app-start':
         if (!event.ok) fail({ step: 'app-start', error: event.err, message: `starting app ${event.target_app} failed (${event.call})` });

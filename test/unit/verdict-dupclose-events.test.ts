@@ -94,4 +94,38 @@ describe('summarizeDupcloseRun', () => {
     const run = summarizeDupcloseRun(parseDupcloseEvents('event=hold role=parent app=0 ms=30000 held=40\n'));
     expect([run.holding, run.held]).toEqual([true, 40]);
   });
+
+  it('folds --holder runs: the holder opening each copy is a step of its cycle (as printed under Wine 8)', () => {
+    const lines = [
+      'event=start role=parent app=0 prog=dupclose pid=272 mode=holder close_order=duplicate-first cycles=2 peer=10.0.2.100:7000 apps=0 parallel=0 eof_ms=0 hold_ms=120000',
+      'event=holder-start role=parent app=0 ok=1 err=0 call=CreateProcessA pid=280',
+      'event=wsastartup role=parent app=0 ok=1 err=0 version=2.2',
+      'event=connect role=parent app=0 cycle=1 ok=1 err=0 call=connect ms=0 local_port=42064',
+      'event=duplicate role=parent app=0 cycle=1 ok=1 err=0 call=WSADuplicateSocketA',
+      'event=holder-open role=holder app=0 cycle=1 ok=1 err=0 call=WSASocketA',
+      'event=parent-close role=parent app=0 cycle=1 ok=1 err=0',
+      'event=cycle role=parent app=0 cycle=1 ok=1 ms=11',
+      'event=connect role=parent app=0 cycle=2 ok=1 err=0 call=connect ms=0 local_port=42078',
+      'event=duplicate role=parent app=0 cycle=2 ok=1 err=0 call=WSADuplicateSocketA',
+      'event=holder-open role=holder app=0 cycle=2 ok=0 err=10022 call=WSASocketA',
+      'event=parent-close role=parent app=0 cycle=2 ok=1 err=0',
+      'event=cycle role=parent app=0 cycle=2 ok=0 ms=1',
+      'event=final-connect role=parent app=0 cycle=0 ok=1 err=0 call=connect ms=0 local_port=42090',
+      'event=summary role=parent app=0 ok=0 cycles=2 cycles_run=2 cycles_ok=1 final_ok=1 held=1 ms=52',
+    ];
+    const run = summarizeDupcloseRun(parseDupcloseEvents(`${lines.join('\r\n')}\r\n`));
+    expect(run.cycles).toEqual([
+      { index: 1, connected: true, ok: true, localPort: 42064 },
+      { index: 2, connected: true, ok: false, localPort: 42078, failure: { step: 'holder-open', error: 10022 } },
+    ]);
+    expect(run.held).toBe(1);
+    expect(run.programFailure).toBeUndefined();
+    const noHolder = summarizeDupcloseRun(parseDupcloseEvents(`${lines[0]}\r\nevent=holder-start role=parent app=0 ok=0 err=8 call=CreateProcessA pid=0\r\n`));
+    expect(noHolder.programFailure).toMatchObject({ step: 'holder-start', error: 8 });
+  });
+
+  it('reads the end of an event-driven hold', () => {
+    const [end] = parseDupcloseEvents('event=hold-end role=holder app=0 released=1 ms=3932\r\n');
+    expect(end).toMatchObject({ event: 'hold-end', role: 'holder', released: true, ms: 3932 });
+  });
 });
