@@ -15,6 +15,8 @@ export interface LabOptions {
   patchInstall?: string;
   /** `--toolchain`: the compiler of the guest programs; undefined leaves it to RETROLAB_TOOLCHAIN (default: Open Watcom when found). */
   toolchain?: ToolchainChoice;
+  /** Every scenario of a target in one guest (faster, not isolated; the results say `reused`). */
+  reuseGuest: boolean;
   verbose: boolean;
 }
 
@@ -47,6 +49,7 @@ export function parseLabOptions(args: string[], defaults: { targets: readonly Ta
         patch: { type: 'string' },
         'patch-install': { type: 'string' },
         toolchain: { type: 'string' },
+        'reuse-guest': { type: 'boolean', default: false },
         verbose: { type: 'boolean', default: false },
       },
       strict: true,
@@ -84,6 +87,7 @@ export function parseLabOptions(args: string[], defaults: { targets: readonly Ta
     ...(v.patch !== undefined ? { patchDir: v.patch } : {}),
     ...(v['patch-install'] !== undefined ? { patchInstall: v['patch-install'] } : {}),
     ...(toolchain !== undefined ? { toolchain } : {}),
+    reuseGuest: v['reuse-guest'] ?? false,
     verbose: v.verbose ?? false,
   };
 }

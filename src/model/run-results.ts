@@ -111,6 +111,55 @@ export const verdict = z.object({
 });
 export type Verdict = z.infer<typeof verdict>;
 
+/**
+ * How the scenario's guest started (see GuestStart in src/targets/target-handle.ts):
+ * `saved-state` restored from the saved VM state onto a fresh overlay, `cold`
+ * booted from disk, `container` a fresh Wine container, `reused` a guest an
+ * earlier scenario ran in (`--reuse-guest`).
+ */
+export const GUEST_START_KINDS = ['saved-state', 'cold', 'container', 'reused'] as const;
+export const guestStart = z.object({
+  start: z.enum(GUEST_START_KINDS),
+  /** The guest's container (12 hex digits): entries with the same id shared a guest. */
+  id: z.string().min(1),
+  /** Time to agent ready; 0 for a reused guest. */
+  startMs: z.number().min(0),
+});
+export type GuestStart = z.infer<typeof guestStart>;
+
+/**
+ * Where a scenario's wall time went, in milliseconds. `guestSide` is the time
+ * the guest itself spent running commands (the agent's own measure of each
+ * exec); `overhead` is wall minus guestSide: starting guests, the serial
+ * line, Docker, and the host's own work.
+ */
+export const PHASE_NAMES = ['guestStart', 'patch', 'deploy', 'before', 'cycles', 'during', 'settle', 'after', 'verdict'] as const;
+export type PhaseName = (typeof PHASE_NAMES)[number];
+export const phaseTimes = z.object({
+  ...(Object.fromEntries(PHASE_NAMES.map((name) => [name, z.number().min(0)])) as Record<PhaseName, z.ZodNumber>),
+  wall: z.number().min(0),
+  guestSide: z.number().min(0),
+  overhead: z.number(),
+});
+export type PhaseTimes = z.infer<typeof phaseTimes>;
+
+/**
+ * The patch a scenario ran under (`--patch DIR --patch-install CMD`): the hash
+ * of the folder's contents (names and bytes), the install command with its
+ * exit code and output, and where it was applied: `each-guest` installed in
+ * every scenario's fresh guest before the scenario.
+ */
+export const patchRecord = z.object({
+  dir: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  files: z.number().int().min(0),
+  installCommand: z.string().nullable(),
+  exitCode: z.number().int().nullable(),
+  output: z.string(),
+  appliedTo: z.enum(['each-guest']),
+});
+export type PatchRecord = z.infer<typeof patchRecord>;
+
 export const resultEntry = z.object({
   target: z.string().min(1),
   scenario: z.string().min(1),
@@ -135,6 +184,10 @@ export const resultEntry = z.object({
   netstat: z.object({ before: netstatText, during: netstatText.optional(), after: netstatText }).nullable(),
   settings,
   durationMs: z.number().min(0),
+  /** How the scenario's guest started; absent when no guest was started for it (skipped, target not prepared) and in older files. */
+  guest: guestStart.optional(),
+  phases: phaseTimes.optional(),
+  patch: patchRecord.optional(),
 });
 export type ResultEntry = z.infer<typeof resultEntry>;
 
@@ -187,7 +240,15 @@ export function currentHostInfo(dockerEndpoint?: string): HostInfo {
  */
 export function resultEntryFrom(
   verdict: Verdict,
-  run: { target: string; scenario: string; durationMs: number; observation?: ScenarioObservation },
+  run: {
+    target: string;
+    scenario: string;
+    durationMs: number;
+    observation?: ScenarioObservation;
+    guest?: GuestStart;
+    phases?: PhaseTimes;
+    patch?: PatchRecord;
+  },
 ): ResultEntry {
   const { observation } = run;
   const evidence = verdict.evidence;
@@ -224,5 +285,8 @@ export function resultEntryFrom(
           },
     settings,
     durationMs: run.durationMs,
+    ...(run.guest === undefined ? {} : { guest: run.guest }),
+    ...(run.phases === undefined ? {} : { phases: run.phases }),
+    ...(run.patch === undefined ? {} : { patch: run.patch }),
   };
 }

@@ -14,6 +14,7 @@ export const SCENARIO_NAMES = [
   'close-order',
   'leak-control',
   'leak-control-ws1',
+  'leak-after-exit',
 ] as const;
 
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
@@ -29,8 +30,23 @@ export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 export const LEAK_MEASURE_POINTS = ['after-exit', 'while-running'] as const;
 export type LeakMeasurePoint = (typeof LEAK_MEASURE_POINTS)[number];
 
-/** How long a `while-running` scenario holds its sockets: long enough for NETSTAT over the serial line on a slow TCG guest. */
-export const HOLD_MS = 30_000;
+/**
+ * The most a scenario's program (or holder) keeps its sockets. The runner
+ * ends the hold as soon as it has taken its snapshot (it creates the file the
+ * program polls, `--hold-until`), so this is only the bound for a runner that
+ * never does: generous enough for NETSTAT over the serial line of a slow TCG
+ * guest, short enough that a lost runner frees the guest.
+ */
+export const HOLD_MS = 120_000;
+
+/**
+ * Who keeps the sockets open until the runner has looked: `program` the
+ * scenario's program itself after its cycles (counted while it runs);
+ * `holder` a holder process the program hands its duplicates to and that
+ * outlives it (counted after the program exited). Either way the runner ends
+ * the hold through a file the guest program polls (`--hold-until`).
+ */
+export type HeldBy = 'program' | 'holder';
 
 export interface ScenarioDefinition {
   name: ScenarioName;
@@ -46,6 +62,8 @@ export interface ScenarioDefinition {
   /** Cycles per program run (per app with `--apps`); the KB cycle runs more than Win9x's default 100 table slots, so a leaking stack runs out. */
   cycles: number;
   leakMeasuredAt: LeakMeasurePoint;
+  /** Set when the scenario's sockets are held on purpose until the runner releases them. */
+  heldBy?: HeldBy;
   /** Where the behaviour under test is described. */
   source: string;
 }
@@ -113,6 +131,7 @@ export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioDefinition>> = {
     args: ['--close-order', 'original-first', '--hold-ms', String(HOLD_MS)],
     cycles: 40,
     leakMeasuredAt: 'while-running',
+    heldBy: 'program',
     source: 'KB Q229658',
   },
   'leak-control': {
@@ -124,6 +143,19 @@ export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioDefinition>> = {
     args: ['--leak-control', '--hold-ms', String(HOLD_MS)],
     cycles: 40,
     leakMeasuredAt: 'while-running',
+    heldBy: 'program',
+    source: 'retrolab (positive control)',
+  },
+  'leak-after-exit': {
+    name: 'leak-after-exit',
+    title: 'Positive control: connections that outlive their program',
+    description:
+      'Hands every duplicate to a holder process that outlives the program, which then exits; the connections are counted after the exit, where the KB leak is measured, and the holder is ended afterwards. Every target must show them, which proves the after-exit measurement sees a leak when there is one.',
+    program: 'dupclose',
+    args: ['--holder', '--hold-ms', String(HOLD_MS)],
+    cycles: 40,
+    leakMeasuredAt: 'after-exit',
+    heldBy: 'holder',
     source: 'retrolab (positive control)',
   },
   'leak-control-ws1': {
@@ -135,6 +167,7 @@ export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioDefinition>> = {
     args: ['--leak-control', '--hold-ms', String(HOLD_MS)],
     cycles: 40,
     leakMeasuredAt: 'while-running',
+    heldBy: 'program',
     source: 'retrolab (positive control)',
   },
 };

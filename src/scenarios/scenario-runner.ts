@@ -1,14 +1,17 @@
+import { AgentRequestError } from '../agent/errors.ts';
 import { parseDupcloseEvents } from '../dupclose/dupclose-events.ts';
 import { summarizeDupcloseRun, type DupcloseRun } from '../dupclose/dupclose-run.ts';
+import type { PhaseName } from '../model/run-results.ts';
+import type { ScenarioDefinition } from '../model/scenario-catalog.ts';
+import type { ScenarioObservation, StackSettings } from '../model/scenario-observation.ts';
 import type { OsFamily } from '../os/os-family.ts';
 import { familyOfReported } from '../os/os-profiles.ts';
 import type { ProgressSink } from '../report/progress.ts';
 import { silentProgress } from '../report/progress.ts';
 import type { TargetHandle } from '../targets/target-handle.ts';
-import type { ScenarioObservation, StackSettings } from '../model/scenario-observation.ts';
 import { ScenarioError } from './errors.ts';
+import type { ProgramSource } from '../targets/prepare-target.ts';
 import { deployGuestApp, guestPath } from './guest-deploy.ts';
-import type { ScenarioDefinition } from '../model/scenario-catalog.ts';
 import { takeSnapshot } from './snapshot.ts';
 import { sleep } from '../util/abortable.ts';
 
@@ -23,9 +26,20 @@ export interface RunScenarioOptions {
   settleMs?: number;
   /** How long one program run may take before the guest kills it. */
   programTimeoutMs?: number;
+  /** How often a file in the guest is polled (the program's output, a hold's acknowledgement). */
+  pollMs?: number;
+  /** How long a released holder gets to acknowledge (delete the release file) before the runner goes on without it. */
+  releaseAckMs?: number;
+  /** Told how long each phase of the scenario took (deploy, before, cycles, during, settle, after). */
+  onPhase?: (phase: PhaseName, ms: number) => void;
+  /** Where the guest programs' bytes come from (the build output by default). */
+  programs?: ProgramSource;
 }
 
-const POLL_MS = 500;
+const POLL_MS = 250;
+const RELEASE_ACK_MS = 15_000;
+const ERROR_FILE_NOT_FOUND = 2;
+const ERROR_PATH_NOT_FOUND = 3;
 let runCounter = 0;
 
 async function stackSettings(handle: TargetHandle, options: { signal?: AbortSignal }): Promise<{ settings: StackSettings; family: OsFamily }> {
@@ -37,30 +51,69 @@ async function stackSettings(handle: TargetHandle, options: { signal?: AbortSign
   return { settings, family: familyOfReported(info) };
 }
 
+/** Whether a guest file exists (GET answers, or fails with file/path not found). */
+async function guestFileExists(handle: TargetHandle, path: string, call: { signal?: AbortSignal }): Promise<boolean> {
+  try {
+    await handle.agent.getFile(path, call);
+    return true;
+  } catch (error) {
+    if (error instanceof AgentRequestError && (error.win32Error === ERROR_FILE_NOT_FOUND || error.win32Error === ERROR_PATH_NOT_FOUND)) return false;
+    throw error;
+  }
+}
+
 /**
- * Runs one scenario on a connected target and reports what the guest did:
+ * Runs one scenario on a connected guest and reports what the guest did:
  * NETSTAT (and tcptab) before, while the program holds its sockets when the
  * scenario counts them then, and after it exited; the program's own events.
  * Deciding whether that matches the KB is the verdict's job, not this one's.
+ *
+ * Holds are event-driven: a program that holds its sockets on purpose polls a
+ * release file (`--hold-until`), which the runner creates once it has taken
+ * its snapshot; `--hold-ms` only bounds the hold for a runner that never does.
  */
 export async function runScenario(handle: TargetHandle, definition: ScenarioDefinition, options: RunScenarioOptions = {}): Promise<ScenarioObservation> {
   const progress = options.onProgress ?? silentProgress;
   const scope = `${handle.target} ${definition.name}`;
   const call = options.signal ? { signal: options.signal } : {};
   const fail = (message: string, cause?: unknown) => new ScenarioError(message, handle.target, definition.name, { cause });
+  const pollMs = options.pollMs ?? POLL_MS;
+  const phase = async <T>(name: PhaseName, work: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      options.onPhase?.(name, performance.now() - started);
+    }
+  };
 
-  const program = await deployGuestApp(handle, definition.program, call);
-  const { settings, family } = await stackSettings(handle, call);
+  const deploy = { ...call, ...(options.programs ? { source: options.programs } : {}) };
+  const { program, settings, family } = await phase('deploy', async () => {
+    const path = await deployGuestApp(handle, definition.program, deploy);
+    await deployGuestApp(handle, 'tcptab', deploy);
+    return { program: path, ...(await stackSettings(handle, call)) };
+  });
   const cycles = Math.min(options.cycles ?? definition.cycles, options.maxCycles ?? Number.POSITIVE_INFINITY);
   const peer = `${handle.peer.host}:${handle.peer.port}`;
 
   progress({ kind: 'step', scope, message: `NETSTAT before, then ${definition.program} × ${cycles} cycles against ${peer}` });
-  const before = await takeSnapshot(handle, 'before', { ...call, family });
+  const before = await phase('before', () => takeSnapshot(handle, 'before', { ...call, family }));
 
   runCounter += 1;
   const outFile = guestPath(handle, `${definition.name}-${runCounter}.log`);
+  const releaseFile = guestPath(handle, `${definition.name}-${runCounter}.go`);
   // Events go to a file, fetched in chunks: a long run prints more than one exec reply holds.
-  const commandLine = [program, '--peer', peer, '--cycles', String(cycles), ...definition.args, '--out', outFile].join(' ');
+  const commandLine = [
+    program,
+    '--peer',
+    peer,
+    '--cycles',
+    String(cycles),
+    ...definition.args,
+    ...(definition.heldBy ? ['--hold-until', releaseFile] : []),
+    '--out',
+    outFile,
+  ].join(' ');
   const timeoutMs = options.programTimeoutMs ?? 600_000;
   let text = '';
   const readOut = async (partial: boolean): Promise<DupcloseRun> => {
@@ -68,38 +121,58 @@ export async function runScenario(handle: TargetHandle, definition: ScenarioDefi
     text = bytes.toString('latin1');
     return summarizeDupcloseRun(parseDupcloseEvents(text, { program: definition.program, origin: scope, partial: partial && !/event=summary/.test(text) }));
   };
+  const finished = () => /event=summary role=(parent|launcher) /.test(text);
+  const release = () => handle.agent.putFile(releaseFile, Buffer.from('go\r\n'), call);
 
   let run: DupcloseRun;
   let during: ScenarioObservation['snapshots']['during'];
   if (definition.leakMeasuredAt === 'after-exit') {
-    const result = await handle.agent.exec(commandLine, { cwd: handle.guestWorkDir, timeoutMs, deadlineMs: timeoutMs + 60_000, ...call });
-    run = await readOut(result.timedOut);
-    if (result.timedOut) throw fail(`${definition.program} did not finish within ${timeoutMs} ms (killed); its output:\n${text.slice(-2000)}`);
+    run = await phase('cycles', async () => {
+      const result = await handle.agent.exec(commandLine, { cwd: handle.guestWorkDir, timeoutMs, deadlineMs: timeoutMs + 60_000, ...call });
+      const ran = await readOut(result.timedOut);
+      if (result.timedOut) throw fail(`${definition.program} did not finish within ${timeoutMs} ms (killed); its output:\n${text.slice(-2000)}`);
+      return ran;
+    });
   } else {
     // The sockets only stay while the program lives, so it runs detached and
     // NETSTAT is taken while it says it is holding them.
-    const start = family.backgroundStart(commandLine);
-    const launched = await handle.agent.exec(start, { cwd: handle.guestWorkDir, timeoutMs: 60_000, ...call });
-    if (launched.exitCode !== 0) throw fail(`could not start ${definition.program} in the background (exit ${launched.exitCode}): ${launched.stderr || launched.stdout}`);
     const deadline = Date.now() + timeoutMs;
-    for (run = await readOut(true); !run.holding && !/event=summary/.test(text); run = await readOut(true)) {
-      if (Date.now() > deadline) throw fail(`${definition.program} never reached its hold point; output so far:\n${text.slice(-2000)}`);
-      await sleep(POLL_MS, options.signal);
-    }
-    if (run.holding) {
-      progress({ kind: 'step', scope, message: `program holds ${run.held ?? '?'} socket(s): NETSTAT during` });
-      during = await takeSnapshot(handle, 'during', { ...call, family });
-    }
-    while (!/event=summary/.test(text)) {
-      if (Date.now() > deadline) throw fail(`${definition.program} did not finish; output so far:\n${text.slice(-2000)}`);
-      await sleep(POLL_MS, options.signal);
-      run = await readOut(true);
+    run = await phase('cycles', async () => {
+      const start = family.backgroundStart(commandLine);
+      const launched = await handle.agent.exec(start, { cwd: handle.guestWorkDir, timeoutMs: 60_000, ...call });
+      if (launched.exitCode !== 0) throw fail(`could not start ${definition.program} in the background (exit ${launched.exitCode}): ${launched.stderr || launched.stdout}`);
+      let seen = await readOut(true);
+      while (!seen.holding && !finished()) {
+        if (Date.now() > deadline) throw fail(`${definition.program} never reached its hold point; output so far:\n${text.slice(-2000)}`);
+        await sleep(pollMs, options.signal);
+        seen = await readOut(true);
+      }
+      return seen;
+    });
+    if (run.holding && !finished()) {
+      run = await phase('during', async () => {
+        progress({ kind: 'step', scope, message: `program holds ${run.held ?? '?'} socket(s): NETSTAT during` });
+        during = await takeSnapshot(handle, 'during', { ...call, family });
+        // Looked: the program may let go now instead of waiting out its bound.
+        if (definition.heldBy) await release();
+        let seen = await readOut(true);
+        while (!finished()) {
+          if (Date.now() > deadline) throw fail(`${definition.program} did not finish; output so far:\n${text.slice(-2000)}`);
+          await sleep(pollMs, options.signal);
+          seen = await readOut(true);
+        }
+        return seen;
+      });
     }
   }
   await handle.agent.deleteFile(outFile, { missingOk: true, ...call });
 
-  await sleep(options.settleMs ?? 2_000, options.signal);
-  const after = await takeSnapshot(handle, 'after', { ...call, family });
+  await phase('settle', () => sleep(options.settleMs ?? 2_000, options.signal));
+  const after = await phase('after', async () => {
+    const snapshot = await takeSnapshot(handle, 'after', { ...call, family });
+    if (definition.heldBy === 'holder') await endHolder();
+    return snapshot;
+  });
   progress({ kind: 'step', scope, message: `done: ${run.cycles.filter((c) => c.ok).length}/${run.cycles.length} cycles ok` });
 
   return {
@@ -113,4 +186,23 @@ export async function runScenario(handle: TargetHandle, definition: ScenarioDefi
     snapshots: { before, ...(during ? { during } : {}), after },
     settings,
   };
+
+  /**
+   * The holder outlives the program on purpose; once the after-exit table is
+   * taken it is told to end, and deletes the release file to say it saw it.
+   * One that does not answer is reported, not fatal: the observation stands,
+   * and its guest is not used again unless --reuse-guest asked for that.
+   */
+  async function endHolder(): Promise<void> {
+    await release();
+    const deadline = Date.now() + (options.releaseAckMs ?? RELEASE_ACK_MS);
+    while (await guestFileExists(handle, releaseFile, call)) {
+      if (Date.now() > deadline) {
+        progress({ kind: 'warn', scope, message: `the holder process did not acknowledge its release within ${options.releaseAckMs ?? RELEASE_ACK_MS} ms; it ends by itself after ${definition.args.join(' ')}` });
+        await handle.agent.deleteFile(releaseFile, { missingOk: true, ...call });
+        return;
+      }
+      await sleep(pollMs, options.signal);
+    }
+  }
 }

@@ -101,11 +101,25 @@ async function warmStateKey(spec: QemuVmSpec, media: BootMedia, accel: 'tcg' | '
 }
 
 /**
- * Starts a QEMU target with its agent connected. The first start boots cold
- * to "agent ready", saves the VM state with its disk overlay, and every start
- * after that (with the same image, spec, QEMU and agent) resumes from it.
+ * A QEMU target made ready to start guests: its disk (built for wine-vm),
+ * the accelerator, and the saved VM state at agent ready. `startGuest` then
+ * only creates a throwaway overlay, restores the state and connects.
  */
-export async function startQemuTarget(spec: QemuVmSpec, options: StartQemuTargetOptions): Promise<TargetHandle> {
+export interface PreparedQemuTarget {
+  readonly spec: QemuVmSpec;
+  readonly accel: 'tcg' | 'kvm';
+  readonly warm: WarmState;
+  /** A guest of its own, restored from the saved state onto a fresh overlay; disposing it stops it and deletes the overlay. */
+  startGuest(options: Pick<StartQemuTargetOptions, 'signal' | 'onProgress' | 'onWarmStart'>): Promise<TargetHandle>;
+}
+
+/**
+ * Everything a QEMU target needs before its first guest, done once: the agent
+ * program, the golden image (the wine-vm disk is built when missing), the
+ * accelerator, and the saved state — found by the hash of its inputs, or made
+ * by one cold boot to "agent ready".
+ */
+export async function prepareQemuTarget(spec: QemuVmSpec, options: StartQemuTargetOptions): Promise<PreparedQemuTarget> {
   const progress = options.onProgress ?? silentProgress;
   const { docker } = options;
   const call = options.signal ? { signal: options.signal } : {};
@@ -116,7 +130,23 @@ export async function startQemuTarget(spec: QemuVmSpec, options: StartQemuTarget
 
   let warm = options.coldBoot ? undefined : await findWarmState(spec.target, key);
   if (!warm) warm = await saveColdBootState(spec, media, key, accel.accel, options);
-  return startWarm(spec, media, warm, accel.accel, options);
+  const ready = warm;
+  return {
+    spec,
+    accel: accel.accel,
+    warm: ready,
+    startGuest: (start) => startWarm(spec, media, ready, accel.accel, { docker, ...(options.maxFileBytes ? { maxFileBytes: options.maxFileBytes } : {}), ...start }),
+  };
+}
+
+/**
+ * Starts a QEMU target with its agent connected. The first start boots cold
+ * to "agent ready", saves the VM state with its disk overlay, and every start
+ * after that (with the same image, spec, QEMU and agent) resumes from it.
+ */
+export async function startQemuTarget(spec: QemuVmSpec, options: StartQemuTargetOptions): Promise<TargetHandle> {
+  const prepared = await prepareQemuTarget(spec, options);
+  return prepared.startGuest(options);
 }
 
 async function saveColdBootState(
@@ -206,6 +236,7 @@ async function startWarm(spec: QemuVmSpec, media: BootMedia, warm: WarmState, ac
   );
   const warmStartMs = Date.now() - started;
   options.onWarmStart?.(warmStartMs);
+  const guest = { start: 'saved-state' as const, id: vm.container.id.slice(0, 12), startMs: warmStartMs };
   progress({ kind: 'done', scope: spec.target, message: `agent ready (warm start from saved state)`, durationMs: warmStartMs });
   const guestWorkDir = familyOf(spec.os).guestWorkDir;
   // `NUL` inside a folder exists exactly when the folder does, on command.com as on cmd.
@@ -217,6 +248,7 @@ async function startWarm(spec: QemuVmSpec, media: BootMedia, warm: WarmState, ac
     peer: PEER,
     guestWorkDir,
     artifactsDir,
+    guest,
     async collectArtifacts(reason: string) {
       const saved = await vm.collectArtifacts(reason.replace(/[^a-z0-9]+/gi, '-').slice(0, 40));
       return [saved.serialLogPath, saved.screenshotPath].filter((p): p is string => typeof p === 'string');

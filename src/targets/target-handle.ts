@@ -1,5 +1,8 @@
-import type { AgentClient } from '../agent/agent-client.ts';
+import type { GuestAgent } from '../agent/guest-agent.ts';
 import type { TargetName } from '../config/vm-spec.ts';
+import type { GuestStart } from '../model/run-results.ts';
+
+export type { GuestStart } from '../model/run-results.ts';
 
 /** Where the guest reaches the scenario peer: a TCP server that closes its side after reading. */
 export interface PeerEndpoint {
@@ -9,16 +12,20 @@ export interface PeerEndpoint {
 
 /**
  * A running guest with its agent connected. Every kind of target (a Wine
- * container, a QEMU guest) returns this, so scenario code never asks which it has.
+ * container, a QEMU guest) returns this, so scenario code never asks which it
+ * has. Disposing it stops the guest and deletes what it wrote (its overlay,
+ * its run folder).
  */
 export interface TargetHandle extends AsyncDisposable {
   readonly target: TargetName;
-  readonly agent: AgentClient;
+  readonly agent: GuestAgent;
   readonly peer: PeerEndpoint;
   /** The guest folder programs are deployed to (exists when the handle is returned). */
   readonly guestWorkDir: string;
   /** Host folder for this run's artifacts (serial tail, screenshots, logs). */
   readonly artifactsDir: string;
+  /** How this guest started (results.json records it per scenario). */
+  readonly guest: GuestStart;
   /** Saves what helps to debug a failure into artifactsDir; returns the files written. */
   collectArtifacts(reason: string): Promise<string[]>;
 }

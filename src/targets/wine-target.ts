@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { AgentClient } from '../agent/agent-client.ts';
 import type { DockerClient } from '../docker/docker-client.ts';
 import { buildGuestApps } from '../guest-apps/build.ts';
+import type { GuestAppName } from '../guest-apps/guest-app-table.ts';
 import type { ProgressSink } from '../report/progress.ts';
 import { silentProgress } from '../report/progress.ts';
 import { ResourceStack } from '../util/dispose.ts';
@@ -29,17 +30,43 @@ export interface StartTargetOptions {
  * container, and returns the handle with the agent connected.
  */
 export async function startWineTarget(options: StartTargetOptions): Promise<TargetHandle> {
+  const prepared = await prepareWineTarget(options);
+  return startWineGuest({ ...options, binDir: prepared.binDir });
+}
+
+/** The built programs a wine guest sees read-only. */
+export interface PreparedWine {
+  binDir: string;
+  built: readonly { name: GuestAppName; path: string }[];
+}
+
+/**
+ * What the `wine` target needs before its first guest: the guest programs,
+ * which every container sees read-only. The prefix is baked into the
+ * wine-runner image, so a guest is a fresh container and nothing else.
+ */
+export async function prepareWineTarget(options: { signal?: AbortSignal; onProgress?: ProgressSink }): Promise<PreparedWine> {
+  const built = await buildGuestApps({ ...(options.signal ? { signal: options.signal } : {}), onProgress: options.onProgress ?? silentProgress });
+  const agentExe = built.find((b) => b.name === 'agent')?.path;
+  if (agentExe === undefined) throw new Error('buildGuestApps built no agent');
+  return { binDir: dirname(agentExe), built };
+}
+
+/**
+ * A fresh wine-runner container with its own copy of the prefix (the
+ * image's), its own wineserver and its own agent: nothing of an earlier
+ * scenario's guest survives into it. Disposing it removes the container and
+ * its run folder. `binDir`: the programs prepareWineTarget built.
+ */
+export async function startWineGuest(options: StartTargetOptions & { binDir: string }): Promise<TargetHandle> {
   const progress = options.onProgress ?? silentProgress;
   const started = Date.now();
   const readyTimeoutMs = options.readyTimeoutMs ?? 180_000;
   const signal = AbortSignal.any([AbortSignal.timeout(readyTimeoutMs), ...(options.signal ? [options.signal] : [])]);
   await using stack = new ResourceStack();
 
-  const built = await buildGuestApps({ signal, onProgress: progress });
-  const agentExe = built.find((b) => b.name === 'agent')?.path;
-  if (agentExe === undefined) throw new Error('buildGuestApps built no agent');
   progress({ kind: 'step', scope: 'wine', message: 'starting the Wine container and the agent' });
-  const line = stack.use(await startWineLine(options.docker, { binDir: dirname(agentExe), signal }));
+  const line = stack.use(await startWineLine(options.docker, { binDir: options.binDir, signal }));
   const artifactsDir = options.artifactsDir ?? join(resultsDir(), 'artifacts', `${options.docker.runId}-wine`);
   const collectArtifacts = async (reason: string): Promise<string[]> => {
     await mkdir(artifactsDir, { recursive: true });
@@ -59,7 +86,8 @@ export async function startWineTarget(options: StartTargetOptions): Promise<Targ
       context: { artifacts: files, elapsedMs: Date.now() - started },
     });
   }
-  progress({ kind: 'done', scope: 'wine', message: `agent ready: ${agent.banner.text}`, durationMs: Date.now() - started });
+  const startMs = Date.now() - started;
+  progress({ kind: 'done', scope: 'wine', message: `agent ready: ${agent.banner.text}`, durationMs: startMs });
 
   const owned = stack.move();
   return {
@@ -68,6 +96,7 @@ export async function startWineTarget(options: StartTargetOptions): Promise<Targ
     peer: { host: '127.0.0.1', port: WINE_PEER_PORT },
     guestWorkDir: 'C:\\retrolab',
     artifactsDir,
+    guest: { start: 'container', id: line.container.id.slice(0, 12), startMs },
     collectArtifacts,
     [Symbol.asyncDispose]: () => owned[Symbol.asyncDispose](),
   };

@@ -5,6 +5,7 @@ import { connectDocker } from '../../docker/docker-client.ts';
 import { consoleProgress } from '../../report/progress.ts';
 import { compareWithBaseline, formatBaselineChange } from '../../results/baseline-compare.ts';
 import { readRunResults, writeRunResults } from '../../results/results-writer.ts';
+import { formatPhaseTotals } from '../../results/phase-totals.ts';
 import { formatSummaryTable } from '../../results/summary-table.ts';
 import { runMatrix } from '../../scenarios/matrix-run.ts';
 import { validatePatchDir } from '../../scenarios/patch.ts';
@@ -16,13 +17,16 @@ import { checkRunConfig } from '../run-config-check.ts';
 
 export const LAB_USAGE = `usage: retrolab lab [--target T]... [--scenario S]... [--cycles N]
                    [--baseline FILE [--tolerance 0.1]] [--patch DIR [--patch-install CMD]]
-                   [--toolchain watcom|mingw] [--verbose]
+                   [--toolchain watcom|mingw] [--reuse-guest] [--verbose]
        retrolab run --target T --scenario S [same options]
 
 Runs every scenario on every target (lab) or the ones named (run), writes
 results/<run-id>/results.json, junit.xml and results/latest, and prints a summary.
 --baseline FILE compares with a stored run (and stores this run there when FILE does not exist yet).
---patch DIR copies DIR into each guest and runs --patch-install there before the scenarios.
+--patch DIR copies DIR into each scenario's guest and runs --patch-install there first.
+Every scenario runs on a fresh guest (a warm start from the saved state, or a new
+Wine container); --reuse-guest runs a target's scenarios in one guest instead
+(faster, not isolated: a leak carries over; results.json says "reused").
 --toolchain builds the guest programs with Open Watcom or mingw-w64 (default: Open Watcom when found;
 RETROLAB_TOOLCHAIN does the same).`;
 
@@ -60,6 +64,7 @@ export async function labCommand(args: string[], io: CommandIo, mode: 'lab' | 'r
     signal: io.signal,
     onProgress: progress,
     ...(options.cycles ? { cycles: options.cycles } : {}),
+    reuseGuest: options.reuseGuest,
     ...(options.patchDir ? { patch: { dir: resolve(options.patchDir), ...(options.patchInstall ? { installCommand: options.patchInstall } : {}) } } : {}),
     // A target that did not start was reported once already; its scenarios' entries say the same again.
     onEntry: (entry, origin) => {
@@ -70,6 +75,8 @@ export async function labCommand(args: string[], io: CommandIo, mode: 'lab' | 'r
   const written = await writeRunResults(results, { signal: io.signal });
 
   io.stdout.write(`\n${formatSummaryTable(results, { width: process.stdout.columns ?? 120 })}\n`);
+  const phases = formatPhaseTotals(results);
+  if (phases) io.stdout.write(`\n${phases}\n`);
   io.stdout.write(`results: ${written.resultsFile}\n         ${written.junitFile}\n         ${written.latestLink} -> ${results.runId}\n`);
   const skipped = results.entries.filter((e) => e.verdict === 'skipped');
   const skippedTargets = [...new Map(skipped.map((e) => [e.target, e])).values()];
