@@ -40,6 +40,8 @@ const POLL_MS = 250;
 const RELEASE_ACK_MS = 15_000;
 const ERROR_FILE_NOT_FOUND = 2;
 const ERROR_PATH_NOT_FOUND = 3;
+const ERROR_ACCESS_DENIED = 5;
+const ERROR_SHARING_VIOLATION = 32;
 let runCounter = 0;
 
 async function stackSettings(handle: TargetHandle, options: { signal?: AbortSignal }): Promise<{ settings: StackSettings; family: OsFamily }> {
@@ -51,13 +53,19 @@ async function stackSettings(handle: TargetHandle, options: { signal?: AbortSign
   return { settings, family: familyOfReported(info) };
 }
 
-/** Whether a guest file exists (GET answers, or fails with file/path not found). */
+/**
+ * Whether a guest file exists: GET answers, or fails with file or path not
+ * found. A sharing violation or access denied means someone is deleting it
+ * right now (Windows keeps a file open elsewhere "delete pending"): still there.
+ */
 async function guestFileExists(handle: TargetHandle, path: string, call: { signal?: AbortSignal }): Promise<boolean> {
   try {
     await handle.agent.getFile(path, call);
     return true;
   } catch (error) {
-    if (error instanceof AgentRequestError && (error.win32Error === ERROR_FILE_NOT_FOUND || error.win32Error === ERROR_PATH_NOT_FOUND)) return false;
+    if (!(error instanceof AgentRequestError)) throw error;
+    if (error.win32Error === ERROR_FILE_NOT_FOUND || error.win32Error === ERROR_PATH_NOT_FOUND) return false;
+    if (error.win32Error === ERROR_SHARING_VIOLATION || error.win32Error === ERROR_ACCESS_DENIED) return true;
     throw error;
   }
 }
