@@ -2,7 +2,7 @@
  * Dependency rules checked by `npm run check` (dependency-cruiser).
  * Folders under src/ are the domains of the orchestrator; a loop between
  * folders means no domain can be understood, tested or changed on its own, so
- * none is allowed. src/model is the bottom layer: it imports nothing of ours.
+ * none is allowed. src/model and src/os are the bottom layer: they import nothing of ours.
  */
 export default {
   forbidden: [
@@ -20,6 +20,13 @@ export default {
       severity: 'error',
       from: { path: '^src/model/' },
       to: { path: '^src/', pathNot: '^src/model/' },
+    },
+    {
+      name: 'os-profiles-import-nothing-of-ours',
+      comment: 'src/os (the OS families and profiles) sits at the bottom beside src/model: config, pe, licensed, targets and scenarios read it, it reads none of them.',
+      severity: 'error',
+      from: { path: '^src/os/' },
+      to: { path: '^src/', pathNot: '^src/os/' },
     },
     {
       name: 'no-module-cycle',

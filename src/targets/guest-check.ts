@@ -39,7 +39,7 @@ export function identifyOs(info: GuestSysinfo): SeenOs {
 
 function describe(os: SeenOs, info: GuestSysinfo): string {
   const version = `${info.major}.${info.minor}.${info.build}${info.csd.trim() ? ` ${info.csd.trim()}` : ''}`;
-  const system = os === 'wine' ? `Wine ${info.wineVersion ?? '?'} (reports Windows ${version})` : `${title(os)} ${version}`;
+  const system = os !== 'unknown' && OS_PROFILES[os].firstBoot.kind === 'wine' ? `Wine ${info.wineVersion ?? '?'} (reports Windows ${version})` : `${title(os)} ${version}`;
   return `${system}, ${info.ws2_32 ? 'Winsock 2' : 'Winsock 1.1 only (no ws2_32.dll)'}`;
 }
 
