@@ -160,6 +160,14 @@ export const patchRecord = z.object({
 });
 export type PatchRecord = z.infer<typeof patchRecord>;
 
+/** The compiler that built the guest programs an entry ran (guest-apps/ build stamps hold the same). */
+export const guestToolchain = z.object({
+  kind: z.enum(['watcom', 'mingw']),
+  /** Version and origin, e.g. `watcom shared toolchains sha256:… Open Watcom C x86 32-bit Optimizing Compiler`. */
+  identity: z.string().min(1),
+});
+export type GuestToolchain = z.infer<typeof guestToolchain>;
+
 export const resultEntry = z.object({
   target: z.string().min(1),
   scenario: z.string().min(1),
@@ -188,6 +196,8 @@ export const resultEntry = z.object({
   guest: guestStart.optional(),
   phases: phaseTimes.optional(),
   patch: patchRecord.optional(),
+  /** The compiler of the guest programs; absent where none were built (target not prepared) and in older files. */
+  toolchain: guestToolchain.optional(),
 });
 export type ResultEntry = z.infer<typeof resultEntry>;
 
@@ -248,6 +258,7 @@ export function resultEntryFrom(
     guest?: GuestStart;
     phases?: PhaseTimes;
     patch?: PatchRecord;
+    toolchain?: GuestToolchain;
   },
 ): ResultEntry {
   const { observation } = run;
@@ -288,5 +299,6 @@ export function resultEntryFrom(
     ...(run.guest === undefined ? {} : { guest: run.guest }),
     ...(run.phases === undefined ? {} : { phases: run.phases }),
     ...(run.patch === undefined ? {} : { patch: run.patch }),
+    ...(run.toolchain === undefined ? {} : { toolchain: run.toolchain }),
   };
 }

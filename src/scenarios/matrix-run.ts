@@ -103,7 +103,7 @@ export async function runMatrix(options: MatrixOptions): Promise<RunResults> {
       const scenarioEntries = options.reuseGuest ? runReusingGuest(prepared, options.scenarios, unit, progress) : runEachOnFreshGuest(prepared, options.scenarios, unit);
       for await (const entry of scenarioEntries) {
         done.add(entry.scenario as ScenarioName);
-        add(entry);
+        add(prepared.toolchain ? { ...entry, toolchain: prepared.toolchain } : entry);
       }
     } catch (error) {
       options.signal?.throwIfAborted();

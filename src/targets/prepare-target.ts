@@ -2,8 +2,9 @@ import { loadVmSpec } from '../config/load-vm-spec.ts';
 import type { TargetName } from '../config/vm-spec.ts';
 import type { DockerClient } from '../docker/docker-client.ts';
 import { readFile } from 'node:fs/promises';
-import { buildGuestApps } from '../guest-apps/build.ts';
+import { buildGuestApps, type GuestBuildResult } from '../guest-apps/build.ts';
 import type { GuestAppName } from '../guest-apps/guest-app-table.ts';
+import type { GuestToolchain } from '../model/run-results.ts';
 import { maxGuestFileBytes } from '../licensed/licensed-config.ts';
 import { licensedReadiness } from '../licensed/readiness.ts';
 import type { ProgressSink } from '../report/progress.ts';
@@ -45,6 +46,8 @@ export interface PreparedTarget {
   readonly prepareMs: number;
   /** The guest programs built for this target (the same bytes for every guest). */
   readonly programs: ProgramSource;
+  /** The compiler that built `programs` (a fake in unit tests may leave it out). */
+  readonly toolchain?: GuestToolchain;
   /** What the last guest's first-boot check found; undefined before the first guest. */
   readonly facts: GuestFacts | undefined;
   /** A fresh guest; disposing it stops it and deletes what it wrote. Throws GuestMismatchError (guest already stopped) for an image of another system. */
@@ -62,7 +65,7 @@ export async function prepareTarget(target: TargetName, options: PrepareOptions)
   const maxFileBytes = await maxGuestFileBytes(call);
   const limits = maxFileBytes !== undefined ? { maxFileBytes } : {};
   let start: (options: GuestStartOptions) => Promise<TargetHandle>;
-  let built: readonly { name: GuestAppName; path: string }[];
+  let built: readonly GuestBuildResult[];
   if (spec.kind === 'wine-container') {
     const wine = await prepareWineTarget(options);
     built = wine.built;
@@ -90,10 +93,12 @@ export async function prepareTarget(target: TargetName, options: PrepareOptions)
   };
 
   let facts: GuestFacts | undefined;
+  const first = built[0];
   return {
     target,
     prepareMs: Date.now() - started,
     programs,
+    ...(first ? { toolchain: { kind: first.toolchain, identity: first.toolchainIdentity } } : {}),
     get facts() {
       return facts;
     },

@@ -2,8 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AgentClient } from '../agent/agent-client.ts';
 import type { DockerClient } from '../docker/docker-client.ts';
-import { buildGuestApps } from '../guest-apps/build.ts';
-import type { GuestAppName } from '../guest-apps/guest-app-table.ts';
+import { buildGuestApps, type GuestBuildResult } from '../guest-apps/build.ts';
 import type { ProgressSink } from '../report/progress.ts';
 import { silentProgress } from '../report/progress.ts';
 import { ResourceStack } from '../util/dispose.ts';
@@ -37,7 +36,7 @@ export async function startWineTarget(options: StartTargetOptions): Promise<Targ
 /** The built programs a wine guest sees read-only. */
 export interface PreparedWine {
   binDir: string;
-  built: readonly { name: GuestAppName; path: string }[];
+  built: readonly GuestBuildResult[];
 }
 
 /**
