@@ -56,6 +56,8 @@ export function wlinkDirectives(request: WlinkRequest): string {
     'option quiet',
     `option start=${quoteWlinkName(request.entry)}`,
     'runtime console=4.0',
+    // OW writes OperatingSystemVersion 1.11 by default; 4.0 as mingw writes (Windows does not check it).
+    'option osversion=4.0',
     `name ${quoteWlinkName(request.output)}`,
     ...request.objects.map((o) => `file ${quoteWlinkName(o)}`),
     ...request.libs.map((l) => `library ${quoteWlinkName(`${l}.lib`)}`),

@@ -150,6 +150,7 @@ describe('Open Watcom build steps', () => {
         'option quiet',
         "option start='_rt_entry@0'",
         'runtime console=4.0',
+        'option osversion=4.0',
         'name ../../dupclose.exe',
         'file guest-apps_dupclose_dupclose.obj',
         'file guest-apps_cycle_cycle.obj',

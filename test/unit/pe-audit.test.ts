@@ -60,6 +60,7 @@ describe.each(TOOLCHAIN_KINDS)('the real guest programs built with %s', (toolcha
     expect(image.machine).toBe(0x14c);
     expect(image.subsystem).toBe(3);
     expect(image.subsystemVersion).toEqual({ major: 4, minor: 0 });
+    expect(image.osVersion).toEqual({ major: 4, minor: 0 });
     expect(image.tls).toBeUndefined();
     expect(image.imports.map((i) => i.dll.toLowerCase()).sort()).toEqual(
       [...GUEST_APPS[name].libs].map((l) => `${l}.dll`).sort(),

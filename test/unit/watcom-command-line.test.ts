@@ -28,6 +28,7 @@ describe('wlink names', () => {
       'option quiet',
       "option start='_rt_entry@0'",
       'runtime console=4.0',
+      'option osversion=4.0',
       "name 'out dir/p.exe'",
       "file 'a b.obj'",
       'file c.obj',
