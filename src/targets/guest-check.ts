@@ -77,6 +77,6 @@ export function unsupportedScenario(facts: GuestFacts, definition: ScenarioDefin
   if (facts.programs.includes(definition.program)) return undefined;
   return {
     reason: `${definition.name} runs ${definition.program}, which needs WSADuplicateSocket from ws2_32.dll; the guest runs ${facts.description}`,
-    fix: 'install "Windows Sockets 2 for Windows 95" (KB Q182108) in the image and prepare it again; duphandle-ws1 runs the same cycle on Winsock 1.1 meanwhile',
+    fix: 'install "Windows Sockets 2 for Windows 95" (KB Q182108) in the image and prepare it again; duphandle-ws1 runs the same cycle, and leak-control-ws1 the positive control, on Winsock 1.1 meanwhile',
   };
 }

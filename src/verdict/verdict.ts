@@ -103,7 +103,7 @@ export function decideVerdict(observation: ScenarioObservation, expectation: Sce
     leakRate: connectionsOpened === 0 ? 0 : measured.leaked / connectionsOpened,
     cyclesPlanned: observation.cyclesPlanned,
     cyclesRun: observation.cycles.length,
-    cycleFailures: groupFailures(observation),
+    cycleFailures: groupFailures(observation.cycles),
     leakedStates: nonZero(countStates(measured.rows.map((row) => row.state))),
     counts: {
       before: before.netstat.table.counts,
@@ -137,14 +137,33 @@ export function decideVerdict(observation: ScenarioObservation, expectation: Sce
   const base = { expected, observed, evidence };
   const infra = (reason: string, fix: string): Verdict => ({ ...infraErrorVerdict(reason, fix), evidence });
 
-  // A run cut short says nothing about the cycles it did not run, unless what
-  // cut it short is the thing measured: WSAENOBUFS once the scenario's own
-  // held connections filled the table, and nothing but that after it.
+  // A run cut short, or cycles that failed part-way, say nothing about the
+  // cycles the scenario is made of — unless what stopped them is the thing
+  // measured (WSAENOBUFS once the scenario's own held connections filled the
+  // table, and nothing but that after it) or the platform limitation its
+  // expectations record (cyclesFail).
+  const known = expectation.cyclesFail;
   const cyclesRun = observation.cycles.length;
-  if (cyclesRun < observation.cyclesPlanned && !(tableExhausted && noBufs?.endedRun === true)) {
+  const endedAtFullTable = tableExhausted && noBufs?.endedRun === true;
+  const exhaustedFrom = endedAtFullTable && noBufs.cycle !== null ? noBufs.cycle : Number.POSITIVE_INFINITY;
+  const completed = observation.cycles.filter((cycle) => cycle.failure === undefined).length;
+  // With a recorded limitation, cycles that fail otherwise contradict the record: that is the expectation's fail below.
+  const broken = known !== undefined ? [] : observation.cycles.filter((cycle) => cycle.failure !== undefined && cycle.index < exhaustedFrom);
+  if (cyclesRun < observation.cyclesPlanned && !endedAtFullTable) {
     return infra(
       `only ${cyclesRun} of ${observation.cyclesPlanned} planned cycles ran, and the run did not end at a full socket table: ${seen}`,
       'read the program output in the run log (was it killed, or did a step fail that stops the cycles?)',
+    );
+  }
+  if (broken.length > 0) {
+    const failures = groupFailures(broken)
+      .map((failure) => `${failure.step} ${describeWinsockError(failure.error)} ×${failure.count}`)
+      .join(', ');
+    return infra(
+      completed === 0
+        ? `no cycle of ${programOf(observation)} completed, so the scenario could not be observed: ${seen}`
+        : `${broken.length} of ${observation.cyclesPlanned} planned cycles failed part-way (${failures}), so they did not run the scenario's cycle: ${seen}`,
+      'read the program output in the run log; if this platform cannot run the cycle, record that as "cyclesFail" in its expectations.json',
     );
   }
   if (observed === 'clean') {
@@ -163,10 +182,6 @@ export function decideVerdict(observation: ScenarioObservation, expectation: Sce
     }
   }
 
-  // A cycle that failed part-way did not do what the scenario is about: with no
-  // complete cycle the leak count says nothing, whichever way it came out.
-  const completed = observation.cycles.filter((cycle) => cycle.failure === undefined).length;
-  const known = expectation.cyclesFail;
   if (known !== undefined) {
     const knownText = `${known.step} ${describeWinsockError(known.error)}`;
     const failedAsKnown = completed === 0 && evidence.cycleFailures.every((f) => f.step === known.step && f.error === known.error);
@@ -178,15 +193,11 @@ export function decideVerdict(observation: ScenarioObservation, expectation: Sce
       status: 'fail',
       reason: failedAsKnown
         ? `every cycle failed at ${knownText} as recorded (${known.why}), but expected ${expected === 'leak' ? 'a leak' : 'clean'} (${predicted}) and observed ${observed}: ${seen}`
-        : `expected every cycle to fail at ${knownText} (${known.why}), but ${completed} of ${observation.cycles.length} completed: ${seen}`,
+        : completed > 0
+          ? `expected every cycle to fail at ${knownText} (${known.why}), but ${completed} of ${observation.cycles.length} completed: ${seen}`
+          : `expected every cycle to fail at ${knownText} (${known.why}), but they failed otherwise: ${seen}`,
       ...base,
     };
-  }
-  if (completed === 0) {
-    return infra(
-      `no cycle of ${programOf(observation)} completed, so the scenario could not be observed: ${seen}`,
-      'read the program output in the run log; if this platform cannot run the cycle, record that as "cyclesFail" in its expectations.json',
-    );
   }
   if (expected === 'unknown') {
     return { status: 'pass', reason: `no firm prediction (${predicted}); observed ${observed}: ${seen}`, ...base };
@@ -197,17 +208,15 @@ export function decideVerdict(observation: ScenarioObservation, expectation: Sce
   return { status: 'fail', reason: `expected ${expected === 'leak' ? 'a leak' : 'clean'} (${predicted}) but observed ${observed}: ${seen}`, ...base };
 }
 
-/** The steps whose WSAENOBUFS means the socket table is full: socket() or connect() of a cycle. */
-const CONNECT_STEPS = new Set(['socket', 'connect']);
-
 /**
- * The first WSAENOBUFS at connect: in a cycle, else at the final connect().
- * `endedRun`: nothing but WSAENOBUFS at connect came after it (with many
+ * The first WSAENOBUFS of the run: at a cycle's step (socket() or connect()
+ * as a rule, or the child's copy of the socket when that met the full table
+ * first), else at the final connect(). `endedRun`: nothing but WSAENOBUFS came
+ * after it (the program stops its cycles at a failed connect; with many
  * applications, each later one fails at its first connect the same way).
  */
 function firstNoBufs(observation: ScenarioObservation): { cycle: number | null; step: string; endedRun: boolean } | null {
-  const isNoBufs = (cycle: ScenarioObservation['cycles'][number]) =>
-    cycle.failure !== undefined && cycle.failure.error === WSAENOBUFS && CONNECT_STEPS.has(cycle.failure.step);
+  const isNoBufs = (cycle: ScenarioObservation['cycles'][number]) => cycle.failure !== undefined && cycle.failure.error === WSAENOBUFS;
   const at = observation.cycles.findIndex(isNoBufs);
   const final = observation.finalConnect;
   const finalNoBufs = final !== null && !final.ok && final.error === WSAENOBUFS;
@@ -261,9 +270,9 @@ function describeExhaustion(exhaustion: TableExhaustion, full: boolean): string 
   return full ? text : `${text}, too few of this scenario's to fill the table (${exhaustion.heldInTable} held rows in all)`;
 }
 
-function groupFailures(observation: ScenarioObservation): VerdictEvidence['cycleFailures'] {
+function groupFailures(cycles: readonly ScenarioObservation['cycles'][number][]): VerdictEvidence['cycleFailures'] {
   const groups = new Map<string, { step: string; error: number; count: number }>();
-  for (const cycle of observation.cycles) {
+  for (const cycle of cycles) {
     if (cycle.failure === undefined) continue;
     const key = `${cycle.failure.step}/${cycle.failure.error}`;
     const group = groups.get(key) ?? { ...cycle.failure, count: 0 };

@@ -30,11 +30,13 @@ describe('first-boot check', () => {
     expect(identifyOs(sysinfo({ platformId: 0, major: 3, minor: 11 }))).toBe('unknown');
   });
 
-  it('lets a Windows 95 without Winsock 2 run only the Winsock 1.1 scenario, and says how to get Winsock 2', async () => {
+  it('lets a Windows 95 without Winsock 2 run only the Winsock 1.1 scenarios, its positive control included, and says how to get Winsock 2', async () => {
     const facts = checkGuest(await loadVmSpec('win95'), WIN95_RETAIL);
     expect(facts.programs).toEqual(['duphandle']);
     expect(facts.description).toBe('Windows 95 4.0.950, Winsock 1.1 only (no ws2_32.dll)');
     expect(unsupportedScenario(facts, SCENARIOS['duphandle-ws1'])).toBeUndefined();
+    expect(unsupportedScenario(facts, SCENARIOS['leak-control-ws1'])).toBeUndefined();
+    expect(unsupportedScenario(facts, SCENARIOS['leak-control'])).toBeDefined();
     const skipped = unsupportedScenario(facts, SCENARIOS['dup-close']);
     expect(skipped?.reason).toMatch(/dup-close runs dupclose, which needs WSADuplicateSocket from ws2_32\.dll/);
     expect(skipped?.fix).toMatch(/Windows Sockets 2 for Windows 95/);

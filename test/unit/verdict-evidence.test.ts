@@ -118,6 +118,13 @@ describe('evidence holes (issue 10 item 4): each of these passed before', () => 
     expect(verdict.reason).toContain('1 of 120 planned cycles ran');
   });
 
+  it('cycles that failed part-way are no evidence either: 1 completed of 120 is an infrastructure error', () => {
+    const cycles = connectedCycles(120).map((cycle, index) => (index === 0 ? cycle : { ...cycle, ok: false, failure: { step: 'child-open', error: 10022 } }));
+    const verdict = decideVerdict(observation({ cycles }), CLEAN);
+    expect(verdict.status).toBe('infra-error');
+    expect(verdict.reason).toContain('119 of 120 planned cycles failed part-way (child-open WSAEINVAL (10022) ×119)');
+  });
+
   it('a run cut short by WSAENOBUFS without a table full of the scenario\'s connections is an infrastructure error too', () => {
     const obs = observation({
       cyclesPlanned: 120,
@@ -187,6 +194,19 @@ describe('evidence holes (issue 10 item 4): each of these passed before', () => 
     after.tcptab = tcptabCapture(range(1030, 3).map((port) => [port, 'TIME_WAIT']));
     const verdict = decideVerdict(observation({ snapshots: { before, after } }), CLEAN);
     expect(verdict.status, verdict.reason).toBe('pass');
+  });
+});
+
+describe('WSAENOBUFS at another step of the cycle', () => {
+  it('ends the run as well when the child could not open its copy of the socket', () => {
+    const obs = win98Exhausted();
+    const last = obs.cycles.at(-1)!;
+    // The child's WSASocket met the full table first; the next cycle's socket() did too.
+    obs.cycles = [...obs.cycles.slice(0, -1), { ...last, connected: true, failure: { step: 'child-open', error: 10055 } }, { ...last, index: last.index + 1 }];
+    obs.cycles.at(-1)!.index = 98;
+    const verdict = decideVerdict(obs, LEAK);
+    expect(verdict.status, verdict.reason).toBe('pass');
+    expect(verdict.evidence?.tableExhaustion).toMatchObject({ cycle: 97, step: 'child-open' });
   });
 });
 
