@@ -35,9 +35,10 @@ export function infraErrorVerdict(reason: string, fix?: string): Verdict {
  * ephemeral ports running out is reported as such, not as this bug.
  *
  * Every verdict needs evidence that the measured thing happened: connections
- * opened (all the planned cycles ran, unless the run ended at a full table),
- * and for `clean` a connection to the peer seen in the table; anything less is
- * an infrastructure error, never a pass.
+ * opened, every planned cycle run and completed (unless the run ended at a
+ * full table, or the cycles fail as the target's cyclesFail records), and for
+ * `clean` a connect per planned cycle and a connection to the peer seen in the
+ * table; anything less is an infrastructure error, never a pass.
  */
 export function decideVerdict(observation: ScenarioObservation, expectation: ScenarioExpectation): Verdict {
   const measuredAt = SCENARIOS[observation.scenario].leakMeasuredAt;
