@@ -47,8 +47,11 @@ export function parsePastedNetstat(text: string, options: { origin?: string } = 
   return readNetstat(text, { ...options, pasted: true });
 }
 
-/** A DOS/Windows prompt (`C:\>`, `C:\WINDOWS>`) with netstat (or nothing) after it. */
+/** A DOS/Windows prompt (`C:\>`, `C:\WINDOWS>`) with netstat, find or nothing after it. */
 const PROMPT = /^\s*[A-Za-z]:\\[^>]*>\s*(.*)$/;
+const PROMPT_COMMAND = /^(?:netstat|find|findstr)(?:\.exe)?(?:\s|$)/i;
+/** The header FIND prints for each file it searched: `---------- NETSTAT.TXT`. */
+const FIND_FILE_HEADER = /^-{10} \S.*$/;
 /** `...`, `…`, `[...]`, `(...)`, optionally saying how much was cut: `... 90 more rows`. */
 const ELLIPSIS = /^\s*[[(]?\s*(?:\.{2,}|…)\s*[\])]?\s*(?:\(?\s*\d+\s+more(?:\s+[a-z]+)?\s*\)?)?\s*$/i;
 /** A host name as resolvers print it. */
@@ -71,7 +74,11 @@ function readNetstat(text: string, options: { origin?: string; pasted: boolean }
       const prompt = PROMPT.exec(raw);
       if (prompt !== null) {
         const command = prompt[1] ?? '';
-        if (command !== '' && !/^netstat(?:\.exe)?(?:\s|$)/i.test(command)) fail(index, 'a command prompt line may only run netstat');
+        if (command !== '' && !PROMPT_COMMAND.test(command)) fail(index, 'a command prompt line may only run netstat (or find on its output)');
+        prompts.push({ line: index + 1, text: raw.trim() });
+        return;
+      }
+      if (FIND_FILE_HEADER.test(raw)) {
         prompts.push({ line: index + 1, text: raw.trim() });
         return;
       }

@@ -215,6 +215,13 @@ describe('parsePastedNetstat: NETSTAT as people paste it', () => {
     expect(pasted.prompts[0]?.text).toBe('C:\\WINDOWS>netstat -an | find "7000"');
   });
 
+  it('reads FIND run on a saved NETSTAT file, with its file header', () => {
+    const text = 'C:\\>find "7000" NETSTAT.TXT\r\n\r\n---------- NETSTAT.TXT\r\n  TCP    10.0.2.15:1030         10.0.2.2:7000          CLOSE_WAIT\r\n';
+    const pasted = parsePastedNetstat(text);
+    expect(pasted.table.rows).toHaveLength(1);
+    expect(pasted.prompts.map((prompt) => prompt.line)).toEqual([1, 3]);
+  });
+
   it('refuses a prompt that ran something other than netstat', () => {
     const error = pasteError('C:\\>dir\n  TCP 1.2.3.4:1030 1.2.3.4:80 ESTABLISHED\n');
     expect(error.line).toBe(1);
