@@ -3,6 +3,3 @@ export interface CommandIo {
   stderr: NodeJS.WritableStream;
   signal: AbortSignal;
 }
-
-/** A CLI command: parses its own arguments, returns an exit code, never calls process.exit. */
-export type Command = (args: string[], io: CommandIo) => Promise<number>;

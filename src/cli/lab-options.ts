@@ -1,93 +1,139 @@
-import { parseArgs } from 'node:util';
+import { listTargets, loadTargetSpecs } from '../config/target-list.ts';
 import type { TargetName } from '../config/vm-spec.ts';
-import { ConfigError } from '../errors.ts';
-import { parseToolchainChoice, type ToolchainChoice } from '../guest-apps/toolchain.ts';
-import { SCENARIO_NAMES, type ScenarioName } from '../model/scenario-catalog.ts';
+import { TOOLCHAIN_KINDS, type ToolchainChoice } from '../guest-apps/toolchain.ts';
+import { SCENARIO_NAMES, SCENARIOS, type ScenarioName } from '../model/scenario-catalog.ts';
+import type { OptionSpec } from './command-spec.ts';
+import { EXIT_CODES } from './exit-codes.ts';
+import type { ParsedArgs } from './parsed-args.ts';
+import { UsageError } from './usage-error.ts';
 import { quoteInput } from '../util/quote-input.ts';
+import { formatRows, usageLines } from './help.ts';
+import { RUN_FILES } from './run-files.ts';
+
+/**
+ * The options of `lab` and `run`. Adding one is one entry here (parsed,
+ * shown by --help, listed in the README's CLI reference) plus reading it in
+ * parseLabOptions.
+ */
+export const LAB_OPTIONS: readonly OptionSpec[] = [
+  { name: 'target', type: 'string', multiple: true, value: 'T', choices: () => listTargets(), description: 'a target to run: a folder of vms/ (default for lab: all)' },
+  { name: 'scenario', type: 'string', multiple: true, value: 'S', choices: SCENARIO_NAMES, description: 'a scenario to run (default for lab: all)' },
+  { name: 'cycles', type: 'string', value: 'N', description: "cycles per program run instead of each scenario's own (1 to 10000)" },
+  {
+    name: 'baseline',
+    type: 'string',
+    value: 'FILE',
+    description: 'compare with a stored run (results.json); when FILE does not exist yet, store this run there',
+  },
+  { name: 'baseline-strict', type: 'boolean', description: 'with --baseline: also count the entries this run left out as changes' },
+  { name: 'tolerance', type: 'string', value: 'R', description: 'leak-rate change (0 to 1) a baseline comparison ignores (default 0.1)' },
+  { name: 'patch', type: 'string', value: 'DIR', description: "copy DIR into each scenario's guest before it runs" },
+  { name: 'patch-install', type: 'string', value: 'CMD', description: 'with --patch: run CMD in the guest (in the patch folder) to install it' },
+  { name: 'out', type: 'string', value: 'DIR', description: 'write results/<run-id>/ and latest under DIR (default results/, or RETROLAB_RESULTS)' },
+  { name: 'fail-on-skip', type: 'boolean', description: 'exit 1 when a target or scenario was skipped (a licensed target without its image)' },
+  {
+    name: 'toolchain',
+    type: 'string',
+    value: 'TC',
+    choices: ['auto', ...TOOLCHAIN_KINDS],
+    description: 'the compiler of the guest programs: Open Watcom or mingw-w64 (default auto: Open Watcom when found; RETROLAB_TOOLCHAIN does the same)',
+  },
+  {
+    name: 'reuse-guest',
+    type: 'boolean',
+    description: "run a target's scenarios in one guest instead of a fresh guest each (faster, not isolated: a leak carries over; results.json says reused)",
+  },
+  { name: 'verbose', type: 'boolean', description: 'print every line the guest programs log' },
+];
+
+/** The lists `lab --help` ends with: what can be run, what the exit code means, what is written. */
+export async function labDetails(): Promise<string> {
+  const specs = await loadTargetSpecs();
+  const rows = (items: readonly (readonly [string, string])[]) => formatRows(items);
+  return [
+    'targets:',
+    ...rows(specs.map((spec) => [spec.target, spec.licensed ? 'licensed: needs your prepared disk image (skipped otherwise)' : 'open: built here from Debian packages'] as const)),
+    '',
+    'scenarios:',
+    ...rows(SCENARIO_NAMES.map((name) => [name, SCENARIOS[name].title] as const)),
+    '',
+    'exit codes:',
+    ...rows(EXIT_CODES.map((code) => [String(code.code), code.meaning] as const)),
+    '',
+    'files written:',
+    ...rows(RUN_FILES.map((file) => [file.path, file.what] as const)),
+  ].join('\n');
+}
 
 export interface LabOptions {
   targets: TargetName[];
   scenarios: ScenarioName[];
   cycles?: number;
   baseline?: string;
+  baselineStrict: boolean;
   tolerance?: number;
   patchDir?: string;
   patchInstall?: string;
+  out?: string;
   /** `--toolchain`: the compiler of the guest programs; undefined leaves it to RETROLAB_TOOLCHAIN (default: Open Watcom when found). */
   toolchain?: ToolchainChoice;
   /** Every scenario of a target in one guest (faster, not isolated; the results say `reused`). */
   reuseGuest: boolean;
+  failOnSkip: boolean;
   verbose: boolean;
 }
 
-function list<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], problems: string[]): T[] | undefined {
-  if (value === undefined) return undefined;
-  const items = value.split(',').map((v) => v.trim()).filter(Boolean);
-  const bad = items.filter((v) => !(allowed as readonly string[]).includes(v));
-  if (bad.length > 0) problems.push(`${flag}: unknown ${bad.map((b) => quoteInput(b)).join(', ')}; choose from ${allowed.join(', ')}`);
-  return items as T[];
+/** The options as they were given, for results.json (`options`): what a reader needs to rerun it. */
+export function labOptionsRecord(options: LabOptions): Record<string, string | number | boolean | string[]> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+}
+
+function listOf<T extends string>(values: readonly string[]): T[] {
+  return [...new Set(values.flatMap((value) => value.split(',')).map((value) => value.trim()).filter(Boolean))] as T[];
 }
 
 /**
- * Parses the flags of `lab` and `run`; every problem is reported at once as
- * `flag: message`. `defaults.targets` is every target (the folders of vms/):
- * the default set and the names --target accepts.
+ * Reads the options of `lab` and `run` (names and choices are checked by the
+ * parser); every remaining problem is reported at once as `flag: message`.
  */
-export function parseLabOptions(args: string[], defaults: { targets: readonly TargetName[] }): LabOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: {
-        target: { type: 'string', multiple: true },
-        targets: { type: 'string' },
-        scenario: { type: 'string', multiple: true },
-        scenarios: { type: 'string' },
-        cycles: { type: 'string' },
-        baseline: { type: 'string' },
-        tolerance: { type: 'string' },
-        patch: { type: 'string' },
-        'patch-install': { type: 'string' },
-        toolchain: { type: 'string' },
-        'reuse-guest': { type: 'boolean', default: false },
-        verbose: { type: 'boolean', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-  } catch (error) {
-    throw new ConfigError(error instanceof Error ? error.message : String(error));
-  }
-  const v = parsed.values;
+export async function parseLabOptions(args: ParsedArgs, mode: 'lab' | 'run'): Promise<LabOptions> {
+  const allTargets = await listTargets();
   const problems: string[] = [];
-  const targets = list('--target', [...(v.target ?? []), ...(v.targets ? [v.targets] : [])].join(',') || undefined, defaults.targets, problems);
-  const scenarios = list('--scenario', [...(v.scenario ?? []), ...(v.scenarios ? [v.scenarios] : [])].join(',') || undefined, SCENARIO_NAMES, problems);
-  const number = (flag: string, text: string | undefined, min: number, max: number): number | undefined => {
+  const targets = listOf<TargetName>(args.strings('target'));
+  const scenarios = listOf<ScenarioName>(args.strings('scenario'));
+  if (mode === 'run' && targets.length === 0) problems.push(`--target is required for run: one or more of ${allTargets.join(', ')} (lab runs them all)`);
+  if (mode === 'run' && scenarios.length === 0) problems.push(`--scenario is required for run: one or more of ${SCENARIO_NAMES.join(', ')} (lab runs them all)`);
+  const number = (flag: string, min: number, max: number): number | undefined => {
+    const text = args.string(flag);
     if (text === undefined) return undefined;
     const n = Number(text);
-    if (!Number.isFinite(n) || n < min || n > max) problems.push(`${flag}: ${quoteInput(text)} is not a number from ${min} to ${max}`);
+    if (text.trim() === '' || !Number.isFinite(n) || n < min || n > max) problems.push(`--${flag}: ${quoteInput(text)} is not a number from ${min} to ${max}`);
     return n;
   };
-  const cycles = number('--cycles', v.cycles, 1, 10_000);
-  const tolerance = number('--tolerance', v.tolerance, 0, 1);
-  if (v['patch-install'] !== undefined && v.patch === undefined) problems.push('--patch-install: needs --patch DIR (the folder it installs)');
-  let toolchain: ToolchainChoice | undefined;
-  try {
-    toolchain = v.toolchain === undefined ? undefined : parseToolchainChoice(v.toolchain, '--toolchain');
-  } catch (error) {
-    problems.push(error instanceof Error ? error.message : String(error));
-  }
-  if (problems.length > 0) throw new ConfigError(problems.join('\n'));
+  const cycles = number('cycles', 1, 10_000);
+  const tolerance = number('tolerance', 0, 1);
+  if (args.has('patch-install') && !args.has('patch')) problems.push('--patch-install: needs --patch DIR (the folder it installs)');
+  if (args.has('tolerance') && !args.has('baseline')) problems.push('--tolerance: only means something with --baseline FILE');
+  if (args.flag('baseline-strict') && !args.has('baseline')) problems.push('--baseline-strict: only means something with --baseline FILE');
+  if (problems.length > 0) throw new UsageError(problems.join('\n'), { name: args.command.name, usage: usageLines(args.command) });
+  const baseline = args.string('baseline');
+  const patchDir = args.string('patch');
+  const patchInstall = args.string('patch-install');
+  const out = args.string('out');
+  const toolchain = args.string('toolchain') as ToolchainChoice | undefined;
   return {
-    targets: targets ?? [...defaults.targets],
-    scenarios: scenarios ?? [...SCENARIO_NAMES],
+    targets: targets.length > 0 ? targets : allTargets,
+    scenarios: scenarios.length > 0 ? scenarios : [...SCENARIO_NAMES],
     ...(cycles !== undefined ? { cycles: Math.floor(cycles) } : {}),
-    ...(v.baseline !== undefined ? { baseline: v.baseline } : {}),
+    ...(baseline !== undefined ? { baseline } : {}),
+    baselineStrict: args.flag('baseline-strict'),
     ...(tolerance !== undefined ? { tolerance } : {}),
-    ...(v.patch !== undefined ? { patchDir: v.patch } : {}),
-    ...(v['patch-install'] !== undefined ? { patchInstall: v['patch-install'] } : {}),
+    ...(patchDir !== undefined ? { patchDir } : {}),
+    ...(patchInstall !== undefined ? { patchInstall } : {}),
+    ...(out !== undefined ? { out } : {}),
     ...(toolchain !== undefined ? { toolchain } : {}),
-    reuseGuest: v['reuse-guest'] ?? false,
-    verbose: v.verbose ?? false,
+    reuseGuest: args.flag('reuse-guest'),
+    failOnSkip: args.flag('fail-on-skip'),
+    verbose: args.flag('verbose'),
   };
 }

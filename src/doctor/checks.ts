@@ -9,7 +9,9 @@ import { locateOpenWatcom, OPEN_WATCOM_FIX } from '../guest-apps/open-watcom.ts'
 import { detectToolchain, TOOLCHAIN_ENV } from '../guest-apps/toolchain.ts';
 import { licensedReadiness } from '../licensed/readiness.ts';
 
-export type CheckStatus = 'ok' | 'missing' | 'warning' | 'not configured';
+import { CHECK_STATUSES, type CheckStatus } from './check-status.ts';
+
+export type { CheckStatus };
 
 export interface CheckResult {
   name: string;
@@ -145,10 +147,16 @@ async function checkLicensed(target: string): Promise<CheckResult> {
   const readiness = await licensedReadiness(target).catch((error: unknown) => ({ state: 'not prepared' as const, reason: errorMessage(error), fix: 'fix retrolab.config.json', image: '', from: '' }));
   if (readiness.state === 'ready') {
     const limit = readiness.marker.maxConnections === null ? '' : `, MaxConnections ${readiness.marker.maxConnections}`;
-    return { name, status: 'ok', detail: `ready: ${readiness.image} (from ${readiness.from}${limit})`, required: false };
+    return { name, status: 'ok', detail: `${readiness.image} (from ${readiness.from}${limit})`, required: false };
   }
-  const status = readiness.state === 'not configured' ? 'not configured' : 'warning';
-  return { name, status, detail: `${readiness.state}: ${readiness.reason}`, fix: readiness.fix, required: false };
+  // The status column already says "not configured" / "not prepared"; the detail says why, once.
+  return { name, status: readiness.state, detail: withoutPrefix(readiness.reason, readiness.state), fix: readiness.fix, required: false };
+}
+
+function withoutPrefix(text: string, prefix: string): string {
+  let rest = text.trim();
+  while (rest.toLowerCase().startsWith(prefix)) rest = rest.slice(prefix.length).replace(/^[\s:;,-]+/, '');
+  return rest || text;
 }
 
 export async function runChecks(options: { signal?: AbortSignal } = {}): Promise<CheckResult[]> {
@@ -178,14 +186,25 @@ export async function runChecks(options: { signal?: AbortSignal } = {}): Promise
 }
 
 export function renderChecks(results: CheckResult[]): string {
-  const rows = results.map((r) => [r.name, r.status, r.fix ? `${r.detail}\n  fix: ${r.fix}` : r.detail]);
-  const w0 = Math.max(5, ...rows.map((r) => r[0]!.length));
-  const w1 = Math.max(6, ...rows.map((r) => r[1]!.length));
-  const lines = [`${'check'.padEnd(w0)}  ${'status'.padEnd(w1)}  detail`, `${'-'.repeat(w0)}  ${'-'.repeat(w1)}  ${'-'.repeat(40)}`];
-  for (const [name, status, detail] of rows) {
-    const [first, ...more] = detail!.split('\n');
-    lines.push(`${name!.padEnd(w0)}  ${status!.padEnd(w1)}  ${first}`);
-    for (const line of more) lines.push(`${''.padEnd(w0)}  ${''.padEnd(w1)}  ${line}`);
+  const rows = results.map((r) => [r.name, r.status, r.required ? 'required' : 'optional', r.fix ? `${r.detail}\n  fix: ${r.fix}` : r.detail] as const);
+  const w0 = Math.max(5, ...rows.map((r) => r[0].length));
+  const w1 = Math.max(6, ...rows.map((r) => r[1].length));
+  const w2 = 'required'.length;
+  const lines = [`${'check'.padEnd(w0)}  ${'status'.padEnd(w1)}  ${'need'.padEnd(w2)}  detail`, `${'-'.repeat(w0)}  ${'-'.repeat(w1)}  ${'-'.repeat(w2)}  ${'-'.repeat(40)}`];
+  for (const [name, status, need, detail] of rows) {
+    const [first, ...more] = detail.split('\n');
+    lines.push(`${name.padEnd(w0)}  ${status.padEnd(w1)}  ${need.padEnd(w2)}  ${first}`);
+    for (const line of more) lines.push(`${''.padEnd(w0)}  ${''.padEnd(w1)}  ${''.padEnd(w2)}  ${line}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** One line under the table: the count per status, then whether the lab can run. */
+export function summarizeChecks(results: readonly CheckResult[]): string {
+  const counts = CHECK_STATUSES.map(({ status }) => [status, results.filter((r) => r.status === status).length] as const).filter(([, n]) => n > 0);
+  const blocking = results.filter((r) => r.required && r.status !== 'ok');
+  const tally = counts.map(([status, n]) => `${n} ${status}`).join(', ');
+  return blocking.length === 0
+    ? `doctor: ${tally}; every required check is ok`
+    : `doctor: ${tally}; ${blocking.length} required check(s) not ok: ${blocking.map((r) => r.name).join(', ')}`;
 }

@@ -3,13 +3,12 @@ import { getEventListeners } from 'node:events';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentClient } from '../../src/agent/agent-client.ts';
 import { AgentProtocolError, GuestDataTooLargeError } from '../../src/agent/errors.ts';
-import { netstatParseCommand } from '../../src/cli/commands/netstat-parse.ts';
 import { checkRunConfig } from '../../src/cli/run-config-check.ts';
+import { retrolabInProcess as retrolab } from '../support/cli-process.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { checkLogon } from '../../src/licensed/guest-payload.ts';
 import { RegFile } from '../../src/licensed/reg-file.ts';
@@ -78,27 +77,22 @@ describe('getFile holds no more than the cap, whatever the guest announces', () 
 });
 
 describe('netstat parse and error messages quote at most 200 characters', () => {
-  const io = () => {
-    const stdout = new PassThrough();
-    return { stdout, stderr: new PassThrough() };
-  };
-
   it('a file over 16 MiB is refused before it is read', async () => {
     const file = join(dir, 'huge.txt');
     await writeFile(file, '');
     execFileSync('truncate', ['-s', `${16 * 1024 * 1024 + 1}`, file]);
-    const error = await failure(netstatParseCommand([file], io()));
-    expect(error).toBeInstanceOf(ConfigError);
-    expect(error.message).toBe(`${file}: 16777217 bytes is over the limit of 16777216 (16 MiB) for NETSTAT text; give the NETSTAT -AN output itself`);
+    const out = await retrolab(['netstat', 'parse', file]);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toBe(`retrolab: ${file}: 16777217 bytes is over the limit of 16777216 (16 MiB) for NETSTAT text; give the NETSTAT -AN output itself\n`);
   });
 
   it('a 1 MB one-line file comes back as a short message', async () => {
     const file = join(dir, 'one-line.txt');
     await writeFile(file, 'x'.repeat(1_000_000));
-    const error = await failure(netstatParseCommand([file], io()));
-    expect(error).toBeInstanceOf(ConfigError);
-    expect(error.message.length).toBeLessThan(500);
-    expect(error.message).toContain('… (999800 more characters)');
+    const out = await retrolab(['netstat', 'parse', file]);
+    expect(out.code).toBe(2);
+    expect(out.stderr.length).toBeLessThan(500);
+    expect(out.stderr).toContain('… (999800 more characters)');
   });
 
   it('quoteInput keeps short values whole and says how much it cut', () => {

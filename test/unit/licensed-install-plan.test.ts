@@ -1,9 +1,8 @@
-import { PassThrough } from 'node:stream';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { imageCommand } from '../../src/cli/commands/image.ts';
+import { retrolabInProcess as retrolab } from '../support/cli-process.ts';
 import type { DockerClient } from '../../src/docker/docker-client.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { UnusableImageError } from '../../src/licensed/errors.ts';
@@ -196,32 +195,37 @@ describe('installImage checks its inputs before creating anything', () => {
 });
 
 describe('retrolab image install flags', () => {
-  const io = () => ({ stdout: new PassThrough(), stderr: new PassThrough(), signal: new AbortController().signal });
-
   it('needs --iso and --product-key', async () => {
-    await expect(imageCommand(['install', '--target', 'win98', '--product-key', 'ABCDE-12345'], io())).rejects.toThrow('--iso: required (your win98 install CD image)');
-    await expect(imageCommand(['install', '--target', 'win98', '--iso', '/x.iso'], io())).rejects.toThrow('--product-key: required');
+    const noIso = await retrolab(['image', 'install', '--target', 'win98', '--product-key', 'ABCDE-12345']);
+    expect(noIso.code).toBe(2);
+    expect(noIso.stderr).toContain('--iso is required (your install CD image)');
+    expect((await retrolab(['image', 'install', '--target', 'win98', '--iso', '/x.iso'])).stderr).toContain('--product-key is required');
   });
 
   it('checks sizes and timeouts before building anything', async () => {
-    const args = ['install', '--target', 'win95', '--iso', '/x.iso', '--product-key', 'ABCDE-12345'];
-    await expect(imageCommand([...args, '--disk-size-mb', 'lots'], io())).rejects.toThrow('--disk-size-mb: "lots"');
-    await expect(imageCommand([...args, '--timeout-minutes', '99999'], io())).rejects.toThrow('--timeout-minutes: "99999"');
+    const args = ['image', 'install', '--target', 'win95', '--iso', '/x.iso', '--product-key', 'ABCDE-12345'];
+    expect((await retrolab([...args, '--disk-size-mb', 'lots'])).stderr).toContain('--disk-size-mb: "lots"');
+    expect((await retrolab([...args, '--timeout-minutes', '99999'])).stderr).toContain('--timeout-minutes: "99999"');
   });
 
   it('keeps install flags to install', async () => {
-    await expect(imageCommand(['prepare', '--target', 'win98', '--image', '/d.img', '--iso', '/x.iso'], io())).rejects.toThrow('--iso: only for `image install`');
+    const misplaced = await retrolab(['image', 'prepare', '--target', 'win98', '--image', '/d.img', '--iso', '/x.iso']);
+    expect(misplaced.code).toBe(2);
+    expect(misplaced.stderr).toContain('unknown option --iso');
   });
 
   it('lists install in the usage text', async () => {
-    const error = (await imageCommand(['nope'], io()).catch((e: unknown) => e)) as Error;
-    expect(error.message).toContain('retrolab image install --target T --iso PATH --product-key KEY [--boot-floppy PATH]');
-    expect(error.message).toContain('T is a licensed target: a folder of vms/ whose spec.json says "licensed": true');
+    const unknown = await retrolab(['image', 'nope']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown image subcommand "nope"; choose from prepare, setup-media, install');
+    const help = await retrolab(['help', 'image', 'install']);
+    expect(help.stdout).toContain('usage: retrolab image install --target T --iso PATH --product-key KEY [--boot-floppy PATH]');
+    expect(help.stdout).toMatch(/--target T\s+the licensed target: a folder of vms\/ whose spec.json says "licensed": true/);
   });
 
   it('takes the licensed targets of vms/, and lists them when given another', async () => {
-    const error = (await imageCommand(['prepare', '--target', 'wine', '--image', '/d.img'], io()).catch((e: unknown) => e)) as Error;
-    expect(error).toBeInstanceOf(ConfigError);
-    expect(error.message).toBe('--target: "wine" is not a licensed target; use one of win2000, win95, win98, winme, winnt4 (the folders of vms/)');
+    const other = await retrolab(['image', 'prepare', '--target', 'wine', '--image', '/d.img']);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/^retrolab: --target: "wine" is not one of win2000, win95, win98, winme, winnt4; did you mean "winme"\?\n/);
   });
 });

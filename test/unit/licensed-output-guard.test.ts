@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { imageCommand } from '../../src/cli/commands/image.ts';
+import { COMMANDS } from '../../src/cli/command-table.ts';
+import { parseCommandLine } from '../../src/cli/parse-command-line.ts';
 import type { DockerClient } from '../../src/docker/docker-client.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { buildGuestApps } from '../../src/guest-apps/build.ts';
@@ -121,7 +122,9 @@ describe('image prepare --out never lands on the user image', () => {
 
   it('the CLI refuses it even with --force (a ConfigError: exit 2)', async () => {
     const io = { stdout: new PassThrough(), stderr: new PassThrough(), signal: new AbortController().signal };
-    const error = await refusal(imageCommand(['prepare', '--target', 'win98', '--image', image, '--out', image, '--force'], io));
+    const invocation = await parseCommandLine(COMMANDS, ['image', 'prepare', '--target', 'win98', '--image', image, '--out', image, '--force']);
+    if (invocation.kind !== 'run') throw new Error('expected a command to run');
+    const error = await refusal((await invocation.load())(invocation.args, io));
     expect(error.flag).toBe('--out');
     expect(error).toBeInstanceOf(ConfigError);
     expect(await sha(image)).toBe(imageSha);

@@ -1,14 +1,12 @@
 import type { CommandIo } from '../command.ts';
-import { renderChecks, runChecks } from '../../doctor/checks.ts';
+import type { ParsedArgs } from '../parsed-args.ts';
+import { EXIT } from '../exit-codes.ts';
+import { renderChecks, runChecks, summarizeChecks } from '../../doctor/checks.ts';
 
-export async function doctorCommand(args: string[], io: CommandIo): Promise<number> {
+/** `retrolab doctor [--json]`: every prerequisite, then a summary line; exit 1 when a required one is not ok. */
+export async function doctorCommand(args: ParsedArgs, io: CommandIo): Promise<number> {
   const results = await runChecks({ signal: io.signal });
-  if (args.includes('--json')) io.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
-  else io.stdout.write(renderChecks(results));
-  const missing = results.filter((r) => r.required && r.status === 'missing');
-  if (missing.length > 0) {
-    io.stderr.write(`\n${missing.length} required prerequisite(s) missing: ${missing.map((m) => m.name).join(', ')}\n`);
-    return 1;
-  }
-  return 0;
+  if (args.flag('json')) io.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+  else io.stdout.write(`${renderChecks(results)}\n${summarizeChecks(results)}\n`);
+  return results.some((r) => r.required && r.status !== 'ok') ? EXIT.failed : EXIT.ok;
 }

@@ -1,6 +1,5 @@
 import { access, copyFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { listTargets } from '../../config/target-list.ts';
 import { connectDocker } from '../../docker/docker-client.ts';
 import { consoleProgress } from '../../report/progress.ts';
 import { compareWithBaseline, formatBaselineChange } from '../../results/baseline-compare.ts';
@@ -9,26 +8,14 @@ import { formatPhaseTotals } from '../../results/phase-totals.ts';
 import { formatSummaryTable } from '../../results/summary-table.ts';
 import { runMatrix } from '../../scenarios/matrix-run.ts';
 import { validatePatchDir } from '../../scenarios/patch.ts';
-import { TOOLCHAIN_ENV } from '../../guest-apps/toolchain.ts';
 import type { CommandIo } from '../command.ts';
 import { EXIT } from '../exit-codes.ts';
-import { parseLabOptions } from '../lab-options.ts';
+import { parseLabOptions, type LabOptions } from '../lab-options.ts';
+import { checkOutputPaths } from '../output-paths.ts';
 import { checkRunConfig } from '../run-config-check.ts';
-
-export const LAB_USAGE = `usage: retrolab lab [--target T]... [--scenario S]... [--cycles N]
-                   [--baseline FILE [--tolerance 0.1]] [--patch DIR [--patch-install CMD]]
-                   [--toolchain watcom|mingw] [--reuse-guest] [--verbose]
-       retrolab run --target T --scenario S [same options]
-
-Runs every scenario on every target (lab) or the ones named (run), writes
-results/<run-id>/results.json, junit.xml and results/latest, and prints a summary.
---baseline FILE compares with a stored run (and stores this run there when FILE does not exist yet).
---patch DIR copies DIR into each scenario's guest and runs --patch-install there first.
-Every scenario runs on a fresh guest (a warm start from the saved state, or a new
-Wine container); --reuse-guest runs a target's scenarios in one guest instead
-(faster, not isolated: a leak carries over; results.json says "reused").
---toolchain builds the guest programs with Open Watcom or mingw-w64 (default: Open Watcom when found;
-RETROLAB_TOOLCHAIN does the same).`;
+import { TOOLCHAIN_ENV } from '../../guest-apps/toolchain.ts';
+import { resultsDir } from '../../util/paths.ts';
+import type { ParsedArgs } from '../parsed-args.ts';
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(
@@ -37,18 +24,20 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** `retrolab lab` and `retrolab run`: the main job. */
-export async function labCommand(args: string[], io: CommandIo, mode: 'lab' | 'run' = 'lab'): Promise<number> {
-  if (args.includes('--help')) {
-    io.stdout.write(`${LAB_USAGE}\n`);
-    return EXIT.ok;
-  }
-  const options = parseLabOptions(args, { targets: await listTargets({ signal: io.signal }) });
-  if (mode === 'run' && (!args.some((a) => a.startsWith('--target')) || !args.some((a) => a.startsWith('--scenario')))) {
-    io.stderr.write(`retrolab run needs --target and --scenario\n${LAB_USAGE}\n`);
-    return EXIT.usage;
-  }
+/** `retrolab lab`: every scenario on every target unless narrowed. */
+export async function labCommand(args: ParsedArgs, io: CommandIo): Promise<number> {
+  return labOrRun(await parseLabOptions(args, 'lab'), io);
+}
+
+/** `retrolab run`: the targets and scenarios named (both required). */
+export async function runCommand(args: ParsedArgs, io: CommandIo): Promise<number> {
+  return labOrRun(await parseLabOptions(args, 'run'), io);
+}
+
+async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
+  const resultsRoot = options.out ?? resultsDir();
   await checkRunConfig(options.targets, { signal: io.signal });
+  await checkOutputPaths({ resultsRoot, ...(options.baseline !== undefined ? { baseline: options.baseline } : {}) });
   // Every guest build in this run (targets, deploys, the wine-vm disk) reads the choice from here.
   if (options.toolchain) process.env[TOOLCHAIN_ENV] = options.toolchain;
   if (options.patchDir) await validatePatchDir(options.patchDir);
@@ -72,7 +61,7 @@ export async function labCommand(args: string[], io: CommandIo, mode: 'lab' | 'r
     },
   });
   if (options.baseline) results.baseline = resolve(options.baseline);
-  const written = await writeRunResults(results, { signal: io.signal });
+  const written = await writeRunResults(results, { dir: resultsRoot, signal: io.signal });
 
   io.stdout.write(`\n${formatSummaryTable(results, { width: process.stdout.columns ?? 120 })}\n`);
   const phases = formatPhaseTotals(results);
@@ -84,7 +73,10 @@ export async function labCommand(args: string[], io: CommandIo, mode: 'lab' | 'r
 
   let changed = false;
   if (options.baseline && baseline) {
-    const changes = compareWithBaseline(results, baseline, options.tolerance !== undefined ? { leakRateTolerance: options.tolerance } : {});
+    // A subset run says nothing about what it left out, unless asked to.
+    const changes = compareWithBaseline(results, baseline, options.tolerance !== undefined ? { leakRateTolerance: options.tolerance } : {}).filter(
+      (change) => options.baselineStrict || change.kind !== 'removed',
+    );
     changed = changes.length > 0;
     io.stdout.write(changed ? `\n${changes.length} change(s) against ${options.baseline}:\n${changes.map((c) => `  ${formatBaselineChange(c)}`).join('\n')}\n` : `\nno change against ${options.baseline}\n`);
   } else if (options.baseline) {
@@ -94,5 +86,9 @@ export async function labCommand(args: string[], io: CommandIo, mode: 'lab' | 'r
 
   if (results.entries.some((e) => e.verdict === 'infra-error')) return EXIT.infrastructure;
   if (changed || results.entries.some((e) => e.verdict === 'fail')) return EXIT.failed;
+  if (options.failOnSkip && skipped.length > 0) {
+    io.stdout.write(`exit 1: ${skipped.length} scenario(s) skipped and --fail-on-skip was given\n`);
+    return EXIT.failed;
+  }
   return EXIT.ok;
 }

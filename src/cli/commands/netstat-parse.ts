@@ -5,35 +5,14 @@ import { parsePastedNetstat, type PastedNetstat } from '../../netstat/netstat-pa
 import type { SocketTable } from '../../model/socket-table.ts';
 import { parseTcptab } from '../../netstat/tcptab-parser.ts';
 import type { CommandIo } from '../command.ts';
-import { quoteInput } from '../../util/quote-input.ts';
-
-const USAGE = `usage: retrolab netstat parse FILE [--format auto|netstat|tcptab]
-  Reads NETSTAT output (Windows 95/98, NT 4, Wine; e.g. captured on a real
-  machine with NETSTAT -AN > FILE, or pasted from a screen or a document) or
-  tcptab output, and prints the rows and the per-state counts as JSON.
-  Pasted text may hold a prompt line (C:\\>netstat -an | find "7000"), rows
-  without title or header, an editor's "..." line, and host and service names
-  (netstat -a without -n: kept as written, well-known services mapped to
-  ports; "namedRows" lists those rows).`;
-
-type Format = 'auto' | 'netstat' | 'tcptab';
+import type { ParsedArgs } from '../parsed-args.ts';
 
 export const MAX_NETSTAT_BYTES = 16 * 1024 * 1024;
 
-/** `retrolab netstat <subcommand>`; `parse` is the only one. */
-export async function netstatCommand(args: string[], io: Pick<CommandIo, 'stdout' | 'stderr'>): Promise<number> {
-  const [sub, ...rest] = args;
-  if (sub !== 'parse') throw new ConfigError(`unknown netstat subcommand ${quoteInput(sub ?? '')}\n${USAGE}`);
-  return netstatParseCommand(rest, io);
-}
-
-/** `retrolab netstat parse FILE [--format auto|netstat|tcptab]`: the table as JSON on stdout. */
-export async function netstatParseCommand(args: string[], io: Pick<CommandIo, 'stdout' | 'stderr'>): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    io.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const { file, format } = parseArgs(args);
+/** `retrolab netstat parse FILE [--format auto|netstat|tcptab]`: the table as JSON on stdout (FILE and the format are checked by the parser). */
+export async function netstatParseCommand(args: ParsedArgs, io: Pick<CommandIo, 'stdout' | 'stderr'>): Promise<number> {
+  const file = args.positionals[0] ?? '';
+  const format = args.string('format') ?? 'auto';
   let text: string;
   try {
     // Checked before reading: the largest real table (Wine, ~4000 sockets) is under 1 MB.
@@ -77,29 +56,6 @@ function pastedNotes(pasted: Omit<PastedNetstat, 'table'>): string[] {
   }
   if (pasted.elided.length > 0) notes.push(`rows were cut out at ${lines(pasted.elided)} ("..."): the table is incomplete there`);
   return notes;
-}
-
-function parseArgs(args: string[]): { file: string; format: Format } {
-  let file: string | undefined;
-  let format: Format = 'auto';
-  for (let index = 0; index < args.length; index += 1) {
-    const arg = args[index] ?? '';
-    if (arg === '--format') {
-      const value = args[(index += 1)];
-      if (value !== 'auto' && value !== 'netstat' && value !== 'tcptab') {
-        throw new ConfigError(`--format: ${quoteInput(value ?? '')} is not one of auto, netstat, tcptab\n${USAGE}`);
-      }
-      format = value;
-    } else if (arg.startsWith('-')) {
-      throw new ConfigError(`unknown option ${quoteInput(arg)}\n${USAGE}`);
-    } else if (file === undefined) {
-      file = arg;
-    } else {
-      throw new ConfigError(`one FILE only, got ${quoteInput(file)} and ${quoteInput(arg)}\n${USAGE}`);
-    }
-  }
-  if (file === undefined) throw new ConfigError(`FILE is missing\n${USAGE}`);
-  return { file, format };
 }
 
 function looksLikeTcptab(text: string): boolean {
