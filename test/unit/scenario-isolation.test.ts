@@ -1,0 +1,185 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DockerClient } from '../../src/docker/docker-client.ts';
+import { PHASE_NAMES, type ResultEntry } from '../../src/model/run-results.ts';
+import type { ScenarioName } from '../../src/model/scenario-catalog.ts';
+import { runMatrix, type MatrixOptions } from '../../src/scenarios/matrix-run.ts';
+import { fakePreparedTarget, type FakeBehaviour } from '../support/fake-guest.ts';
+
+// The orchestration of a run against fake guests (test/support/fake-guest.ts):
+// the order guests start and stop in, what a hang or a short run becomes, the
+// event-driven hold, the phase times and the patch record. The real guests
+// are exercised by the e2e suites.
+
+const FAKE_DOCKER = { endpoint: 'fake://' } as DockerClient;
+
+function matrix(
+  scenarios: ScenarioName[],
+  options: { reuseGuest?: boolean; behaviour?: (commandLine: string) => FakeBehaviour; execGuestMs?: number; patch?: MatrixOptions['patch']; install?: (commandLine: string) => { exitCode: number; stdout: string } } = {},
+) {
+  const log: string[] = [];
+  const prepared = fakePreparedTarget({
+    log,
+    ...(options.behaviour ? { behaviour: options.behaviour } : {}),
+    ...(options.install ? { install: options.install } : {}),
+    execGuestMs: options.execGuestMs ?? 0,
+  });
+  const run = runMatrix({
+    docker: FAKE_DOCKER,
+    targets: ['wine'],
+    scenarios,
+    prepare: async () => prepared,
+    run: { settleMs: 0, pollMs: 1, releaseAckMs: 1000, programTimeoutMs: 30_000 },
+    ...(options.reuseGuest ? { reuseGuest: true } : {}),
+    ...(options.patch ? { patch: options.patch } : {}),
+  });
+  return { log, prepared, run };
+}
+
+const entry = (entries: ResultEntry[], scenario: string): ResultEntry => {
+  const found = entries.find((e) => e.scenario === scenario);
+  if (!found) throw new Error(`no entry for ${scenario}`);
+  return found;
+};
+
+describe('runMatrix: a clean guest per scenario', () => {
+  it('stops each scenario’s guest before the next one starts, and the next one’s table starts empty', async () => {
+    const { log, prepared, run } = matrix(['leak-after-exit', 'dup-close']);
+    const { entries } = await run;
+
+    expect(log.filter((line) => /^(start|dispose) /.test(line))).toEqual(['start g1', 'dispose g1', 'start g2', 'dispose g2']);
+    // Nothing happens on a guest after it was disposed.
+    expect(log.slice(log.indexOf('dispose g1')).some((line) => line.startsWith('g1:'))).toBe(false);
+    const [leakAfterExit, dupClose] = [entry(entries, 'leak-after-exit'), entry(entries, 'dup-close')];
+    expect([leakAfterExit.guest, dupClose.guest]).toEqual([
+      { start: 'saved-state', id: 'g1', startMs: 5 },
+      { start: 'saved-state', id: 'g2', startMs: 5 },
+    ]);
+    expect(leakAfterExit.verdict, leakAfterExit.reason).toBe('pass');
+    expect(leakAfterExit.observed).toBe('leak');
+    expect(dupClose.verdict, dupClose.reason).toBe('pass');
+
+    // The holder's connections were in g1's after-exit table and nowhere in dup-close's "before".
+    const held = prepared.guests[0]!.rows.map((row) => row.local);
+    expect(held.length).toBeGreaterThan(0);
+    for (const local of held) expect(leakAfterExit.netstat?.after.raw).toContain(local);
+    for (const local of held) expect(dupClose.netstat?.before.raw).not.toContain(local);
+  });
+
+  it('--reuse-guest: one guest, the later entries say "reused", and the earlier scenario’s connections are in the next one’s table', async () => {
+    const { log, prepared, run } = matrix(['leak-after-exit', 'dup-close'], { reuseGuest: true });
+    const { entries } = await run;
+    expect(log.filter((line) => /^(start|dispose) /.test(line))).toEqual(['start g1', 'dispose g1']);
+    expect(entry(entries, 'leak-after-exit').guest).toEqual({ start: 'saved-state', id: 'g1', startMs: 5 });
+    expect(entry(entries, 'dup-close').guest).toEqual({ start: 'reused', id: 'g1', startMs: 0 });
+    // What isolation is for: the carry-over the first test shows is gone.
+    const firstRunRows = prepared.guests[0]!.rows.slice(0, 41).map((row) => row.local);
+    for (const local of firstRunRows) expect(entry(entries, 'dup-close').netstat?.before.raw).toContain(local);
+  });
+
+  it('a program that hangs is an infra-error; with --reuse-guest its guest is replaced for the next scenario', async () => {
+    const hangs = (commandLine: string): FakeBehaviour => (/dupclose\.exe/.test(commandLine) && !/late-close/.test(commandLine) ? 'hang' : 'normal');
+    const { log, run } = matrix(['dup-close', 'workaround-late-close'], { reuseGuest: true, behaviour: hangs });
+    const { entries } = await run;
+    const [hung, next] = [entry(entries, 'dup-close'), entry(entries, 'workaround-late-close')];
+    expect(hung.verdict).toBe('infra-error');
+    expect(hung.reason).toMatch(/did not finish within 30000 ms \(killed\)/);
+    expect(next.verdict, next.reason).toBe('pass');
+    expect(next.guest).toEqual({ start: 'saved-state', id: 'g2', startMs: 5 });
+    expect(log.indexOf('dispose g1')).toBeLessThan(log.indexOf('start g2'));
+  });
+
+  it('a guest whose agent goes silent is an infra-error for that scenario only', async () => {
+    let calls = 0;
+    const silentOnce = (commandLine: string): FakeBehaviour => (/dupclose\.exe/.test(commandLine) && calls++ === 0 ? 'silent' : 'normal');
+    const { run } = matrix(['dup-close', 'workaround-dummy-socket'], { behaviour: silentOnce });
+    const { entries } = await run;
+    expect(entry(entries, 'dup-close').verdict).toBe('infra-error');
+    expect(entry(entries, 'dup-close').reason).toMatch(/did not answer EXEC/);
+    expect(entry(entries, 'workaround-dummy-socket').verdict).toBe('pass');
+    expect(entry(entries, 'workaround-dummy-socket').guest?.id).toBe('g2');
+  });
+
+  it('a run cut short (1 of 120 cycles, clean exit) is an infra-error, not a clean pass', async () => {
+    const { run } = matrix(['dup-close'], { behaviour: (commandLine) => (/dupclose\.exe/.test(commandLine) ? 'short' : 'normal') });
+    const [result] = (await run).entries;
+    expect(result?.verdict).toBe('infra-error');
+    expect(result?.reason).toMatch(/only 1 of 120 planned cycles ran/);
+  });
+
+  it('a held program is released as soon as the runner has its "during" table, not at its --hold-ms bound', async () => {
+    const { log, run } = matrix(['leak-control']);
+    const [result] = (await run).entries;
+    expect(result?.verdict, result?.reason).toBe('pass');
+    expect(result?.observed).toBe('leak');
+    const released = log.findIndex((line) => /^g1: released C:\\retrolab\\leak-control-\d+\.go$/.test(line));
+    const netstats = log.map((line, i) => (line === 'g1: netstat' ? i : -1)).filter((i) => i >= 0);
+    // before, during, after: the release comes between the second and the third.
+    expect(netstats).toHaveLength(3);
+    expect(released).toBeGreaterThan(netstats[1]!);
+    expect(released).toBeLessThan(netstats[2]!);
+  });
+});
+
+describe('runMatrix: phase times', () => {
+  it('times every phase; guest side is the guests’ own exec time and overhead the rest of the wall time', async () => {
+    const { prepared, run } = matrix(['dup-close'], { execGuestMs: 7 });
+    const [result] = (await run).entries;
+    const phases = result!.phases!;
+    expect(Object.keys(phases).sort()).toEqual([...PHASE_NAMES, 'wall', 'guestSide', 'overhead'].sort());
+    expect(phases.guestSide).toBe(7 * prepared.guests[0]!.execs.length);
+    expect(phases.overhead).toBe(phases.wall - phases.guestSide);
+    expect(result!.durationMs).toBe(phases.wall);
+  });
+});
+
+describe('runMatrix: --patch', () => {
+  let dir: string | undefined;
+  afterEach(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  async function patchFolder(): Promise<string> {
+    dir = await mkdtemp(join(tmpdir(), 'retrolab-patch-'));
+    await writeFile(join(dir, 'fix.reg'), 'REGEDIT4\r\n');
+    await writeFile(join(dir, 'install.bat'), '@echo installed\r\n');
+    return dir;
+  }
+
+  it('installs the patch in every scenario’s guest and records hash, command, exit code and output', async () => {
+    const folder = await patchFolder();
+    const { prepared, run } = matrix(['dup-close', 'workaround-late-close'], {
+      patch: { dir: folder, installCommand: 'install.bat' },
+      install: () => ({ exitCode: 0, stdout: 'installed\r\n' }),
+    });
+    const { entries } = await run;
+    for (const e of entries) {
+      expect(e.verdict, e.reason).toBe('pass');
+      expect(e.patch).toMatchObject({ dir: folder, files: 2, installCommand: 'install.bat', exitCode: 0, output: 'installed\r\n', appliedTo: 'each-guest' });
+      expect(e.patch?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    }
+    expect(entries[0]!.patch?.sha256).toBe(entries[1]!.patch?.sha256);
+    for (const guest of prepared.guests) {
+      expect(guest.files.get('C:\\retrolab\\patch\\fix.reg')?.toString()).toBe('REGEDIT4\r\n');
+      expect(guest.execs).toContain('install.bat');
+    }
+    expect(prepared.guests).toHaveLength(2);
+  });
+
+  it('a failed install is an infra-error for every scenario of the target, and none runs unpatched', async () => {
+    const folder = await patchFolder();
+    const { prepared, run } = matrix(['dup-close', 'workaround-late-close'], {
+      patch: { dir: folder, installCommand: 'install.bat' },
+      install: () => ({ exitCode: 5, stdout: 'access denied\r\n' }),
+    });
+    const { entries } = await run;
+    expect(entries.map((e) => e.verdict)).toEqual(['infra-error', 'infra-error']);
+    for (const e of entries) {
+      expect(e.reason).toMatch(/install\.bat" exited with code 5/);
+      expect(e.patch).toMatchObject({ exitCode: 5, output: 'access denied\r\n' });
+    }
+    expect(prepared.guests.flatMap((guest) => guest.execs).some((command) => /dupclose\.exe/.test(command))).toBe(false);
+  });
+});
