@@ -23,6 +23,13 @@ export interface EngineInfo {
   arch: string;
 }
 
+/** What `retrolab hosts` shows of an engine's machine. */
+export interface EngineCapacity {
+  cpus: number;
+  memoryBytes: number;
+  name: string;
+}
+
 /**
  * The one client over dockerode. Everything retrolab starts goes through it,
  * carries this run's labels, and is removed by `dispose()` if its owner did
@@ -34,10 +41,52 @@ export class DockerClient implements AsyncDisposable {
   readonly runId: string;
   readonly endpoint: string;
 
-  constructor(docker: Docker, endpoint: string, runId: string) {
+  readonly #release: (() => Promise<void>) | undefined;
+
+  /** `release` closes what the connection holds (an SSH session) after the containers are gone. */
+  constructor(docker: Docker, endpoint: string, runId: string, release?: () => Promise<void>) {
     this.#docker = docker;
     this.endpoint = endpoint;
     this.runId = runId;
+    this.#release = release;
+  }
+
+  /** Whether the engine answers within the signal's time. */
+  async ping(options: { signal?: AbortSignal } = {}): Promise<void> {
+    // @types/dockerode omits ping's options; dockerode passes abortSignal on.
+    const ping = this.#docker.ping.bind(this.#docker) as (opts: { abortSignal: AbortSignal }) => Promise<unknown>;
+    await ping({ abortSignal: options.signal ?? AbortSignal.timeout(10_000) });
+  }
+
+  async capacity(options: { signal?: AbortSignal } = {}): Promise<EngineCapacity> {
+    options.signal?.throwIfAborted();
+    const info = (await this.#docker.info()) as { NCPU: number; MemTotal: number; Name: string };
+    return { cpus: info.NCPU, memoryBytes: info.MemTotal, name: info.Name };
+  }
+
+  /** Every tagged image on the engine, as repo:tag. */
+  async imageTags(options: { signal?: AbortSignal } = {}): Promise<string[]> {
+    options.signal?.throwIfAborted();
+    const images = await this.#docker.listImages({ abortSignal: options.signal });
+    return images.flatMap((image) => (image.RepoTags ?? []).filter((tag) => tag !== '<none>:<none>'));
+  }
+
+  /** `docker save` of one image, as a tar stream. */
+  async saveImage(ref: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+    options.signal?.throwIfAborted();
+    return (await this.#docker.getImage(ref).get()) as unknown as Readable;
+  }
+
+  /** `docker load` of a tar stream made by saveImage (on this or another engine). */
+  async loadImage(tar: Readable, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const stream = (await this.#docker.loadImage(tar, { abortSignal: options.signal })) as unknown as Readable;
+    await new Promise<void>((resolve, reject) => {
+      this.#docker.modem.followProgress(stream, (err: Error | null, output: { error?: string }[]) => {
+        const failed = err ?? output.find((o) => o.error);
+        if (failed) reject(failed instanceof Error ? failed : new Error(failed.error));
+        else resolve();
+      });
+    });
   }
 
   get labels(): Record<string, string> {
@@ -219,12 +268,19 @@ export class DockerClient implements AsyncDisposable {
   /** Removes every container this client started and did not remove yet. */
   async [Symbol.asyncDispose](): Promise<void> {
     await Promise.allSettled([...this.#live].map((c) => c.stop()));
+    await this.#release?.();
   }
 }
 
 /** The engine DOCKER_HOST names (unix, tcp and ssh://user@host, which docker-modem reads itself), else the local socket. */
 export function dockerFromEnvironment(): { docker: Docker; endpoint: string } {
   const host = process.env.DOCKER_HOST;
+  if (host?.startsWith('ssh://')) {
+    // Through retrolab's SSH session: host key checked against known_hosts, one connection reused.
+    const { connectHost } = await import('./docker-host.ts');
+    const { parseHostAddress } = await import('./host-address.ts');
+    return connectHost(parseHostAddress(host, 'DOCKER_HOST'), options);
+  }
   const endpoint = host && host.length > 0 ? host : 'unix:///var/run/docker.sock';
   return { docker: host && host.length > 0 ? new Docker() : new Docker({ socketPath: '/var/run/docker.sock' }), endpoint };
 }

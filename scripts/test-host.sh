@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# A second Docker host on this machine, for the several-hosts tests: a network
+# namespace joined to this one by a veth pair on private addresses, with its
+# own containerd + dockerd (own data-root, exec-root, pidfiles and socket) and
+# Debian's openssh-server listening on the namespace's address, a throwaway
+# client key and a known_hosts for it. Idempotent: `up` starts only what is
+# not running. Runs as root (it is what .ci/run and the tests call).
+#
+#   bash scripts/test-host.sh up            # make sure all of it runs; prints the env file
+#   bash scripts/test-host.sh kill-engine   # the host "drops": its engine, containerd and containers die (sshd stays)
+#   bash scripts/test-host.sh down          # stop everything, remove the namespace (images kept)
+#   bash scripts/test-host.sh purge         # down, and remove the engine's data-root and keys
+#
+# The env file ($STATE/env) gives RETROLAB_TESTHOST_URL, RETROLAB_SSH_KEY,
+# RETROLAB_KNOWN_HOSTS and RETROLAB_TESTHOST_ADDRESS to the tests.
+set -euo pipefail
+
+NS=${RETROLAB_TESTHOST_NS:-retrolab-host2}
+STATE=${RETROLAB_TESTHOST_STATE:-/var/lib/retrolab-testhost}
+RUN=${RETROLAB_TESTHOST_RUN:-/run/retrolab-testhost}
+HOST_IF=rlhost0
+NS_IF=rlhost1
+HOST_ADDR=10.213.77.1
+NS_ADDR=10.213.77.2
+CGROUP_PARENT=retrolab-testhost
+WAIT_SECONDS=${RETROLAB_TESTHOST_WAIT:-60}
+
+say() { printf '[test-host] %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+# nsenter joins only the network namespace; `ip netns exec` would also remount
+# /sys, hiding the cgroup mounts dockerd needs.
+in_ns() { nsenter --net="/var/run/netns/$NS" "$@"; }
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+need_root() {
+  [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces, a second dockerd): run it as root"
+  local tool
+  for tool in ip nsenter sshd ssh-keygen dockerd containerd; do
+    command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || die "$tool is missing: run bash scripts/host-setup.sh (it installs iproute2, openssh-server, docker.io)"
+  done
+}
+
+network_up() {
+  [ -e "/var/run/netns/$NS" ] || ip netns add "$NS"
+  if ! ip link show "$HOST_IF" >/dev/null 2>&1; then
+    ip link add "$HOST_IF" type veth peer name "$NS_IF"
+    ip link set "$NS_IF" netns "$NS"
+  fi
+  local addrs
+  addrs=$(ip addr show dev "$HOST_IF")
+  [[ "$addrs" == *"$HOST_ADDR/30"* ]] || ip addr add "$HOST_ADDR/30" dev "$HOST_IF"
+  ip link set "$HOST_IF" up
+  addrs=$(in_ns ip addr show dev "$NS_IF")
+  [[ "$addrs" == *"$NS_ADDR/30"* ]] || in_ns ip addr add "$NS_ADDR/30" dev "$NS_IF"
+  in_ns ip link set "$NS_IF" up
+  in_ns ip link set lo up
+}
+
+keys_up() {
+  mkdir -p "$STATE" "$RUN" /run/sshd
+  chmod 700 "$STATE"
+  [ -f "$STATE/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -C "retrolab test host" -f "$STATE/ssh_host_ed25519_key"
+  [ -f "$STATE/client_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C "retrolab test client" -f "$STATE/client_ed25519"
+  cp "$STATE/client_ed25519.pub" "$STATE/authorized_keys"
+  printf '%s %s\n' "$NS_ADDR" "$(cut -d' ' -f1,2 "$STATE/ssh_host_ed25519_key.pub")" >"$STATE/known_hosts"
+  cat >"$STATE/sshd_config" <<EOF
+ListenAddress $NS_ADDR
+Port 22
+HostKey $STATE/ssh_host_ed25519_key
+PidFile $RUN/sshd.pid
+AuthorizedKeysFile $STATE/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+AllowStreamLocalForwarding yes
+# sshd permits direct-streamlocal (the engine socket) only where local TCP forwarding is allowed too.
+AllowTcpForwarding local
+X11Forwarding no
+# dockerode's stock ssh:// transport runs \`docker system dial-stdio\` on the host; this points it at this engine.
+SetEnv DOCKER_HOST=unix://$RUN/docker.sock
+EOF
+  cat >"$STATE/containerd.toml" <<EOF
+version = 2
+root = "$STATE/containerd"
+state = "$RUN/containerd"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$RUN/containerd/containerd.sock"
+[ttrpc]
+  address = "$RUN/containerd/containerd.sock.ttrpc"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+EOF
+  cat >"$STATE/env" <<EOF
+RETROLAB_TESTHOST_ADDRESS=$NS_ADDR
+RETROLAB_TESTHOST_URL=ssh://root@$NS_ADDR$RUN/docker.sock
+RETROLAB_TESTHOST_SOCKET=$RUN/docker.sock
+RETROLAB_SSH_KEY=$STATE/client_ed25519
+RETROLAB_KNOWN_HOSTS=$STATE/known_hosts
+EOF
+}
+
+wait_for() {
+  local what=$1 i
+  shift
+  for i in $(seq 1 "$WAIT_SECONDS"); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 1
+  done
+  die "$what did not come up within ${WAIT_SECONDS}s (logs: $STATE/*.log)"
+}
+
+engine_up() {
+  mkdir -p "$RUN/containerd"
+  if ! alive "$RUN/containerd.pid"; then
+    say "starting containerd in $NS"
+    in_ns setsid containerd --config "$STATE/containerd.toml" >>"$STATE/containerd.log" 2>&1 </dev/null &
+    echo $! >"$RUN/containerd.pid"
+    wait_for containerd test -S "$RUN/containerd/containerd.sock"
+  fi
+  if ! alive "$RUN/dockerd.pid"; then
+    say "starting dockerd in $NS (data-root $STATE/docker, socket $RUN/docker.sock)"
+    rm -f "$RUN/docker.sock"
+    # No bridge and no iptables: retrolab's containers run with network none.
+    in_ns setsid dockerd \
+      --data-root "$STATE/docker" --exec-root "$RUN/exec" --pidfile "$RUN/dockerd.pid" \
+      --host "unix://$RUN/docker.sock" --containerd "$RUN/containerd/containerd.sock" \
+      --bridge none --iptables=false --ip-masq=false --cgroup-parent "$CGROUP_PARENT" \
+      >>"$STATE/dockerd.log" 2>&1 </dev/null &
+    wait_for dockerd docker -H "unix://$RUN/docker.sock" version
+  fi
+}
+
+sshd_up() {
+  if ! alive "$RUN/sshd.pid"; then
+    say "starting sshd on $NS_ADDR:22 in $NS"
+    in_ns /usr/sbin/sshd -f "$STATE/sshd_config" -E "$STATE/sshd.log"
+    wait_for sshd alive "$RUN/sshd.pid"
+  fi
+}
+
+kill_pidfile() {
+  if alive "$1"; then kill -9 "$(cat "$1")" 2>/dev/null || true; fi
+  rm -f "$1"
+}
+
+# Everything the namespaced engine ran: its containers' processes (by their
+# cgroup parent) and their shims (by the containerd address they serve).
+kill_engine() {
+  kill_pidfile "$RUN/dockerd.pid"
+  local pid
+  for pid in $(cat /sys/fs/cgroup/pids/"$CGROUP_PARENT"/*/cgroup.procs /sys/fs/cgroup/"$CGROUP_PARENT"/*/cgroup.procs 2>/dev/null || true); do
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  for pid in $(pgrep -f "containerd-shim.*-address $RUN/containerd/containerd.sock" || true); do kill -9 "$pid" 2>/dev/null || true; done
+  kill_pidfile "$RUN/containerd.pid"
+}
+
+down() {
+  kill_pidfile "$RUN/sshd.pid"
+  kill_engine
+  ip link del "$HOST_IF" 2>/dev/null || true
+  ip netns del "$NS" 2>/dev/null || true
+}
+
+case "${1:-up}" in
+  up)
+    need_root
+    network_up
+    keys_up
+    engine_up
+    sshd_up
+    say "ready: $(grep URL "$STATE/env")"
+    cat "$STATE/env"
+    ;;
+  kill-engine)
+    kill_engine
+    say "the engine in $NS is dead (sshd still answers on $NS_ADDR)"
+    ;;
+  down)
+    down
+    say "stopped; data kept in $STATE"
+    ;;
+  purge)
+    down
+    rm -rf "$STATE" "$RUN"
+    say "removed $STATE and $RUN"
+    ;;
+  *)
+    die "usage: $0 up|kill-engine|down|purge"
+    ;;
+esac

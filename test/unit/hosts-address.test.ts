@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { chooseHosts, hostFromConfig, hostUrl, parseHostAddress } from '../../src/docker/host-address.ts';
+import { ConfigError } from '../../src/errors.ts';
+
+describe('host addresses', () => {
+  it('reads ssh:// with user, port and a remote engine socket', () => {
+    expect(parseHostAddress('ssh://lab@build2:2222/run/docker.sock', '--host')).toEqual({
+      kind: 'ssh',
+      name: 'lab@build2:2222',
+      user: 'lab',
+      host: 'build2',
+      port: 2222,
+      socketPath: '/run/docker.sock',
+    });
+    const plain = parseHostAddress('ssh://lab@10.0.0.5', '--host');
+    expect(plain).toMatchObject({ port: 22, socketPath: '/var/run/docker.sock', name: 'lab@10.0.0.5' });
+    expect(hostUrl(plain)).toBe('ssh://lab@10.0.0.5');
+    expect(hostUrl(parseHostAddress('ssh://lab@build2:2222/run/docker.sock', 'x'))).toBe('ssh://lab@build2:2222/run/docker.sock');
+  });
+
+  it('reads unix:// and names the default socket "local"', () => {
+    expect(parseHostAddress('unix:///var/run/docker.sock', '--host')).toEqual({ kind: 'unix', name: 'local', socketPath: '/var/run/docker.sock' });
+    expect(parseHostAddress('unix:///run/other.sock', '--host').name).toBe('unix:/run/other.sock');
+  });
+
+  it.each([
+    ['ssh://build2', 'names no user'],
+    ['ssh://lab:secret@build2', 'carries a password'],
+    ['tcp://build2:2375', 'uses a scheme'],
+    ['build2', 'is not a URL'],
+    ['unix://relative.sock', 'has no absolute socket path'],
+  ])('refuses %s with the flag and the value in the message', (value, why) => {
+    expect(() => parseHostAddress(value, '--host')).toThrow(ConfigError);
+    expect(() => parseHostAddress(value, '--host')).toThrow(new RegExp(`--host: "${value.replace(/[/.]/g, '\\$&')}" ${why}`));
+  });
+
+  it('chooses --host over the config, the config over DOCKER_HOST, DOCKER_HOST over the local socket', () => {
+    const config = [{ url: 'ssh://lab@b', slots: 3 }];
+    const env = { DOCKER_HOST: 'ssh://ci@c' };
+    expect(chooseHosts({ flags: ['ssh://lab@a'], config, configRoot: '/p', env }).map((h) => h.name)).toEqual(['lab@a']);
+    expect(chooseHosts({ flags: [], config, configRoot: '/p', env })).toMatchObject([{ name: 'lab@b', slots: 3 }]);
+    expect(chooseHosts({ flags: [], configRoot: '/p', env }).map((h) => h.name)).toEqual(['ci@c']);
+    expect(chooseHosts({ flags: [], configRoot: '/p', env: {} })).toEqual([{ kind: 'unix', name: 'local', socketPath: '/var/run/docker.sock' }]);
+  });
+
+  it('--jobs sets the slots of every chosen host; the same engine twice is refused', () => {
+    expect(chooseHosts({ flags: [], jobs: 2, configRoot: '/p', env: {} })[0]?.slots).toBe(2);
+    expect(() => chooseHosts({ flags: ['ssh://a@b', 'ssh://a@b:22'], configRoot: '/p', env: {} })).toThrow(/named twice/);
+  });
+
+  it('takes key files of a config entry relative to the config folder', () => {
+    const host = hostFromConfig({ url: 'ssh://lab@b', identityFile: 'keys/id', knownHosts: '/etc/kh' }, 0, '/proj');
+    expect(host).toMatchObject({ identityFile: '/proj/keys/id', knownHostsFile: '/etc/kh' });
+    expect(() => hostFromConfig({ url: 'unix:///s.sock', identityFile: 'k' }, 1, '/proj')).toThrow(/hosts\[1\].*ssh:\/\/ hosts/);
+  });
+});
