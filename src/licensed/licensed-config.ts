@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { readJsonFile, schemaProblems } from '../config/json-file.ts';
 import { checkTargetName, listLicensedTargets } from '../config/target-list.ts';
 import { targetName, type TargetName } from '../config/vm-spec.ts';
+import { hostConfigEntry } from '../docker/host-address.ts';
 import { ConfigError } from '../errors.ts';
 import { PROJECT_ROOT } from '../util/paths.ts';
 
@@ -30,6 +31,8 @@ export const retrolabConfig = z.strictObject({
       maxGuestFileMiB: z.int('must be a whole number of MiB').min(1, 'must be at least 1').max(4096, 'must be at most 4096 (4 GiB)').optional(),
     })
     .default({}),
+  /** The Docker engines a run spreads over (README: Several machines). */
+  hosts: z.array(hostConfigEntry).optional(),
 });
 export type RetrolabConfig = z.infer<typeof retrolabConfig>;
 

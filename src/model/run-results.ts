@@ -198,6 +198,8 @@ export const resultEntry = z.object({
   patch: patchRecord.optional(),
   /** The compiler of the guest programs; absent where none were built (target not prepared) and in older files. */
   toolchain: guestToolchain.optional(),
+  /** The Docker host the entry ran on (`local`, `user@machine`); absent when no host ran it (skipped before starting, every host dropped). */
+  host: z.string().min(1).optional(),
 });
 export type ResultEntry = z.infer<typeof resultEntry>;
 
@@ -221,6 +223,19 @@ export const runResults = z.object({
   host: hostInfo,
   /** The baseline file this run was compared with, if any. */
   baseline: z.string().optional(),
+  /** `--shard i/n`: this run holds only that part of the matrix; `shards` when it merges several. */
+  shard: z
+    .object({
+      index: z.number().int().min(1),
+      count: z.number().int().min(1),
+      /** The whole matrix the shard is a part of, in the order a whole run goes through it. */
+      targets: z.array(z.string()),
+      scenarios: z.array(z.string()),
+    })
+    .optional(),
+  shards: z.array(z.object({ runId: z.string(), index: z.number().int().min(1), count: z.number().int().min(1), file: z.string() })).optional(),
+  /** The Docker hosts the run spread over, by name, with their engine URL and slots. */
+  hosts: z.array(z.object({ name: z.string(), url: z.string(), slots: z.number().int().min(1) })).optional(),
   entries: z.array(resultEntry),
 });
 export type RunResults = z.infer<typeof runResults>;
