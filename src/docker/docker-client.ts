@@ -12,6 +12,8 @@ import { sweepLeftovers, type SweepReport } from './sweeper.ts';
 import { raceAbort } from '../util/abortable.ts';
 import { sweepDeadOwners, type LeftoverSet } from '../util/owner-ledger.ts';
 import { startReaper } from './reaper.ts';
+import { openEngine } from './engine-connection.ts';
+import { parseHostAddress } from './host-address.ts';
 
 const debug = createDebug('retrolab:docker');
 
@@ -275,12 +277,6 @@ export class DockerClient implements AsyncDisposable {
 /** The engine DOCKER_HOST names (unix, tcp and ssh://user@host, which docker-modem reads itself), else the local socket. */
 export function dockerFromEnvironment(): { docker: Docker; endpoint: string } {
   const host = process.env.DOCKER_HOST;
-  if (host?.startsWith('ssh://')) {
-    // Through retrolab's SSH session: host key checked against known_hosts, one connection reused.
-    const { connectHost } = await import('./docker-host.ts');
-    const { parseHostAddress } = await import('./host-address.ts');
-    return connectHost(parseHostAddress(host, 'DOCKER_HOST'), options);
-  }
   const endpoint = host && host.length > 0 ? host : 'unix:///var/run/docker.sock';
   return { docker: host && host.length > 0 ? new Docker() : new Docker({ socketPath: '/var/run/docker.sock' }), endpoint };
 }
@@ -292,14 +288,17 @@ export function dockerFromEnvironment(): { docker: Docker; endpoint: string } {
  * command that uses Docker comes through here.
  */
 export async function connectDocker(options: { signal?: AbortSignal; runId?: string; onProgress?: ProgressSink } = {}): Promise<DockerClient> {
-  const { docker, endpoint } = dockerFromEnvironment();
+  const host = process.env.DOCKER_HOST;
+  // An ssh:// engine goes through retrolab's SSH session: host key checked against known_hosts, one connection reused.
+  const { docker, endpoint, release } = host?.startsWith('ssh://') ? await openEngine(parseHostAddress(host, 'DOCKER_HOST'), options) : dockerFromEnvironment();
   try {
     const signal = options.signal ?? AbortSignal.timeout(10_000);
     await raceAbort(docker.ping(), signal);
   } catch (error) {
+    await release?.();
     throw new DockerUnavailableError(endpoint, error);
   }
-  const client = new DockerClient(docker, endpoint, options.runId ?? newRunId());
+  const client = new DockerClient(docker, endpoint, options.runId ?? newRunId(), release);
   await startReaper();
   const swept = await client.sweep(options.signal ? { signal: options.signal } : {});
   const removed = swept.containers.length + swept.volumes.length + swept.paths.length + swept.processes.length;

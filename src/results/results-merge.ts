@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { readRunResults } from './results-writer.ts';
-import { makeRunId, RESULTS_SCHEMA_VERSION, type ResultEntry, type RunResults } from './run-results.ts';
+import { makeRunId, RESULTS_SCHEMA_VERSION, type ResultEntry, type RunResults } from '../model/run-results.ts';
 
 /** A shard's results.json from what the user named: the file, its run folder, or a results folder with `latest`. */
 export async function findResultsFile(path: string): Promise<string> {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mergeShardDirectories, mergeShardResults } from '../../src/results/results-merge.ts';
 import { writeRunResults } from '../../src/results/results-writer.ts';
-import type { RunResults } from '../../src/results/run-results.ts';
+import type { RunResults } from '../../src/model/run-results.ts';
 import { sampleRun } from '../fixtures/netstat/runs.ts';
 
 function shardOf(run: RunResults, index: number, count: number, keep: (i: number) => boolean, scenarios?: string[]): RunResults {
