@@ -275,7 +275,7 @@ export class DockerClient implements AsyncDisposable {
 }
 
 /** The engine DOCKER_HOST names (unix, tcp and ssh://user@host, which docker-modem reads itself), else the local socket. */
-export function dockerFromEnvironment(): { docker: Docker; endpoint: string } {
+export function dockerFromEnvironment(): { docker: Docker; endpoint: string; release?: () => Promise<void> } {
   const host = process.env.DOCKER_HOST;
   const endpoint = host && host.length > 0 ? host : 'unix:///var/run/docker.sock';
   return { docker: host && host.length > 0 ? new Docker() : new Docker({ socketPath: '/var/run/docker.sock' }), endpoint };
