@@ -137,6 +137,9 @@ export class AgentClient implements AsyncDisposable {
   #queue: Promise<void> = Promise.resolve();
   #closedBy: Error | undefined;
   #banner: AgentBanner | undefined;
+  #lastByteAt = performance.now();
+  /** When the pending request was first sent, if the agent should answer it promptly. */
+  #promptSince: number | undefined;
 
   private constructor(stream: Duplex, options: AgentClientOptions) {
     this.#stream = stream;
@@ -408,44 +411,58 @@ export class AgentClient implements AsyncDisposable {
     options: { signal: AbortSignal; attemptTimeoutMs?: number | undefined; maxAttempts?: number },
   ): Promise<Frame> {
     return this.#exclusive(async () => {
-      const seq = this.#nextSeq();
-      const bytes = encodeFrame({ type: RequestType[name], seq, payload });
-      const maxAttempts = options.maxAttempts ?? this.#maxAttempts;
-      const attemptTimeoutMs = options.attemptTimeoutMs ?? this.#attemptTimeoutMs;
-      const started = performance.now();
-      const what = `${name.toUpperCase()} (seq ${seq})`;
-      this.stats.requests++;
-      let last: Outcome | undefined;
-      let attempts = 0;
-      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-        attempts = attempt;
-        if (this.#closedBy) throw this.#closedBy;
-        if (attempt > 1) {
-          this.stats.retransmits++;
-          debug('%s: retransmit %d after %s', what, attempt, last?.kind === 'fault' ? last.fault : '?');
-        }
-        const reply = this.#awaitReply(seq, attemptTimeoutMs, options.signal);
-        try {
-          await this.#write(bytes);
-        } catch (error) {
-          this.#fail(new AgentProtocolError(`writing ${what} to the serial stream failed: ${errorMessage(error)}`, { cause: error }));
-          await reply;
-          throw this.#closedBy ?? error;
-        }
-        last = await reply;
-        if (last.kind === 'reply') return last.frame;
-        if (options.signal.aborted) break;
+      // EXEC and NETSTAT keep the agent quiet while a guest program runs; everything else is answered at once.
+      this.#promptSince = name === 'exec' || name === 'netstat' ? undefined : performance.now();
+      try {
+        return await this.#transmit(name, payload, options);
+      } finally {
+        this.#promptSince = undefined;
       }
+    });
+  }
+
+  async #transmit(
+    name: RequestName,
+    payload: Buffer,
+    options: { signal: AbortSignal; attemptTimeoutMs?: number | undefined; maxAttempts?: number },
+  ): Promise<Frame> {
+    const seq = this.#nextSeq();
+    const bytes = encodeFrame({ type: RequestType[name], seq, payload });
+    const maxAttempts = options.maxAttempts ?? this.#maxAttempts;
+    const attemptTimeoutMs = options.attemptTimeoutMs ?? this.#attemptTimeoutMs;
+    const started = performance.now();
+    const what = `${name.toUpperCase()} (seq ${seq})`;
+    this.stats.requests++;
+    let last: Outcome | undefined;
+    let attempts = 0;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      attempts = attempt;
       if (this.#closedBy) throw this.#closedBy;
-      const elapsed = performance.now() - started;
-      const fault = last?.kind === 'fault' ? last : undefined;
-      if (options.signal.aborted && !(options.signal.reason instanceof DeadlineReached)) throw options.signal.reason;
-      if (!fault || fault.timeout || options.signal.aborted) {
-        throw new AgentTimeoutError(what, attempts, elapsed, { lastFault: fault?.fault });
+      if (attempt > 1) {
+        this.stats.retransmits++;
+        debug('%s: retransmit %d after %s', what, attempt, last?.kind === 'fault' ? last.fault : '?');
       }
-      throw new AgentProtocolError(`every transmission of ${what} was damaged on the line (${attempts} attempts; last: ${fault.fault})`, {
-        context: { request: name, seq, attempts },
-      });
+      const reply = this.#awaitReply(seq, attemptTimeoutMs, options.signal);
+      try {
+        await this.#write(bytes);
+      } catch (error) {
+        this.#fail(new AgentProtocolError(`writing ${what} to the serial stream failed: ${errorMessage(error)}`, { cause: error }));
+        await reply;
+        throw this.#closedBy ?? error;
+      }
+      last = await reply;
+      if (last.kind === 'reply') return last.frame;
+      if (options.signal.aborted) break;
+    }
+    if (this.#closedBy) throw this.#closedBy;
+    const elapsed = performance.now() - started;
+    const fault = last?.kind === 'fault' ? last : undefined;
+    if (options.signal.aborted && !(options.signal.reason instanceof DeadlineReached)) throw options.signal.reason;
+    if (!fault || fault.timeout || options.signal.aborted) {
+      throw new AgentTimeoutError(what, attempts, elapsed, { lastFault: fault?.fault });
+    }
+    throw new AgentProtocolError(`every transmission of ${what} was damaged on the line (${attempts} attempts; last: ${fault.fault})`, {
+      context: { request: name, seq, attempts },
     });
   }
 
@@ -471,7 +488,19 @@ export class AgentClient implements AsyncDisposable {
     });
   }
 
+  /**
+   * How long the agent has owed a prompt answer with not one byte on the line:
+   * 0 when nothing is pending, or when the pending call legitimately keeps the
+   * agent busy and quiet (EXEC and NETSTAT wait for a guest program). The
+   * silence budget (the spec's serialSilenceMs) is measured against this.
+   */
+  get silentWhileWaitingMs(): number {
+    if (this.#promptSince === undefined) return 0;
+    return performance.now() - Math.max(this.#lastByteAt, this.#promptSince);
+  }
+
   readonly #onData = (chunk: Buffer | string): void => {
+    this.#lastByteAt = performance.now();
     for (const event of this.#decoder.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk)) this.#onEvent(event);
   };
 

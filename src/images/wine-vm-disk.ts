@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { access, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { access, chown, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join, posix, resolve } from 'node:path';
 import { connectDocker, type DockerClient } from '../docker/docker-client.ts';
 import { LABEL } from '../docker/labels.ts';
 import { PrerequisiteError, RetrolabError, errorMessage } from '../errors.ts';
@@ -10,7 +10,9 @@ import { HostCommandError, runHostCommand, type HostCommandOptions, type HostCom
 import { PROJECT_ROOT, cacheDir as projectCacheDir } from '../util/paths.ts';
 import { ensureBaseImage } from './base-image.ts';
 import { hashDirectory, hashInputs } from './input-hash.ts';
-import { escapeOption } from '../qemu/command-line.ts';
+import { QEMU_BINARY, QEMU_OVERHEAD_MB, kernelBootArguments } from '../qemu/command-line.ts';
+import { RUN_DIR_IN_CONTAINER, containerUser, prepareWritableDirectory } from '../qemu/run-directory.ts';
+import { RUNNER_IMAGES } from '../docker/image-names.ts';
 import { trackPath } from '../util/owner-ledger.ts';
 
 const contextDir = join(PROJECT_ROOT, 'docker/wine-vm-root');
@@ -187,7 +189,7 @@ async function buildDisk(args: {
   sink({ kind: 'step', scope, message: `writing ${usedMiB} MiB into a ${diskMiB} MiB ext4 disk` });
   await run('mkfs.ext4', [...DISK_RECIPE.mkfsOptions, '-d', rootfs, raw, `${diskMiB}M`], 'mkfs.ext4 -d', call);
   await rm(rootfs, { recursive: true });
-  await provision({ kernel, initrd, raw, work, signal, sink });
+  await provision({ docker, kernel, initrd, raw, work, signal, sink });
 
   const disk = join(work, 'root.qcow2');
   await run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, disk], 'qemu-img convert', call);
@@ -207,11 +209,12 @@ async function buildDisk(args: {
 
 /**
  * Boots the new disk once with `retrolab.provision`: the guest makes its Wine
- * prefix natively (guest-provision.sh) and powers off. QEMU runs on the host
- * like mkfs and qemu-img: this is a build step on a private raw file, not a
- * lab run.
+ * prefix natively (guest-provision.sh) and powers off. QEMU runs in the
+ * qemu-runner container like every other boot (no root QEMU on the host; the
+ * reaper and the sweep know the container), with the work folder mounted.
  */
 async function provision(args: {
+  docker: DockerClient;
   kernel: string;
   initrd: string;
   raw: string;
@@ -222,18 +225,50 @@ async function provision(args: {
   const { provision: vm } = DISK_RECIPE;
   const log = join(args.work, 'provision.log');
   const started = Date.now();
-  args.sink({ kind: 'step', scope, message: 'booting the disk once under TCG to make the Wine prefix' });
+  args.sink({ kind: 'step', scope, message: 'booting the disk once under TCG (qemu-runner container) to make the Wine prefix' });
   const signal = AbortSignal.any([AbortSignal.timeout(PROVISION_TIMEOUT_MS), ...(args.signal ? [args.signal] : [])]);
-  const qemuArgs = [
-    ...['-accel', 'tcg', '-M', 'pc', '-cpu', vm.cpu, '-m', String(vm.memoryMb), '-smp', '1'],
-    ...['-nodefaults', '-display', 'none', '-no-reboot'],
-    ...['-kernel', args.kernel, '-initrd', args.initrd, '-append', vm.append],
-    ...['-drive', `file=${escapeOption(args.raw)},if=virtio,format=raw,discard=unmap`, '-serial', 'null', '-serial', `file:${log}`],
-  ];
-  await run('qemu-system-i386', qemuArgs, 'qemu-system-i386 (provisioning boot)', { signal }).catch(async (error: unknown) => {
-    if (error instanceof PrerequisiteError) throw error;
-    throw new RetrolabError(`${errorMessage(error)}\n${await logTail(log)}`, { cause: error, context: { log } });
+  await prepareWritableDirectory(args.work);
+  await writeFile(log, '');
+  const user = containerUser();
+  if ((process.getuid?.() ?? 0) === 0) {
+    const [uid, gid] = user.split(':').map(Number) as [number, number];
+    for (const file of [args.raw, log]) await chown(file, uid, gid);
+  }
+  const inContainer = (path: string) => posix.join(RUN_DIR_IN_CONTAINER, basename(path));
+  const qemuArgs = kernelBootArguments({
+    cpu: vm.cpu,
+    memoryMb: vm.memoryMb,
+    kernel: inContainer(args.kernel),
+    initrd: inContainer(args.initrd),
+    append: vm.append,
+    rawDisk: inContainer(args.raw),
+    consoleLog: inContainer(log),
   });
+  let result;
+  try {
+    result = await args.docker.run(
+      {
+        image: RUNNER_IMAGES.qemu,
+        entrypoint: [QEMU_BINARY],
+        cmd: qemuArgs,
+        binds: [{ hostPath: args.work, containerPath: RUN_DIR_IN_CONTAINER }],
+        user,
+        network: 'none',
+        hardening: 'strict',
+        init: true,
+        memoryMb: vm.memoryMb + QEMU_OVERHEAD_MB,
+        cpus: 1.25,
+      },
+      { signal },
+    );
+  } catch (error) {
+    throw new RetrolabError(`the wine-vm provisioning boot failed: ${errorMessage(error)}\n${await logTail(log)}`, { cause: error, context: { log } });
+  }
+  if (result.exitCode !== 0) {
+    throw new RetrolabError(`the wine-vm provisioning boot's QEMU exited with status ${result.exitCode}: ${result.stderr.trim().slice(-500)}\n${await logTail(log)}`, {
+      context: { log },
+    });
+  }
   const text = await readFile(log, 'utf8');
   if (!text.includes('provision: prefix ready')) {
     throw new RetrolabError(`The wine-vm provisioning boot did not make the Wine prefix; its console log ends:\n${await logTail(log)}`, {

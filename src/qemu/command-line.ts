@@ -159,6 +159,29 @@ function checkPort(port: number, field: string): void {
   }
 }
 
+/**
+ * A one-off boot of a Linux disk image by kernel and initrd, with the kernel
+ * console on the second serial port written to `consoleLog`: the wine-vm
+ * guest's provisioning boot. Paths are as QEMU sees them (in the container).
+ */
+export function kernelBootArguments(boot: {
+  cpu: string;
+  memoryMb: number;
+  kernel: string;
+  initrd: string;
+  append: string;
+  rawDisk: string;
+  consoleLog: string;
+}): string[] {
+  return [
+    ...['-accel', `tcg,tb-size=${TCG_TB_SIZE_MB}`, '-M', 'pc', '-cpu', boot.cpu, '-m', String(boot.memoryMb), '-smp', '1'],
+    ...['-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot'],
+    ...['-kernel', boot.kernel, '-initrd', boot.initrd, '-append', boot.append],
+    ...['-drive', `file=${escapeOption(boot.rawDisk)},if=virtio,format=raw,discard=unmap`],
+    ...['-serial', 'null', '-chardev', `file,id=console,path=${escapeOption(boot.consoleLog)}`, '-serial', 'chardev:console'],
+  ];
+}
+
 /** QEMU's option parser splits on commas; a doubled comma is a literal one, so a path with commas stays one value. */
 export function escapeOption(value: string): string {
   return value.replaceAll(',', ',,');

@@ -133,6 +133,15 @@ export class SerialSilenceError extends VmError {
   }
 }
 
+/** The guest's CPUs stopped (QMP status paused, internal-error, guest-panicked...) in the middle of an operation. */
+export class GuestFrozenError extends VmError {
+  constructor(target: string, readonly during: string, readonly status: string, readonly silentMs: number, artifacts: VmArtifacts) {
+    super(`the guest stopped running during ${during} (QMP status "${status}"; ${(silentMs / 1000).toFixed(1)} s without a byte on the serial line)`, target, artifacts, {
+      context: { during, status, silentMs },
+    });
+  }
+}
+
 /** An operation on the guest passed its deadline. */
 export class VmDeadlineError extends VmError {
   constructor(target: string, readonly during: string, readonly timeoutMs: number, artifacts: VmArtifacts) {

@@ -17,6 +17,7 @@ import { QEMU_BINARY, QEMU_OVERHEAD_MB, RUN_FILES, qemuArguments, type BootDevic
 import { containerUserFor } from './accel.ts';
 import {
   BootTimeoutError,
+  GuestFrozenError,
   SerialSilenceError,
   VmCrashedError,
   VmDeadlineError,
@@ -35,6 +36,10 @@ const debug = createDebug('retrolab:qemu');
 /** How long QEMU gets to create its sockets after the container starts. */
 const SOCKET_WAIT_MS = 30_000;
 const SILENCE_CHECK_MS = 250;
+/** How often a guarded scenario asks QMP whether the guest's CPUs run. */
+const STATUS_POLL_MS = 1_000;
+/** A guest paused this long (or the whole silence budget, if shorter) is frozen, not between two QMP commands of our own. */
+const FROZEN_GRACE_MS = 5_000;
 /** After an operation fails, how long to wait for the sign that QEMU itself died (the sockets close at once). */
 const CRASH_GRACE_MS = 1_500;
 
@@ -268,7 +273,19 @@ export class QemuVm implements AsyncDisposable {
   async guard<T>(
     during: string,
     operation: (signal: AbortSignal) => Promise<T>,
-    options: { timeoutMs: number; silenceMs?: number; boot?: boolean; signal?: AbortSignal },
+    options: {
+      timeoutMs: number;
+      silenceMs?: number;
+      /**
+       * A silence budget measured by someone who knows when silence is wrong
+       * (the agent client: a prompt request unanswered, no byte on the line).
+       * With it, the guest's run state is also polled on QMP, so a stopped or
+       * crashed CPU is reported as such.
+       */
+      silence?: { limitMs: number; silentForMs: () => number };
+      boot?: boolean;
+      signal?: AbortSignal;
+    },
   ): Promise<T> {
     const controller = new AbortController();
     const outer = options.signal;
@@ -277,7 +294,12 @@ export class QemuVm implements AsyncDisposable {
     const started = Date.now();
     let timer: NodeJS.Timeout | undefined;
     let silenceTimer: NodeJS.Timeout | undefined;
-    type Watchdog = { kind: 'deadline' } | { kind: 'silence'; silentMs: number } | { kind: 'exit'; reason: string };
+    let statusTimer: NodeJS.Timeout | undefined;
+    type Watchdog =
+      | { kind: 'deadline' }
+      | { kind: 'silence'; silentMs: number }
+      | { kind: 'frozen'; status: string; silentMs: number }
+      | { kind: 'exit'; reason: string };
     const watchdog = new Promise<Watchdog>((resolve) => {
       timer = setTimeout(() => resolve({ kind: 'deadline' }), options.timeoutMs);
       if (options.silenceMs !== undefined) {
@@ -285,6 +307,28 @@ export class QemuVm implements AsyncDisposable {
         silenceTimer = setInterval(() => {
           if (this.serial.silentForMs > limit) resolve({ kind: 'silence', silentMs: this.serial.silentForMs });
         }, SILENCE_CHECK_MS);
+      }
+      const { silence } = options;
+      if (silence) {
+        let notRunningSince: number | undefined;
+        let polling = false;
+        statusTimer = setInterval(() => {
+          const silentMs = silence.silentForMs();
+          if (silentMs > silence.limitMs) resolve({ kind: 'silence', silentMs });
+          if (polling) return;
+          polling = true;
+          // A paused or crashed CPU answers nothing; QMP says so at once, from outside the guest.
+          this.qmp
+            .queryStatus({ signal: AbortSignal.timeout(STATUS_POLL_MS * 4) })
+            .then((status) => {
+              if (status.running) notRunningSince = undefined;
+              else if ((notRunningSince ??= Date.now()) && Date.now() - notRunningSince >= Math.min(silence.limitMs, FROZEN_GRACE_MS)) {
+                resolve({ kind: 'frozen', status: status.status, silentMs: this.serial.silentForMs });
+              }
+            })
+            .catch(() => undefined)
+            .finally(() => (polling = false));
+        }, STATUS_POLL_MS);
       }
       void this.#exited.then((reason) => resolve({ kind: 'exit', reason }));
     });
@@ -304,11 +348,13 @@ export class QemuVm implements AsyncDisposable {
       const artifacts = await this.collectArtifacts(first.kind === 'exit' ? 'crash' : during.replace(/[^a-z0-9]+/gi, '-'));
       if (first.kind === 'exit') throw new VmCrashedError(this.spec.target, during, artifacts, new Error(first.reason));
       if (first.kind === 'silence') throw new SerialSilenceError(this.spec.target, during, first.silentMs, artifacts);
+      if (first.kind === 'frozen') throw new GuestFrozenError(this.spec.target, during, first.status, first.silentMs, artifacts);
       if (options.boot) throw new BootTimeoutError(this.spec.target, Date.now() - started, artifacts);
       throw new VmDeadlineError(this.spec.target, during, options.timeoutMs, artifacts);
     } finally {
       clearTimeout(timer);
       clearInterval(silenceTimer);
+      clearInterval(statusTimer);
       outer?.removeEventListener('abort', onOuterAbort);
     }
   }

@@ -90,13 +90,16 @@ export async function runScenarioOnGuest(
       const prepared = options.patch;
       patch = await clock.time('patch', () => applyPatch(handle, prepared, call));
     }
-    const observation = await runScenario(handle, definition, {
-      ...options.run,
-      ...call,
-      onProgress: progress,
-      onPhase: (phase, ms) => clock.add(phase, ms),
-      ...(options.cycles ? { cycles: options.cycles } : {}),
-    });
+    const run = (signal: AbortSignal | undefined) =>
+      runScenario(handle, definition, {
+        ...options.run,
+        ...(signal ? { signal } : {}),
+        onProgress: progress,
+        onPhase: (phase, ms) => clock.add(phase, ms),
+        ...(options.cycles ? { cycles: options.cycles } : {}),
+      });
+    // Under the target's watchdog (QEMU), a guest that goes quiet is an infra-error within its silence budget.
+    const observation = guest.watch ? await guest.watch(scenario, run, call) : await run(options.signal);
     const verdict = await clock.time('verdict', () => decideVerdict(observation, options.expectations.scenarios[scenario]));
     return resultEntryFrom(verdict, entry({ observation }));
   } catch (error) {

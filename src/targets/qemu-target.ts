@@ -43,6 +43,9 @@ interface BootMedia {
   identity: string;
 }
 
+/** Longer than any scenario's own deadlines: the watch is for silence, not for length. */
+const SCENARIO_WATCH_LIMIT_MS = 4 * 60 * 60_000;
+
 export interface StartQemuTargetOptions {
   docker: DockerClient;
   signal?: AbortSignal;
@@ -253,6 +256,13 @@ async function startWarm(spec: QemuVmSpec, media: BootMedia, warm: WarmState, ac
       const saved = await vm.collectArtifacts(reason.replace(/[^a-z0-9]+/gi, '-').slice(0, 40));
       return [saved.serialLogPath, saved.screenshotPath].filter((p): p is string => typeof p === 'string');
     },
+    watch: (during, operation, watchOptions = {}) =>
+      vm.guard(during, operation, {
+        // The scenario's own deadlines bound its length; this only catches a guest that went quiet.
+        timeoutMs: SCENARIO_WATCH_LIMIT_MS,
+        silence: { limitMs: spec.timeouts.serialSilenceMs, silentForMs: () => agent.silentWhileWaitingMs },
+        ...(watchOptions.signal ? { signal: watchOptions.signal } : {}),
+      }),
     [Symbol.asyncDispose]: () => owned[Symbol.asyncDispose](),
   };
 }

@@ -28,4 +28,14 @@ export interface TargetHandle extends AsyncDisposable {
   readonly guest: GuestStart;
   /** Saves what helps to debug a failure into artifactsDir; returns the files written. */
   collectArtifacts(reason: string): Promise<string[]>;
+  /**
+   * Runs one scenario under the target's watchdog. On QEMU targets the
+   * spec's serialSilenceMs is the budget for an unanswered prompt request
+   * with no byte on the line, and QMP's run state is polled: a guest that
+   * stops answering fails the operation (its signal is aborted) with a typed
+   * error carrying the serial tail and a screenshot, within that budget
+   * rather than at the exec deadline. Absent where the agent's own deadlines
+   * are the whole story (Wine).
+   */
+  watch?<T>(during: string, operation: (signal: AbortSignal) => Promise<T>, options?: { signal?: AbortSignal }): Promise<T>;
 }
