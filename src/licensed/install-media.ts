@@ -34,14 +34,10 @@ export interface AnswerFloppy {
 }
 
 /**
- * The lines the boot floppy's AUTOEXEC.BAT gets on NT 4's route: write boot
- * code into the MBR (the disk retrolab made has a partition table only), then
- * start winnt from C:\I386, floppyless (/B), with the answer file on A:.
+ * The line the boot floppy's AUTOEXEC.BAT gets on NT 4's route: winnt from
+ * C:\I386, floppyless (/B), with the answer file on A: (KB Q153768's form).
  */
-export const WINNT_AUTOEXEC_BLOCK = [
-  'IF EXIST A:\\FDISK.EXE A:\\FDISK.EXE /MBR',
-  'IF EXIST C:\\I386\\WINNT.EXE C:\\I386\\WINNT.EXE /B /S:C:\\I386 /U:A:\\UNATTEND.TXT',
-];
+export const WINNT_AUTOEXEC_BLOCK = ['IF EXIST C:\\I386\\WINNT.EXE C:\\I386\\WINNT.EXE /B /S:C:\\I386 /U:A:\\UNATTEND.TXT'];
 
 /**
  * Writes the target's answer files to `dir/answer-floppy.img`: a new FAT12

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { access, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { access, chown, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
@@ -13,6 +13,10 @@ import { installImage, type InstallOptions } from '../../src/licensed/install-dr
 import { InstallIncompleteError, InstallStageTimeoutError } from '../../src/licensed/install-errors.ts';
 import { ANSWER_FLOPPY, WINNT_AUTOEXEC_BLOCK } from '../../src/licensed/install-media.ts';
 import { planInstallStages } from '../../src/licensed/install-plan.ts';
+import { runInstallStage } from '../../src/licensed/install-stage.ts';
+import { PARTITION_START_LBA, createWinntSourceDisk } from '../../src/licensed/winnt-source-disk.ts';
+import { RUN_DIR_IN_CONTAINER, containerUser, prepareWritableDirectory } from '../../src/qemu/run-directory.ts';
+import { loadVmSpec } from '../../src/config/load-vm-spec.ts';
 import { loadLicensedOs } from '../../src/licensed/licensed-os.ts';
 import { manifestPathFor, readPreparedManifest } from '../../src/licensed/prepared-manifest.ts';
 import type { ProgressEvent } from '../../src/report/progress.ts';
@@ -151,12 +155,7 @@ describe('image install on a tiny setup guest', () => {
 
   it("winnt4: the user's DOS floppy boots first and finds C: laid out for winnt /b; the floppy copy carries UNATTEND.TXT and the AUTOEXEC block", async () => {
     // A stand-in NT 4 CD (I386 with WINNT.EXE) and a stand-in DOS floppy that reports what it finds on C: and restarts.
-    const content = join(work, 'nt4-cd');
-    await mkdir(join(content, 'I386'), { recursive: true });
-    await writeFile(join(content, 'I386', 'WINNT.EXE'), 'MZ stand-in');
-    await writeFile(join(content, 'I386', 'TXTSETUP.SIF'), '[SetupData]\r\n');
-    const ntCd = join(work, 'nt4-cd.iso');
-    execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-V', 'NTWKS40A', '-o', ntCd, content], { stdio: 'pipe' });
+    const ntCd = await makeNtStandInCd();
     const bootFloppy = join(work, 'dos-stand-in.img');
     execFileSync('mkfs.fat', ['-C', '-n', 'STARTUP', bootFloppy, '1440'], { stdio: 'pipe' });
     await writeAt(bootFloppy, 0, dosStandInBootSector((await readFile(bootFloppy)).subarray(0, 512)));
@@ -181,6 +180,40 @@ describe('image install on a tiny setup guest', () => {
     const layout = await readDiskLayout(raw);
     expect(fatGet(raw, layout.volumeOffset, 'I386\\WINNT.EXE').toString('latin1')).toBe('MZ stand-in');
     expect(await sha256(bootFloppy)).toBe(floppySha);
+    expect(await containersOfThisRun()).toEqual([]);
+  });
+
+  it("winnt4: the C: retrolab makes boots: its MBR code starts the active partition's boot sector (which winnt /b makes NT's)", async () => {
+    const workDir = join(work, 'nt4-mbr');
+    await mkdir(workDir);
+    await prepareWritableDirectory(workDir);
+    const runDir = { hostPath: workDir, containerPath: RUN_DIR_IN_CONTAINER, user: containerUser(), [Symbol.asyncDispose]: () => Promise.resolve() };
+    const source = await createWinntSourceDisk({ dir: workDir, sizeMb: 64, iso: await makeNtStandInCd() });
+    // Stands in for the boot sector winnt /b writes: says so on COM1 (copying a spare sector) and resets.
+    await writeAt(source.path, PARTITION_START_LBA * 512, firstBootMbrCode(1, 2));
+    const disk = join(workDir, 'disk.qcow2');
+    execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', source.path, disk]);
+    if ((process.getuid?.() ?? 0) === 0) {
+      const [uid, gid] = containerUser().split(':').map(Number) as [number, number];
+      await chown(disk, uid, gid);
+    }
+    const floppy = join(workDir, 'blank.img');
+    execFileSync('mkfs.fat', ['-C', floppy, '1440'], { stdio: 'pipe' });
+    const spec = await loadVmSpec('winnt4');
+    if (spec.kind !== 'qemu') throw new Error('winnt4 is a QEMU target');
+    const outcome = await runInstallStage({
+      docker,
+      target: 'winnt4',
+      spec,
+      stage: { number: 2, boot: 'disk', what: 'C: boots', timeoutMs: 60_000 },
+      stageCount: 2,
+      runDir,
+      disk,
+      floppy,
+      iso,
+    });
+    expect(outcome.endedBy).toBe('guest-reset');
+    expect(outcome.serialTail).toBe(`${FIRST_BOOT_BANNER}\r\n${FIRST_BOOT_DONE}\r\n`);
     expect(await containersOfThisRun()).toEqual([]);
   });
 
@@ -326,6 +359,18 @@ async function makeTinySetupIso(dir: string, layout: { makeDisk: (path: string) 
   );
   expect((await stat(iso)).size).toBeGreaterThan(bootFile.length);
   return iso;
+}
+
+/** A stand-in NT 4 CD: I386 with WINNT.EXE and TXTSETUP.SIF (what the winnt route looks for). */
+async function makeNtStandInCd(): Promise<string> {
+  const content = join(work, 'nt4-cd');
+  await mkdir(join(content, 'I386'), { recursive: true });
+  await writeFile(join(content, 'I386', 'WINNT.EXE'), 'MZ stand-in');
+  await writeFile(join(content, 'I386', 'TXTSETUP.SIF'), '[SetupData]\r\n');
+  const ntCd = join(work, 'nt4-cd.iso');
+  await rm(ntCd, { force: true });
+  execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-V', 'NTWKS40A', '-o', ntCd, content], { stdio: 'pipe' });
+  return ntCd;
 }
 
 function decoyFloppy(path: string): string {
