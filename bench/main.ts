@@ -1,5 +1,6 @@
 // `npm run bench`: measures the lab's machinery and writes results/bench/latest.json.
-// Each case is one entry in CASES: the agent line on wine, and wine-vm's cold boot against its warm start.
+// Each case is one entry in CASES: the agent line on wine, wine-vm's cold boot against its warm start,
+// and the cost of a clean guest per scenario on wine-vm and wine.
 import '../src/util/dispose.ts';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, hostname } from 'node:os';
@@ -13,6 +14,7 @@ import { consoleProgress, type ProgressSink } from '../src/report/progress.ts';
 import { WINE_GUEST_RUN_DIR, startWineLine } from '../src/targets/wine-line.ts';
 import { loadVmSpec } from '../src/config/load-vm-spec.ts';
 import { coldBootQemuTarget, startQemuTarget } from '../src/targets/qemu-target.ts';
+import { prepareTarget, type StartedTarget } from '../src/targets/prepare-target.ts';
 
 export interface BenchRow {
   case: string;
@@ -112,7 +114,53 @@ const wineVmBoot: BenchCase = {
   },
 };
 
-const CASES: BenchCase[] = [agentLineOnWine, wineVmBoot];
+const GUEST_RUNS = 5;
+
+/**
+ * What a clean guest per scenario adds to each scenario: stopping the
+ * previous guest (its overlay or container deleted) and starting the next one
+ * up to a connected agent that passed the first-boot check, measured over the
+ * scenario unit's own calls (prepareTarget once, then startGuest/dispose).
+ */
+function cleanGuestCost(target: 'wine' | 'wine-vm'): BenchCase {
+  return {
+    name: 'clean-guest',
+    async run({ signal, onProgress }) {
+      await using docker = await connectDocker({ signal });
+      const prepared = await prepareTarget(target, { docker, signal, onProgress });
+      const start: number[] = [];
+      const stop: number[] = [];
+      const perScenario: number[] = [];
+      let previous: StartedTarget | undefined;
+      try {
+        for (let i = 0; i <= GUEST_RUNS; i++) {
+          onProgress({ kind: 'step', scope: 'bench', message: `${target} fresh guest ${i + 1}/${GUEST_RUNS + 1}` });
+          const stopped = performance.now();
+          if (previous) await previous[Symbol.asyncDispose]();
+          previous = undefined;
+          const started = performance.now();
+          previous = await prepared.startGuest({ signal });
+          const ready = performance.now();
+          // The first start has no previous guest to stop: it is not a scenario's isolation cost.
+          if (i > 0) {
+            stop.push((started - stopped) / 1000);
+            start.push((ready - started) / 1000);
+            perScenario.push((ready - stopped) / 1000);
+          }
+        }
+      } finally {
+        await previous?.[Symbol.asyncDispose]();
+      }
+      return [
+        row('clean-guest', target, 'fresh guest per scenario: stop the last + start the next (goal <= 1.5)', 's', perScenario),
+        row('clean-guest', target, 'start a guest to agent ready and first-boot check', 's', start),
+        row('clean-guest', target, 'stop a guest and delete its overlay/container', 's', stop),
+      ];
+    },
+  };
+}
+
+const CASES: BenchCase[] = [agentLineOnWine, wineVmBoot, cleanGuestCost('wine-vm'), cleanGuestCost('wine')];
 
 function table(rows: BenchRow[]): string {
   const header = ['case', 'target', 'metric', 'median', 'unit', 'runs'];
@@ -129,7 +177,9 @@ async function main(): Promise<number> {
   const startedAt = new Date().toISOString();
   const rows: BenchRow[] = [];
   const failures: { case: string; error: string }[] = [];
-  for (const c of CASES) {
+  // `npm run bench -- clean-guest`: only the cases named.
+  const only = process.argv.slice(2);
+  for (const c of CASES.filter((c) => only.length === 0 || only.includes(c.name))) {
     try {
       rows.push(...(await c.run({ signal: controller.signal, onProgress })));
     } catch (error) {
