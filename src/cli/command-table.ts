@@ -1,4 +1,4 @@
-import { listLicensedTargets } from '../config/target-list.ts';
+import { listLicensedTargets, listTargets } from '../config/target-list.ts';
 import type { CommandSpec, OptionSpec } from './command-spec.ts';
 import { CHECK_STATUSES } from '../doctor/check-status.ts';
 import { formatRows } from './help.ts';
@@ -60,6 +60,17 @@ export const COMMANDS: readonly CommandSpec[] = [
     details: labDetails,
     load: async () => (await import('./commands/lab.ts')).labCommand,
         reaped: true,
+  },
+  {
+    name: 'prepare',
+    summary: 'prepares targets once (guest programs, the wine-vm disk, saved VM states) so later runs only start guests',
+    options: [
+      { name: 'target', type: 'string', multiple: true, value: 'T', choices: () => listTargets(), description: 'a target to prepare: a folder of vms/ (default: all)' },
+      LAB_OPTIONS.find((option) => option.name === 'toolchain')!,
+      { name: 'verbose', type: 'boolean', description: 'print every build and tool line' },
+    ],
+    load: async () => (await import('./commands/prepare.ts')).prepareCommand,
+    reaped: true,
   },
   {
     name: 'run',
