@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/require-await -- an in-memory fake of async interfaces: nothing to wait for */
 import { AgentRequestError } from '../../src/agent/errors.ts';
 import type { ExecOptions, ExecResult, GuestSysinfo } from '../../src/agent/agent-client.ts';
 import type { GuestAgent } from '../../src/agent/guest-agent.ts';
@@ -124,7 +125,7 @@ export class FakeGuest implements GuestAgent {
     return result;
   }
 
-  async exec(commandLine: string, options: ExecOptions = {}): Promise<ExecResult> {
+  async exec(commandLine: string, _options: ExecOptions = {}): Promise<ExecResult> {
     this.execs.push(commandLine);
     const behaviour = this.#options.behaviour?.(commandLine) ?? 'normal';
     if (behaviour === 'silent') throw new Error(`fake guest ${this.#options.id}: the agent did not answer EXEC (the guest hangs)`);

@@ -30,7 +30,7 @@ function matrix(
     docker: FAKE_DOCKER,
     targets: ['wine'],
     scenarios,
-    prepare: async () => prepared,
+    prepare: () => Promise.resolve(prepared),
     run: { settleMs: 0, pollMs: 1, releaseAckMs: 1000, programTimeoutMs: 30_000 },
     ...(options.reuseGuest ? { reuseGuest: true } : {}),
     ...(options.patch ? { patch: options.patch } : {}),
