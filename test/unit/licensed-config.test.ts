@@ -1,3 +1,4 @@
+import { listLicensedTargets } from '../../src/config/target-list.ts';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,9 +33,11 @@ describe('retrolab.config.json and the environment', () => {
     expect(missing).toEqual({ configured: true, path: '/me.img', from: 'RETROLAB_IMAGE_WINME' });
     await writeFile(join(dir, 'retrolab.config.json'), JSON.stringify({ images: { win89: 'x.img', wine: 'y.img' } }));
     const error = await loadRetrolabConfig({ root: dir }).then(() => undefined, (e: unknown) => e as Error);
+    const known = (await listLicensedTargets()).join(', ');
+    expect(known).toContain('win2000, win95, win98, winme, winnt4');
     expect(error?.message.split('\n')).toEqual([
-      'retrolab.config.json: images.win89: not a licensed target; use one of win2000, win95, win98, winme, winnt4',
-      'retrolab.config.json: images.wine: not a licensed target; use one of win2000, win95, win98, winme, winnt4',
+      `retrolab.config.json: images.win89: not a licensed target; use one of ${known}`,
+      `retrolab.config.json: images.wine: not a licensed target; use one of ${known}`,
     ]);
   });
 
