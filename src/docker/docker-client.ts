@@ -267,6 +267,11 @@ export class DockerClient implements AsyncDisposable {
     }
   }
 
+  /** How many containers this client started are still there (what disposing it removes; the CLI says so after Ctrl-C). */
+  get liveContainerCount(): number {
+    return this.#live.size;
+  }
+
   /** Removes every container this client started and did not remove yet. */
   async [Symbol.asyncDispose](): Promise<void> {
     await Promise.allSettled([...this.#live].map((c) => c.stop()));

@@ -168,6 +168,14 @@ export const guestToolchain = z.object({
 });
 export type GuestToolchain = z.infer<typeof guestToolchain>;
 
+/** A file saved to debug an entry, by its path relative to the run folder (results/<run-id>/). */
+export const artifactRef = z.object({
+  path: z.string().regex(/^artifacts\//, 'must be relative to the run folder, under artifacts/'),
+  kind: z.enum(['serial', 'console', 'screenshot', 'log', 'other']),
+  bytes: z.number().int().min(0),
+});
+export type ArtifactRef = z.infer<typeof artifactRef>;
+
 export const resultEntry = z.object({
   target: z.string().min(1),
   scenario: z.string().min(1),
@@ -200,6 +208,8 @@ export const resultEntry = z.object({
   toolchain: guestToolchain.optional(),
   /** The Docker host the entry ran on (`local`, `user@machine`); absent when no host ran it (skipped before starting, every host dropped). */
   host: z.string().min(1).optional(),
+  /** What was saved to debug this entry (serial tail, screenshot, container log); empty when nothing was. */
+  artifacts: z.array(artifactRef).optional(),
 });
 export type ResultEntry = z.infer<typeof resultEntry>;
 
@@ -214,6 +224,45 @@ export const hostInfo = z.object({
   dockerEndpoint: z.string().optional(),
 });
 export type HostInfo = z.infer<typeof hostInfo>;
+
+/**
+ * The settings that decide what a run measures, stored with it so a baseline
+ * comparison can say when two runs are not comparable (5 cycles against 120,
+ * another patch, another compiler).
+ */
+export const runSettings = z.object({
+  targets: z.array(z.string()),
+  scenarios: z.array(z.string()),
+  /** --cycles; null: each scenario's own count. */
+  cycles: z.number().int().min(1).nullable(),
+  patch: z.object({ dir: z.string(), installCommand: z.string().nullable(), hash: z.string().nullable() }).nullable(),
+  /** --toolchain as asked (auto, watcom, mingw; null: not given), and the compilers the entries record. */
+  toolchain: z.object({ asked: z.string().nullable(), used: z.array(z.string()) }),
+  reuseGuest: z.boolean(),
+});
+export type RunSettings = z.infer<typeof runSettings>;
+
+/** One difference from the baseline, labelled by what it means for the platform under test. */
+export const baselineChange = z.object({
+  target: z.string(),
+  scenario: z.string(),
+  kind: z.enum(['verdict', 'observed', 'leak-rate', 'added', 'removed']),
+  label: z.enum(['regression', 'improvement', 'change']),
+  from: z.union([z.string(), z.number()]).nullable(),
+  to: z.union([z.string(), z.number()]).nullable(),
+  /** The line printed for it: `wine dup-close: verdict pass -> fail`. */
+  text: z.string(),
+});
+export type BaselineChange = z.infer<typeof baselineChange>;
+
+export const runTotals = z.object({
+  entries: z.number().int().min(0),
+  pass: z.number().int().min(0),
+  fail: z.number().int().min(0),
+  infraError: z.number().int().min(0),
+  skipped: z.number().int().min(0),
+});
+export type RunTotals = z.infer<typeof runTotals>;
 
 export const runResults = z.object({
   schemaVersion: z.literal(RESULTS_SCHEMA_VERSION),
@@ -236,6 +285,20 @@ export const runResults = z.object({
   shards: z.array(z.object({ runId: z.string(), index: z.number().int().min(1), count: z.number().int().min(1), file: z.string() })).optional(),
   /** The Docker hosts the run spread over, by name, with their engine URL and slots. */
   hosts: z.array(z.object({ name: z.string(), url: z.string(), slots: z.number().int().min(1) })).optional(),
+  /** The retrolab that made the file: package version and git commit (null outside a git checkout). */
+  retrolab: z.object({ version: z.string(), commit: z.string().nullable() }).optional(),
+  /** The command line's options as parsed (`lab`/`run`). */
+  options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.array(z.string())])).optional(),
+  settings: runSettings.optional(),
+  totals: runTotals.optional(),
+  /** Stopped by Ctrl-C/SIGTERM: the entries are what was decided before. */
+  interrupted: z.boolean().optional(),
+  /** Why the run stopped before it was done (the entries it could not decide are infra-errors that say so). */
+  stoppedBy: z.string().optional(),
+  /** Against `baseline`: every change, labelled. */
+  baselineChanges: z.array(baselineChange).optional(),
+  /** Differences of settings between this run and the baseline, printed as warnings before the changes. */
+  baselineWarnings: z.array(z.string()).optional(),
   entries: z.array(resultEntry),
 });
 export type RunResults = z.infer<typeof runResults>;

@@ -124,7 +124,7 @@ export class QemuVm implements AsyncDisposable {
     const progress = options.onProgress ?? silentProgress;
     const startedAt = Date.now();
     await using stack = new ResourceStack();
-    await mkdir(options.artifactsDir, { recursive: true });
+    // The artifacts folder is made when something is written to it: a run without failures leaves no empty folders.
     const inRun = (name: string) => posix.join(runDir.containerPath, name);
     const binds: BindMount[] = [{ hostPath: runDir.hostPath, containerPath: runDir.containerPath }];
     const readOnly = (path: string) => binds.push({ hostPath: path, containerPath: path, readOnly: true });
@@ -382,6 +382,7 @@ export class QemuVm implements AsyncDisposable {
     const ppm = `${name}.ppm`;
     await this.qmp.screendump(posix.join(this.#runDir.containerPath, ppm), options);
     const png = join(this.#artifactsDir, `${name}.png`);
+    await mkdir(this.#artifactsDir, { recursive: true });
     await convertPpmFileToPng(join(this.#runDir.hostPath, ppm), png, options);
     await rm(join(this.#runDir.hostPath, ppm), { force: true });
     return png;
@@ -393,6 +394,7 @@ export class QemuVm implements AsyncDisposable {
     const lastSerialLines = this.serial.lastLines(20);
     let serialLogPath: string | undefined = join(this.#artifactsDir, `${stamp}-serial.txt`);
     try {
+      await mkdir(this.#artifactsDir, { recursive: true });
       await writeFile(serialLogPath, this.serial.tailText(), 'latin1');
     } catch (error) {
       debug('saving the serial tail failed: %O', error);

@@ -8,9 +8,10 @@ import type { ResultEntry, RunResults } from '../model/run-results.ts';
 export function formatJunit(results: RunResults): string {
   const targets = [...new Set(results.entries.map((entry) => entry.target))];
   const totals = tally(results.entries);
+  const regressions = (results.baselineChanges ?? []).filter((change) => change.label === 'regression');
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="retrolab" tests="${totals.tests}" failures="${totals.failures}" errors="${totals.errors}" skipped="${totals.skipped}" time="${seconds(totals.durationMs)}" timestamp="${attr(results.startedAt)}">`,
+    `<testsuites name="retrolab" tests="${totals.tests + regressions.length}" failures="${totals.failures + regressions.length}" errors="${totals.errors}" skipped="${totals.skipped}" time="${seconds(totals.durationMs)}" timestamp="${attr(results.startedAt)}">`,
   ];
   for (const target of targets) {
     const entries = results.entries.filter((entry) => entry.target === target);
@@ -22,6 +23,23 @@ export function formatJunit(results: RunResults): string {
       '    </properties>',
     );
     for (const entry of entries) lines.push(...testcase(entry));
+    lines.push('  </testsuite>');
+  }
+  // A regression against the baseline fails CI like a failed verdict, under its own name.
+  if (regressions.length > 0) {
+    lines.push(
+      `  <testsuite name="baseline" tests="${regressions.length}" failures="${regressions.length}" errors="0" skipped="0" time="0.000" timestamp="${attr(results.startedAt)}" hostname="${attr(results.host.hostname)}">`,
+      '    <properties>',
+      `      <property name="baseline" value="${attr(results.baseline ?? '')}"/>`,
+      '    </properties>',
+    );
+    for (const change of regressions) {
+      lines.push(
+        `    <testcase name="baseline" classname="retrolab.${attr(change.target)}.${attr(change.scenario)}" time="0.000">`,
+        `      <failure message="${attr(change.text)}" type="regression">${xml(`${change.text}\nagainst ${results.baseline ?? 'the baseline'}\n`)}</failure>`,
+        '    </testcase>',
+      );
+    }
     lines.push('  </testsuite>');
   }
   lines.push('</testsuites>');

@@ -35,6 +35,8 @@ export interface MatrixOptions {
   patch?: PatchSpec;
   /** Run every scenario of a target in one guest (today's speed, no isolation); the entries say `reused`. */
   reuseGuest?: boolean;
+  /** Where each scenario's artifacts go (results/<run-id>/artifacts/<target>/<scenario>); `prepare` for a target's preparation. */
+  artifactsDir?: (target: TargetName, scenario: ScenarioName | 'prepare') => string;
   /** Passed to each scenario run (settle time, timeouts, program source). */
   run?: ScenarioUnitOptions['run'];
   /** How a target is prepared; prepareTarget by default. */
@@ -80,7 +82,8 @@ export async function runMatrix(options: MatrixOptions): Promise<RunResults> {
       for (const scenario of scenarios) add(resultEntryFrom(verdict, { target, scenario, durationMs: Date.now() - targetStarted, ...extra }), 'target');
     };
     try {
-      prepared = await prepare(target, { docker: options.docker, onProgress: progress, ...call });
+      const prepareArtifacts = options.artifactsDir?.(target, 'prepare');
+      prepared = await prepare(target, { docker: options.docker, onProgress: progress, ...call, ...(prepareArtifacts ? { artifactsDir: prepareArtifacts } : {}) });
     } catch (error) {
       options.signal?.throwIfAborted();
       failTarget(
@@ -97,6 +100,7 @@ export async function runMatrix(options: MatrixOptions): Promise<RunResults> {
       ...(options.cycles ? { cycles: options.cycles } : {}),
       ...(patch ? { patch } : {}),
       ...(options.run ? { run: options.run } : {}),
+      ...(options.artifactsDir ? { artifactsDir: options.artifactsDir } : {}),
     };
     const done = new Set<ScenarioName>();
     try {
@@ -152,7 +156,8 @@ async function* runReusingGuest(
       let guestStart: GuestStart;
       if (shared === undefined) {
         try {
-          shared = await clock.time('guestStart', () => prepared.startGuest(unit.signal ? { signal: unit.signal } : {}));
+          const artifactsDir = unit.artifactsDir?.(prepared.target, scenario);
+          shared = await clock.time('guestStart', () => prepared.startGuest({ ...(unit.signal ? { signal: unit.signal } : {}), ...(artifactsDir ? { artifactsDir } : {}) }));
         } catch (error) {
           unit.signal?.throwIfAborted();
           if (error instanceof GuestMismatchError) throw error;

@@ -21,6 +21,8 @@ export interface ScenarioUnitOptions {
   cycles?: number;
   /** Installed in the scenario's guest before the scenario (results say so per entry). */
   patch?: PreparedPatch;
+  /** Where a scenario's artifacts go (a run passes results/<run-id>/artifacts/<target>/<scenario>). */
+  artifactsDir?: (target: string, scenario: ScenarioName) => string;
   /** Passed to runScenario (settle time, timeouts, where programs come from). */
   run?: Omit<RunScenarioOptions, 'signal' | 'onProgress' | 'cycles' | 'onPhase'>;
 }
@@ -47,7 +49,8 @@ export async function runScenarioOnFreshGuest(prepared: PreparedTarget, scenario
 
   let guest: StartedTarget;
   try {
-    guest = await clock.time('guestStart', () => prepared.startGuest(options.signal ? { signal: options.signal } : {}));
+    const artifactsDir = options.artifactsDir?.(target, scenario);
+    guest = await clock.time('guestStart', () => prepared.startGuest({ ...(options.signal ? { signal: options.signal } : {}), ...(artifactsDir ? { artifactsDir } : {}) }));
   } catch (error) {
     options.signal?.throwIfAborted();
     if (error instanceof GuestMismatchError) throw error;

@@ -18,6 +18,8 @@ export interface PrepareOptions {
   docker: DockerClient;
   signal?: AbortSignal;
   onProgress?: ProgressSink;
+  /** Where artifacts of the preparation go (a QEMU cold boot that fails); made only when one is written. */
+  artifactsDir?: string;
 }
 
 /** A started guest that passed the first-boot check. */
@@ -31,6 +33,8 @@ export type ProgramSource = (name: GuestAppName, options: { signal?: AbortSignal
 export interface GuestStartOptions {
   signal?: AbortSignal;
   onProgress?: ProgressSink;
+  /** Where this guest's artifacts go (results/<run-id>/artifacts/<target>/<scenario>); made only when one is written. */
+  artifactsDir?: string;
 }
 
 /**

@@ -62,6 +62,8 @@ export interface StartQemuTargetOptions {
    * compares the two).
    */
   onWarmStart?: (warmStartMs: number) => void;
+  /** Where this guest's artifacts go (a run passes results/<run-id>/artifacts/<target>/<scenario>); made only when one is written. */
+  artifactsDir?: string;
 }
 
 async function fileIdentity(path: string): Promise<string> {
@@ -113,7 +115,7 @@ export interface PreparedQemuTarget {
   readonly accel: 'tcg' | 'kvm';
   readonly warm: WarmState;
   /** A guest of its own, restored from the saved state onto a fresh overlay; disposing it stops it and deletes the overlay. */
-  startGuest(options: Pick<StartQemuTargetOptions, 'signal' | 'onProgress' | 'onWarmStart'>): Promise<TargetHandle>;
+  startGuest(options: Pick<StartQemuTargetOptions, 'signal' | 'onProgress' | 'onWarmStart' | 'artifactsDir'>): Promise<TargetHandle>;
 }
 
 /**
@@ -194,7 +196,7 @@ async function bootAndSave(
       docker: options.docker,
       spec,
       runDir,
-      artifactsDir: join(resultsDir(), 'artifacts', `${options.docker.runId}-${spec.target}-cold`),
+      artifactsDir: options.artifactsDir ?? join(resultsDir(), 'artifacts', `${options.docker.runId}-${spec.target}-cold`),
       accel,
       disk,
       ...(media.kernel ? { kernel: media.kernel } : {}),
@@ -218,7 +220,7 @@ async function startWarm(spec: QemuVmSpec, media: BootMedia, warm: WarmState, ac
   await using stack = new ResourceStack();
   const runDir = stack.use(await createRunDirectory(join(cacheDir(), 'runs')));
   const overlay = await createOverlay(options.docker, { backing: warm.goldenOverlay, overlay: join(runDir.hostPath, 'run.qcow2') }, options);
-  const artifactsDir = join(resultsDir(), 'artifacts', `${options.docker.runId}-${spec.target}`);
+  const artifactsDir = options.artifactsDir ?? join(resultsDir(), 'artifacts', `${options.docker.runId}-${spec.target}`);
   const vm = stack.use(
     await QemuVm.start({
       docker: options.docker,

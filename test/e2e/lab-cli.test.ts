@@ -96,9 +96,13 @@ describe('retrolab run: result files, skipped licensed targets, baselines', () =
     for (const entry of stored.entries) if (entry.target === 'wine' && entry.scenario === 'dup-close') Object.assign(entry, { verdict: 'fail', observed: 'leak' });
     await writeFile(leaky, JSON.stringify(stored));
     const third = await retrolab([...RUN_ARGS, '--baseline', leaky]);
-    expect(third.code, third.stderr + third.stdout).toBe(1);
-    expect(third.stdout).toMatch(/change\(s\) against .*leaky-baseline\.json/);
-    expect(third.stdout).toContain('wine dup-close: verdict fail -> pass');
+    // Better than the baseline: reported as an improvement, and no reason to fail.
+    expect(third.code, third.stderr + third.stdout).toBe(0);
+    expect(third.stdout).toMatch(/change\(s\) against .*leaky-baseline\.json \(0 regression\(s\), 2 improvement\(s\)\)/);
+    expect(third.stdout).toContain('improvement: wine dup-close: verdict fail -> pass');
+    expect(third.stdout).toContain('improvement: wine dup-close: observed leak -> clean');
+    expect(third.stdout.trimEnd().split('\n').at(-1)).toMatch(/^exit 0: 2 passed, 2 skipped .*no regression against the baseline \(2 improvement\(s\)\)$/);
+
     expect(third.stdout).not.toMatch(/wine workaround-late-close: verdict/);
   });
 });

@@ -1,21 +1,27 @@
 import { access, copyFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { connectDocker } from '../../docker/docker-client.ts';
+import { errorMessage } from '../../errors.ts';
+import { TOOLCHAIN_ENV } from '../../guest-apps/toolchain.ts';
+import { currentHostInfo, makeRunId, resultEntryFrom, RESULTS_SCHEMA_VERSION, type ResultEntry, type RunResults, type RunSettings } from '../../model/run-results.ts';
 import { consoleProgress } from '../../report/progress.ts';
-import { compareWithBaseline, formatBaselineChange } from '../../results/baseline-compare.ts';
-import { readRunResults, writeRunResults } from '../../results/results-writer.ts';
+import { artifactsFolder, listArtifacts, pruneEmptyFolders } from '../../results/artifact-list.ts';
+import { compareWithBaseline } from '../../results/baseline-compare.ts';
 import { formatPhaseTotals } from '../../results/phase-totals.ts';
+import { readRunResults, writeRunResults } from '../../results/results-writer.ts';
+import { retrolabVersion } from '../../results/retrolab-version.ts';
 import { formatSummaryTable } from '../../results/summary-table.ts';
 import { runMatrix } from '../../scenarios/matrix-run.ts';
 import { validatePatchDir } from '../../scenarios/patch.ts';
+import { resultsDir } from '../../util/paths.ts';
+import { infraErrorVerdict } from '../../verdict/verdict.ts';
 import type { CommandIo } from '../command.ts';
 import { EXIT } from '../exit-codes.ts';
-import { parseLabOptions, type LabOptions } from '../lab-options.ts';
+import { labOptionsRecord, parseLabOptions, type LabOptions } from '../lab-options.ts';
 import { checkOutputPaths } from '../output-paths.ts';
-import { checkRunConfig } from '../run-config-check.ts';
-import { TOOLCHAIN_ENV } from '../../guest-apps/toolchain.ts';
-import { resultsDir } from '../../util/paths.ts';
 import type { ParsedArgs } from '../parsed-args.ts';
+import { checkRunConfig } from '../run-config-check.ts';
+import { runOutcome } from '../run-outcome.ts';
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(
@@ -34,8 +40,27 @@ export async function runCommand(args: ParsedArgs, io: CommandIo): Promise<numbe
   return labOrRun(await parseLabOptions(args, 'run'), io);
 }
 
+function runSettings(options: LabOptions, entries: readonly ResultEntry[]): RunSettings {
+  const patchHash = entries.find((entry) => entry.patch)?.patch?.sha256 ?? null;
+  return {
+    targets: options.targets,
+    scenarios: options.scenarios,
+    cycles: options.cycles ?? null,
+    patch: options.patchDir === undefined ? null : { dir: resolve(options.patchDir), installCommand: options.patchInstall ?? null, hash: patchHash },
+    toolchain: { asked: options.toolchain ?? null, used: [...new Set(entries.flatMap((entry) => (entry.toolchain ? [entry.toolchain.kind] : [])))].sort() },
+    reuseGuest: options.reuseGuest,
+  };
+}
+
+/**
+ * lab and run: everything that can be checked is checked before anything
+ * starts (exit 2, nothing written); from then on, whatever happens — a broken
+ * engine, a failed patch, Ctrl-C — results/<run-id>/ is written and
+ * results/latest moved, with infra-error entries naming the cause, and the
+ * last line says why the exit code is what it is.
+ */
 async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
-  const resultsRoot = options.out ?? resultsDir();
+  const resultsRoot = resolve(options.out ?? resultsDir());
   await checkRunConfig(options.targets, { signal: io.signal });
   await checkOutputPaths({ resultsRoot, ...(options.baseline !== undefined ? { baseline: options.baseline } : {}) });
   // Every guest build in this run (targets, deploys, the wine-vm disk) reads the choice from here.
@@ -44,51 +69,119 @@ async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
   const baselineExists = options.baseline ? await exists(options.baseline) : false;
   const baseline = options.baseline && baselineExists ? await readRunResults(options.baseline, { signal: io.signal }) : undefined;
 
+  const startedAt = new Date();
+  const runId = makeRunId(startedAt);
+  const runDir = join(resultsRoot, runId);
   const progress = consoleProgress({ verbose: options.verbose });
-  await using docker = await connectDocker({ signal: io.signal, onProgress: progress });
-  const results = await runMatrix({
-    docker,
-    targets: options.targets,
-    scenarios: options.scenarios,
-    signal: io.signal,
-    onProgress: progress,
-    ...(options.cycles ? { cycles: options.cycles } : {}),
-    reuseGuest: options.reuseGuest,
-    ...(options.patchDir ? { patch: { dir: resolve(options.patchDir), ...(options.patchInstall ? { installCommand: options.patchInstall } : {}) } } : {}),
-    // A target that did not start was reported once already; its scenarios' entries say the same again.
-    onEntry: (entry, origin) => {
-      if (origin === 'scenario') progress({ kind: 'step', scope: `${entry.target} ${entry.scenario}`, message: `${entry.verdict.toUpperCase()}: ${entry.reason}` });
-    },
-  });
+  const entries: ResultEntry[] = [];
+  const fromTarget = new Set<ResultEntry>();
+  let stoppedBy: string | undefined;
+  let endpoint: string | undefined;
+  let removedContainers = 0;
+  try {
+    await using docker = await connectDocker({ signal: io.signal, onProgress: progress });
+    endpoint = docker.endpoint;
+    try {
+      await runMatrix({
+        docker,
+        targets: options.targets,
+        scenarios: options.scenarios,
+        signal: io.signal,
+        onProgress: progress,
+        ...(options.cycles ? { cycles: options.cycles } : {}),
+        reuseGuest: options.reuseGuest,
+        ...(options.patchDir ? { patch: { dir: resolve(options.patchDir), ...(options.patchInstall ? { installCommand: options.patchInstall } : {}) } } : {}),
+        artifactsDir: (target, scenario) => artifactsFolder(runDir, target, scenario),
+        onEntry: (entry, origin) => {
+          entries.push(entry);
+          // A target that did not start was reported once already; its scenarios' entries say the same again.
+          if (origin === 'target') fromTarget.add(entry);
+          else progress({ kind: 'step', scope: `${entry.target} ${entry.scenario}`, message: `${entry.verdict.toUpperCase()}: ${entry.reason}` });
+        },
+      });
+    } finally {
+      removedContainers = docker.liveContainerCount;
+    }
+  } catch (error) {
+    if (!io.signal.aborted) {
+      stoppedBy = errorMessage(error).split('\n')[0] ?? 'unknown error';
+      progress({ kind: 'warn', scope: 'lab', message: `the run stopped: ${stoppedBy}` });
+    }
+  }
+  const interrupted = io.signal.aborted;
+
+  // What the run could not get to is an infra-error naming why, so nothing it was asked for goes missing from the results.
+  if (stoppedBy !== undefined) {
+    const decided = new Set(entries.map((entry) => `${entry.target}\u0000${entry.scenario}`));
+    for (const target of options.targets) {
+      for (const scenario of options.scenarios) {
+        if (decided.has(`${target}\u0000${scenario}`)) continue;
+        entries.push(resultEntryFrom(infraErrorVerdict(`not run: the run stopped before it: ${stoppedBy}`), { target, scenario, durationMs: 0 }));
+      }
+    }
+  }
+  for (const entry of entries) {
+    const own = await listArtifacts(runDir, artifactsFolder(runDir, entry.target, entry.scenario));
+    const prepare = fromTarget.has(entry) || entry.verdict === 'infra-error' ? await listArtifacts(runDir, artifactsFolder(runDir, entry.target, 'prepare')) : [];
+    if (own.length + prepare.length > 0) entry.artifacts = [...own, ...prepare];
+  }
+  await pruneEmptyFolders(join(runDir, 'artifacts'));
+
+  const count = (verdict: ResultEntry['verdict']) => entries.filter((entry) => entry.verdict === verdict).length;
+  const results: RunResults = {
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    runId,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    host: currentHostInfo(endpoint),
+    retrolab: await retrolabVersion(),
+    options: labOptionsRecord(options),
+    settings: runSettings(options, entries),
+    totals: { entries: entries.length, pass: count('pass'), fail: count('fail'), infraError: count('infra-error'), skipped: count('skipped') },
+    ...(interrupted ? { interrupted: true } : {}),
+    ...(stoppedBy !== undefined ? { stoppedBy } : {}),
+    entries,
+  };
+  const comparison = baseline ? compareWithBaseline(results, baseline, { strict: options.baselineStrict, ...(options.tolerance !== undefined ? { leakRateTolerance: options.tolerance } : {}) }) : undefined;
   if (options.baseline) results.baseline = resolve(options.baseline);
-  const written = await writeRunResults(results, { dir: resultsRoot, signal: io.signal });
+  if (comparison) {
+    results.baselineChanges = comparison.changes;
+    results.baselineWarnings = comparison.warnings;
+  }
+  // No signal: after Ctrl-C the results are exactly what must still be written.
+  const written = await writeRunResults(results, { dir: resultsRoot });
 
   io.stdout.write(`\n${formatSummaryTable(results, { width: process.stdout.columns ?? 120 })}\n`);
   const phases = formatPhaseTotals(results);
   if (phases) io.stdout.write(`\n${phases}\n`);
   io.stdout.write(`results: ${written.resultsFile}\n         ${written.junitFile}\n         ${written.latestLink} -> ${results.runId}\n`);
-  const skipped = results.entries.filter((e) => e.verdict === 'skipped');
-  const skippedTargets = [...new Map(skipped.map((e) => [e.target, e])).values()];
+  const skipped = entries.filter((entry) => entry.verdict === 'skipped');
+  const skippedTargets = [...new Map(skipped.map((entry) => [entry.target, entry])).values()];
   for (const entry of skippedTargets) io.stdout.write(`skipped ${entry.target}: ${entry.reason}${entry.fix ? `\n  to enable: ${entry.fix}` : ''}\n`);
 
-  let changed = false;
-  if (options.baseline && baseline) {
-    // A subset run says nothing about what it left out, unless asked to.
-    const changes = compareWithBaseline(results, baseline, options.tolerance !== undefined ? { leakRateTolerance: options.tolerance } : {}).filter(
-      (change) => options.baselineStrict || change.kind !== 'removed',
+  if (comparison) {
+    for (const warning of comparison.warnings) io.stdout.write(`\nwarning: not comparable with ${options.baseline}: ${warning}`);
+    if (comparison.warnings.length > 0) io.stdout.write('\n');
+    io.stdout.write(
+      comparison.changes.length > 0
+        ? `\n${comparison.changes.length} change(s) against ${options.baseline} (${comparison.regressions.length} regression(s), ${comparison.improvements.length} improvement(s)):\n${comparison.changes.map((change) => `  ${change.text}`).join('\n')}\n`
+        : `\nno change against ${options.baseline}${options.baselineStrict ? '' : ' (in what this run ran)'}\n`,
     );
-    changed = changes.length > 0;
-    io.stdout.write(changed ? `\n${changes.length} change(s) against ${options.baseline}:\n${changes.map((c) => `  ${formatBaselineChange(c)}`).join('\n')}\n` : `\nno change against ${options.baseline}\n`);
   } else if (options.baseline) {
-    await copyFile(written.resultsFile, options.baseline);
-    io.stdout.write(`\nstored this run as the baseline ${options.baseline}\n`);
+    if (interrupted || stoppedBy !== undefined) {
+      io.stdout.write(`\nnot stored as the baseline ${options.baseline}: the run did not finish\n`);
+    } else {
+      await copyFile(written.resultsFile, options.baseline);
+      io.stdout.write(`\nstored this run as the baseline ${options.baseline}\n`);
+    }
   }
 
-  if (results.entries.some((e) => e.verdict === 'infra-error')) return EXIT.infrastructure;
-  if (changed || results.entries.some((e) => e.verdict === 'fail')) return EXIT.failed;
-  if (options.failOnSkip && skipped.length > 0) {
-    io.stdout.write(`exit 1: ${skipped.length} scenario(s) skipped and --fail-on-skip was given\n`);
-    return EXIT.failed;
+  const outcome = runOutcome(results, { failOnSkip: options.failOnSkip });
+  if (interrupted) {
+    io.stderr.write(
+      `retrolab: interrupted: stopped and removed the ${removedContainers} container(s) this run still had (guest overlays and work folders with them); wrote ${written.directory} with the ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} decided so far\n`,
+    );
   }
-  return EXIT.ok;
+  io.stdout.write(`${outcome.line}\n`);
+  return interrupted ? EXIT.interrupted : outcome.code;
 }
