@@ -1,0 +1,276 @@
+// `npm run chaos`: fault injection against the real engine and the open
+// targets. Each case is a row in results/chaos/latest.json and in the table
+// printed at the end. `npm run chaos -- --quick` runs the cases CI runs.
+import '../../src/util/dispose.ts';
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dockerFromEnvironment } from '../../src/docker/docker-client.ts';
+import { errorMessage } from '../../src/errors.ts';
+import { PROJECT_ROOT, cacheDir } from '../../src/util/paths.ts';
+import { makeWin9xDisk } from '../unit/licensed-fixtures.ts';
+import { badInputCases, runBadInput } from './bad-inputs.ts';
+import { fuzzFrameDecoder } from './frame-fuzz.ts';
+import { containersOf, leftoversOf, startCli, waitFor, watchLedger } from './process-faults.ts';
+
+export interface ChaosRow {
+  case: string;
+  ok: boolean;
+  /** What was measured, in a few words (leftovers, exit code, time to detection). */
+  result: string;
+  durationMs: number;
+}
+
+interface ChaosContext {
+  work: string;
+  userImage: string;
+}
+
+interface ChaosCase {
+  name: string;
+  quick: boolean;
+  run(context: ChaosContext): Promise<Omit<ChaosRow, 'case' | 'durationMs'>>;
+}
+
+const LEFTOVER_WINDOW_MS = 30_000;
+const WINE_RUN = ['run', '--target', 'wine', '--scenario', 'dup-close', '--cycles', '3'];
+const WINE_VM_RUN = ['run', '--target', 'wine-vm', '--scenario', 'dup-close', '--cycles', '3'];
+
+/** Starts a run, waits until it has a container and `ready` holds, applies the fault, and counts what is left 30 s later. */
+async function killMidScenario(args: string[], fault: (pid: number) => Promise<void> | void, ready: (output: string) => boolean) {
+  const cli = startCli(args);
+  const ledger = watchLedger(cli.pid);
+  try {
+    const started = await waitFor(async () => (await containersOf(cli.pid)).length > 0 && ready(cli.output()), 600_000, 500);
+    if (!started) return { ok: false, result: `the run never reached the fault point: ${cli.output().slice(-300)}`, exit: null as number | null, output: cli.output() };
+    await fault(cli.pid);
+    const exit = await Promise.race([cli.exited, new Promise<null>((r) => setTimeout(() => r(null), 120_000))]);
+    const clean = await waitFor(async () => {
+      const left = await leftoversOf(cli.pid, ledger.seen);
+      return left.containers + left.paths + left.processes === 0;
+    }, LEFTOVER_WINDOW_MS, 1_000);
+    const left = await leftoversOf(cli.pid, ledger.seen);
+    return {
+      ok: clean,
+      result: `${left.containers + left.paths + left.processes} left after 30 s (watched ${ledger.seen.paths.size} folder(s), ${ledger.seen.processes.size} process(es))${left.detail.length ? `: ${left.detail.join(', ')}` : ''}`,
+      exit,
+      output: cli.output(),
+    };
+  } finally {
+    ledger.stop();
+    if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
+  }
+}
+
+function vitestCase(file: string, filter?: string): Promise<{ ok: boolean; result: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(PROJECT_ROOT, 'node_modules/vitest/vitest.mjs'), 'run', '--project', 'integration', file, ...(filter ? ['-t', filter] : [])],
+      { cwd: PROJECT_ROOT, maxBuffer: 64 * 1024 * 1024, timeout: 20 * 60_000 },
+      (error, stdout) => {
+        // eslint-disable-next-line no-control-regex -- vitest colours its summary with ANSI escapes
+        const tests = /Tests\s+(.*)/.exec(stdout.replace(/\u001b\[[0-9;]*m/g, ''))?.[1]?.trim() ?? 'no summary';
+        resolve({ ok: !error, result: `${file.split('/').pop()}${filter ? ` -t "${filter}"` : ''}: ${tests}` });
+      },
+    );
+  });
+}
+
+const CASES: ChaosCase[] = [
+  {
+    name: 'bad inputs (CLI, config, images, NETSTAT text, patch names)',
+    quick: true,
+    async run({ work }) {
+      const results = [];
+      for (const entry of await badInputCases(join(work, 'bad-inputs'))) results.push(await runBadInput(entry));
+      const bad = results.filter((r) => !r.ok);
+      return { ok: bad.length === 0 && results.length >= 20, result: `${results.length - bad.length}/${results.length} one-line error, right exit code, no stack trace${bad.length ? `; failed: ${bad.map((b) => `${b.name} (${b.problem})`).join('; ')}` : ''}` };
+    },
+  },
+  {
+    name: 'FrameDecoder fuzz, 100,000 inputs',
+    quick: true,
+    run() {
+      const report = fuzzFrameDecoder(100_000);
+      return Promise.resolve({
+        ok: report.failures.length === 0 && report.framesDecoded === report.framesSent,
+        result: `${report.framesDecoded}/${report.framesSent} sound frames decoded, max buffered ${report.maxBuffered} B, ${report.failures.length} failure(s)${report.failures.length ? `: ${report.failures.slice(0, 3).join('; ')}` : ''}`,
+      });
+    },
+  },
+  {
+    name: 'SIGKILL of retrolab mid-scenario (wine)',
+    quick: true,
+    async run() {
+      const outcome = await killMidScenario(WINE_RUN, (pid) => void process.kill(pid, 'SIGKILL'), (out) => /NETSTAT before|cycles against/.test(out));
+      return { ok: outcome.ok, result: outcome.result };
+    },
+  },
+  {
+    name: 'SIGINT of retrolab mid-scenario (wine)',
+    quick: false,
+    async run() {
+      const outcome = await killMidScenario(WINE_RUN, (pid) => void process.kill(pid, 'SIGINT'), (out) => /NETSTAT before|cycles against/.test(out));
+      return { ok: outcome.ok && outcome.exit === 130, result: `exit ${outcome.exit}; ${outcome.result}` };
+    },
+  },
+  {
+    name: 'a whole run (wine): no MaxListenersExceededWarning, nothing left',
+    quick: false,
+    async run() {
+      const cli = startCli(WINE_RUN);
+      const ledger = watchLedger(cli.pid);
+      const exit = await cli.exited;
+      ledger.stop();
+      const warned = /MaxListenersExceededWarning/.test(cli.output());
+      const left = await leftoversOf(cli.pid, ledger.seen);
+      const count = left.containers + left.paths + left.processes;
+      return { ok: exit === 0 && !warned && count === 0, result: `exit ${exit}, ${warned ? 'a listener warning' : 'no listener warning'}, ${count} left` };
+    },
+  },
+  {
+    name: 'QEMU killed mid-scenario (wine-vm)',
+    quick: false,
+    async run() {
+      const outcome = await killMidScenario(
+        WINE_VM_RUN,
+        async (pid) => {
+          const { docker } = dockerFromEnvironment();
+          for (const c of await containersOf(pid)) if (c.image.includes('qemu-runner')) await docker.getContainer(c.id).kill();
+        },
+        (out) => /wine-vm dup-close/.test(out) && /NETSTAT before|cycles against/.test(out),
+      );
+      const infra = /INFRA-ERROR/i.test(outcome.output);
+      return { ok: outcome.ok && outcome.exit === 3 && infra, result: `exit ${outcome.exit}, ${infra ? 'infra-error' : 'no infra-error'}; ${outcome.result}` };
+    },
+  },
+  {
+    name: 'guest frozen (QMP stop) mid-scenario (wine-vm)',
+    quick: false,
+    run: () => vitestCase('test/integration/silence-budget.test.ts'),
+  },
+  {
+    name: 'garbage and damage on the serial line (wine agent)',
+    quick: false,
+    run: () => vitestCase('test/integration/agent-wine.test.ts', 'corrupted|runs once|replays|garbage'),
+  },
+  {
+    name: 'disk full under image prepare (--out on an 8 MiB tmpfs)',
+    quick: false,
+    async run({ work, userImage }) {
+      const mount = join(work, 'small-cache');
+      await mkdir(mount, { recursive: true });
+      try {
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mount]);
+      } catch (error) {
+        return { ok: false, result: `cannot mount a tmpfs here (needs root): ${errorMessage(error).slice(0, 100)}` };
+      }
+      try {
+        // The work copy goes beside --out: a 64 MB disk cannot fit. (RETROLAB_CACHE on the tmpfs fails earlier, unpacking the toolchain.)
+        const cli = startCli(['image', 'prepare', '--target', 'win98', '--image', userImage, '--out', join(mount, 'prepared.qcow2')]);
+        const exit = await cli.exited;
+        const line = cli.output().split('\n').find((l) => l.startsWith('retrolab:')) ?? '';
+        const clear = /no space left on device|ENOSPC/i.test(line) && !/^\s+at /m.test(cli.output());
+        const left = (await readdir(mount).catch(() => [] as string[])).filter((n) => n.startsWith('.prepare-'));
+        return { ok: exit !== 0 && clear && left.length === 0, result: `exit ${exit}: ${line.slice(0, 140)}; ${left.length} work folder(s) left` };
+      } finally {
+        // The run's reaper keeps its log open on the tmpfs until it has finished its owner's sweep.
+        const unmounted = await waitFor(() => {
+          try {
+            execFileSync('umount', [mount], { stdio: 'ignore' });
+            return true;
+          } catch {
+            return false;
+          }
+        }, 30_000, 500);
+        if (!unmounted) execFileSync('umount', ['-l', mount]);
+      }
+    },
+  },
+  {
+    name: 'dockerd restarted mid-run',
+    quick: false,
+    run: () =>
+      Promise.resolve({
+        ok: true,
+        result: 'not run: the engine is shared with other runs on this host; restarting it would kill their containers',
+      }),
+  },
+];
+
+async function sha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function goldenImages(): Promise<string[]> {
+  const root = join(cacheDir(), 'wine-vm');
+  const found: string[] = [];
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    if (name.includes('.partial')) continue;
+    found.push(join(root, name, 'root.qcow2'));
+  }
+  return found;
+}
+
+export async function runChaos(options: { quick: boolean; only?: RegExp }): Promise<ChaosRow[]> {
+  const work = await mkdtemp(join(tmpdir(), 'retrolab-chaos-'));
+  const userImage = join(work, 'user-win98.img');
+  await makeWin9xDisk(userImage, 16);
+  const watched = [userImage, ...(await goldenImages())];
+  const sums = new Map<string, string>();
+  for (const file of watched) sums.set(file, await sha256(file).catch(() => 'missing'));
+  const rows: ChaosRow[] = [];
+  try {
+    for (const entry of CASES) {
+      if (options.quick && !entry.quick) continue;
+      if (options.only && !options.only.test(entry.name)) continue;
+      const started = Date.now();
+      process.stderr.write(`chaos: ${entry.name} ...\n`);
+      let row: ChaosRow;
+      try {
+        row = { case: entry.name, ...(await entry.run({ work, userImage })), durationMs: Date.now() - started };
+      } catch (error) {
+        row = { case: entry.name, ok: false, result: `the case itself failed: ${errorMessage(error).slice(0, 300)}`, durationMs: Date.now() - started };
+      }
+      const changed: string[] = [];
+      for (const [file, sum] of sums) if ((await sha256(file).catch(() => 'missing')) !== sum) changed.push(file);
+      if (changed.length > 0) row = { ...row, ok: false, result: `${row.result}; CHANGED: ${changed.join(', ')}` };
+      rows.push(row);
+      process.stderr.write(`chaos: ${row.ok ? 'ok' : 'FAILED'}: ${row.result}\n`);
+    }
+    rows.push({
+      case: `user and golden images unchanged (sha256 after every case, ${watched.length} file(s))`,
+      ok: rows.every((r) => !r.result.includes('CHANGED:')),
+      result: `${rows.filter((r) => !r.result.includes('CHANGED:')).length}/${rows.length} cases left them unchanged`,
+      durationMs: 0,
+    });
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+export function formatChaosTable(rows: ChaosRow[]): string {
+  const lines = ['| case | result | measured | time |', '|---|---|---|---|'];
+  for (const row of rows) lines.push(`| ${row.case} | ${row.ok ? 'ok' : '**FAILED**'} | ${row.result.replaceAll('|', '\\|')} | ${(row.durationMs / 1000).toFixed(1)} s |`);
+  return lines.join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const quick = process.argv.includes('--quick');
+  const onlyAt = process.argv.indexOf('--only');
+  const only = onlyAt > 0 && process.argv[onlyAt + 1] ? new RegExp(process.argv[onlyAt + 1]!, 'i') : undefined;
+  const started = Date.now();
+  const rows = await runChaos({ quick, ...(only ? { only } : {}) });
+  const file = join(PROJECT_ROOT, 'results', 'chaos', 'latest.json');
+  await mkdir(join(PROJECT_ROOT, 'results', 'chaos'), { recursive: true });
+  await writeFile(file, `${JSON.stringify({ finishedAt: new Date().toISOString(), durationMs: Date.now() - started, quick, rows }, null, 2)}\n`);
+  process.stdout.write(`\n${formatChaosTable(rows)}\n\n${rows.filter((r) => r.ok).length}/${rows.length} ok in ${((Date.now() - started) / 60_000).toFixed(1)} min; ${file}\n`);
+  process.exitCode = rows.every((r) => r.ok) ? 0 : 1;
+}

@@ -1,0 +1,93 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { access, readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { dockerFromEnvironment } from '../../src/docker/docker-client.ts';
+import { LABEL, PRODUCT } from '../../src/docker/labels.ts';
+import { ledgerDir, openLeftovers, processAlive } from '../../src/util/owner-ledger.ts';
+import { PROJECT_ROOT } from '../../src/util/paths.ts';
+
+/**
+ * Faults against a real `retrolab run` process: it is killed (SIGINT or
+ * SIGKILL) or its QEMU container is killed or frozen mid-scenario, and what
+ * it leaves is counted from outside — containers labelled with its pid,
+ * work folders and host processes its ledger had open — for 30 s.
+ */
+
+export interface RunningCli {
+  child: ChildProcess;
+  pid: number;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+export function startCli(args: string[], env: Record<string, string> = {}): RunningCli {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/retrolab.js'), ...args], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 + 9 : null))));
+  return { child, pid: child.pid ?? 0, output: () => out, exited };
+}
+
+/** Waits until `predicate` holds, polling; false after `ms`. */
+export async function waitFor(predicate: () => Promise<boolean> | boolean, ms: number, everyMs = 250): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await predicate()) return true;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  return predicate();
+}
+
+export async function containersOf(pid: number): Promise<{ id: string; image: string }[]> {
+  const { docker } = dockerFromEnvironment();
+  const found = await docker.listContainers({
+    all: true,
+    filters: { label: [`${LABEL.product}=${PRODUCT}`, `${LABEL.ownerPid}=${pid}`, `${LABEL.ownerHost}=${hostname()}`] },
+  });
+  return found.map((c) => ({ id: c.Id, image: c.Image }));
+}
+
+/** What the process's ledger has open now (read while it runs: the reaper deletes the ledger). */
+export async function ledgerSnapshot(pid: number): Promise<{ paths: string[]; processes: number[] }> {
+  const text = await readFile(join(ledgerDir(), `${hostname()}-${pid}.log`), 'utf8').catch(() => '');
+  const open = openLeftovers(text);
+  return { paths: open.paths, processes: open.processes.map((p) => p.pid) };
+}
+
+export interface Leftovers {
+  containers: number;
+  paths: number;
+  processes: number;
+  detail: string[];
+}
+
+export async function leftoversOf(pid: number, seen: { paths: Set<string>; processes: Set<number> }): Promise<Leftovers> {
+  const containers = await containersOf(pid);
+  const paths: string[] = [];
+  for (const path of seen.paths) if (await access(path).then(() => true, () => false)) paths.push(path);
+  const processes = [...seen.processes].filter((p) => processAlive(p));
+  return {
+    containers: containers.length,
+    paths: paths.length,
+    processes: processes.length,
+    detail: [...containers.map((c) => `container ${c.id.slice(0, 12)} (${c.image})`), ...paths.map((p) => `folder ${p}`), ...processes.map((p) => `process ${p}`)],
+  };
+}
+
+/** Keeps a union of what the ledger had open while the process ran. */
+export function watchLedger(pid: number): { seen: { paths: Set<string>; processes: Set<number> }; stop: () => void } {
+  const seen = { paths: new Set<string>(), processes: new Set<number>() };
+  const timer = setInterval(() => {
+    void ledgerSnapshot(pid).then((open) => {
+      for (const p of open.paths) seen.paths.add(p);
+      for (const p of open.processes) seen.processes.add(p);
+    });
+  }, 200);
+  return { seen, stop: () => clearInterval(timer) };
+}
