@@ -1,0 +1,118 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ResultEntry, RunResults } from '../../src/model/run-results.ts';
+import { parseNetstat } from '../../src/netstat/netstat-parser.ts';
+import { PROJECT_ROOT } from '../../src/util/paths.ts';
+
+/**
+ * `retrolab run` as a user runs it, on the open targets: every scenario on a
+ * guest of its own (the connections leak-after-exit leaves behind are not in
+ * the next scenario's table), and a patch that reaches the guest and is
+ * compared with a stored baseline.
+ */
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let work: string;
+
+function retrolab(args: string[], resultsRoot: string): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(PROJECT_ROOT, 'bin/retrolab.js'), ...args],
+      { cwd: PROJECT_ROOT, env: { ...process.env, RETROLAB_RESULTS: resultsRoot }, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+async function latestResults(resultsRoot: string): Promise<RunResults> {
+  return JSON.parse(await readFile(join(resultsRoot, await readlink(join(resultsRoot, 'latest')), 'results.json'), 'utf8')) as RunResults;
+}
+
+function find(results: RunResults, target: string, scenario: string): ResultEntry {
+  const entry = results.entries.find((e) => e.target === target && e.scenario === scenario);
+  if (!entry) throw new Error(`results.json has no ${target}/${scenario}: ${JSON.stringify(results.entries.map((e) => `${e.target}/${e.scenario}`))}`);
+  return entry;
+}
+
+/** The guest ends (local address:port) of rows to the peer that still hold a connection. */
+function heldToPeer(raw: string, peerPort: number): string[] {
+  return parseNetstat(raw)
+    .rows.filter((row) => row.proto === 'TCP' && row.foreign.port === peerPort && ['ESTABLISHED', 'CLOSE_WAIT', 'FIN_WAIT_1', 'FIN_WAIT_2'].includes(row.state ?? ''))
+    .map((row) => `${row.local.addr}:${row.local.port}`);
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'retrolab-isolation-'));
+});
+
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('isolation: leak-after-exit then dup-close in one run', () => {
+  const CYCLES = 10;
+
+  it.each([
+    ['wine', 'container', 7000],
+    ['wine-vm', 'saved-state', 7000],
+  ] as const)('%s: each scenario on a fresh guest; dup-close starts without the connections leak-after-exit left', async (target, start, peerPort) => {
+    const resultsRoot = join(work, `results-${target}`);
+    const run = await retrolab(['run', '--target', target, '--scenario', 'leak-after-exit', '--scenario', 'dup-close', '--cycles', String(CYCLES)], resultsRoot);
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    const results = await latestResults(resultsRoot);
+    const [leak, dup] = [find(results, target, 'leak-after-exit'), find(results, target, 'dup-close')];
+    expect(leak.verdict, leak.reason).toBe('pass');
+    expect(leak.observed).toBe('leak');
+    expect(dup.verdict, dup.reason).toBe('pass');
+    expect(dup.observed).toBe('clean');
+
+    expect(leak.guest?.start).toBe(start);
+    expect(dup.guest?.start).toBe(start);
+    expect(leak.guest?.id).not.toBe(dup.guest?.id);
+
+    // The holder's connections were there after leak-after-exit's program exited...
+    const held = heldToPeer(leak.netstat!.after.raw, peerPort);
+    expect(held.length, leak.netstat!.after.raw).toBeGreaterThanOrEqual(CYCLES);
+    // ...and none of them is in dup-close's first table.
+    const before = parseNetstat(dup.netstat!.before.raw).rows.map((row) => `${row.local.addr}:${row.local.port}`);
+    expect(before.filter((end) => held.includes(end))).toEqual([]);
+    expect(heldToPeer(dup.netstat!.before.raw, peerPort)).toEqual([]);
+  });
+});
+
+describe('--patch on wine: the files reach the guest, the command runs, the run is compared with a baseline', () => {
+  it('records the patch per scenario and finds no change against the baseline it stored', async () => {
+    const resultsRoot = join(work, 'results-patch');
+    const patchDir = join(work, 'patch');
+    await mkdir(patchDir, { recursive: true });
+    const nonce = randomBytes(8).toString('hex');
+    await writeFile(join(patchDir, 'marker.txt'), `patched ${nonce}\r\n`);
+    const baseline = join(work, 'patch-baseline.json');
+    // `type` prints the file in the guest's patch folder: its text in the results proves both.
+    const args = ['run', '--target', 'wine', '--scenario', 'dup-close', '--cycles', '3', '--patch', patchDir, '--patch-install', 'type marker.txt', '--baseline', baseline];
+
+    const first = await retrolab(args, resultsRoot);
+    expect(first.code, first.stderr + first.stdout).toBe(0);
+    const entry = find(await latestResults(resultsRoot), 'wine', 'dup-close');
+    expect(entry.verdict, entry.reason).toBe('pass');
+    expect(entry.patch).toMatchObject({ dir: patchDir, files: 1, installCommand: 'type marker.txt', exitCode: 0, appliedTo: 'each-guest' });
+    expect(entry.patch?.output).toContain(`patched ${nonce}`);
+    expect(entry.patch?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(first.stdout).toContain(`stored this run as the baseline ${baseline}`);
+
+    const second = await retrolab(args, resultsRoot);
+    expect(second.code, second.stderr + second.stdout).toBe(0);
+    expect(second.stdout).toContain(`no change against ${baseline}`);
+    expect(find(await latestResults(resultsRoot), 'wine', 'dup-close').patch?.sha256).toBe(entry.patch?.sha256);
+  });
+});
