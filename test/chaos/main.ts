@@ -159,13 +159,13 @@ const CASES: ChaosCase[] = [
     run: () => vitestCase('test/integration/agent-wine.test.ts', 'corrupted|runs once|replays|garbage'),
   },
   {
-    name: 'disk full under image prepare (--out on an 8 MiB tmpfs)',
+    name: 'disk full under image prepare (--out on a 256 KiB tmpfs)',
     quick: false,
     async run({ work, userImage }) {
       const mount = join(work, 'small-cache');
       await mkdir(mount, { recursive: true });
       try {
-        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mount]);
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mount]);
       } catch (error) {
         return { ok: false, result: `cannot mount a tmpfs here (needs root): ${errorMessage(error).slice(0, 100)}` };
       }
