@@ -87,31 +87,28 @@ export function ownLedgerFile(): string {
   return ensureLedger();
 }
 
-/** Records a work folder or partial file; call the returned function once it is removed or handed to the user. */
-export function trackPath(path: string): () => void {
-  write({ op: '+path', path });
+/** Writes the opening line now and returns a release that writes the closing one, once. */
+function track(opened: LedgerLine, closed: LedgerLine): () => void {
+  write(opened);
   open++;
   let done = false;
   return () => {
     if (done) return;
     done = true;
     open--;
-    write({ op: '-path', path });
+    write(closed);
   };
+}
+
+/** Records a work folder or partial file; call the returned function once it is removed or handed to the user. */
+export function trackPath(path: string): () => void {
+  return track({ op: '+path', path }, { op: '-path', path });
 }
 
 /** Records a child process; call the returned function once it has exited. */
 export function trackProcess(pid: number): () => void {
   const startTime = processStartTime(pid);
-  write({ op: '+pid', pid, startTime });
-  open++;
-  let done = false;
-  return () => {
-    if (done) return;
-    done = true;
-    open--;
-    write({ op: '-pid', pid, startTime });
-  };
+  return track({ op: '+pid', pid, startTime }, { op: '-pid', pid, startTime });
 }
 
 /** What a ledger says is still open. */
