@@ -16,14 +16,16 @@ export default {
     },
     {
       name: 'model-imports-nothing-of-ours',
-      comment: 'src/model is the bottom layer (scenario catalog, observation, result types): it may import only packages and node built-ins.',
+      comment:
+        'src/model is the bottom layer (scenario catalog, observation, result types): it may import only packages and node built-ins.',
       severity: 'error',
       from: { path: '^src/model/' },
       to: { path: '^src/', pathNot: '^src/model/' },
     },
     {
       name: 'os-profiles-import-nothing-of-ours',
-      comment: 'src/os (the OS families and profiles) sits at the bottom beside src/model: config, pe, licensed, targets and scenarios read it, it reads none of them.',
+      comment:
+        'src/os (the OS families and profiles) sits at the bottom beside src/model: config, pe, licensed, targets and scenarios read it, it reads none of them.',
       severity: 'error',
       from: { path: '^src/os/' },
       to: { path: '^src/', pathNot: '^src/os/' },

@@ -15,12 +15,20 @@ async function main(): Promise<number> {
   process.once('SIGINT', () => controller.abort(new Error('interrupted by SIGINT')));
   const download = argv.download !== false && process.env.RETROLAB_OPENWATCOM_DOWNLOAD !== '0';
   try {
-    const outcome = await provisionOpenWatcom({ signal: controller.signal, onProgress: consoleProgress({ verbose: argv.verbose === true }), download });
+    const outcome = await provisionOpenWatcom({
+      signal: controller.signal,
+      onProgress: consoleProgress({ verbose: argv.verbose === true }),
+      download,
+    });
     if (outcome.kind === 'found') {
       const { install } = outcome;
-      process.stderr.write(`[toolchain] Open Watcom: ${install.root} (from ${install.from}${install.tarball ? `: ${install.tarball}` : ''}); the guest programs build with it\n`);
+      process.stderr.write(
+        `[toolchain] Open Watcom: ${install.root} (from ${install.from}${install.tarball ? `: ${install.tarball}` : ''}); the guest programs build with it\n`,
+      );
     } else {
-      process.stderr.write(`[toolchain] Open Watcom is missing (${outcome.reason}); the guest programs build with mingw-w64\n  to add it: ${outcome.fix}\n`);
+      process.stderr.write(
+        `[toolchain] Open Watcom is missing (${outcome.reason}); the guest programs build with mingw-w64\n  to add it: ${outcome.fix}\n`,
+      );
     }
     return 0;
   } catch (error) {

@@ -220,7 +220,11 @@ export class AgentClient implements AsyncDisposable {
   }
 
   /** Writes `bytes` to `guestPath` in chunks; the agent commits on the last one and both CRCs must agree. */
-  async putFile(guestPath: string, bytes: Uint8Array, options: CallOptions & { chunkSize?: number } = {}): Promise<{ size: number; crc32: number }> {
+  async putFile(
+    guestPath: string,
+    bytes: Uint8Array,
+    options: CallOptions & { chunkSize?: number } = {},
+  ): Promise<{ size: number; crc32: number }> {
     const path = str16(guestPath, 'guest path', MAX_PATH_BYTES);
     const chunkSize = Math.max(1, Math.min(options.chunkSize ?? PUT_CHUNK, MAX_PAYLOAD - 5 - path.length));
     const signal = deadlineSignal(options.signal, options.deadlineMs ?? 30_000 + bytes.length / 4);
@@ -273,14 +277,20 @@ export class AgentClient implements AsyncDisposable {
         });
       }
       if (data.length > chunkSize || offset + data.length > nowSize) {
-        throw new GuestDataTooLargeError(guestPath, `a chunk of ${data.length} bytes at offset ${offset} does not fit (asked for ${chunkSize}, file size ${nowSize})`, {
-          announced: nowSize,
-          limit,
-          fix: 'the agent answered outside the protocol: rebuild and redeploy it (npm run build:guest)',
-        });
+        throw new GuestDataTooLargeError(
+          guestPath,
+          `a chunk of ${data.length} bytes at offset ${offset} does not fit (asked for ${chunkSize}, file size ${nowSize})`,
+          {
+            announced: nowSize,
+            limit,
+            fix: 'the agent answered outside the protocol: rebuild and redeploy it (npm run build:guest)',
+          },
+        );
       }
       if ((size !== undefined && nowSize !== size) || (data.length === 0 && offset < nowSize)) {
-        throw new AgentProtocolError(`GET ${guestPath}: the file changed while it was read (size ${size} then ${nowSize} at offset ${offset})`);
+        throw new AgentProtocolError(
+          `GET ${guestPath}: the file changed while it was read (size ${size} then ${nowSize} at offset ${offset})`,
+        );
       }
       size = nowSize;
       chunks.push(Buffer.from(data));
@@ -297,7 +307,8 @@ export class AgentClient implements AsyncDisposable {
       });
       return true;
     } catch (error) {
-      const missing = error instanceof AgentRequestError && (error.win32Error === ERROR_FILE_NOT_FOUND || error.win32Error === ERROR_PATH_NOT_FOUND);
+      const missing =
+        error instanceof AgentRequestError && (error.win32Error === ERROR_FILE_NOT_FOUND || error.win32Error === ERROR_PATH_NOT_FOUND);
       if (missing && options.missingOk) return false;
       throw error;
     }
@@ -475,7 +486,10 @@ export class AgentClient implements AsyncDisposable {
         resolve(outcome);
       };
       const onAbort = (): void => finish({ kind: 'fault', fault: 'deadline reached', timeout: true });
-      const timer = setTimeout(() => finish({ kind: 'fault', fault: `no reply within ${attemptTimeoutMs} ms`, timeout: true }), attemptTimeoutMs);
+      const timer = setTimeout(
+        () => finish({ kind: 'fault', fault: `no reply within ${attemptTimeoutMs} ms`, timeout: true }),
+        attemptTimeoutMs,
+      );
       if (signal.aborted) return onAbort();
       signal.addEventListener('abort', onAbort, { once: true });
       this.#pending = { seq, settle: finish };
@@ -513,12 +527,17 @@ export class AgentClient implements AsyncDisposable {
         return;
       case 'corrupt':
         this.stats.corruptFrames++;
-        if (pending?.seq === event.seq) pending.settle({ kind: 'fault', fault: `corrupt reply (bad frame CRC) for seq ${event.seq}`, timeout: false });
+        if (pending?.seq === event.seq)
+          pending.settle({ kind: 'fault', fault: `corrupt reply (bad frame CRC) for seq ${event.seq}`, timeout: false });
         return;
       case 'rejected':
         this.stats.rejectedFrames++;
         if (pending?.seq === event.seq) {
-          pending.settle({ kind: 'fault', fault: `reply rejected (${event.reason}, length ${event.length}, version ${event.version})`, timeout: false });
+          pending.settle({
+            kind: 'fault',
+            fault: `reply rejected (${event.reason}, length ${event.length}, version ${event.version})`,
+            timeout: false,
+          });
         }
         return;
       case 'frame': {
@@ -553,7 +572,9 @@ export class AgentClient implements AsyncDisposable {
   };
 
   readonly #onEnd = (): void => {
-    this.#fail(new AgentProtocolError('the serial stream ended (the guest side closed COM1: QEMU, the line bridge or the container went away)'));
+    this.#fail(
+      new AgentProtocolError('the serial stream ended (the guest side closed COM1: QEMU, the line bridge or the container went away)'),
+    );
   };
 
   #fail(error: Error): void {

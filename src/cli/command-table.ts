@@ -36,8 +36,18 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'doctor',
     summary: 'checks every prerequisite and says how to fix what is missing',
-    options: [{ name: 'json', type: 'boolean', description: 'print the checks as JSON (name, status, required, detail, fix) instead of a table' }],
-    details: () => Promise.resolve(['statuses:', ...formatRows(CHECK_STATUSES.map(({ status, meaning }) => [status, meaning] as const)), '', 'exits 1 when a required check is not ok.'].join('\n')),
+    options: [
+      { name: 'json', type: 'boolean', description: 'print the checks as JSON (name, status, required, detail, fix) instead of a table' },
+    ],
+    details: () =>
+      Promise.resolve(
+        [
+          'statuses:',
+          ...formatRows(CHECK_STATUSES.map(({ status, meaning }) => [status, meaning] as const)),
+          '',
+          'exits 1 when a required check is not ok.',
+        ].join('\n'),
+      ),
     load: async () => (await import('./commands/doctor.ts')).doctorCommand,
   },
   {
@@ -59,13 +69,20 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: LAB_OPTIONS,
     details: labDetails,
     load: async () => (await import('./commands/lab.ts')).labCommand,
-        reaped: true,
+    reaped: true,
   },
   {
     name: 'prepare',
     summary: 'prepares targets once (guest programs, the wine-vm disk, saved VM states) so later runs only start guests',
     options: [
-      { name: 'target', type: 'string', multiple: true, value: 'T', choices: () => listTargets(), description: 'a target to prepare: a folder of vms/ (default: all)' },
+      {
+        name: 'target',
+        type: 'string',
+        multiple: true,
+        value: 'T',
+        choices: () => listTargets(),
+        description: 'a target to prepare: a folder of vms/ (default: all)',
+      },
       LAB_OPTIONS.find((option) => option.name === 'toolchain')!,
       { name: 'verbose', type: 'boolean', description: 'print every build and tool line' },
     ],
@@ -79,7 +96,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: LAB_OPTIONS,
     details: labDetails,
     load: async () => (await import('./commands/lab.ts')).runCommand,
-        reaped: true,
+    reaped: true,
   },
   {
     name: 'netstat',
@@ -87,7 +104,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     subcommands: [
       {
         name: 'netstat parse',
-        summary: 'parses NETSTAT text (Windows 95/98, NT 4, Wine; captured with NETSTAT -AN > FILE or pasted) or tcptab output and prints rows and state counts as JSON',
+        summary:
+          'parses NETSTAT text (Windows 95/98, NT 4, Wine; captured with NETSTAT -AN > FILE or pasted) or tcptab output and prints rows and state counts as JSON',
         details: () =>
           Promise.resolve(
             [
@@ -97,7 +115,15 @@ export const COMMANDS: readonly CommandSpec[] = [
             ].join('\n'),
           ),
         positionals: [{ name: 'FILE', required: true, description: 'the captured text, e.g. NETSTAT -AN > FILE on a real machine' }],
-        options: [{ name: 'format', type: 'string', value: 'F', choices: ['auto', 'netstat', 'tcptab'], description: 'the input format (default auto)' }],
+        options: [
+          {
+            name: 'format',
+            type: 'string',
+            value: 'F',
+            choices: ['auto', 'netstat', 'tcptab'],
+            description: 'the input format (default auto)',
+          },
+        ],
         load: async () => (await import('./commands/netstat-parse.ts')).netstatParseCommand,
       },
     ],
@@ -116,7 +142,8 @@ export const COMMANDS: readonly CommandSpec[] = [
             name: 'out',
             type: 'string',
             value: 'PATH|DIR',
-            description: 'where the prepared copy goes: a file, or an existing folder that gets <target>-prepared.qcow2 (default under .cache/)',
+            description:
+              'where the prepared copy goes: a file, or an existing folder that gets <target>-prepared.qcow2 (default under .cache/)',
           },
           force,
           ...imageCommon,
@@ -127,7 +154,12 @@ export const COMMANDS: readonly CommandSpec[] = [
       {
         name: 'image setup-media',
         summary: 'writes a floppy image and an ISO with the agent, SETUP.BAT and the .reg files, for a guest you set up by hand',
-        options: [licensedTarget, { name: 'out', type: 'string', value: 'DIR', description: 'the folder for the two images (default .cache/setup-media)' }, force, ...imageCommon],
+        options: [
+          licensedTarget,
+          { name: 'out', type: 'string', value: 'DIR', description: 'the folder for the two images (default .cache/setup-media)' },
+          force,
+          ...imageCommon,
+        ],
         load: async () => (await import('./commands/image.ts')).imageSetupMediaCommand,
         reaped: true,
       },
@@ -142,7 +174,8 @@ export const COMMANDS: readonly CommandSpec[] = [
             name: 'boot-floppy',
             type: 'string',
             value: 'PATH',
-            description: '95/98/ME: your boot floppy, when the CD does not boot; NT 4: a DOS boot floppy (required: setup runs winnt /b from C:\\I386)',
+            description:
+              '95/98/ME: your boot floppy, when the CD does not boot; NT 4: a DOS boot floppy (required: setup runs winnt /b from C:\\I386)',
           },
           { name: 'out', type: 'string', value: 'PATH', description: 'where the prepared disk goes' },
           force,

@@ -17,9 +17,13 @@ export const EXIT_CODES: readonly { code: ExitCode; meaning: string }[] = [
   { code: EXIT.ok, meaning: 'every verdict passed or was skipped, and nothing regressed against the baseline' },
   {
     code: EXIT.failed,
-    meaning: 'a verdict failed, a baseline comparison found a regression, a target was skipped under --fail-on-skip, or doctor found a required check missing',
+    meaning:
+      'a verdict failed, a baseline comparison found a regression, a target was skipped under --fail-on-skip, or doctor found a required check missing',
   },
   { code: EXIT.usage, meaning: 'the command line, a config file or an input file cannot be used (the message says which and why)' },
-  { code: EXIT.infrastructure, meaning: 'the lab itself broke (engine, QEMU, agent): an infra-error entry says where; results are still written' },
+  {
+    code: EXIT.infrastructure,
+    meaning: 'the lab itself broke (engine, QEMU, agent): an infra-error entry says where; results are still written',
+  },
   { code: EXIT.interrupted, meaning: 'stopped by Ctrl-C or SIGTERM; what was decided so far is written, marked interrupted' },
 ];

@@ -22,7 +22,11 @@ function optionSynopsis(option: OptionSpec): string {
 /** The text after the description in help and in the README: repeatable, required, choices. */
 export async function optionNotes(option: OptionSpec): Promise<string> {
   const choices = option.choices ? await resolveChoices(option.choices) : undefined;
-  const notes = [option.required ? 'required' : '', option.multiple ? 'repeatable, or a comma-separated list' : '', choices ? `one of: ${choices.join(', ')}` : '']
+  const notes = [
+    option.required ? 'required' : '',
+    option.multiple ? 'repeatable, or a comma-separated list' : '',
+    choices ? `one of: ${choices.join(', ')}` : '',
+  ]
     .filter(Boolean)
     .join('; ');
   return notes ? ` (${notes})` : '';
@@ -50,7 +54,8 @@ function wrap(words: readonly string[], first: string, indent: string, width = W
 export function usageLines(command: CommandSpec): string[] {
   if (command.usage) return [...command.usage];
   const name = `retrolab ${command.name}`;
-  if (command.subcommands && command.subcommands.length > 0) return [`${name} <${command.subcommands.map((child) => child.name.split(' ').at(-1)).join('|')}> [options]`];
+  if (command.subcommands && command.subcommands.length > 0)
+    return [`${name} <${command.subcommands.map((child) => child.name.split(' ').at(-1)).join('|')}> [options]`];
   const options = command.options ?? [];
   const parts = [
     ...(command.positionals ?? []).map((positional) => (positional.required ? positional.name : `[${positional.name}]`)),
@@ -65,7 +70,8 @@ export function formatRows(rows: readonly (readonly [string, string])[], indent 
   const width = Math.min(30, Math.max(...rows.map(([left]) => left.length)));
   return rows.flatMap(([left, right]) => {
     const words = right.split(/\s+/).filter(Boolean);
-    if (left.length > width) return [`${indent}${left}`, ...wrap(words, `${indent}${' '.repeat(width + 2)}`, `${indent}${' '.repeat(width + 2)}`)];
+    if (left.length > width)
+      return [`${indent}${left}`, ...wrap(words, `${indent}${' '.repeat(width + 2)}`, `${indent}${' '.repeat(width + 2)}`)];
     return wrap(words, `${indent}${left.padEnd(width)}  `, `${indent}${' '.repeat(width + 2)}`);
   });
 }
@@ -93,14 +99,24 @@ export async function renderHelp(commands: readonly CommandSpec[], command?: Com
   const [firstUsage, ...moreUsage] = usageLines(command);
   const lines = [`usage: ${firstUsage}`, ...moreUsage.map((line) => `       ${line}`), '', command.summary];
   if (command.subcommands && command.subcommands.length > 0) {
-    lines.push('', 'subcommands:', ...formatRows(command.subcommands.map((child) => [child.name.split(' ').at(-1) ?? child.name, child.summary] as const)));
+    lines.push(
+      '',
+      'subcommands:',
+      ...formatRows(command.subcommands.map((child) => [child.name.split(' ').at(-1) ?? child.name, child.summary] as const)),
+    );
     lines.push('', `run \`retrolab help ${command.name} <subcommand>\` for its options`);
   } else {
     if (command.positionals && command.positionals.length > 0) {
-      lines.push('', 'arguments:', ...formatRows(command.positionals.map((positional) => [positional.name, positional.description] as const)));
+      lines.push(
+        '',
+        'arguments:',
+        ...formatRows(command.positionals.map((positional) => [positional.name, positional.description] as const)),
+      );
     }
     const options = [...(command.options ?? []), HELP_OPTION];
-    const rows = await Promise.all(options.map(async (option) => [optionLabel(option), `${option.description}${await optionNotes(option)}`] as const));
+    const rows = await Promise.all(
+      options.map(async (option) => [optionLabel(option), `${option.description}${await optionNotes(option)}`] as const),
+    );
     lines.push('', 'options:', ...formatRows(rows));
   }
   if (command.details) lines.push('', (await command.details()).trimEnd());
@@ -116,7 +132,10 @@ function cell(text: string): string {
  * The README's CLI reference, generated from the same specs as `--help`
  * (`npm run readme:cli` writes it between the markers; a unit test checks it).
  */
-export async function renderMarkdownReference(commands: readonly CommandSpec[], extra: { sections: readonly { title: string; rows: readonly (readonly [string, string])[]; head: readonly [string, string] }[] }): Promise<string> {
+export async function renderMarkdownReference(
+  commands: readonly CommandSpec[],
+  extra: { sections: readonly { title: string; rows: readonly (readonly [string, string])[]; head: readonly [string, string] }[] },
+): Promise<string> {
   const out: string[] = ['| command | what it does |', '|---|---|'];
   for (const leaf of leaves(commands)) out.push(`| \`retrolab ${leaf.name}\` | ${cell(leaf.summary)} |`);
   out.push('', 'Every command and subcommand takes `-h`/`--help`; `retrolab help <command>` prints the same.');
@@ -130,14 +149,35 @@ export async function renderMarkdownReference(commands: readonly CommandSpec[], 
     }
     if (leaf.options) documented.set(leaf.options, leaf.name);
     const rows = [
-      ...(leaf.positionals ?? []).map((positional) => [`\`${positional.name}\``, `${positional.description}${positional.required ? ' (required)' : ''}`] as const),
-      ...(await Promise.all((leaf.options ?? []).map(async (option) => [`\`${optionLabel(option)}\``, `${option.description}${await optionNotes(option)}`] as const))),
+      ...(leaf.positionals ?? []).map(
+        (positional) => [`\`${positional.name}\``, `${positional.description}${positional.required ? ' (required)' : ''}`] as const,
+      ),
+      ...(await Promise.all(
+        (leaf.options ?? []).map(
+          async (option) => [`\`${optionLabel(option)}\``, `${option.description}${await optionNotes(option)}`] as const,
+        ),
+      )),
     ];
-    if (rows.length > 0) out.push('', '| option | meaning |', '|---|---|', ...rows.map(([left, right]) => `| ${cell(left)} | ${cell(right)} |`));
+    if (rows.length > 0)
+      out.push('', '| option | meaning |', '|---|---|', ...rows.map(([left, right]) => `| ${cell(left)} | ${cell(right)} |`));
   }
-  out.push('', '#### Exit codes', '', '| code | meaning |', '|---|---|', ...EXIT_CODES.map((code) => `| ${code.code} | ${cell(code.meaning)} |`));
+  out.push(
+    '',
+    '#### Exit codes',
+    '',
+    '| code | meaning |',
+    '|---|---|',
+    ...EXIT_CODES.map((code) => `| ${code.code} | ${cell(code.meaning)} |`),
+  );
   for (const section of extra.sections) {
-    out.push('', `#### ${section.title}`, '', `| ${section.head[0]} | ${section.head[1]} |`, '|---|---|', ...section.rows.map(([left, right]) => `| ${cell(left)} | ${cell(right)} |`));
+    out.push(
+      '',
+      `#### ${section.title}`,
+      '',
+      `| ${section.head[0]} | ${section.head[1]} |`,
+      '|---|---|',
+      ...section.rows.map(([left, right]) => `| ${cell(left)} | ${cell(right)} |`),
+    );
   }
   return `${out.join('\n')}\n`;
 }

@@ -16,8 +16,22 @@ import { RUN_FILES } from './run-files.ts';
  * parseLabOptions.
  */
 export const LAB_OPTIONS: readonly OptionSpec[] = [
-  { name: 'target', type: 'string', multiple: true, value: 'T', choices: () => listTargets(), description: 'a target to run: a folder of vms/ (default for lab: all)' },
-  { name: 'scenario', type: 'string', multiple: true, value: 'S', choices: SCENARIO_NAMES, description: 'a scenario to run (default for lab: all)' },
+  {
+    name: 'target',
+    type: 'string',
+    multiple: true,
+    value: 'T',
+    choices: () => listTargets(),
+    description: 'a target to run: a folder of vms/ (default for lab: all)',
+  },
+  {
+    name: 'scenario',
+    type: 'string',
+    multiple: true,
+    value: 'S',
+    choices: SCENARIO_NAMES,
+    description: 'a scenario to run (default for lab: all)',
+  },
   { name: 'cycles', type: 'string', value: 'N', description: "cycles per program run instead of each scenario's own (1 to 10000)" },
   {
     name: 'baseline',
@@ -28,20 +42,36 @@ export const LAB_OPTIONS: readonly OptionSpec[] = [
   { name: 'baseline-strict', type: 'boolean', description: 'with --baseline: also count the entries this run left out as changes' },
   { name: 'tolerance', type: 'string', value: 'R', description: 'leak-rate change (0 to 1) a baseline comparison ignores (default 0.1)' },
   { name: 'patch', type: 'string', value: 'DIR', description: "copy DIR into each scenario's guest before it runs" },
-  { name: 'patch-install', type: 'string', value: 'CMD', description: 'with --patch: run CMD in the guest (in the patch folder) to install it' },
-  { name: 'out', type: 'string', value: 'DIR', description: 'write results/<run-id>/ and latest under DIR (default results/, or RETROLAB_RESULTS)' },
-  { name: 'fail-on-skip', type: 'boolean', description: 'exit 1 when a target or scenario was skipped (a licensed target without its image)' },
+  {
+    name: 'patch-install',
+    type: 'string',
+    value: 'CMD',
+    description: 'with --patch: run CMD in the guest (in the patch folder) to install it',
+  },
+  {
+    name: 'out',
+    type: 'string',
+    value: 'DIR',
+    description: 'write results/<run-id>/ and latest under DIR (default results/, or RETROLAB_RESULTS)',
+  },
+  {
+    name: 'fail-on-skip',
+    type: 'boolean',
+    description: 'exit 1 when a target or scenario was skipped (a licensed target without its image)',
+  },
   {
     name: 'toolchain',
     type: 'string',
     value: 'TC',
     choices: ['auto', ...TOOLCHAIN_KINDS],
-    description: 'the compiler of the guest programs: Open Watcom or mingw-w64 (default auto: Open Watcom when found; RETROLAB_TOOLCHAIN does the same)',
+    description:
+      'the compiler of the guest programs: Open Watcom or mingw-w64 (default auto: Open Watcom when found; RETROLAB_TOOLCHAIN does the same)',
   },
   {
     name: 'reuse-guest',
     type: 'boolean',
-    description: "run a target's scenarios in one guest instead of a fresh guest each (faster, not isolated: a leak carries over; results.json says reused)",
+    description:
+      "run a target's scenarios in one guest instead of a fresh guest each (faster, not isolated: a leak carries over; results.json says reused)",
   },
   { name: 'verbose', type: 'boolean', description: 'print every line the guest programs log' },
 ];
@@ -52,7 +82,15 @@ export async function labDetails(): Promise<string> {
   const rows = (items: readonly (readonly [string, string])[]) => formatRows(items);
   return [
     'targets:',
-    ...rows(specs.map((spec) => [spec.target, spec.licensed ? 'licensed: needs your prepared disk image (skipped otherwise)' : 'open: built here from Debian packages'] as const)),
+    ...rows(
+      specs.map(
+        (spec) =>
+          [
+            spec.target,
+            spec.licensed ? 'licensed: needs your prepared disk image (skipped otherwise)' : 'open: built here from Debian packages',
+          ] as const,
+      ),
+    ),
     '',
     'scenarios:',
     ...rows(SCENARIO_NAMES.map((name) => [name, SCENARIOS[name].title] as const)),
@@ -89,7 +127,14 @@ export function labOptionsRecord(options: LabOptions): Record<string, string | n
 }
 
 function listOf<T extends string>(values: readonly string[]): T[] {
-  return [...new Set(values.flatMap((value) => value.split(',')).map((value) => value.trim()).filter(Boolean))] as T[];
+  return [
+    ...new Set(
+      values
+        .flatMap((value) => value.split(','))
+        .map((value) => value.trim())
+        .filter(Boolean),
+    ),
+  ] as T[];
 }
 
 /**
@@ -101,13 +146,16 @@ export async function parseLabOptions(args: ParsedArgs, mode: 'lab' | 'run'): Pr
   const problems: string[] = [];
   const targets = listOf<TargetName>(args.strings('target'));
   const scenarios = listOf<ScenarioName>(args.strings('scenario'));
-  if (mode === 'run' && targets.length === 0) problems.push(`--target is required for run: one or more of ${allTargets.join(', ')} (lab runs them all)`);
-  if (mode === 'run' && scenarios.length === 0) problems.push(`--scenario is required for run: one or more of ${SCENARIO_NAMES.join(', ')} (lab runs them all)`);
+  if (mode === 'run' && targets.length === 0)
+    problems.push(`--target is required for run: one or more of ${allTargets.join(', ')} (lab runs them all)`);
+  if (mode === 'run' && scenarios.length === 0)
+    problems.push(`--scenario is required for run: one or more of ${SCENARIO_NAMES.join(', ')} (lab runs them all)`);
   const number = (flag: string, min: number, max: number): number | undefined => {
     const text = args.string(flag);
     if (text === undefined) return undefined;
     const n = Number(text);
-    if (text.trim() === '' || !Number.isFinite(n) || n < min || n > max) problems.push(`--${flag}: ${quoteInput(text)} is not a number from ${min} to ${max}`);
+    if (text.trim() === '' || !Number.isFinite(n) || n < min || n > max)
+      problems.push(`--${flag}: ${quoteInput(text)} is not a number from ${min} to ${max}`);
     return n;
   };
   const cycles = number('cycles', 1, 10_000);

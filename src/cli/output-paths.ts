@@ -14,7 +14,10 @@ async function writable(directory: string, flag: string, what: string): Promise<
   try {
     await access(directory, constants.W_OK);
   } catch (error) {
-    throw new ConfigError(`${flag}: ${directory} is not writable, so ${what} could not be written; choose another path or fix its permissions`, { cause: error, context: { path: directory } });
+    throw new ConfigError(
+      `${flag}: ${directory} is not writable, so ${what} could not be written; choose another path or fix its permissions`,
+      { cause: error, context: { path: directory } },
+    );
   }
 }
 
@@ -27,7 +30,8 @@ async function writable(directory: string, flag: string, what: string): Promise<
 export async function checkOutputPaths(paths: { resultsRoot: string; baseline?: string }): Promise<void> {
   const root = resolve(paths.resultsRoot);
   const rootStat = await statOrUndefined(root);
-  if (rootStat && !rootStat.isDirectory()) throw new ConfigError(`--out: ${root} is a file, not a folder; results/<run-id>/ goes inside a folder`, { context: { path: root } });
+  if (rootStat && !rootStat.isDirectory())
+    throw new ConfigError(`--out: ${root} is a file, not a folder; results/<run-id>/ goes inside a folder`, { context: { path: root } });
   if (!rootStat) {
     try {
       await mkdir(root, { recursive: true });
@@ -39,14 +43,20 @@ export async function checkOutputPaths(paths: { resultsRoot: string; baseline?: 
   if (paths.baseline === undefined) return;
   const baseline = resolve(paths.baseline);
   const baselineStat = await statOrUndefined(baseline);
-  if (baselineStat?.isDirectory()) throw new ConfigError(`--baseline: ${baseline} is a folder; give a file (e.g. ${baseline}/baseline.json)`, { context: { path: baseline } });
+  if (baselineStat?.isDirectory())
+    throw new ConfigError(`--baseline: ${baseline} is a folder; give a file (e.g. ${baseline}/baseline.json)`, {
+      context: { path: baseline },
+    });
   if (baselineStat) return;
   const folder = dirname(baseline);
   const folderStat = await statOrUndefined(folder);
   if (!folderStat?.isDirectory()) {
-    throw new ConfigError(`--baseline: the folder ${folder} does not exist, so this run could not be stored there as the baseline; create it or choose another path`, {
-      context: { path: baseline },
-    });
+    throw new ConfigError(
+      `--baseline: the folder ${folder} does not exist, so this run could not be stored there as the baseline; create it or choose another path`,
+      {
+        context: { path: baseline },
+      },
+    );
   }
   await writable(folder, '--baseline', 'the baseline');
 }

@@ -30,7 +30,10 @@ function findSubcommand(parent: CommandSpec, word: string): CommandSpec {
   if (found) return found;
   const what = parent.name === '' ? 'command' : `${parent.name} subcommand`;
   const close = suggest(word, children.map(lastWord));
-  const hint = close.length > 0 ? `; did you mean ${close.map((name) => `"${name}"`).join(' or ')}?` : `; choose from ${children.map(lastWord).join(', ')}`;
+  const hint =
+    close.length > 0
+      ? `; did you mean ${close.map((name) => `"${name}"`).join(' or ')}?`
+      : `; choose from ${children.map(lastWord).join(', ')}`;
   throw usageError(`unknown ${what} ${quoteInput(word)}${hint}`, parent);
 }
 
@@ -83,7 +86,11 @@ export async function parseOptions(spec: CommandSpec, args: readonly string[]): 
   const options = [...(spec.options ?? []), HELP_OPTION];
   const config: NonNullable<ParseArgsConfig['options']> = {};
   for (const option of options) {
-    config[option.name] = { type: option.type, ...(option.short ? { short: option.short } : {}), ...(option.multiple ? { multiple: true } : {}) };
+    config[option.name] = {
+      type: option.type,
+      ...(option.short ? { short: option.short } : {}),
+      ...(option.multiple ? { multiple: true } : {}),
+    };
   }
   // A first, lenient pass finds unknown options so each gets a suggestion instead of node's bare message.
   const { tokens } = parseArgs({ args: [...args], options: config, strict: false, allowPositionals: true, tokens: true });
@@ -92,7 +99,10 @@ export async function parseOptions(spec: CommandSpec, args: readonly string[]): 
     if (token.kind !== 'option' || config[token.name] !== undefined) continue;
     const typed = token.rawName.startsWith('--') ? token.rawName : `-${token.name}`;
     const close = suggest(typed, known);
-    throw usageError(`unknown option ${typed.length > 60 ? quoteInput(typed, 60) : typed}${close.length > 0 ? `; did you mean ${close.join(' or ')}?` : ''}`, spec);
+    throw usageError(
+      `unknown option ${typed.length > 60 ? quoteInput(typed, 60) : typed}${close.length > 0 ? `; did you mean ${close.join(' or ')}?` : ''}`,
+      spec,
+    );
   }
   let parsed;
   try {
@@ -103,23 +113,33 @@ export async function parseOptions(spec: CommandSpec, args: readonly string[]): 
   const positionals = parsed.positionals;
   const allowed = spec.positionals ?? [];
   if (positionals.length > allowed.length) {
-    const extra = positionals.slice(allowed.length).map((word) => quoteInput(word)).join(', ');
+    const extra = positionals
+      .slice(allowed.length)
+      .map((word) => quoteInput(word))
+      .join(', ');
     throw usageError(allowed.length === 0 ? `unexpected argument ${extra} (options start with --)` : `too many arguments: ${extra}`, spec);
   }
   const problems: string[] = [];
   allowed.forEach((positional, index) => {
-    if (positional.required && positionals[index] === undefined) problems.push(`${positional.name} is required (${positional.description})`);
+    if (positional.required && positionals[index] === undefined)
+      problems.push(`${positional.name} is required (${positional.description})`);
   });
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   for (const option of options) {
     const value = values[option.name];
     if (value === undefined) {
-      if (option.required) problems.push(`${flagName(option)} is required${option.choices ? `: one of ${(await resolveChoices(option.choices)).join(', ')}` : ` (${option.description})`}`);
+      if (option.required)
+        problems.push(
+          `${flagName(option)} is required${option.choices ? `: one of ${(await resolveChoices(option.choices)).join(', ')}` : ` (${option.description})`}`,
+        );
       continue;
     }
     if (option.choices && option.type === 'string') {
       const choices = await resolveChoices(option.choices);
-      const given = (Array.isArray(value) ? value : [value as string]).flatMap((item) => (option.multiple ? item.split(',') : [item])).map((item) => item.trim()).filter(Boolean);
+      const given = (Array.isArray(value) ? value : [value as string])
+        .flatMap((item) => (option.multiple ? item.split(',') : [item]))
+        .map((item) => item.trim())
+        .filter(Boolean);
       for (const item of given) {
         if (choices.includes(item)) continue;
         const close = suggest(item, choices);

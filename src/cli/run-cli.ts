@@ -18,7 +18,9 @@ function boundedMessage(message: string): string {
   return message
     .split('\n')
     .slice(0, 200)
-    .map((line) => (line.length > MAX_MESSAGE_LINE ? `${line.slice(0, MAX_MESSAGE_LINE)}… (${line.length - MAX_MESSAGE_LINE} more characters)` : line))
+    .map((line) =>
+      line.length > MAX_MESSAGE_LINE ? `${line.slice(0, MAX_MESSAGE_LINE)}… (${line.length - MAX_MESSAGE_LINE} more characters)` : line,
+    )
     .join('\n');
 }
 
@@ -33,7 +35,11 @@ function usageHint(error: UsageError): string {
  * or runs the command, and maps typed errors to exit codes (the only place
  * that does). Tests call it in-process with their own streams.
  */
-export async function runCli(argv: readonly string[], io: CommandIo, hooks: { beforeRun?: (command: CommandSpec) => Promise<void> } = {}): Promise<number> {
+export async function runCli(
+  argv: readonly string[],
+  io: CommandIo,
+  hooks: { beforeRun?: (command: CommandSpec) => Promise<void> } = {},
+): Promise<number> {
   try {
     const invocation = await parseCommandLine(COMMANDS, argv);
     if (invocation.kind === 'help') {
@@ -41,7 +47,9 @@ export async function runCli(argv: readonly string[], io: CommandIo, hooks: { be
       return invocation.exitCode;
     }
     await hooks.beforeRun?.(invocation.command);
-    return await (await invocation.load())(invocation.args, io);
+    return await (
+      await invocation.load()
+    )(invocation.args, io);
   } catch (error) {
     if (io.signal.aborted) return EXIT.interrupted;
     if (error instanceof UsageError) {

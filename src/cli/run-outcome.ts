@@ -28,7 +28,9 @@ export function runOutcome(results: RunResults, options: { failOnSkip: boolean }
   }
   if (infra.length > 0) {
     raise(EXIT.infrastructure);
-    reasons.push(`${infra.length} infrastructure error(s) (${names(infra)})${results.stoppedBy ? `; the run stopped: ${results.stoppedBy}` : ''}`);
+    reasons.push(
+      `${infra.length} infrastructure error(s) (${names(infra)})${results.stoppedBy ? `; the run stopped: ${results.stoppedBy}` : ''}`,
+    );
   }
   if (failed.length > 0) {
     raise(EXIT.failed);
@@ -36,15 +38,24 @@ export function runOutcome(results: RunResults, options: { failOnSkip: boolean }
   }
   if (regressions.length > 0) {
     raise(EXIT.failed);
-    reasons.push(`${regressions.length} regression(s) against the baseline (${regressions.slice(0, 3).map((change) => change.text.replace(/^regression: /, '')).join('; ')})`);
+    reasons.push(
+      `${regressions.length} regression(s) against the baseline (${regressions
+        .slice(0, 3)
+        .map((change) => change.text.replace(/^regression: /, ''))
+        .join('; ')})`,
+    );
   }
   if (skipped.length > 0 && options.failOnSkip) {
     raise(EXIT.failed);
     reasons.push(`${skipped.length} skipped scenario(s) with --fail-on-skip (${names(skipped)})`);
   }
   if (code === EXIT.ok) {
-    const parts = [`${count('pass').length} passed`, skipped.length > 0 ? `${skipped.length} skipped (not a failure without --fail-on-skip)` : ''];
-    if (results.baseline) parts.push(`no regression against the baseline${improvements.length > 0 ? ` (${improvements.length} improvement(s))` : ''}`);
+    const parts = [
+      `${count('pass').length} passed`,
+      skipped.length > 0 ? `${skipped.length} skipped (not a failure without --fail-on-skip)` : '',
+    ];
+    if (results.baseline)
+      parts.push(`no regression against the baseline${improvements.length > 0 ? ` (${improvements.length} improvement(s))` : ''}`);
     return { code, line: `exit 0: ${parts.filter(Boolean).join(', ')}` };
   }
   return { code, line: `exit ${code}: ${reasons.join('; ')}` };

@@ -52,7 +52,11 @@ export async function loadExpectations(
 ): Promise<TargetExpectations> {
   const file = join(options.root ?? PROJECT_ROOT, 'vms', target, 'expectations.json');
   const shown = relative(process.cwd(), file) || file;
-  const json = await readJsonFile(file, { shown, what: `the expectations of target ${target}`, ...(options.signal ? { signal: options.signal } : {}) });
+  const json = await readJsonFile(file, {
+    shown,
+    what: `the expectations of target ${target}`,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   const expectations = parseExpectations(json, shown);
   if (expectations.target !== target) {
     throw new ConfigError(`${shown}: target: "${expectations.target}" does not match its folder vms/${target}`, {

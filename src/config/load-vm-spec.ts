@@ -6,15 +6,16 @@ import { PROJECT_ROOT } from '../util/paths.ts';
 import { vmSpec, type FileSource, type TargetName, type VmSpec } from './vm-spec.ts';
 
 /** Reads and checks `vms/<target>/spec.json`; every problem in the file is reported at once. */
-export async function loadVmSpec(
-  target: TargetName,
-  options: { root?: string; signal?: AbortSignal } = {},
-): Promise<VmSpec> {
+export async function loadVmSpec(target: TargetName, options: { root?: string; signal?: AbortSignal } = {}): Promise<VmSpec> {
   const root = options.root ?? PROJECT_ROOT;
   const file = join(root, 'vms', target, 'spec.json');
   // Named as the brief and the docs name it (vms/win98/spec.json), wherever the root is.
   const shown = relative(root, file);
-  const json = await readJsonFile(file, { shown, what: `the VM spec of target ${target}`, ...(options.signal ? { signal: options.signal } : {}) });
+  const json = await readJsonFile(file, {
+    shown,
+    what: `the VM spec of target ${target}`,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   const spec = parseVmSpec(json, shown);
   if (spec.target !== target) {
     throw new ConfigError(`${shown}: target: "${spec.target}" does not match its folder vms/${target}`, {
@@ -43,10 +44,7 @@ export type ResolvedFile = { ok: true; path: string } | { ok: false; reason: str
  * Turns a spec's file source into an absolute path, or says why it cannot
  * (an unset variable is the normal state of a licensed target nobody configured).
  */
-export function resolveFileSource(
-  source: FileSource,
-  options: { root?: string; env?: NodeJS.ProcessEnv } = {},
-): ResolvedFile {
+export function resolveFileSource(source: FileSource, options: { root?: string; env?: NodeJS.ProcessEnv } = {}): ResolvedFile {
   const root = options.root ?? PROJECT_ROOT;
   if ('build' in source) {
     return {

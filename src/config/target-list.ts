@@ -23,7 +23,9 @@ export async function listTargets(options: { root?: string; signal?: AbortSignal
     const files = await readdir(join(dir, entry.name));
     if (!files.includes('spec.json')) continue;
     if (!targetName.safeParse(entry.name).success) {
-      throw new ConfigError(`vms/${entry.name}: a target folder name must be lower-case letters, digits and dashes`, { context: { dir: join(dir, entry.name) } });
+      throw new ConfigError(`vms/${entry.name}: a target folder name must be lower-case letters, digits and dashes`, {
+        context: { dir: join(dir, entry.name) },
+      });
     }
     names.push(entry.name);
   }
@@ -42,11 +44,17 @@ export async function listLicensedTargets(options: { root?: string; signal?: Abo
 }
 
 /** Checks that `name` is one of the targets; the error lists them. */
-export async function checkTargetName(name: string | undefined, options: { flag?: string; licensedOnly?: boolean; root?: string; signal?: AbortSignal } = {}): Promise<TargetName> {
+export async function checkTargetName(
+  name: string | undefined,
+  options: { flag?: string; licensedOnly?: boolean; root?: string; signal?: AbortSignal } = {},
+): Promise<TargetName> {
   const known = options.licensedOnly ? await listLicensedTargets(options) : await listTargets(options);
   if (name !== undefined && known.includes(name)) return name;
   const what = options.licensedOnly ? 'a licensed target' : 'a target';
-  throw new ConfigError(`${options.flag ?? '--target'}: ${quoteInput(name ?? '')} is not ${what}; use one of ${known.join(', ')} (the folders of vms/)`, {
-    context: { value: name, known },
-  });
+  throw new ConfigError(
+    `${options.flag ?? '--target'}: ${quoteInput(name ?? '')} is not ${what}; use one of ${known.join(', ')} (the folders of vms/)`,
+    {
+      context: { value: name, known },
+    },
+  );
 }

@@ -98,9 +98,7 @@ export const qemuVmSpec = z
       format: diskFormat.optional(),
     }),
     /** Linux guests boot their kernel and initramfs directly, with no boot loader on the disk. */
-    kernel: z
-      .strictObject({ image: fileSource, initrd: fileSource, append: z.string() })
-      .optional(),
+    kernel: z.strictObject({ image: fileSource, initrd: fileSource, append: z.string() }).optional(),
     vga: z.enum(['std', 'cirrus', 'none']),
     /** The guest writes its own console (kernel, init) to a second serial port, kept as a log; COM1 stays the agent's. */
     consoleLog: z.boolean().default(false),

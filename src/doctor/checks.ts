@@ -45,7 +45,12 @@ async function checkEngine(signal?: AbortSignal): Promise<{ result: CheckResult;
     const docker = await connectDocker(signal ? { signal } : {});
     const info = await docker.info();
     return {
-      result: { name: 'Docker engine', status: 'ok', detail: `${info.serverVersion} (API ${info.apiVersion}) at ${info.endpoint}`, required: true },
+      result: {
+        name: 'Docker engine',
+        status: 'ok',
+        detail: `${info.serverVersion} (API ${info.apiVersion}) at ${info.endpoint}`,
+        required: true,
+      },
       docker,
     };
   } catch (error) {
@@ -80,7 +85,13 @@ async function checkQemu(docker: DockerClient | undefined): Promise<CheckResult>
   const version = /version (\S+)/.exec(run.stdout)?.[1];
   return version
     ? { name, status: 'ok', detail: `qemu-system-i386 ${version}`, required: true }
-    : { name, status: 'missing', detail: `qemu-system-i386 --version said: ${run.stdout || run.stderr}`, fix: 'npm run setup', required: true };
+    : {
+        name,
+        status: 'missing',
+        detail: `qemu-system-i386 --version said: ${run.stdout || run.stderr}`,
+        fix: 'npm run setup',
+        required: true,
+      };
 }
 
 /**
@@ -104,7 +115,12 @@ async function checkKvm(): Promise<CheckResult> {
       required: false,
     };
   }
-  return { name, status: 'ok', detail: '/dev/kvm with hardware virtualisation (used only where a target allows it, after a test boot)', required: false };
+  return {
+    name,
+    status: 'ok',
+    detail: '/dev/kvm with hardware virtualisation (used only where a target allows it, after a test boot)',
+    required: false,
+  };
 }
 
 /** Open Watcom is optional (mingw-w64 builds the same programs), but when it is missing doctor says so and how to add it. */
@@ -112,7 +128,14 @@ async function checkOpenWatcom(signal?: AbortSignal): Promise<CheckResult> {
   const name = 'Open Watcom';
   try {
     const install = await locateOpenWatcom(signal ? { signal } : {});
-    if (!install) return { name, status: 'warning', detail: 'missing: the guest programs build with mingw-w64 instead', fix: OPEN_WATCOM_FIX, required: false };
+    if (!install)
+      return {
+        name,
+        status: 'warning',
+        detail: 'missing: the guest programs build with mingw-w64 instead',
+        fix: OPEN_WATCOM_FIX,
+        required: false,
+      };
     const origin = install.tarball ? `${install.from}: ${install.tarball}, sha256 ${install.sha256?.slice(0, 12)}…` : 'WATCOM';
     return { name, status: 'ok', detail: `${install.root} (from ${origin})`, required: false };
   } catch (error) {
@@ -127,7 +150,11 @@ async function checkToolchain(signal?: AbortSignal): Promise<CheckResult> {
   const name = 'guest toolchain';
   try {
     const toolchain = await detectToolchain(signal ? { signal } : {});
-    const how = process.env[TOOLCHAIN_ENV] ? `${TOOLCHAIN_ENV}=${process.env[TOOLCHAIN_ENV]}` : toolchain.kind === 'watcom' ? 'the default when Open Watcom is found' : 'no Open Watcom found';
+    const how = process.env[TOOLCHAIN_ENV]
+      ? `${TOOLCHAIN_ENV}=${process.env[TOOLCHAIN_ENV]}`
+      : toolchain.kind === 'watcom'
+        ? 'the default when Open Watcom is found'
+        : 'no Open Watcom found';
     return { name, status: 'ok', detail: `${toolchain.kind} (${how}): ${toolchain.identity}`, required: true };
   } catch (error) {
     const fix = error instanceof PrerequisiteError ? error.fix : 'npm run setup';
@@ -139,12 +166,24 @@ async function checkTool(cmd: string, pkg: string, why: string): Promise<CheckRe
   const path = await which(cmd);
   return path
     ? { name: cmd, status: 'ok', detail: `${path} (${why})`, required: true }
-    : { name: cmd, status: 'missing', detail: `not found (${why})`, fix: `apt-get install ${pkg} (or npm run setup as root)`, required: true };
+    : {
+        name: cmd,
+        status: 'missing',
+        detail: `not found (${why})`,
+        fix: `apt-get install ${pkg} (or npm run setup as root)`,
+        required: true,
+      };
 }
 
 async function checkLicensed(target: string): Promise<CheckResult> {
   const name = `target ${target}`;
-  const readiness = await licensedReadiness(target).catch((error: unknown) => ({ state: 'not prepared' as const, reason: errorMessage(error), fix: 'fix retrolab.config.json', image: '', from: '' }));
+  const readiness = await licensedReadiness(target).catch((error: unknown) => ({
+    state: 'not prepared' as const,
+    reason: errorMessage(error),
+    fix: 'fix retrolab.config.json',
+    image: '',
+    from: '',
+  }));
   if (readiness.state === 'ready') {
     const limit = readiness.marker.maxConnections === null ? '' : `, MaxConnections ${readiness.marker.maxConnections}`;
     return { name, status: 'ok', detail: `${readiness.image} (from ${readiness.from}${limit})`, required: false };
@@ -171,7 +210,14 @@ export async function runChecks(options: { signal?: AbortSignal } = {}): Promise
       await checkOpenWatcom(options.signal),
       await checkToolchain(options.signal),
       // Not required on its own: 'guest toolchain' fails when neither compiler is there.
-      { ...(await checkTool('i686-w64-mingw32-gcc', 'gcc-mingw-w64-i686', 'builds the guest programs with --toolchain mingw, or when Open Watcom is missing')), required: false },
+      {
+        ...(await checkTool(
+          'i686-w64-mingw32-gcc',
+          'gcc-mingw-w64-i686',
+          'builds the guest programs with --toolchain mingw, or when Open Watcom is missing',
+        )),
+        required: false,
+      },
       await checkTool('mcopy', 'mtools', 'prepares FAT images of licensed targets'),
       await checkTool('mkfs.fat', 'dosfstools', 'makes setup floppies'),
       await checkTool('debootstrap', 'debootstrap', 'base images without a registry'),
@@ -186,11 +232,16 @@ export async function runChecks(options: { signal?: AbortSignal } = {}): Promise
 }
 
 export function renderChecks(results: CheckResult[]): string {
-  const rows = results.map((r) => [r.name, r.status, r.required ? 'required' : 'optional', r.fix ? `${r.detail}\n  fix: ${r.fix}` : r.detail] as const);
+  const rows = results.map(
+    (r) => [r.name, r.status, r.required ? 'required' : 'optional', r.fix ? `${r.detail}\n  fix: ${r.fix}` : r.detail] as const,
+  );
   const w0 = Math.max(5, ...rows.map((r) => r[0].length));
   const w1 = Math.max(6, ...rows.map((r) => r[1].length));
   const w2 = 'required'.length;
-  const lines = [`${'check'.padEnd(w0)}  ${'status'.padEnd(w1)}  ${'need'.padEnd(w2)}  detail`, `${'-'.repeat(w0)}  ${'-'.repeat(w1)}  ${'-'.repeat(w2)}  ${'-'.repeat(40)}`];
+  const lines = [
+    `${'check'.padEnd(w0)}  ${'status'.padEnd(w1)}  ${'need'.padEnd(w2)}  detail`,
+    `${'-'.repeat(w0)}  ${'-'.repeat(w1)}  ${'-'.repeat(w2)}  ${'-'.repeat(40)}`,
+  ];
   for (const [name, status, need, detail] of rows) {
     const [first, ...more] = detail.split('\n');
     lines.push(`${name.padEnd(w0)}  ${status.padEnd(w1)}  ${need.padEnd(w2)}  ${first}`);
@@ -201,7 +252,9 @@ export function renderChecks(results: CheckResult[]): string {
 
 /** One line under the table: the count per status, then whether the lab can run. */
 export function summarizeChecks(results: readonly CheckResult[]): string {
-  const counts = CHECK_STATUSES.map(({ status }) => [status, results.filter((r) => r.status === status).length] as const).filter(([, n]) => n > 0);
+  const counts = CHECK_STATUSES.map(({ status }) => [status, results.filter((r) => r.status === status).length] as const).filter(
+    ([, n]) => n > 0,
+  );
   const blocking = results.filter((r) => r.required && r.status !== 'ok');
   const tally = counts.map(([status, n]) => `${n} ${status}`).join(', ');
   return blocking.length === 0

@@ -9,14 +9,30 @@ import { parseGuestEventLines } from './guest-event-line.ts';
  * Field names stay as the guest prints them. Events this version does not know
  * are kept as `unknown`, so a newer guest program does not break an older host.
  */
-const num = z.string().regex(/^-?\d+$/, 'must be a decimal number').transform(Number);
+const num = z
+  .string()
+  .regex(/^-?\d+$/, 'must be a decimal number')
+  .transform(Number);
 const bit = z.enum(['0', '1']).transform((value) => value === '1');
 const common = { role: z.enum(['launcher', 'parent', 'child', 'holder']), app: num, line: z.number() };
 /** A step of a cycle that can fail: ok=0|1 and the Winsock or Win32 error (0 when ok). */
 const step = { ...common, cycle: num, ok: bit, err: num };
 
 const schemas = [
-  z.object({ event: z.literal('start'), ...common, prog: z.string(), pid: num, mode: z.string(), close_order: z.string(), cycles: num, peer: z.string(), apps: num, parallel: bit, eof_ms: num, hold_ms: num }),
+  z.object({
+    event: z.literal('start'),
+    ...common,
+    prog: z.string(),
+    pid: num,
+    mode: z.string(),
+    close_order: z.string(),
+    cycles: num,
+    peer: z.string(),
+    apps: num,
+    parallel: bit,
+    eof_ms: num,
+    hold_ms: num,
+  }),
   z.object({ event: z.literal('usage-error'), ...common, arg: z.string() }),
   z.object({ event: z.literal('error'), ...common, call: z.string(), err: num }),
   z.object({ event: z.literal('wsastartup'), ...common, ok: bit, err: num, version: z.string() }),

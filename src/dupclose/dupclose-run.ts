@@ -62,7 +62,12 @@ export function summarizeDupcloseRun(events: readonly DupcloseEvent[]): Dupclose
         break;
       case 'wsastartup':
       case 'listen':
-        if (!event.ok) fail({ step: event.event === 'wsastartup' ? 'WSAStartup' : 'listen', error: event.err, message: `${event.event === 'wsastartup' ? 'WSAStartup' : 'the loopback listener'} failed` });
+        if (!event.ok)
+          fail({
+            step: event.event === 'wsastartup' ? 'WSAStartup' : 'listen',
+            error: event.err,
+            message: `${event.event === 'wsastartup' ? 'WSAStartup' : 'the loopback listener'} failed`,
+          });
         break;
       case 'holder-start':
         if (!event.ok) fail({ step: 'holder-start', error: event.err, message: `starting the holder process failed (${event.call})` });

@@ -17,9 +17,13 @@ export function parseGuestEventLines(text: string, program: string, origin?: str
   const lines = text.split(/\r?\n|\r/);
   const events: GuestEventLine[] = [];
   lines.forEach((raw, index) => {
-    const words = raw.trim().split(/\s+/).filter((word) => word !== '');
+    const words = raw
+      .trim()
+      .split(/\s+/)
+      .filter((word) => word !== '');
     if (words.length === 0) return;
-    if (!/^event=\S+$/.test(words[0] ?? '')) throw new GuestOutputError(program, index + 1, raw, 'a line must start with event=NAME', origin);
+    if (!/^event=\S+$/.test(words[0] ?? ''))
+      throw new GuestOutputError(program, index + 1, raw, 'a line must start with event=NAME', origin);
     const fields: Record<string, string> = {};
     let last: string | undefined;
     for (const word of words) {

@@ -46,7 +46,11 @@ export async function ensureBaseImage(
   const started = Date.now();
   if (options.allowPull !== false && process.env.RETROLAB_NO_PULL !== '1') {
     progress({ kind: 'step', scope, message: `trying to pull ${PULL_REFS[arch]}` });
-    if (await docker.tryPull(PULL_REFS[arch], { signal: AbortSignal.any([AbortSignal.timeout(30_000), ...(options.signal ? [options.signal] : [])]) })) {
+    if (
+      await docker.tryPull(PULL_REFS[arch], {
+        signal: AbortSignal.any([AbortSignal.timeout(30_000), ...(options.signal ? [options.signal] : [])]),
+      })
+    ) {
       await docker.tagImage(PULL_REFS[arch], ref);
       progress({ kind: 'done', scope, message: `pulled ${PULL_REFS[arch]} as ${ref}`, durationMs: Date.now() - started });
       return ref;
@@ -77,12 +81,20 @@ async function bootstrapAndImport(
   await mkdir(debs, { recursive: true });
   const call = options.signal ? { signal: options.signal } : {};
   try {
-    const debootstrap = streamHostCommand('debootstrap', ['--variant=minbase', `--arch=${arch}`, `--cache-dir=${debs}`, SUITE, rootfs, mirror], call);
+    const debootstrap = streamHostCommand(
+      'debootstrap',
+      ['--variant=minbase', `--arch=${arch}`, `--cache-dir=${debs}`, SUITE, rootfs, mirror],
+      call,
+    );
     for await (const line of debootstrap.lines()) {
       if (line.trim()) options.onProgress({ kind: 'log', scope: `base ${arch}`, line });
     }
     await debootstrap.done;
-    await runHostCommand('rm', ['-rf', ...['var/lib/apt/lists', 'var/cache/apt', 'usr/share/doc', 'usr/share/man', 'usr/share/locale'].map((d) => join(rootfs, d))], call);
+    await runHostCommand(
+      'rm',
+      ['-rf', ...['var/lib/apt/lists', 'var/cache/apt', 'usr/share/doc', 'usr/share/man', 'usr/share/locale'].map((d) => join(rootfs, d))],
+      call,
+    );
     await runHostCommand('mkdir', ['-p', join(rootfs, 'var/lib/apt/lists/partial'), join(rootfs, 'var/cache/apt/archives/partial')], call);
     const tar = streamHostCommand('tar', ['-C', rootfs, '--numeric-owner', '-c', '.'], call);
     await docker.importImage(tar.stdout, ref, {

@@ -52,7 +52,11 @@ export async function ensureRunnerImage(
     progress({ kind: 'step', scope, message: `reusing ${hashRef}` });
     return { ref: recipe.ref, hashRef, built: false, durationMs: Date.now() - started };
   }
-  progress({ kind: 'step', scope, message: `building ${recipe.ref} from docker/${recipe.contextDir.split('/').pop()} on ${base} (several minutes the first time)` });
+  progress({
+    kind: 'step',
+    scope,
+    message: `building ${recipe.ref} from docker/${recipe.contextDir.split('/').pop()} on ${base} (several minutes the first time)`,
+  });
   await docker.buildImage({
     contextDir: recipe.contextDir,
     tags: [hashRef, recipe.ref],

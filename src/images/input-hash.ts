@@ -11,7 +11,11 @@ export function hashInputs(inputs: unknown): string {
 export async function hashDirectory(dir: string): Promise<string> {
   const hash = createHash('sha256');
   for (const file of await listContextFiles(dir)) {
-    hash.update(file).update('\0').update(await readFile(join(dir, file))).update('\0');
+    hash
+      .update(file)
+      .update('\0')
+      .update(await readFile(join(dir, file)))
+      .update('\0');
   }
   return hash.digest('hex');
 }

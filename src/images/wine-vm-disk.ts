@@ -262,12 +262,18 @@ async function provision(args: {
       { signal },
     );
   } catch (error) {
-    throw new RetrolabError(`the wine-vm provisioning boot failed: ${errorMessage(error)}\n${await logTail(log)}`, { cause: error, context: { log } });
-  }
-  if (result.exitCode !== 0) {
-    throw new RetrolabError(`the wine-vm provisioning boot's QEMU exited with status ${result.exitCode}: ${result.stderr.trim().slice(-500)}\n${await logTail(log)}`, {
+    throw new RetrolabError(`the wine-vm provisioning boot failed: ${errorMessage(error)}\n${await logTail(log)}`, {
+      cause: error,
       context: { log },
     });
+  }
+  if (result.exitCode !== 0) {
+    throw new RetrolabError(
+      `the wine-vm provisioning boot's QEMU exited with status ${result.exitCode}: ${result.stderr.trim().slice(-500)}\n${await logTail(log)}`,
+      {
+        context: { log },
+      },
+    );
   }
   const text = await readFile(log, 'utf8');
   if (!text.includes('provision: prefix ready')) {

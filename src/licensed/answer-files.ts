@@ -31,11 +31,19 @@ const NAME = /^[A-Za-z0-9-]{1,15}$/;
 
 function check(answers: InstallAnswers): Required<InstallAnswers> {
   const computerName = answers.computerName ?? 'RETROLAB';
-  if (!NAME.test(computerName)) throw new ConfigError(`--computer-name: ${quoteInput(computerName)} must be 1-15 letters, digits or dashes (a NetBIOS name)`);
+  if (!NAME.test(computerName))
+    throw new ConfigError(`--computer-name: ${quoteInput(computerName)} must be 1-15 letters, digits or dashes (a NetBIOS name)`);
   if (!/^[A-Za-z0-9-]{5,40}$/.test(answers.productKey)) {
-    throw new ConfigError(`--product-key: ${quoteInput(answers.productKey)} does not look like a product key (letters, digits and dashes, e.g. XXXXX-XXXXX-XXXXX-XXXXX-XXXXX or 123-4567890)`);
+    throw new ConfigError(
+      `--product-key: ${quoteInput(answers.productKey)} does not look like a product key (letters, digits and dashes, e.g. XXXXX-XXXXX-XXXXX-XXXXX-XXXXX or 123-4567890)`,
+    );
   }
-  return { productKey: answers.productKey, computerName, workgroup: answers.workgroup ?? 'WORKGROUP', fullName: answers.fullName ?? 'retrolab' };
+  return {
+    productKey: answers.productKey,
+    computerName,
+    workgroup: answers.workgroup ?? 'WORKGROUP',
+    fullName: answers.fullName ?? 'retrolab',
+  };
 }
 
 /** Sections of lines (`key=value`, or the plain lines AddReg uses) as CRLF text. */
@@ -81,7 +89,17 @@ function unattendTxt(a: Required<InstallAnswers>): string {
   return ini([
     [
       'Unattended',
-      ['OemPreinstall=Yes', 'NoWaitAfterTextMode=1', 'NoWaitAfterGuiMode=1', 'ConfirmHardware=No', 'NtUpgrade=No', 'Win31Upgrade=No', 'TargetPath=\\WINNT', 'FileSystem=LeaveAlone', 'OemSkipEula=Yes'],
+      [
+        'OemPreinstall=Yes',
+        'NoWaitAfterTextMode=1',
+        'NoWaitAfterGuiMode=1',
+        'ConfirmHardware=No',
+        'NtUpgrade=No',
+        'Win31Upgrade=No',
+        'TargetPath=\\WINNT',
+        'FileSystem=LeaveAlone',
+        'OemSkipEula=Yes',
+      ],
     ],
     ['GuiUnattended', ['OemSkipWelcome=1', 'OEMBlankAdminPassword=1', 'TimeZone="(GMT-08:00) Pacific Time (US & Canada); Tijuana"']],
     ['UserData', [`FullName="${a.fullName}"`, 'OrgName="retrolab"', `ComputerName=${a.computerName}`, `ProductId="${a.productKey}"`]],

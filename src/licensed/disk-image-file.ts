@@ -31,9 +31,19 @@ export async function inspectImageFile(path: string, options: { signal?: AbortSi
   const json = (Array.isArray(chain) ? chain[0] : chain) as { format: string; 'virtual-size': number };
   const format = diskFormat.safeParse(json.format);
   if (!format.success) {
-    throw new UnusableImageError(path, `qemu-img reads it as "${json.format}", not a disk format retrolab accepts`, 'convert it to qcow2 or raw with qemu-img convert first (raw, qcow2, vmdk, vdi and vpc are accepted)');
+    throw new UnusableImageError(
+      path,
+      `qemu-img reads it as "${json.format}", not a disk format retrolab accepts`,
+      'convert it to qcow2 or raw with qemu-img convert first (raw, qcow2, vmdk, vdi and vpc are accepted)',
+    );
   }
-  return { path, format: format.data, virtualSizeBytes: json['virtual-size'], identity: `${path}:${info.size}:${info.mtimeMs}`, files: imageFilesOf(path, chain) };
+  return {
+    path,
+    format: format.data,
+    virtualSizeBytes: json['virtual-size'],
+    identity: `${path}:${info.size}:${info.mtimeMs}`,
+    files: imageFilesOf(path, chain),
+  };
 }
 
 /** Converts any accepted format to another file; the source is opened read-only. */

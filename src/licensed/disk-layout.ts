@@ -57,10 +57,18 @@ export function parseMbr(sector: Buffer, image: string): MbrPartition[] {
     partitions.push({ index, active: entry[0] === 0x80, type, startLba: entry.readUInt32LE(8), sectors });
   }
   if (partitions.some((p) => p.type === GPT_PROTECTIVE)) {
-    throw new UnusableImageError(image, 'a GPT disk (protective MBR); Windows 95/98/NT 4 boot only from MBR partitions', 'give the disk image of an installed 95/98/NT 4 system');
+    throw new UnusableImageError(
+      image,
+      'a GPT disk (protective MBR); Windows 95/98/NT 4 boot only from MBR partitions',
+      'give the disk image of an installed 95/98/NT 4 system',
+    );
   }
   if (partitions.length === 0) {
-    throw new UnusableImageError(image, 'the partition table is empty', 'install Windows on the disk first, or use `retrolab image install`');
+    throw new UnusableImageError(
+      image,
+      'the partition table is empty',
+      'install Windows on the disk first, or use `retrolab image install`',
+    );
   }
   return partitions;
 }
@@ -93,12 +101,20 @@ export async function readDiskLayout(rawImage: string, shownAs: string = rawImag
     const primary = partitions.filter((p) => !EXTENDED_TYPES.has(p.type));
     const system = primary.find((p) => p.active) ?? primary[0];
     if (!system) {
-      throw new UnusableImageError(shownAs, 'only an extended partition: no primary partition to boot from', 'give the disk image of an installed system');
+      throw new UnusableImageError(
+        shownAs,
+        'only an extended partition: no primary partition to boot from',
+        'give the disk image of an installed system',
+      );
     }
     const boot = Buffer.alloc(SECTOR_BYTES);
     const { bytesRead } = await file.read(boot, 0, SECTOR_BYTES, system.startLba * SECTOR_BYTES);
     if (bytesRead < SECTOR_BYTES) {
-      throw new UnusableImageError(shownAs, `partition ${system.index + 1} starts at sector ${system.startLba}, past the end of the image`, 'the image is truncated: copy it again from its source');
+      throw new UnusableImageError(
+        shownAs,
+        `partition ${system.index + 1} starts at sector ${system.startLba}, past the end of the image`,
+        'the image is truncated: copy it again from its source',
+      );
     }
     return { partitions, system, fileSystem: fileSystemOf(boot), volumeOffset: system.startLba * SECTOR_BYTES };
   } finally {

@@ -47,10 +47,14 @@ export const MAX_CONNECTIONS_RANGE = { min: 8, max: 10_000 } as const;
 export function checkMaxConnections(licensed: Pick<LicensedOs, 'target' | 'os' | 'family'>, value: number | undefined): void {
   if (value === undefined) return;
   if (!licensed.family.mstcpMaxConnections) {
-    throw new ConfigError(`--max-connections: MSTCP MaxConnections exists only on Windows 95/98/ME; ${licensed.os.title} has no such limit (drop the flag for ${licensed.target})`);
+    throw new ConfigError(
+      `--max-connections: MSTCP MaxConnections exists only on Windows 95/98/ME; ${licensed.os.title} has no such limit (drop the flag for ${licensed.target})`,
+    );
   }
   if (!Number.isInteger(value) || value < MAX_CONNECTIONS_RANGE.min || value > MAX_CONNECTIONS_RANGE.max) {
-    throw new ConfigError(`--max-connections: ${value} must be a whole number from ${MAX_CONNECTIONS_RANGE.min} to ${MAX_CONNECTIONS_RANGE.max} (Windows' default is 100)`);
+    throw new ConfigError(
+      `--max-connections: ${value} must be a whole number from ${MAX_CONNECTIONS_RANGE.min} to ${MAX_CONNECTIONS_RANGE.max} (Windows' default is 100)`,
+    );
   }
 }
 
@@ -61,7 +65,10 @@ export function checkMaxConnections(licensed: Pick<LicensedOs, 'target' | 'os' |
  */
 export function checkLogon(logon: LogonAccount | undefined): void {
   if (!logon) return;
-  for (const [flag, value] of [['--user', logon.user], ['--password', logon.password]] as const) {
+  for (const [flag, value] of [
+    ['--user', logon.user],
+    ['--password', logon.password],
+  ] as const) {
     const bad = /[\r\n\0]/.exec(value);
     if (bad) {
       const name = bad[0] === '\r' ? 'a carriage return (CR)' : bad[0] === '\n' ? 'a line feed (LF)' : 'a NUL character';
@@ -92,7 +99,11 @@ export async function autostartReg(target: LicensedTarget, options: PayloadOptio
   }
   if (options.maxConnections !== undefined) {
     const type = options.maxConnectionsType ?? (licensed.os.maxConnectionsType === 'dword-without-winsock2' ? 'dword' : 'sz');
-    reg.set(MSTCP_KEY, 'MaxConnections', type === 'sz' ? { type: 'sz', data: String(options.maxConnections) } : { type: 'dword', data: options.maxConnections });
+    reg.set(
+      MSTCP_KEY,
+      'MaxConnections',
+      type === 'sz' ? { type: 'sz', data: String(options.maxConnections) } : { type: 'dword', data: options.maxConnections },
+    );
   }
   return reg;
 }
@@ -124,10 +135,12 @@ export function renderMarker(marker: PreparedMarker): string {
 export function parseMarker(text: string): PreparedMarker | undefined {
   const lines = text.split(/\r?\n/);
   if (lines[0] !== 'RETROLAB PREPARED IMAGE') return undefined;
-  const fields = new Map(lines.slice(1).flatMap((line) => {
-    const at = line.indexOf('=');
-    return at > 0 ? [[line.slice(0, at), line.slice(at + 1)] as const] : [];
-  }));
+  const fields = new Map(
+    lines.slice(1).flatMap((line) => {
+      const at = line.indexOf('=');
+      return at > 0 ? [[line.slice(0, at), line.slice(at + 1)] as const] : [];
+    }),
+  );
   const max = fields.get('max-connections');
   return {
     format: Number(fields.get('format') ?? 0),

@@ -76,7 +76,12 @@ export const installedWindowsCheck: InstalledCheck = async (disk, context) => {
  * NT 4 writes it is unverified, so only a value of 1 counts against the
  * install). Says why the install is not done yet, or nothing.
  */
-async function ntSetupInProgress(volume: FatVolume, systemRoot: string, scratchDir: string, call: { signal?: AbortSignal }): Promise<string | undefined> {
+async function ntSetupInProgress(
+  volume: FatVolume,
+  systemRoot: string,
+  scratchDir: string,
+  call: { signal?: AbortSignal },
+): Promise<string | undefined> {
   const hivePath = `${systemRoot}\\SYSTEM32\\CONFIG\\SYSTEM`;
   if (!(await volume.exists(hivePath))) return undefined;
   const hive = join(scratchDir, 'check-SYSTEM');

@@ -102,7 +102,10 @@ export async function installImage(options: InstallOptions): Promise<InstallResu
   const spec = options.spec ?? licensed.spec;
   const stages =
     options.stages ??
-    planInstallStages(licensed, { bootFloppy: options.bootFloppy !== undefined, stageTimeoutMs: options.stageTimeoutMs ?? DEFAULT_STAGE_TIMEOUT_MINUTES * 60_000 });
+    planInstallStages(licensed, {
+      bootFloppy: options.bootFloppy !== undefined,
+      stageTimeoutMs: options.stageTimeoutMs ?? DEFAULT_STAGE_TIMEOUT_MINUTES * 60_000,
+    });
   if (stages.length === 0) throw new ConfigError('an install needs at least one stage');
   const isInstalled = options.isInstalled ?? installedWindowsCheck;
   const diskSizeMb = options.diskSizeMb ?? licensed.install.diskSizeMb;
@@ -127,7 +130,13 @@ export async function installImage(options: InstallOptions): Promise<InstallResu
   try {
     let floppy;
     try {
-      floppy = await writeAnswerFloppy({ licensed, answers: options.answers, dir: workDir, ...(options.bootFloppy ? { bootFloppy: options.bootFloppy } : {}), ...call });
+      floppy = await writeAnswerFloppy({
+        licensed,
+        answers: options.answers,
+        dir: workDir,
+        ...(options.bootFloppy ? { bootFloppy: options.bootFloppy } : {}),
+        ...call,
+      });
     } catch (error) {
       // Nothing to look at yet: the user's input was unusable.
       if (error instanceof ConfigError) {
@@ -136,8 +145,12 @@ export async function installImage(options: InstallOptions): Promise<InstallResu
       }
       throw error;
     }
-    progress({ kind: 'step', scope: target, message: `answer floppy: ${floppy.files.join(', ')}${floppy.copiedFrom ? ` in a copy of ${floppy.copiedFrom}` : ''}` });
-    during = licensed.install.route === 'dos-winnt' ? 'creating C: with the CD\'s I386 folder' : 'creating the target disk';
+    progress({
+      kind: 'step',
+      scope: target,
+      message: `answer floppy: ${floppy.files.join(', ')}${floppy.copiedFrom ? ` in a copy of ${floppy.copiedFrom}` : ''}`,
+    });
+    during = licensed.install.route === 'dos-winnt' ? "creating C: with the CD's I386 folder" : 'creating the target disk';
     const disk = await createInstallDisk(licensed, { dir: workDir, sizeMb: diskSizeMb, iso, ...call });
 
     const outcomes: StageOutcome[] = [];
@@ -161,8 +174,15 @@ export async function installImage(options: InstallOptions): Promise<InstallResu
         }),
       );
       during = `the installed check after stage ${stage.number}`;
-      check = await isInstalled({ path: disk, format: 'qcow2' }, { target, family: licensed.family.name, stage: stage.number, scratchDir: workDir, ...call });
-      progress({ kind: 'step', scope: target, message: `after stage ${stage.number}: ${check.installed ? 'installed' : 'not installed yet'}: ${check.detail}` });
+      check = await isInstalled(
+        { path: disk, format: 'qcow2' },
+        { target, family: licensed.family.name, stage: stage.number, scratchDir: workDir, ...call },
+      );
+      progress({
+        kind: 'step',
+        scope: target,
+        message: `after stage ${stage.number}: ${check.installed ? 'installed' : 'not installed yet'}: ${check.detail}`,
+      });
       if (check.installed) break;
     }
     if (!check.installed) throw new InstallIncompleteError(target, outcomes.length, check.detail, workDir);
@@ -186,7 +206,12 @@ export async function installImage(options: InstallOptions): Promise<InstallResu
     await rm(workDir, { recursive: true, force: true });
     untrack();
     const durationMs = Date.now() - started;
-    progress({ kind: 'done', scope: target, message: `installed in ${outcomes.length} stage(s) (${formatDuration(durationMs)}) and prepared`, durationMs });
+    progress({
+      kind: 'done',
+      scope: target,
+      message: `installed in ${outcomes.length} stage(s) (${formatDuration(durationMs)}) and prepared`,
+      durationMs,
+    });
     return { prepared, installedDisk, stages: outcomes, check, durationMs };
   } catch (error) {
     untrack();

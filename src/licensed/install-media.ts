@@ -142,9 +142,18 @@ export async function checkInstallIso(path: string): Promise<void> {
     missing: 'give the path of your Windows install CD image (.iso)',
     notAFile: 'give the path of the CD image file itself (make one from the CD with dd or your CD tool)',
   });
-  if (info.size < 32_768 + 2_048) throw new UnusableImageError(path, `${info.size} bytes is too small for an ISO 9660 CD image`, 'give the whole image of the install CD');
+  if (info.size < 32_768 + 2_048)
+    throw new UnusableImageError(
+      path,
+      `${info.size} bytes is too small for an ISO 9660 CD image`,
+      'give the whole image of the install CD',
+    );
   // Lent to QEMU as it is; as root here, QEMU runs as nobody and reads it as "others".
   if ((process.getuid?.() ?? 0) === 0 && (info.mode & 0o004) === 0) {
-    throw new UnusableImageError(path, 'not readable by others, and QEMU runs as an unprivileged user', `chmod o+r ${path} (it is only ever read)`);
+    throw new UnusableImageError(
+      path,
+      'not readable by others, and QEMU runs as an unprivileged user',
+      `chmod o+r ${path} (it is only ever read)`,
+    );
   }
 }

@@ -44,7 +44,9 @@ export function planInstallStages(
 ): InstallStage[] {
   const { target, install } = licensed;
   if (options.bootFloppy && install.bootFloppy === 'none') {
-    throw new ConfigError(`--boot-floppy: ${target} installs from its bootable CD, which reads ${install.answerFile} from the answer floppy; drop --boot-floppy`);
+    throw new ConfigError(
+      `--boot-floppy: ${target} installs from its bootable CD, which reads ${install.answerFile} from the answer floppy; drop --boot-floppy`,
+    );
   }
   if (!options.bootFloppy && install.bootFloppy === 'required') {
     throw new ConfigError(
@@ -57,7 +59,8 @@ export function planInstallStages(
     ? {
         number: 1,
         boot: 'floppy',
-        what: install.route === 'dos-winnt' ? 'DOS boots from the floppy and runs winnt /b from C:\\I386' : 'setup starts from the boot floppy',
+        what:
+          install.route === 'dos-winnt' ? 'DOS boots from the floppy and runs winnt /b from C:\\I386' : 'setup starts from the boot floppy',
         timeoutMs: options.stageTimeoutMs,
         stuckHint:
           install.route === 'dos-winnt'
@@ -71,7 +74,10 @@ export function planInstallStages(
         timeoutMs: options.stageTimeoutMs,
         stuckHint: `${LOOK}; a "No bootable device" or blank screen means the CD does not boot on its own${install.bootFloppy === 'optional' ? ' (Win95 retail CDs never do): give your boot floppy with --boot-floppy' : ''}`,
       };
-  const cpu = licensed.family.name === 'win9x' ? '; "Windows protection error" on 95 or 98 FE is the fast-CPU bug: patch the install with FIX95CPU or patcher9x (README, "Licensed targets")' : '';
+  const cpu =
+    licensed.family.name === 'win9x'
+      ? '; "Windows protection error" on 95 or 98 FE is the fast-CPU bug: patch the install with FIX95CPU or patcher9x (README, "Licensed targets")'
+      : '';
   const rest = Array.from({ length: count - 1 }, (_, i): InstallStage => ({
     number: i + 2,
     boot: 'disk',
@@ -94,7 +100,9 @@ export function parseDiskSizeMb(value: string | undefined, licensed: Pick<Licens
   if (value === undefined) return licensed.install.diskSizeMb;
   const { min, max } = DISK_SIZE_RANGE_MB;
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new ConfigError(`--disk-size-mb: ${quoteInput(value)} must be a whole number of MB from ${min} to ${max} (default for ${licensed.target}: ${licensed.install.diskSizeMb})`);
+    throw new ConfigError(
+      `--disk-size-mb: ${quoteInput(value)} must be a whole number of MB from ${min} to ${max} (default for ${licensed.target}: ${licensed.install.diskSizeMb})`,
+    );
   }
   return Number(value);
 }
@@ -103,7 +111,9 @@ export function parseStageTimeoutMs(value: string | undefined): number {
   if (value === undefined) return DEFAULT_STAGE_TIMEOUT_MINUTES * 60_000;
   const { min, max } = TIMEOUT_RANGE_MINUTES;
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new ConfigError(`--timeout-minutes: ${quoteInput(value)} must be a whole number of minutes from ${min} to ${max} (the longest one setup stage may take; default ${DEFAULT_STAGE_TIMEOUT_MINUTES})`);
+    throw new ConfigError(
+      `--timeout-minutes: ${quoteInput(value)} must be a whole number of minutes from ${min} to ${max} (the longest one setup stage may take; default ${DEFAULT_STAGE_TIMEOUT_MINUTES})`,
+    );
   }
   return Number(value) * 60_000;
 }

@@ -102,10 +102,17 @@ export async function runInstallStage(options: InstallStageOptions): Promise<Sta
   const ticker = setInterval(() => {
     void vm
       .status({ signal: AbortSignal.timeout(2_000) })
-      .then((status) => status.status, () => 'no QMP answer')
+      .then(
+        (status) => status.status,
+        () => 'no QMP answer',
+      )
       .then((status) => {
         const said = lastLine ? `; last on COM1: ${JSON.stringify(lastLine.slice(0, 120))}` : '; nothing on COM1 yet';
-        progress({ kind: 'step', scope, message: `${formatDuration(Date.now() - started)} of ${formatDuration(stage.timeoutMs)}, guest ${status}${said}` });
+        progress({
+          kind: 'step',
+          scope,
+          message: `${formatDuration(Date.now() - started)} of ${formatDuration(stage.timeoutMs)}, guest ${status}${said}`,
+        });
       });
   }, options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS);
 
@@ -133,7 +140,12 @@ export async function runInstallStage(options: InstallStageOptions): Promise<Sta
     if (ending.exitCode !== 0) {
       const artifacts = await vm.collectArtifacts(`stage-${stage.number}-crash`);
       const said = ending.stderr.trim().split('\n').at(-1) ?? '';
-      throw new VmCrashedError(target, `install stage ${stage.number}`, artifacts, new Error(`QEMU exited with status ${ending.exitCode}${said ? `: ${said}` : ''}`));
+      throw new VmCrashedError(
+        target,
+        `install stage ${stage.number}`,
+        artifacts,
+        new Error(`QEMU exited with status ${ending.exitCode}${said ? `: ${said}` : ''}`),
+      );
     }
     const durationMs = Date.now() - started;
     const endedBy = shutdownReason ?? 'exit';

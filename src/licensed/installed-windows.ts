@@ -7,9 +7,7 @@ import { getIniValue } from './ini-text.ts';
  * BOOT.INI's default entry on NT 4.
  */
 export type InstalledWindows =
-  | { family: 'win9x'; windowsDir: string }
-  | { family: 'nt'; systemRoot: string }
-  | { family: 'none'; looked: string[] };
+  { family: 'win9x'; windowsDir: string } | { family: 'nt'; systemRoot: string } | { family: 'none'; looked: string[] };
 
 export async function findInstalledWindows(volume: FatVolume): Promise<InstalledWindows> {
   const looked: string[] = [];
@@ -36,5 +34,9 @@ export async function findInstalledWindows(volume: FatVolume): Promise<Installed
 
 /** `C:\WINDOWS` → `WINDOWS` (the volume is C:). */
 function dosPathOnVolume(path: string): string {
-  return path.trim().replace(/^[A-Za-z]:/, '').replace(/^\\+/, '').replace(/\\+$/, '');
+  return path
+    .trim()
+    .replace(/^[A-Za-z]:/, '')
+    .replace(/^\\+/, '')
+    .replace(/\\+$/, '');
 }

@@ -28,7 +28,11 @@ export const retrolabConfig = z.strictObject({
   /** What the host accepts from a guest; the defaults hold every real run with room to spare. */
   limits: z
     .strictObject({
-      maxGuestFileMiB: z.int('must be a whole number of MiB').min(1, 'must be at least 1').max(4096, 'must be at most 4096 (4 GiB)').optional(),
+      maxGuestFileMiB: z
+        .int('must be a whole number of MiB')
+        .min(1, 'must be at least 1')
+        .max(4096, 'must be at most 4096 (4 GiB)')
+        .optional(),
     })
     .default({}),
   /** The Docker engines a run spreads over (README: Several machines). */
@@ -41,7 +45,10 @@ export function imageEnvVariable(target: LicensedTarget): string {
 }
 
 /** Checks a `--target` value against the licensed targets of vms/ (the error lists them). */
-export async function parseLicensedTarget(value: string | undefined, options: { flag?: string; root?: string; signal?: AbortSignal } = {}): Promise<LicensedTarget> {
+export async function parseLicensedTarget(
+  value: string | undefined,
+  options: { flag?: string; root?: string; signal?: AbortSignal } = {},
+): Promise<LicensedTarget> {
   return checkTargetName(value, { ...options, licensedOnly: true });
 }
 
@@ -60,7 +67,8 @@ export async function loadRetrolabConfig(options: { root?: string; signal?: Abor
     // A key that names no licensed target would be ignored without a word: a typo (win89) must not look configured.
     const licensed = await listLicensedTargets(options.signal ? { signal: options.signal } : {});
     for (const key of Object.keys(result.data.images)) {
-      if (!licensed.includes(key)) problems.push(`${CONFIG_FILE_NAME}: images.${key}: not a licensed target; use one of ${licensed.join(', ')}`);
+      if (!licensed.includes(key))
+        problems.push(`${CONFIG_FILE_NAME}: images.${key}: not a licensed target; use one of ${licensed.join(', ')}`);
     }
     if (problems.length === 0) return result.data;
   }
@@ -73,9 +81,7 @@ export async function maxGuestFileBytes(options: { root?: string; signal?: Abort
   return mib === undefined ? undefined : mib * 1024 * 1024;
 }
 
-export type ConfiguredImage =
-  | { configured: true; path: string; from: string }
-  | { configured: false; reason: string; fix: string };
+export type ConfiguredImage = { configured: true; path: string; from: string } | { configured: false; reason: string; fix: string };
 
 /** The image configured for a target, and where that setting came from (for messages). */
 export async function configuredImage(

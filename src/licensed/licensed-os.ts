@@ -28,11 +28,15 @@ export async function loadLicensedOs(target: LicensedTarget, options: { root?: s
 export function licensedOsOf(spec: Awaited<ReturnType<typeof loadVmSpec>>): LicensedOs {
   const file = `vms/${spec.target}/spec.json`;
   if (spec.kind !== 'qemu' || !spec.licensed) {
-    throw new ConfigError(`${spec.target} is not a licensed target (${file} needs "kind": "qemu" and "licensed": true)`, { context: { target: spec.target } });
+    throw new ConfigError(`${spec.target} is not a licensed target (${file} needs "kind": "qemu" and "licensed": true)`, {
+      context: { target: spec.target },
+    });
   }
   const os = osProfile(spec.os);
   if (!os.install) {
-    throw new ConfigError(`${file}: os "${spec.os}" has no install profile in src/os/os-profiles.ts, so it cannot be a licensed target`, { context: { target: spec.target } });
+    throw new ConfigError(`${file}: os "${spec.os}" has no install profile in src/os/os-profiles.ts, so it cannot be a licensed target`, {
+      context: { target: spec.target },
+    });
   }
   return { target: spec.target, spec, os, family: familyOf(spec.os), install: os.install };
 }

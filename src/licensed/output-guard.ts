@@ -43,8 +43,18 @@ export async function checkOutputPath(out: string, check: OutputCheck): Promise<
     const fileStat = await statOrNull(file.path);
     const sameFile = fileStat !== null && target !== null && fileStat.dev === target.dev && fileStat.ino === target.ino;
     if (real === fileReal || sameFile) {
-      const how = real === fileReal ? (real === path ? '' : ` (through a symlink: it resolves to ${real})`) : ` (a hard link: same device and inode as ${file.path})`;
-      throw new UnsafeOutputError(path, flag, `is ${file.role}${how}; retrolab never writes it, not even with --force`, `give ${flag} a new path`);
+      const how =
+        real === fileReal
+          ? real === path
+            ? ''
+            : ` (through a symlink: it resolves to ${real})`
+          : ` (a hard link: same device and inode as ${file.path})`;
+      throw new UnsafeOutputError(
+        path,
+        flag,
+        `is ${file.role}${how}; retrolab never writes it, not even with --force`,
+        `give ${flag} a new path`,
+      );
     }
   }
   if (target?.isDirectory()) throw new UnsafeOutputError(path, flag, 'is a folder', `give ${flag} a file path`);

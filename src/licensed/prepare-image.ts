@@ -78,13 +78,19 @@ export async function prepareImage(options: PrepareImageOptions): Promise<Prepar
   const licensed = await loadLicensedOs(target, call);
   checkMaxConnections(licensed, options.maxConnections);
   if (options.logon && !licensed.family.automaticLogon) {
-    throw new UnusableImageError(options.image, `a logon account is a Windows NT setting, not ${licensed.os.title}'s`, `drop --user/--password, or use a Windows NT target (${(await targetsOfFamily('nt')).join(', ')})`);
+    throw new UnusableImageError(
+      options.image,
+      `a logon account is a Windows NT setting, not ${licensed.os.title}'s`,
+      `drop --user/--password, or use a Windows NT target (${(await targetsOfFamily('nt')).join(', ')})`,
+    );
   }
   const source = await inspectImageFile(resolve(options.image), call);
   const agent = await readFile(options.agentExe);
   const version = await retrolabVersion();
   const template = (await readAutostartTemplate(target)).render();
-  const key = sha256(JSON.stringify([target, source.identity, options.maxConnections ?? null, options.logon ?? null, sha256(agent), template, version]));
+  const key = sha256(
+    JSON.stringify([target, source.identity, options.maxConnections ?? null, options.logon ?? null, sha256(agent), template, version]),
+  );
   const out =
     options.out === undefined
       ? // The cache's own file: replaced freely, but still never the user's image.
@@ -115,8 +121,17 @@ export async function prepareImage(options: PrepareImageOptions): Promise<Prepar
     await convertImage(source, { path: raw, format: 'raw' }, call);
     const layout = await readDiskLayout(raw, source.path);
     if (layout.fileSystem !== 'fat16' && layout.fileSystem !== 'fat32') {
-      const what = layout.fileSystem === 'ntfs' ? 'NTFS' : layout.fileSystem === 'fat12' ? 'FAT12' : `an unknown file system (partition type 0x${layout.system.type.toString(16).padStart(2, '0')})`;
-      throw new UnusableImageError(source.path, `partition ${layout.system.index + 1} holds ${what}; retrolab can only write FAT16/FAT32 offline`, SETUP_MEDIA_FIX(target));
+      const what =
+        layout.fileSystem === 'ntfs'
+          ? 'NTFS'
+          : layout.fileSystem === 'fat12'
+            ? 'FAT12'
+            : `an unknown file system (partition type 0x${layout.system.type.toString(16).padStart(2, '0')})`;
+      throw new UnusableImageError(
+        source.path,
+        `partition ${layout.system.index + 1} holds ${what}; retrolab can only write FAT16/FAT32 offline`,
+        SETUP_MEDIA_FIX(target),
+      );
     }
     const volume = new FatVolume(raw, layout.volumeOffset, call);
     const markerPath = `${GUEST_DIR}\\${GUEST_FILES.marker}`;
@@ -170,11 +185,22 @@ async function checkFamily(licensed: LicensedOs, installed: InstalledWindows, im
   const { target } = licensed;
   if (installed.family === licensed.family.name) return;
   if (installed.family === 'none') {
-    throw new UnusableImageError(image, `no installed Windows found on C: (looked for ${installed.looked.join(', ')})`, `give the disk of an installed ${target}, or install one with \`retrolab image install --target ${target}\``);
+    throw new UnusableImageError(
+      image,
+      `no installed Windows found on C: (looked for ${installed.looked.join(', ')})`,
+      `give the disk of an installed ${target}, or install one with \`retrolab image install --target ${target}\``,
+    );
   }
-  const found = installed.family === 'nt' ? `Windows NT (${installed.systemRoot}\\SYSTEM32\\CONFIG\\SOFTWARE)` : `Windows 95/98/ME (${installed.windowsDir}\\WIN.INI)`;
+  const found =
+    installed.family === 'nt'
+      ? `Windows NT (${installed.systemRoot}\\SYSTEM32\\CONFIG\\SOFTWARE)`
+      : `Windows 95/98/ME (${installed.windowsDir}\\WIN.INI)`;
   const right = (await targetsOfFamily(installed.family)).join(' or ');
-  throw new UnusableImageError(image, `--target ${target}, but the disk holds ${found}`, `use --target ${right}, or give the ${target} image`);
+  throw new UnusableImageError(
+    image,
+    `--target ${target}, but the disk holds ${found}`,
+    `use --target ${right}, or give the ${target} image`,
+  );
 }
 
 /**
@@ -206,10 +232,7 @@ async function prepareWin9x(volume: FatVolume, windowsDir: string, options: Prep
   }
   const autoexec = (await volume.exists('AUTOEXEC.BAT')) ? (await volume.read('AUTOEXEC.BAT')).toString('latin1') : '';
   const regFile = `C:\\${GUEST_DIR}\\${GUEST_FILES.autostart}`;
-  const block = [
-    `IF EXIST ${regFile} C:\\${windowsDir}\\REGEDIT.EXE ${regFile}`,
-    `IF EXIST ${regFile} REN ${regFile} AUTOSTRT.DON`,
-  ];
+  const block = [`IF EXIST ${regFile} C:\\${windowsDir}\\REGEDIT.EXE ${regFile}`, `IF EXIST ${regFile} REN ${regFile} AUTOSTRT.DON`];
   await volume.write('AUTOEXEC.BAT', Buffer.from(setBatchBlock(autoexec, 'retrolab', block), 'latin1'));
 }
 
@@ -224,7 +247,11 @@ async function prepareNt(volume: FatVolume, systemRoot: string, work: string, op
   for (const key of reg.keys) {
     const relative = key.path.slice(SOFTWARE_PREFIX.length + 1);
     if (!(await hiveHasKey(hive, relative, call))) {
-      throw new UnusableImageError(options.image, `C:\\${hivePath} has no key ${relative} (not an NT SOFTWARE hive?)`, SETUP_MEDIA_FIX(options.target));
+      throw new UnusableImageError(
+        options.image,
+        `C:\\${hivePath} has no key ${relative} (not an NT SOFTWARE hive?)`,
+        SETUP_MEDIA_FIX(options.target),
+      );
     }
   }
   await mergeIntoHive(hive, reg, SOFTWARE_PREFIX, call);

@@ -51,7 +51,8 @@ export class RegFile {
   set(path: string, name: string, value: RegValue): this {
     // REGEDIT4 is line-based: a line break would end the value and start a line of the caller's choosing.
     for (const [field, text] of [['key', path], ['value name', name], ...(value.type === 'sz' ? [['value', value.data]] : [])] as const) {
-      if (LINE_BREAKING.test(text)) throw new ConfigError(`${path}\\${name}: the ${field} holds a CR, LF or NUL character, which a .reg file cannot carry`);
+      if (LINE_BREAKING.test(text))
+        throw new ConfigError(`${path}\\${name}: the ${field} holds a CR, LF or NUL character, which a .reg file cannot carry`);
     }
     this.key(path).values.set(name, value);
     return this;

@@ -1,14 +1,6 @@
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import {
-  GUEST_FILES,
-  MARKER_FORMAT,
-  autostartReg,
-  renderMarker,
-  retrolabVersion,
-  sha256,
-  type LogonAccount,
-} from './guest-payload.ts';
+import { GUEST_FILES, MARKER_FORMAT, autostartReg, renderMarker, retrolabVersion, sha256, type LogonAccount } from './guest-payload.ts';
 import { runTool } from './host-tool.ts';
 import { checkOutputPath } from './output-guard.ts';
 import type { LicensedTarget } from './licensed-config.ts';
@@ -92,7 +84,9 @@ export async function setupFiles(options: {
   ];
   if (options.maxConnections !== undefined) {
     const withType = async (type: 'sz' | 'dword') =>
-      (await autostartReg(target, { maxConnections: options.maxConnections, maxConnectionsType: type })).keys.filter((k) => k.path.endsWith('\\MSTCP'));
+      (await autostartReg(target, { maxConnections: options.maxConnections, maxConnectionsType: type })).keys.filter((k) =>
+        k.path.endsWith('\\MSTCP'),
+      );
     const only = (keys: RegFile['keys']) => {
       const file = new RegFile();
       for (const key of keys) for (const [name, value] of key.values) file.set(key.path, name, value);
@@ -102,7 +96,10 @@ export async function setupFiles(options: {
     if ((await loadLicensedOs(target)).os.maxConnectionsType === 'dword-without-winsock2') {
       // Plain 95 reads MaxConnections as a DWORD, 95 with the Winsock 2 update as a string (notes: "Connection limit").
       files.set('MAXCONND.REG', only(await withType('dword')));
-      lines.push('IF EXIST %WINDIR%\\SYSTEM\\WS2_32.DLL REGEDIT /S MAXCONN.REG', 'IF NOT EXIST %WINDIR%\\SYSTEM\\WS2_32.DLL REGEDIT /S MAXCONND.REG');
+      lines.push(
+        'IF EXIST %WINDIR%\\SYSTEM\\WS2_32.DLL REGEDIT /S MAXCONN.REG',
+        'IF NOT EXIST %WINDIR%\\SYSTEM\\WS2_32.DLL REGEDIT /S MAXCONND.REG',
+      );
     } else {
       lines.push('REGEDIT /S MAXCONN.REG');
     }

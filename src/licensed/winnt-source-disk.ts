@@ -62,44 +62,101 @@ function chs(lba: number, geometry: { heads: number; sectorsPerTrack: number }):
  */
 export const MBR_BOOT_CODE = Buffer.from([
   0xfa, //                         00 cli
-  0x31, 0xc0, //                   01 xor ax, ax
-  0x8e, 0xd0, //                   03 mov ss, ax
-  0xbc, 0x00, 0x7c, //             05 mov sp, 0x7c00
-  0x8e, 0xd8, //                   08 mov ds, ax
-  0x8e, 0xc0, //                   0a mov es, ax
+  0x31,
+  0xc0, //                   01 xor ax, ax
+  0x8e,
+  0xd0, //                   03 mov ss, ax
+  0xbc,
+  0x00,
+  0x7c, //             05 mov sp, 0x7c00
+  0x8e,
+  0xd8, //                   08 mov ds, ax
+  0x8e,
+  0xc0, //                   0a mov es, ax
   0xfb, //                         0c sti
   0xfc, //                         0d cld
-  0xbe, 0x00, 0x7c, //             0e mov si, 0x7c00
-  0xbf, 0x00, 0x06, //             11 mov di, 0x0600
-  0xb9, 0x00, 0x01, //             14 mov cx, 256
-  0xf3, 0xa5, //                   17 rep movsw (the sector to 0000:0600)
-  0xea, 0x1e, 0x06, 0x00, 0x00, // 19 jmp far 0000:061e (next line, in the copy)
-  0xbe, 0xbe, 0x07, //             1e mov si, 0x07be (partition table of the copy)
-  0xb9, 0x04, 0x00, //             21 mov cx, 4
-  0x80, 0x3c, 0x80, //             24 cmp byte [si], 0x80 (active?)
-  0x74, 0x07, //                   27 je 0x30
-  0x83, 0xc6, 0x10, //             29 add si, 16
-  0xe2, 0xf6, //                   2c loop 0x24
-  0xeb, 0x2b, //                   2e jmp 0x5b (no active partition)
-  0x89, 0xf5, //                   30 mov bp, si
-  0x66, 0x6a, 0x00, //             32 push dword 0 (LBA, high half)
-  0x66, 0xff, 0x74, 0x08, //       35 push dword [si+8] (LBA: the partition's start)
+  0xbe,
+  0x00,
+  0x7c, //             0e mov si, 0x7c00
+  0xbf,
+  0x00,
+  0x06, //             11 mov di, 0x0600
+  0xb9,
+  0x00,
+  0x01, //             14 mov cx, 256
+  0xf3,
+  0xa5, //                   17 rep movsw (the sector to 0000:0600)
+  0xea,
+  0x1e,
+  0x06,
+  0x00,
+  0x00, // 19 jmp far 0000:061e (next line, in the copy)
+  0xbe,
+  0xbe,
+  0x07, //             1e mov si, 0x07be (partition table of the copy)
+  0xb9,
+  0x04,
+  0x00, //             21 mov cx, 4
+  0x80,
+  0x3c,
+  0x80, //             24 cmp byte [si], 0x80 (active?)
+  0x74,
+  0x07, //                   27 je 0x30
+  0x83,
+  0xc6,
+  0x10, //             29 add si, 16
+  0xe2,
+  0xf6, //                   2c loop 0x24
+  0xeb,
+  0x2b, //                   2e jmp 0x5b (no active partition)
+  0x89,
+  0xf5, //                   30 mov bp, si
+  0x66,
+  0x6a,
+  0x00, //             32 push dword 0 (LBA, high half)
+  0x66,
+  0xff,
+  0x74,
+  0x08, //       35 push dword [si+8] (LBA: the partition's start)
   0x06, //                         39 push es (buffer segment 0)
-  0x68, 0x00, 0x7c, //             3a push 0x7c00 (buffer offset)
-  0x6a, 0x01, //                   3d push 1 (sectors)
-  0x6a, 0x10, //                   3f push 0x10 (packet size)
-  0x89, 0xe6, //                   41 mov si, sp (DS:SI = the packet)
-  0xb4, 0x42, //                   43 mov ah, 0x42 (extended read; DL is still the boot disk)
-  0xcd, 0x13, //                   45 int 0x13
-  0x72, 0x12, //                   47 jc 0x5b
-  0x83, 0xc4, 0x10, //             49 add sp, 16
-  0x81, 0x3e, 0xfe, 0x7d, 0x55, 0xaa, // 4c cmp word [0x7dfe], 0xaa55
-  0x75, 0x07, //                   52 jne 0x5b
-  0x89, 0xee, //                   54 mov si, bp (DS:SI = the partition entry)
-  0xea, 0x00, 0x7c, 0x00, 0x00, // 56 jmp far 0000:7c00
-  0xcd, 0x18, //                   5b int 0x18 (no bootable partition: back to the BIOS)
+  0x68,
+  0x00,
+  0x7c, //             3a push 0x7c00 (buffer offset)
+  0x6a,
+  0x01, //                   3d push 1 (sectors)
+  0x6a,
+  0x10, //                   3f push 0x10 (packet size)
+  0x89,
+  0xe6, //                   41 mov si, sp (DS:SI = the packet)
+  0xb4,
+  0x42, //                   43 mov ah, 0x42 (extended read; DL is still the boot disk)
+  0xcd,
+  0x13, //                   45 int 0x13
+  0x72,
+  0x12, //                   47 jc 0x5b
+  0x83,
+  0xc4,
+  0x10, //             49 add sp, 16
+  0x81,
+  0x3e,
+  0xfe,
+  0x7d,
+  0x55,
+  0xaa, // 4c cmp word [0x7dfe], 0xaa55
+  0x75,
+  0x07, //                   52 jne 0x5b
+  0x89,
+  0xee, //                   54 mov si, bp (DS:SI = the partition entry)
+  0xea,
+  0x00,
+  0x7c,
+  0x00,
+  0x00, // 56 jmp far 0000:7c00
+  0xcd,
+  0x18, //                   5b int 0x18 (no bootable partition: back to the BIOS)
   0xf4, //                         5d hlt
-  0xeb, 0xfd, //                   5e jmp 0x5d
+  0xeb,
+  0xfd, //                   5e jmp 0x5d
 ]);
 
 /** Sector 0: MBR_BOOT_CODE and one active FAT16 partition from sector 63 to the end of the last whole cylinder. */
@@ -131,12 +188,21 @@ async function isoRoot(iso: string, call: { signal?: AbortSignal }): Promise<str
 }
 
 /** Writes `dir/disk.raw`: MBR, FAT16 C:, and the CD's I386 folder in C:\I386. */
-export async function createWinntSourceDisk(options: { dir: string; sizeMb: number; iso: string; signal?: AbortSignal }): Promise<WinntSourceDisk> {
+export async function createWinntSourceDisk(options: {
+  dir: string;
+  sizeMb: number;
+  iso: string;
+  signal?: AbortSignal;
+}): Promise<WinntSourceDisk> {
   const call = options.signal ? { signal: options.signal } : {};
   const root = await isoRoot(options.iso, call);
   const i386 = root.find((name) => name.toUpperCase() === 'I386');
   if (i386 === undefined) {
-    throw new UnusableImageError(options.iso, `no I386 folder at the root of the CD (found ${root.slice(0, 12).join(', ') || 'nothing'})`, 'give the Windows NT 4.0 install CD (x86), whose I386 folder holds WINNT.EXE');
+    throw new UnusableImageError(
+      options.iso,
+      `no I386 folder at the root of the CD (found ${root.slice(0, 12).join(', ') || 'nothing'})`,
+      'give the Windows NT 4.0 install CD (x86), whose I386 folder holds WINNT.EXE',
+    );
   }
   const extracted = join(options.dir, 'i386-from-cd');
   await rm(extracted, { recursive: true, force: true });
@@ -145,7 +211,11 @@ export async function createWinntSourceDisk(options: { dir: string; sizeMb: numb
   const files = await readdir(join(extracted, 'I386'), { recursive: true });
   if (!files.some((name) => name.toUpperCase() === 'WINNT.EXE')) {
     await rm(extracted, { recursive: true, force: true });
-    throw new UnusableImageError(options.iso, `${i386} has no WINNT.EXE`, 'give the Windows NT 4.0 install CD, whose I386 folder holds WINNT.EXE (the DOS setup program)');
+    throw new UnusableImageError(
+      options.iso,
+      `${i386} has no WINNT.EXE`,
+      'give the Windows NT 4.0 install CD, whose I386 folder holds WINNT.EXE (the DOS setup program)',
+    );
   }
 
   const path = join(options.dir, 'disk.raw');
@@ -162,7 +232,20 @@ export async function createWinntSourceDisk(options: { dir: string; sizeMb: numb
   const volumeOffset = PARTITION_START_LBA * SECTOR_BYTES;
   await runTool(
     'mkfs.fat',
-    ['-F', '16', '-n', 'NTSETUP', '--offset', String(PARTITION_START_LBA), '-h', String(PARTITION_START_LBA), '-g', `${geometry.heads}/${geometry.sectorsPerTrack}`, path, String(Math.floor(partitionSectors / 2))],
+    [
+      '-F',
+      '16',
+      '-n',
+      'NTSETUP',
+      '--offset',
+      String(PARTITION_START_LBA),
+      '-h',
+      String(PARTITION_START_LBA),
+      '-g',
+      `${geometry.heads}/${geometry.sectorsPerTrack}`,
+      path,
+      String(Math.floor(partitionSectors / 2)),
+    ],
     call,
   );
   await runTool('mcopy', ['-s', '-i', `${path}@@${volumeOffset}`, join(extracted, 'I386'), '::/'], call);

@@ -282,7 +282,9 @@ export const runResults = z.object({
       scenarios: z.array(z.string()),
     })
     .optional(),
-  shards: z.array(z.object({ runId: z.string(), index: z.number().int().min(1), count: z.number().int().min(1), file: z.string() })).optional(),
+  shards: z
+    .array(z.object({ runId: z.string(), index: z.number().int().min(1), count: z.number().int().min(1), file: z.string() }))
+    .optional(),
   /** The Docker hosts the run spread over, by name, with their engine URL and slots. */
   hosts: z.array(z.object({ name: z.string(), url: z.string(), slots: z.number().int().min(1) })).optional(),
   /** The retrolab that made the file: package version and git commit (null outside a git checkout). */

@@ -42,7 +42,9 @@ export interface StackSettings {
 
 /** The settings that have a value, as results.json records them. */
 export function definedSettings(settings: StackSettings): Record<string, string | number | boolean> {
-  return Object.fromEntries(Object.entries(settings).filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined));
+  return Object.fromEntries(
+    Object.entries(settings).filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined),
+  );
 }
 
 /**

@@ -74,7 +74,8 @@ function readNetstat(text: string, options: { origin?: string; pasted: boolean }
       const prompt = PROMPT.exec(raw);
       if (prompt !== null) {
         const command = prompt[1] ?? '';
-        if (command !== '' && !PROMPT_COMMAND.test(command)) fail(index, 'a command prompt line may only run netstat (or find on its output)');
+        if (command !== '' && !PROMPT_COMMAND.test(command))
+          fail(index, 'a command prompt line may only run netstat (or find on its output)');
         prompts.push({ line: index + 1, text: raw.trim() });
         return;
       }
@@ -87,7 +88,10 @@ function readNetstat(text: string, options: { origin?: string; pasted: boolean }
         return;
       }
     }
-    let tokens = raw.trim().split(/\s+/).filter((token) => token !== '');
+    let tokens = raw
+      .trim()
+      .split(/\s+/)
+      .filter((token) => token !== '');
     const first = tokens[0];
     if (first === undefined) return;
     if (/^active$/i.test(first) && tokens.length === 2 && /^connections$/i.test(tokens[1] ?? '')) {
@@ -117,11 +121,15 @@ function readNetstat(text: string, options: { origin?: string; pasted: boolean }
       if (numeric !== undefined) return { ...numeric, named: false };
       const named = options.pasted ? parseNamedEndpoint(token, proto) : undefined;
       if (named !== undefined) return { ...named, named: true };
-      return fail(index, `${which} address ${JSON.stringify(token)} is not ADDR:PORT with a numeric port${options.pasted ? ' or HOST:SERVICE' : needsN}`);
+      return fail(
+        index,
+        `${which} address ${JSON.stringify(token)} is not ADDR:PORT with a numeric port${options.pasted ? ' or HOST:SERVICE' : needsN}`,
+      );
     };
     const { named: localNamed, ...local } = read(tokens[1] ?? '', false, 'local');
     const { named: foreignNamed, ...foreign } = read(tokens[2] ?? '', proto === 'UDP', 'foreign');
-    const state = proto === 'TCP' ? (normalizeTcpState(tokens[3] ?? '') ?? fail(index, `unknown TCP state ${JSON.stringify(tokens[3])}`)) : null;
+    const state =
+      proto === 'TCP' ? (normalizeTcpState(tokens[3] ?? '') ?? fail(index, `unknown TCP state ${JSON.stringify(tokens[3])}`)) : null;
     const row: SocketRow = { proto, local, foreign, state, line: index + 1 };
     rows.push(localNamed || foreignNamed ? { ...row, named: true } : row);
   });
@@ -134,7 +142,25 @@ function readNetstat(text: string, options: { origin?: string; pasted: boolean }
 }
 
 /** Spellings NETSTAT uses for states, longest first so `FIN_WAIT_2` is not read as a `…2` address ending. */
-const STATE_SPELLINGS = ['SYN_RECEIVED', 'ESTABLISHED', 'CLOSE_WAIT', 'FIN_WAIT_1', 'FIN_WAIT_2', 'TIMED_WAIT', 'TIME_WAIT', 'LISTENING', 'FIN_WAIT1', 'FIN_WAIT2', 'SYN_SEND', 'SYN_SENT', 'SYN_RCVD', 'LAST_ACK', 'CLOSING', 'LISTEN', 'CLOSED'];
+const STATE_SPELLINGS = [
+  'SYN_RECEIVED',
+  'ESTABLISHED',
+  'CLOSE_WAIT',
+  'FIN_WAIT_1',
+  'FIN_WAIT_2',
+  'TIMED_WAIT',
+  'TIME_WAIT',
+  'LISTENING',
+  'FIN_WAIT1',
+  'FIN_WAIT2',
+  'SYN_SEND',
+  'SYN_SENT',
+  'SYN_RCVD',
+  'LAST_ACK',
+  'CLOSING',
+  'LISTEN',
+  'CLOSED',
+];
 
 /**
  * `TCP 10.0.2.15:1030 some.long.host.name:nbsessionESTABLISHED`: a foreign

@@ -38,7 +38,11 @@ export function parseTcptab(text: string, options: { origin?: string } = {}): So
         if (count !== rows.length) fail(line, `event=count says ${count} rows but ${rows.length} were printed`);
         break;
       case 'unavailable':
-        throw new TcptabError('unavailable', `${fields.dll ?? 'iphlpapi.dll'} ${fields.function ?? 'GetTcpTable'}`, numberOrNull(fields.err));
+        throw new TcptabError(
+          'unavailable',
+          `${fields.dll ?? 'iphlpapi.dll'} ${fields.function ?? 'GetTcpTable'}`,
+          numberOrNull(fields.err),
+        );
       case 'error':
         throw new TcptabError('failed', fields.call ?? 'GetTcpTable', numberOrNull(fields.err));
       default:
@@ -54,7 +58,10 @@ export function parseTcptab(text: string, options: { origin?: string } = {}): So
 
 function readRow(fields: Record<string, string>, line: number, fail: (line: number, problem: string) => never): SocketRow {
   const code = /^\d+$/.test(fields.state_code ?? '') ? tcpStateFromMib(Number(fields.state_code)) : undefined;
-  const state = code ?? normalizeTcpState(fields.state ?? '') ?? fail(line, `unknown TCP state ${JSON.stringify(fields.state)} (state_code=${fields.state_code ?? 'missing'})`);
+  const state =
+    code ??
+    normalizeTcpState(fields.state ?? '') ??
+    fail(line, `unknown TCP state ${JSON.stringify(fields.state)} (state_code=${fields.state_code ?? 'missing'})`);
   const local = parseEndpoint(fields.local ?? '', false) ?? fail(line, `local=${JSON.stringify(fields.local)} is not ADDR:PORT`);
   const foreign = parseEndpoint(fields.remote ?? '', false) ?? fail(line, `remote=${JSON.stringify(fields.remote)} is not ADDR:PORT`);
   return { proto: 'TCP', local, foreign, state, line };

@@ -68,9 +68,21 @@ export interface OsProfile {
   realModeAutoexec?: boolean;
 }
 
-const WIN32_BASE: readonly ImportGroupId[] = ['kernel32-win32-base', 'user32-win32-base', 'advapi32-win32-base', 'advapi32-security-stubs', 'wsock32-winsock-1.1'];
+const WIN32_BASE: readonly ImportGroupId[] = [
+  'kernel32-win32-base',
+  'user32-win32-base',
+  'advapi32-win32-base',
+  'advapi32-security-stubs',
+  'wsock32-winsock-1.1',
+];
 const WIN98_SET: readonly ImportGroupId[] = [...WIN32_BASE, 'kernel32-win98-additions', 'ws2_32-winsock-2', 'iphlpapi-first-release'];
-const NT4_SET: readonly ImportGroupId[] = [...WIN32_BASE, 'kernel32-win98-additions', 'kernel32-nt-only', 'ws2_32-winsock-2', 'iphlpapi-first-release'];
+const NT4_SET: readonly ImportGroupId[] = [
+  ...WIN32_BASE,
+  'kernel32-win98-additions',
+  'kernel32-nt-only',
+  'ws2_32-winsock-2',
+  'iphlpapi-first-release',
+];
 
 /**
  * Disk sizes (legacy-windows.md, "Running them in QEMU"): FAT16 on 95
@@ -109,7 +121,14 @@ export const OS_PROFILES = {
     family: 'win9x',
     firstBoot: { kind: 'windows', platformId: 1, major: 4, minor: 10 },
     install: { route: 'dos-setup', answerFile: 'MSBATCH.INF', diskSizeMb: 2000, maxStages: 6, bootFloppy: 'optional' },
-    imports: [{ id: 'win98', title: 'Windows 98', groups: WIN98_SET, source: 'KB Q197017: ws2_32 4.10.1998, wsock32, msvcrt 5.00; iphlpapi (legacy-windows.md)' }],
+    imports: [
+      {
+        id: 'win98',
+        title: 'Windows 98',
+        groups: WIN98_SET,
+        source: 'KB Q197017: ws2_32 4.10.1998, wsock32, msvcrt 5.00; iphlpapi (legacy-windows.md)',
+      },
+    ],
     maxConnectionsType: 'sz',
     realModeAutoexec: true,
   },
@@ -126,7 +145,8 @@ export const OS_PROFILES = {
         id: 'winme',
         title: 'Windows Me',
         groups: WIN98_SET,
-        source: "unverified: 98's set (Me is built on the 98 code base and ships Winsock 2); no Microsoft file list of Me was read here, so the first real run's PE loader is the check",
+        source:
+          "unverified: 98's set (Me is built on the 98 code base and ships Winsock 2); no Microsoft file list of Me was read here, so the first real run's PE loader is the check",
       },
     ],
     maxConnectionsType: 'sz',
@@ -139,7 +159,12 @@ export const OS_PROFILES = {
     firstBoot: { kind: 'windows', platformId: 2, major: 4, minor: 0 },
     install: { route: 'dos-winnt', answerFile: 'UNATTEND.TXT', diskSizeMb: 2000, maxStages: 5, bootFloppy: 'required' },
     imports: [
-      { id: 'winnt4', title: 'Windows NT 4.0 (SP4 or later for iphlpapi)', groups: NT4_SET, source: 'KB Q196699: ws2_32 4.00, wsock32, msvcrt 4.20; iphlpapi from SP4 (legacy-windows.md, unverified)' },
+      {
+        id: 'winnt4',
+        title: 'Windows NT 4.0 (SP4 or later for iphlpapi)',
+        groups: NT4_SET,
+        source: 'KB Q196699: ws2_32 4.00, wsock32, msvcrt 4.20; iphlpapi from SP4 (legacy-windows.md, unverified)',
+      },
     ],
   },
   win2000: {
@@ -154,7 +179,8 @@ export const OS_PROFILES = {
         id: 'win2000',
         title: 'Windows 2000',
         groups: NT4_SET,
-        source: "unverified: NT 4's set (2000 is its successor and keeps its Win32 API, ws2_32 and iphlpapi); no Microsoft file list of 2000 was read here",
+        source:
+          "unverified: NT 4's set (2000 is its successor and keeps its Win32 API, ws2_32 and iphlpapi); no Microsoft file list of 2000 was read here",
       },
     ],
   },
@@ -198,7 +224,11 @@ export function identifyOsProfile(info: ReportedVersion): OsProfile | undefined 
   const profiles: readonly OsProfile[] = Object.values(OS_PROFILES);
   if (info.wineVersion !== undefined) return profiles.find((p) => p.firstBoot.kind === 'wine');
   return profiles.find(
-    (p) => p.firstBoot.kind === 'windows' && p.firstBoot.platformId === info.platformId && p.firstBoot.major === info.major && p.firstBoot.minor === info.minor,
+    (p) =>
+      p.firstBoot.kind === 'windows' &&
+      p.firstBoot.platformId === info.platformId &&
+      p.firstBoot.major === info.major &&
+      p.firstBoot.minor === info.minor,
   );
 }
 

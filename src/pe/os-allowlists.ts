@@ -40,7 +40,8 @@ export interface AllowedImports {
 export function allowedImports(os: GuestOs): AllowedImports {
   const dlls = new Map<string, Set<string>>();
   const policy = OS_IMPORT_POLICIES[os];
-  if (!policy) throw new ConfigError(`no import allowlist for ${JSON.stringify(os)}; the OSes are ${GUEST_OSES.join(', ')} (src/os/os-profiles.ts)`);
+  if (!policy)
+    throw new ConfigError(`no import allowlist for ${JSON.stringify(os)}; the OSes are ${GUEST_OSES.join(', ')} (src/os/os-profiles.ts)`);
   for (const id of policy.groups) {
     const group: ImportGroup = IMPORT_GROUPS[id];
     const set = dlls.get(group.dll) ?? new Set<string>();

@@ -28,7 +28,11 @@ export function auditPe(image: PeImage, oses: readonly GuestOs[]): AuditProblem[
     problems.push({ kind: 'machine', machine: image.machine, message: `machine is ${hex(image.machine)}, not i386 (0x014c)` });
   }
   if (image.subsystem !== SUBSYSTEM_WINDOWS_CUI && image.subsystem !== SUBSYSTEM_WINDOWS_GUI) {
-    problems.push({ kind: 'subsystem', subsystem: image.subsystem, message: `subsystem is ${image.subsystem}, not Windows console (3) or GUI (2)` });
+    problems.push({
+      kind: 'subsystem',
+      subsystem: image.subsystem,
+      message: `subsystem is ${image.subsystem}, not Windows console (3) or GUI (2)`,
+    });
   }
   const { major, minor } = image.subsystemVersion;
   if (major > MAX_SUBSYSTEM_VERSION.major || (major === MAX_SUBSYSTEM_VERSION.major && minor > MAX_SUBSYSTEM_VERSION.minor)) {
@@ -74,7 +78,9 @@ export function auditPe(image: PeImage, oses: readonly GuestOs[]): AuditProblem[
             function: fn.name,
             message:
               `imports ${dll}!${fn.name}, which is not on the ${os} allowlist (${title})` +
-              (elsewhere.length > 0 ? `; listed for ${elsewhere.join(', ')}` : '; listed for no OS (add it to a group in src/os/import-groups.ts with its source if it really exists)'),
+              (elsewhere.length > 0
+                ? `; listed for ${elsewhere.join(', ')}`
+                : '; listed for no OS (add it to a group in src/os/import-groups.ts with its source if it really exists)'),
           });
         }
       }

@@ -136,7 +136,8 @@ function rvaToOffset(view: ByteView, sections: readonly PeSection[], headersSize
     const span = Math.max(s.virtualSize, s.rawSize);
     if (rva >= s.virtualAddress && rva < s.virtualAddress + span) {
       const delta = rva - s.virtualAddress;
-      if (delta >= s.rawSize) view.fail(s.rawOffset + delta, `${what} (RVA 0x${rva.toString(16)}) lies in the uninitialised part of section ${s.name}`);
+      if (delta >= s.rawSize)
+        view.fail(s.rawOffset + delta, `${what} (RVA 0x${rva.toString(16)}) lies in the uninitialised part of section ${s.name}`);
       return s.rawOffset + delta;
     }
   }
@@ -167,7 +168,11 @@ function readImports(view: ByteView, sections: readonly PeSection[], headersSize
         functions.push({ kind: 'ordinal', ordinal: entry & 0xffff });
       } else {
         const hintName = rvaToOffset(view, sections, headersSize, entry, `import name of ${dll}`);
-        functions.push({ kind: 'name', hint: view.u16(hintName, 'import hint'), name: view.cString(hintName + 2, `import name of ${dll}`) });
+        functions.push({
+          kind: 'name',
+          hint: view.u16(hintName, 'import hint'),
+          name: view.cString(hintName + 2, `import name of ${dll}`),
+        });
       }
     }
     imports.push({ dll, functions });
@@ -199,7 +204,8 @@ export function readPe(bytes: Uint8Array, file: string): PeImage {
   const headersSize = view.u32(opt + 60, 'size of headers');
   const subsystem = view.u16(opt + 68, 'subsystem');
   const directoryCount = view.u32(opt + 92, 'number of data directories');
-  if (96 + Math.min(directoryCount, 16) * 8 > optionalSize) view.fail(opt + 92, `${directoryCount} data directories do not fit an optional header of ${optionalSize} bytes`);
+  if (96 + Math.min(directoryCount, 16) * 8 > optionalSize)
+    view.fail(opt + 92, `${directoryCount} data directories do not fit an optional header of ${optionalSize} bytes`);
   const directories: PeDirectory[] = [];
   for (let i = 0; i < Math.min(directoryCount, 16); i++) {
     directories.push({ rva: view.u32(opt + 96 + i * 8, 'data directory'), size: view.u32(opt + 100 + i * 8, 'data directory') });

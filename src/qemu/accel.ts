@@ -74,14 +74,20 @@ export type TestGuestOutcome = { ran: true; elapsedMs: number } | { ran: false; 
  * reports whether it ran: it prints its banner on COM1 and leaves through
  * isa-debug-exit, so QEMU exits with (0 << 1) | 1 within milliseconds of a working start.
  */
-export async function testGuestRuns(docker: DockerClient, accel: 'tcg' | 'kvm', options: { signal?: AbortSignal } = {}): Promise<TestGuestOutcome> {
+export async function testGuestRuns(
+  docker: DockerClient,
+  accel: 'tcg' | 'kvm',
+  options: { signal?: AbortSignal } = {},
+): Promise<TestGuestOutcome> {
   const dir = await mkdtemp(join(tmpdir(), 'retrolab-accel-probe-'));
   const untrack = trackPath(dir);
   try {
     await prepareWritableDirectory(dir);
     const image = join(dir, 'probe.bin');
     await writeFile(image, tinyGuestImage('exit'));
-    const signal = options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(PROBE_TIMEOUT_MS)]) : AbortSignal.timeout(PROBE_TIMEOUT_MS);
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, AbortSignal.timeout(PROBE_TIMEOUT_MS)])
+      : AbortSignal.timeout(PROBE_TIMEOUT_MS);
     const started = Date.now();
     let result;
     try {
@@ -91,10 +97,24 @@ export async function testGuestRuns(docker: DockerClient, accel: 'tcg' | 'kvm', 
           image: RUNNER_IMAGES.qemu,
           entrypoint: [QEMU_BINARY],
           cmd: [
-            '-nodefaults', '-no-user-config', '-display', 'none',
-            '-M', 'pc', '-cpu', 'qemu32', '-m', '16', '-accel', accel,
-            '-kernel', image, '-serial', 'stdio',
-            '-device', `isa-debug-exit,iobase=0x${DEBUG_EXIT_PORT.toString(16)},iosize=0x04`,
+            '-nodefaults',
+            '-no-user-config',
+            '-display',
+            'none',
+            '-M',
+            'pc',
+            '-cpu',
+            'qemu32',
+            '-m',
+            '16',
+            '-accel',
+            accel,
+            '-kernel',
+            image,
+            '-serial',
+            'stdio',
+            '-device',
+            `isa-debug-exit,iobase=0x${DEBUG_EXIT_PORT.toString(16)},iosize=0x04`,
           ],
           binds: [{ hostPath: image, containerPath: image, readOnly: true }],
           devices: accel === 'kvm' ? ['/dev/kvm'] : [],

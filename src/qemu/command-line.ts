@@ -78,19 +78,31 @@ export function qemuArguments(spec: QemuVmSpec, run: QemuRunOptions): string[] {
   const args = [
     '-nodefaults',
     '-no-user-config',
-    '-display', 'none',
-    '-name', spec.target,
-    '-M', machineOption(spec),
-    '-cpu', [spec.cpu.model, ...spec.cpu.flags].join(','),
-    '-smp', String(spec.smp),
-    '-m', String(spec.memoryMb),
-    '-accel', run.accel === 'tcg' ? `tcg,tb-size=${TCG_TB_SIZE_MB}` : run.accel,
-    '-vga', spec.vga,
-    '-pidfile', inRun(RUN_FILES.pid),
-    '-qmp', `unix:${escapeOption(inRun(RUN_FILES.qmp))},server=on,wait=off`,
+    '-display',
+    'none',
+    '-name',
+    spec.target,
+    '-M',
+    machineOption(spec),
+    '-cpu',
+    [spec.cpu.model, ...spec.cpu.flags].join(','),
+    '-smp',
+    String(spec.smp),
+    '-m',
+    String(spec.memoryMb),
+    '-accel',
+    run.accel === 'tcg' ? `tcg,tb-size=${TCG_TB_SIZE_MB}` : run.accel,
+    '-vga',
+    spec.vga,
+    '-pidfile',
+    inRun(RUN_FILES.pid),
+    '-qmp',
+    `unix:${escapeOption(inRun(RUN_FILES.qmp))},server=on,wait=off`,
     // wait=on holds the guest until the host is connected, so no early byte is lost.
-    '-chardev', `socket,id=ser0,path=${escapeOption(inRun(RUN_FILES.serial))},server=on,wait=on`,
-    '-serial', 'chardev:ser0',
+    '-chardev',
+    `socket,id=ser0,path=${escapeOption(inRun(RUN_FILES.serial))},server=on,wait=on`,
+    '-serial',
+    'chardev:ser0',
   ];
   if (spec.consoleLog) args.push('-chardev', `file,id=con0,path=${escapeOption(inRun(RUN_FILES.console))}`, '-serial', 'chardev:con0');
   if ((run.reboot ?? 'exit') === 'exit') args.push('-no-reboot');
@@ -98,7 +110,10 @@ export function qemuArguments(spec: QemuVmSpec, run: QemuRunOptions): string[] {
     args.push('-drive', `file=${escapeOption(run.disk.path)},if=${spec.disk.bus},format=qcow2,media=disk`);
   }
   if (run.floppy) {
-    args.push('-drive', `file=${escapeOption(run.floppy.path)},if=floppy,index=0,format=raw${(run.floppy.readOnly ?? true) ? ',readonly=on' : ''}`);
+    args.push(
+      '-drive',
+      `file=${escapeOption(run.floppy.path)},if=floppy,index=0,format=raw${(run.floppy.readOnly ?? true) ? ',readonly=on' : ''}`,
+    );
   }
   if (run.cdrom) {
     args.push('-drive', `file=${escapeOption(run.cdrom.path)},if=ide,index=2,media=cdrom,format=raw,readonly=on`);
@@ -117,7 +132,9 @@ export function qemuArguments(spec: QemuVmSpec, run: QemuRunOptions): string[] {
 
 function bootOrderLetters(order: BootDevice[]): string {
   if (order.length === 0 || new Set(order).size !== order.length) {
-    throw new ConfigError(`boot order ${JSON.stringify(order)}: name each of floppy, disk, cdrom at most once, and at least one`, { context: { order } });
+    throw new ConfigError(`boot order ${JSON.stringify(order)}: name each of floppy, disk, cdrom at most once, and at least one`, {
+      context: { order },
+    });
   }
   return order.map((device) => BOOT_LETTER[device]).join('');
 }

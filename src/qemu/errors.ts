@@ -14,7 +14,12 @@ export class QmpCommandError extends RetrolabError {
 
 /** The QMP socket could not be reached, or closed while a command was outstanding. */
 export class QmpConnectionError extends RetrolabError {
-  constructor(message: string, readonly socketPath: string, readonly command?: string, cause?: unknown) {
+  constructor(
+    message: string,
+    readonly socketPath: string,
+    readonly command?: string,
+    cause?: unknown,
+  ) {
     super(`${message} (QMP socket ${socketPath}${command ? `, during ${command}` : ''})`, {
       cause,
       context: { socketPath, command },
@@ -24,7 +29,11 @@ export class QmpConnectionError extends RetrolabError {
 
 /** An outgoing migration (saving a VM state to a file) ended in any state but `completed`. */
 export class MigrationError extends RetrolabError {
-  constructor(readonly status: string, readonly detail: string | undefined, readonly stateFile: string) {
+  constructor(
+    readonly status: string,
+    readonly detail: string | undefined,
+    readonly stateFile: string,
+  ) {
     super(`Saving the VM state to ${stateFile} ended in status "${status}"${detail ? `: ${detail}` : ''}`, {
       context: { status, stateFile },
     });
@@ -33,14 +42,21 @@ export class MigrationError extends RetrolabError {
 
 /** A QEMU screendump was not the binary PPM (P6, maxval 255) QEMU writes. */
 export class PpmFormatError extends RetrolabError {
-  constructor(message: string, readonly file: string | undefined) {
+  constructor(
+    message: string,
+    readonly file: string | undefined,
+  ) {
     super(`${file ? `${file}: ` : ''}${message}`, { context: { file } });
   }
 }
 
 /** qemu-img failed; stderr says why. */
 export class QemuImgError extends RetrolabError {
-  constructor(readonly args: string[], readonly exitCode: number, readonly stderr: string) {
+  constructor(
+    readonly args: string[],
+    readonly exitCode: number,
+    readonly stderr: string,
+  ) {
     super(`qemu-img ${args.join(' ')} exited with ${exitCode}: ${stderr.trim() || '(no output)'}`, {
       context: { args, exitCode },
     });
@@ -50,13 +66,20 @@ export class QemuImgError extends RetrolabError {
 /** `accel: kvm` was demanded but KVM cannot run a guest here. */
 export class KvmUnavailableError extends PrerequisiteError {
   constructor(readonly reason: string) {
-    super(`KVM was requested but cannot run a guest on this host: ${reason}`, 'set "accel": "auto" or "tcg" in the VM spec, or run on a host with working KVM');
+    super(
+      `KVM was requested but cannot run a guest on this host: ${reason}`,
+      'set "accel": "auto" or "tcg" in the VM spec, or run on a host with working KVM',
+    );
   }
 }
 
 /** QEMU did not come up far enough to answer on its sockets (a bad option, an unreadable image, a missing device). */
 export class VmStartError extends RetrolabError {
-  constructor(readonly target: string, readonly stderrTail: string[], cause: unknown) {
+  constructor(
+    readonly target: string,
+    readonly stderrTail: string[],
+    cause: unknown,
+  ) {
     super(
       `${target}: QEMU did not start: ${cause instanceof Error ? cause.message : String(cause)}` +
         (stderrTail.length > 0 ? `\n${stderrTail.map((line) => `  | ${line}`).join('\n')}` : ''),
@@ -83,7 +106,12 @@ export class VmError extends RetrolabError {
   readonly target: string;
   readonly artifacts: VmArtifacts;
 
-  constructor(message: string, target: string, artifacts: VmArtifacts, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
+  constructor(
+    message: string,
+    target: string,
+    artifacts: VmArtifacts,
+    options: { cause?: unknown; context?: Record<string, unknown> } = {},
+  ) {
     super(`${target}: ${message}${describeArtifacts(artifacts)}`, {
       cause: options.cause,
       context: {
@@ -109,7 +137,12 @@ export class VmError extends RetrolabError {
 
 /** The guest did not become ready within the spec's boot-to-ready timeout. */
 export class BootTimeoutError extends VmError {
-  constructor(target: string, readonly elapsedMs: number, artifacts: VmArtifacts, cause?: unknown) {
+  constructor(
+    target: string,
+    readonly elapsedMs: number,
+    artifacts: VmArtifacts,
+    cause?: unknown,
+  ) {
     super(`not ready after ${(elapsedMs / 1000).toFixed(1)} s (boot-to-ready timeout)`, target, artifacts, {
       cause,
       context: { elapsedMs },
@@ -119,14 +152,24 @@ export class BootTimeoutError extends VmError {
 
 /** QEMU went away while the lab was using it (killed, crashed, or the container died). */
 export class VmCrashedError extends VmError {
-  constructor(target: string, readonly during: string, artifacts: VmArtifacts, cause?: unknown) {
+  constructor(
+    target: string,
+    readonly during: string,
+    artifacts: VmArtifacts,
+    cause?: unknown,
+  ) {
     super(`QEMU exited unexpectedly during ${during}`, target, artifacts, { cause, context: { during } });
   }
 }
 
 /** The serial line stayed quiet longer than the spec allows while an operation waited on the guest. */
 export class SerialSilenceError extends VmError {
-  constructor(target: string, readonly during: string, readonly silentMs: number, artifacts: VmArtifacts) {
+  constructor(
+    target: string,
+    readonly during: string,
+    readonly silentMs: number,
+    artifacts: VmArtifacts,
+  ) {
     super(`no byte on the serial line for ${(silentMs / 1000).toFixed(1)} s during ${during}`, target, artifacts, {
       context: { during, silentMs },
     });
@@ -135,16 +178,32 @@ export class SerialSilenceError extends VmError {
 
 /** The guest's CPUs stopped (QMP status paused, internal-error, guest-panicked...) in the middle of an operation. */
 export class GuestFrozenError extends VmError {
-  constructor(target: string, readonly during: string, readonly status: string, readonly silentMs: number, artifacts: VmArtifacts) {
-    super(`the guest stopped running during ${during} (QMP status "${status}"; ${(silentMs / 1000).toFixed(1)} s without a byte on the serial line)`, target, artifacts, {
-      context: { during, status, silentMs },
-    });
+  constructor(
+    target: string,
+    readonly during: string,
+    readonly status: string,
+    readonly silentMs: number,
+    artifacts: VmArtifacts,
+  ) {
+    super(
+      `the guest stopped running during ${during} (QMP status "${status}"; ${(silentMs / 1000).toFixed(1)} s without a byte on the serial line)`,
+      target,
+      artifacts,
+      {
+        context: { during, status, silentMs },
+      },
+    );
   }
 }
 
 /** An operation on the guest passed its deadline. */
 export class VmDeadlineError extends VmError {
-  constructor(target: string, readonly during: string, readonly timeoutMs: number, artifacts: VmArtifacts) {
+  constructor(
+    target: string,
+    readonly during: string,
+    readonly timeoutMs: number,
+    artifacts: VmArtifacts,
+  ) {
     super(`${during} did not finish within ${(timeoutMs / 1000).toFixed(1)} s`, target, artifacts, {
       context: { during, timeoutMs },
     });

@@ -13,7 +13,15 @@ import { RUNNER_IMAGES } from '../docker/image-names.ts';
 import type { ProgressSink } from '../report/progress.ts';
 import { silentProgress } from '../report/progress.ts';
 import { ResourceStack } from '../util/dispose.ts';
-import { QEMU_BINARY, QEMU_OVERHEAD_MB, RUN_FILES, qemuArguments, type BootDevice, type GuestForward, type HostForward } from './command-line.ts';
+import {
+  QEMU_BINARY,
+  QEMU_OVERHEAD_MB,
+  RUN_FILES,
+  qemuArguments,
+  type BootDevice,
+  type GuestForward,
+  type HostForward,
+} from './command-line.ts';
 import { containerUserFor } from './accel.ts';
 import {
   BootTimeoutError,
@@ -147,12 +155,16 @@ export class QemuVm implements AsyncDisposable {
       const path = resolve(given);
       if (dirname(path) === runDir.hostPath) return inRun(basename(path));
       if (writable) {
-        throw new ConfigError(`A writable floppy must be in the run directory ${runDir.hostPath}: ${path}`, { context: { floppy: path, runDir: runDir.hostPath } });
+        throw new ConfigError(`A writable floppy must be in the run directory ${runDir.hostPath}: ${path}`, {
+          context: { floppy: path, runDir: runDir.hostPath },
+        });
       }
       readOnly(path);
       return path;
     };
-    const floppy = options.floppy ? { path: media(options.floppy.path, options.floppy.readOnly === false), readOnly: options.floppy.readOnly ?? true } : undefined;
+    const floppy = options.floppy
+      ? { path: media(options.floppy.path, options.floppy.readOnly === false), readOnly: options.floppy.readOnly ?? true }
+      : undefined;
     const cdrom = options.cdrom ? { path: media(options.cdrom.path, false) } : undefined;
     const args = qemuArguments(spec, {
       accel: options.accel,
@@ -167,7 +179,11 @@ export class QemuVm implements AsyncDisposable {
       ...(cdrom ? { cdrom } : {}),
       ...(options.bootOrder ? { bootOrder: options.bootOrder } : {}),
     });
-    progress({ kind: 'step', scope: spec.target, message: `starting QEMU (${options.accel}, ${options.incomingStateFile ? 'warm from saved state' : 'cold boot'})` });
+    progress({
+      kind: 'step',
+      scope: spec.target,
+      message: `starting QEMU (${options.accel}, ${options.incomingStateFile ? 'warm from saved state' : 'cold boot'})`,
+    });
     debug('%s %s', QEMU_BINARY, args.join(' '));
     const container = stack.use(
       await docker.start(
@@ -201,7 +217,12 @@ export class QemuVm implements AsyncDisposable {
       qmp = stack.use(await connectQmp(join(runDir.hostPath, RUN_FILES.qmp), exited, options.signal));
     } catch (error) {
       options.signal?.throwIfAborted();
-      const stderr = container.output().stderr.trim().split('\n').filter((line) => line.length > 0).slice(-10);
+      const stderr = container
+        .output()
+        .stderr.trim()
+        .split('\n')
+        .filter((line) => line.length > 0)
+        .slice(-10);
       throw new VmStartError(spec.target, stderr, error);
     }
     const vm = new QemuVm({
@@ -364,7 +385,10 @@ export class QemuVm implements AsyncDisposable {
    * overlay) to a host file, through a file in the run directory. The guest is
    * paused afterwards unless `resume` is set.
    */
-  async saveState(hostPath: string, options: { resume?: boolean; signal?: AbortSignal } = {}): Promise<{ bytes: number; durationMs: number }> {
+  async saveState(
+    hostPath: string,
+    options: { resume?: boolean; signal?: AbortSignal } = {},
+  ): Promise<{ bytes: number; durationMs: number }> {
     const name = 'state.bin';
     const started = Date.now();
     const result = await this.guard(
@@ -461,7 +485,9 @@ async function connectQmp(path: string, exited: Promise<string>, signal: AbortSi
   return pRetry(
     async () => {
       if (gone) throw new AbortError(new Error(`QEMU exited before QMP answered: ${gone}`));
-      return QmpClient.connect(path, { signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(5_000)]) : AbortSignal.timeout(5_000) });
+      return QmpClient.connect(path, {
+        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(5_000)]) : AbortSignal.timeout(5_000),
+      });
     },
     { retries: 300, minTimeout: 20, maxTimeout: 200, maxRetryTime: SOCKET_WAIT_MS, ...(signal ? { signal } : {}) },
   );

@@ -205,7 +205,10 @@ export class QmpClient implements AsyncDisposable {
    * the state goes through `exec:cat`. Afterwards the VM is paused
    * (`postmigrate`); `cont` resumes it.
    */
-  async migrateToFile(path: string, options: { signal?: AbortSignal; pollMs?: number } = {}): Promise<{ totalTimeMs: number; bytes: number }> {
+  async migrateToFile(
+    path: string,
+    options: { signal?: AbortSignal; pollMs?: number } = {},
+  ): Promise<{ totalTimeMs: number; bytes: number }> {
     await this.execute('migrate-set-parameters', { 'max-bandwidth': SAVE_BANDWIDTH }, options);
     await this.execute('migrate', { uri: `exec:cat > ${shellQuote(path)}` }, options);
     for (;;) {
@@ -275,7 +278,11 @@ export class QmpClient implements AsyncDisposable {
       return;
     }
     if (typeof message.event === 'string') {
-      const event: QmpEvent = { event: message.event, ...(message.data ? { data: message.data } : {}), ...(message.timestamp ? { timestamp: message.timestamp } : {}) };
+      const event: QmpEvent = {
+        event: message.event,
+        ...(message.data ? { data: message.data } : {}),
+        ...(message.timestamp ? { timestamp: message.timestamp } : {}),
+      };
       for (const listener of this.#listeners) listener(event);
       return;
     }

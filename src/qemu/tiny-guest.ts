@@ -28,13 +28,20 @@ export function tinyGuestImage(behaviour: 'exit' | 'echo'): Buffer {
   const codeLength = printLength + tail.length;
   const bannerAddress = LOAD_ADDRESS + HEADER_SIZE + codeLength;
   const print = Buffer.from([
-    0xbe, ...le32(bannerAddress), // mov esi, banner
-    0x66, 0xba, 0xf8, 0x03, //       mov dx, 0x3f8 (COM1 data)
+    0xbe,
+    ...le32(bannerAddress), // mov esi, banner
+    0x66,
+    0xba,
+    0xf8,
+    0x03, //       mov dx, 0x3f8 (COM1 data)
     0xac, //                         next: lodsb
-    0x84, 0xc0, //                   test al, al
-    0x74, 0x03, //                   jz done (+3)
+    0x84,
+    0xc0, //                   test al, al
+    0x74,
+    0x03, //                   jz done (+3)
     0xee, //                         out dx, al
-    0xeb, 0xf8, //                   jmp next (-8)
+    0xeb,
+    0xf8, //                   jmp next (-8)
     //                               done: the tail follows
   ]);
   if (print.length !== printLength) throw new Error('tiny guest: print block length changed');
@@ -52,24 +59,38 @@ export function tinyGuestImage(behaviour: 'exit' | 'echo'): Buffer {
 
 function exitCode(): Buffer {
   return Buffer.from([
-    0x66, 0xba, DEBUG_EXIT_PORT, 0x00, // mov dx, 0xf4
-    0xb0, 0x00, //                        mov al, 0
+    0x66,
+    0xba,
+    DEBUG_EXIT_PORT,
+    0x00, // mov dx, 0xf4
+    0xb0,
+    0x00, //                        mov al, 0
     0xee, //                              out dx, al   (QEMU exits with status 1)
     0xf4, //                              halt: hlt
-    0xeb, 0xfd, //                        jmp halt (-3)
+    0xeb,
+    0xfd, //                        jmp halt (-3)
   ]);
 }
 
 function echoCode(): Buffer {
   return Buffer.from([
-    0x66, 0xba, 0xfd, 0x03, // poll: mov dx, 0x3fd (COM1 line status)
+    0x66,
+    0xba,
+    0xfd,
+    0x03, // poll: mov dx, 0x3fd (COM1 line status)
     0xec, //                          in al, dx
-    0xa8, 0x01, //                    test al, 1 (data ready)
-    0x74, 0xf7, //                    jz poll (-9)
-    0x66, 0xba, 0xf8, 0x03, //        mov dx, 0x3f8
+    0xa8,
+    0x01, //                    test al, 1 (data ready)
+    0x74,
+    0xf7, //                    jz poll (-9)
+    0x66,
+    0xba,
+    0xf8,
+    0x03, //        mov dx, 0x3f8
     0xec, //                          in al, dx
     0xee, //                          out dx, al
-    0xeb, 0xef, //                    jmp poll (-17)
+    0xeb,
+    0xef, //                    jmp poll (-17)
   ]);
 }
 

@@ -79,15 +79,23 @@ export async function runMatrix(options: MatrixOptions): Promise<RunResults> {
     const targetStarted = Date.now();
     const failTarget = (verdict: Verdict, scenarios: readonly ScenarioName[], extra: { patch?: PatchRecord } = {}) => {
       progress({ kind: verdict.status === 'skipped' ? 'step' : 'warn', scope: target, message: `${verdict.status}: ${verdict.reason}` });
-      for (const scenario of scenarios) add(resultEntryFrom(verdict, { target, scenario, durationMs: Date.now() - targetStarted, ...extra }), 'target');
+      for (const scenario of scenarios)
+        add(resultEntryFrom(verdict, { target, scenario, durationMs: Date.now() - targetStarted, ...extra }), 'target');
     };
     try {
       const prepareArtifacts = options.artifactsDir?.(target, 'prepare');
-      prepared = await prepare(target, { docker: options.docker, onProgress: progress, ...call, ...(prepareArtifacts ? { artifactsDir: prepareArtifacts } : {}) });
+      prepared = await prepare(target, {
+        docker: options.docker,
+        onProgress: progress,
+        ...call,
+        ...(prepareArtifacts ? { artifactsDir: prepareArtifacts } : {}),
+      });
     } catch (error) {
       options.signal?.throwIfAborted();
       failTarget(
-        error instanceof TargetSkippedError ? skippedVerdict(error.reason, error.fix) : infraErrorVerdict(`${target} could not be prepared: ${errorMessage(error)}`),
+        error instanceof TargetSkippedError
+          ? skippedVerdict(error.reason, error.fix)
+          : infraErrorVerdict(`${target} could not be prepared: ${errorMessage(error)}`),
         options.scenarios,
       );
       continue;
@@ -104,7 +112,9 @@ export async function runMatrix(options: MatrixOptions): Promise<RunResults> {
     };
     const done = new Set<ScenarioName>();
     try {
-      const scenarioEntries = options.reuseGuest ? runReusingGuest(prepared, options.scenarios, unit, progress) : runEachOnFreshGuest(prepared, options.scenarios, unit);
+      const scenarioEntries = options.reuseGuest
+        ? runReusingGuest(prepared, options.scenarios, unit, progress)
+        : runEachOnFreshGuest(prepared, options.scenarios, unit);
       for await (const entry of scenarioEntries) {
         done.add(entry.scenario as ScenarioName);
         add(prepared.toolchain ? { ...entry, toolchain: prepared.toolchain } : entry);
@@ -112,8 +122,14 @@ export async function runMatrix(options: MatrixOptions): Promise<RunResults> {
     } catch (error) {
       options.signal?.throwIfAborted();
       const rest = options.scenarios.filter((scenario) => !done.has(scenario));
-      if (error instanceof GuestMismatchError) failTarget(infraErrorVerdict(`${target}: first-boot check failed: ${errorMessage(error)}`, error.fix), rest);
-      else if (error instanceof PatchInstallError) failTarget(infraErrorVerdict(`${target}: ${errorMessage(error)}`, 'fix the patch or its --patch-install command; no scenario ran unpatched'), rest, { patch: error.record });
+      if (error instanceof GuestMismatchError)
+        failTarget(infraErrorVerdict(`${target}: first-boot check failed: ${errorMessage(error)}`, error.fix), rest);
+      else if (error instanceof PatchInstallError)
+        failTarget(
+          infraErrorVerdict(`${target}: ${errorMessage(error)}`, 'fix the patch or its --patch-install command; no scenario ran unpatched'),
+          rest,
+          { patch: error.record },
+        );
       else throw error;
     }
   }
@@ -128,7 +144,11 @@ export async function runMatrix(options: MatrixOptions): Promise<RunResults> {
   };
 }
 
-async function* runEachOnFreshGuest(prepared: PreparedTarget, scenarios: readonly ScenarioName[], unit: ScenarioUnitOptions): AsyncGenerator<ResultEntry> {
+async function* runEachOnFreshGuest(
+  prepared: PreparedTarget,
+  scenarios: readonly ScenarioName[],
+  unit: ScenarioUnitOptions,
+): AsyncGenerator<ResultEntry> {
   for (const scenario of scenarios) {
     unit.signal?.throwIfAborted();
     yield await runScenarioOnFreshGuest(prepared, scenario, unit);
@@ -157,12 +177,19 @@ async function* runReusingGuest(
       if (shared === undefined) {
         try {
           const artifactsDir = unit.artifactsDir?.(prepared.target, scenario);
-          shared = await clock.time('guestStart', () => prepared.startGuest({ ...(unit.signal ? { signal: unit.signal } : {}), ...(artifactsDir ? { artifactsDir } : {}) }));
+          shared = await clock.time('guestStart', () =>
+            prepared.startGuest({ ...(unit.signal ? { signal: unit.signal } : {}), ...(artifactsDir ? { artifactsDir } : {}) }),
+          );
         } catch (error) {
           unit.signal?.throwIfAborted();
           if (error instanceof GuestMismatchError) throw error;
           const phases = clock.finish(0);
-          yield resultEntryFrom(infraErrorVerdict(`${prepared.target}: the guest did not start: ${errorMessage(error)}`), { target: prepared.target, scenario, durationMs: phases.wall, phases });
+          yield resultEntryFrom(infraErrorVerdict(`${prepared.target}: the guest did not start: ${errorMessage(error)}`), {
+            target: prepared.target,
+            scenario,
+            durationMs: phases.wall,
+            phases,
+          });
           continue;
         }
         guestStart = shared.guest;
@@ -179,7 +206,11 @@ async function* runReusingGuest(
       });
       sharedPatch = entry.patch ?? sharedPatch;
       if (entry.verdict === 'infra-error') {
-        progress({ kind: 'warn', scope: `${prepared.target} ${scenario}`, message: 'infra-error: this guest is stopped; the next scenario gets a fresh one' });
+        progress({
+          kind: 'warn',
+          scope: `${prepared.target} ${scenario}`,
+          message: 'infra-error: this guest is stopped; the next scenario gets a fresh one',
+        });
         const broken = shared;
         shared = undefined;
         await broken[Symbol.asyncDispose]();

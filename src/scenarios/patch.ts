@@ -72,7 +72,9 @@ export async function preparePatch(spec: PatchSpec, options: { signal?: AbortSig
   const entries = (await readdir(spec.dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const folders = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
   if (folders.length > 0) {
-    throw new ConfigError(`--patch ${spec.dir}: holds folder(s) ${folders.join(', ')}; a patch folder is copied flat into the guest. Put every file at its top (the install command can arrange them).`);
+    throw new ConfigError(
+      `--patch ${spec.dir}: holds folder(s) ${folders.join(', ')}; a patch folder is copied flat into the guest. Put every file at its top (the install command can arrange them).`,
+    );
   }
   const hash = createHash('sha256');
   const files: { name: string; bytes: Buffer }[] = [];
@@ -95,7 +97,11 @@ export async function applyPatch(handle: TargetHandle, patch: PreparedPatch, opt
   const call = options.signal ? { signal: options.signal } : {};
   const guestDir = `${handle.guestWorkDir}\\${PATCH_FOLDER}`;
   // `NUL` inside a folder exists exactly when the folder does, on command.com as on cmd.
-  await handle.agent.execChecked(`if not exist ${guestDir}\\NUL mkdir ${guestDir}`, { cwd: handle.guestWorkDir, timeoutMs: 30_000, ...call });
+  await handle.agent.execChecked(`if not exist ${guestDir}\\NUL mkdir ${guestDir}`, {
+    cwd: handle.guestWorkDir,
+    timeoutMs: 30_000,
+    ...call,
+  });
   for (const file of patch.files) await handle.agent.putFile(`${guestDir}\\${file.name}`, file.bytes, call);
   const record: PatchRecord = {
     dir: patch.spec.dir,
@@ -113,7 +119,10 @@ export async function applyPatch(handle: TargetHandle, patch: PreparedPatch, opt
   record.output = output.length > OUTPUT_KEEP ? `...${output.slice(-OUTPUT_KEEP)}` : output;
   if (result.timedOut || result.exitCode !== 0) {
     const what = result.timedOut ? `timed out after ${result.durationMs} ms` : `exited with code ${result.exitCode}`;
-    throw new PatchInstallError(`the patch install command ${JSON.stringify(patch.spec.installCommand)} ${what} in ${guestDir}${output.trim() ? `:\n${output.trim().split(/\r?\n/).slice(-10).join('\n')}` : ''}`, record);
+    throw new PatchInstallError(
+      `the patch install command ${JSON.stringify(patch.spec.installCommand)} ${what} in ${guestDir}${output.trim() ? `:\n${output.trim().split(/\r?\n/).slice(-10).join('\n')}` : ''}`,
+      record,
+    );
   }
   return record;
 }

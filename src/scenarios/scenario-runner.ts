@@ -44,7 +44,10 @@ const ERROR_ACCESS_DENIED = 5;
 const ERROR_SHARING_VIOLATION = 32;
 let runCounter = 0;
 
-async function stackSettings(handle: TargetHandle, options: { signal?: AbortSignal }): Promise<{ settings: StackSettings; family: OsFamily }> {
+async function stackSettings(
+  handle: TargetHandle,
+  options: { signal?: AbortSignal },
+): Promise<{ settings: StackSettings; family: OsFamily }> {
   const info = await handle.agent.sysinfo(options);
   const settings: StackSettings = {};
   const max = info.mstcpMaxConnections ? Number(info.mstcpMaxConnections.value) : Number.NaN;
@@ -80,7 +83,11 @@ async function guestFileExists(handle: TargetHandle, path: string, call: { signa
  * release file (`--hold-until`), which the runner creates once it has taken
  * its snapshot; `--hold-ms` only bounds the hold for a runner that never does.
  */
-export async function runScenario(handle: TargetHandle, definition: ScenarioDefinition, options: RunScenarioOptions = {}): Promise<ScenarioObservation> {
+export async function runScenario(
+  handle: TargetHandle,
+  definition: ScenarioDefinition,
+  options: RunScenarioOptions = {},
+): Promise<ScenarioObservation> {
   const progress = options.onProgress ?? silentProgress;
   const scope = `${handle.target} ${definition.name}`;
   const call = options.signal ? { signal: options.signal } : {};
@@ -127,7 +134,9 @@ export async function runScenario(handle: TargetHandle, definition: ScenarioDefi
   const readOut = async (partial: boolean): Promise<DupcloseRun> => {
     const bytes = await handle.agent.getFile(outFile, call).catch(() => Buffer.alloc(0));
     text = bytes.toString('latin1');
-    return summarizeDupcloseRun(parseDupcloseEvents(text, { program: definition.program, origin: scope, partial: partial && !/event=summary/.test(text) }));
+    return summarizeDupcloseRun(
+      parseDupcloseEvents(text, { program: definition.program, origin: scope, partial: partial && !/event=summary/.test(text) }),
+    );
   };
   const finished = () => /event=summary role=(parent|launcher) /.test(text);
   const release = () => handle.agent.putFile(releaseFile, Buffer.from('go\r\n'), call);
@@ -138,7 +147,8 @@ export async function runScenario(handle: TargetHandle, definition: ScenarioDefi
     run = await phase('cycles', async () => {
       const result = await handle.agent.exec(commandLine, { cwd: handle.guestWorkDir, timeoutMs, deadlineMs: timeoutMs + 60_000, ...call });
       const ran = await readOut(result.timedOut);
-      if (result.timedOut) throw fail(`${definition.program} did not finish within ${timeoutMs} ms (killed); its output:\n${text.slice(-2000)}`);
+      if (result.timedOut)
+        throw fail(`${definition.program} did not finish within ${timeoutMs} ms (killed); its output:\n${text.slice(-2000)}`);
       return ran;
     });
   } else {
@@ -148,7 +158,10 @@ export async function runScenario(handle: TargetHandle, definition: ScenarioDefi
     run = await phase('cycles', async () => {
       const start = family.backgroundStart(commandLine);
       const launched = await handle.agent.exec(start, { cwd: handle.guestWorkDir, timeoutMs: 60_000, ...call });
-      if (launched.exitCode !== 0) throw fail(`could not start ${definition.program} in the background (exit ${launched.exitCode}): ${launched.stderr || launched.stdout}`);
+      if (launched.exitCode !== 0)
+        throw fail(
+          `could not start ${definition.program} in the background (exit ${launched.exitCode}): ${launched.stderr || launched.stdout}`,
+        );
       let seen = await readOut(true);
       while (!seen.holding && !finished()) {
         if (Date.now() > deadline) throw fail(`${definition.program} never reached its hold point; output so far:\n${text.slice(-2000)}`);
@@ -206,7 +219,11 @@ export async function runScenario(handle: TargetHandle, definition: ScenarioDefi
     const deadline = Date.now() + (options.releaseAckMs ?? RELEASE_ACK_MS);
     while (await guestFileExists(handle, releaseFile, call)) {
       if (Date.now() > deadline) {
-        progress({ kind: 'warn', scope, message: `the holder process did not acknowledge its release within ${options.releaseAckMs ?? RELEASE_ACK_MS} ms; it ends by itself after ${definition.args.join(' ')}` });
+        progress({
+          kind: 'warn',
+          scope,
+          message: `the holder process did not acknowledge its release within ${options.releaseAckMs ?? RELEASE_ACK_MS} ms; it ends by itself after ${definition.args.join(' ')}`,
+        });
         await handle.agent.deleteFile(releaseFile, { missingOk: true, ...call });
         return;
       }

@@ -39,7 +39,11 @@ export interface ScenarioUnitOptions {
  * whole target: GuestMismatchError (the image is another system),
  * PatchInstallError (the patch does not install), and an abort.
  */
-export async function runScenarioOnFreshGuest(prepared: PreparedTarget, scenario: ScenarioName, options: ScenarioUnitOptions): Promise<ResultEntry> {
+export async function runScenarioOnFreshGuest(
+  prepared: PreparedTarget,
+  scenario: ScenarioName,
+  options: ScenarioUnitOptions,
+): Promise<ResultEntry> {
   const clock = new PhaseClock();
   const definition = SCENARIOS[scenario];
   const target = prepared.target;
@@ -50,7 +54,9 @@ export async function runScenarioOnFreshGuest(prepared: PreparedTarget, scenario
   let guest: StartedTarget;
   try {
     const artifactsDir = options.artifactsDir?.(target, scenario);
-    guest = await clock.time('guestStart', () => prepared.startGuest({ ...(options.signal ? { signal: options.signal } : {}), ...(artifactsDir ? { artifactsDir } : {}) }));
+    guest = await clock.time('guestStart', () =>
+      prepared.startGuest({ ...(options.signal ? { signal: options.signal } : {}), ...(artifactsDir ? { artifactsDir } : {}) }),
+    );
   } catch (error) {
     options.signal?.throwIfAborted();
     if (error instanceof GuestMismatchError) throw error;
@@ -60,7 +66,12 @@ export async function runScenarioOnFreshGuest(prepared: PreparedTarget, scenario
   }
   await using live = guest;
   // Awaited here, so the guest is disposed only once the scenario is over.
-  return await runScenarioOnGuest(live, scenario, { ...options, run: { programs: prepared.programs, ...options.run }, clock, guestStart: live.guest });
+  return await runScenarioOnGuest(live, scenario, {
+    ...options,
+    run: { programs: prepared.programs, ...options.run },
+    clock,
+    guestStart: live.guest,
+  });
 }
 
 /**
@@ -86,7 +97,15 @@ export async function runScenarioOnGuest(
   let patch = options.appliedPatch;
   const entry = (fields: Omit<Parameters<typeof resultEntryFrom>[1], 'target' | 'scenario' | 'durationMs'>) => {
     const phases = clock.finish(meter.ms);
-    return { target, scenario, durationMs: phases.wall, phases, guest: options.guestStart, ...(patch === undefined ? {} : { patch }), ...fields };
+    return {
+      target,
+      scenario,
+      durationMs: phases.wall,
+      phases,
+      guest: options.guestStart,
+      ...(patch === undefined ? {} : { patch }),
+      ...fields,
+    };
   };
   try {
     if (options.patch && patch === undefined) {
@@ -114,7 +133,12 @@ export async function runScenarioOnGuest(
   }
 }
 
-function skippedEntry(target: string, scenario: ScenarioName, unsupported: { reason: string; fix: string }, progress: ProgressSink = silentProgress): ResultEntry {
+function skippedEntry(
+  target: string,
+  scenario: ScenarioName,
+  unsupported: { reason: string; fix: string },
+  progress: ProgressSink = silentProgress,
+): ResultEntry {
   progress({ kind: 'step', scope: `${target} ${scenario}`, message: `skipped: ${unsupported.reason}` });
   return resultEntryFrom(skippedVerdict(unsupported.reason, unsupported.fix), { target, scenario, durationMs: 0 });
 }

@@ -26,13 +26,17 @@ export async function takeSnapshot(
 ): Promise<Snapshot> {
   const call = options.signal ? { signal: options.signal } : {};
   const { capture, netstatCommand } = options.family.snapshot;
-  const netstatText = capture === 'agent' ? await handle.agent.netstat(call) : await captured(handle, netstatCommand, `netstat-${label}.txt`, call);
-  const snapshot: Snapshot = { netstat: { raw: netstatText, table: parseNetstat(netstatText, { origin: `${handle.target} NETSTAT (${label})` }) } };
+  const netstatText =
+    capture === 'agent' ? await handle.agent.netstat(call) : await captured(handle, netstatCommand, `netstat-${label}.txt`, call);
+  const snapshot: Snapshot = {
+    netstat: { raw: netstatText, table: parseNetstat(netstatText, { origin: `${handle.target} NETSTAT (${label})` }) },
+  };
   const tcptab = await deployGuestApp(handle, 'tcptab', call);
   let run: { exitCode: number; text: string; stderr: string };
   if (capture === 'agent') {
     const result = await handle.agent.exec(tcptab, { cwd: handle.guestWorkDir, timeoutMs: 30_000, ...call });
-    if (result.stdoutTruncated) throw new ScenarioError(`tcptab's output was cut at the agent's reply limit (32000 bytes)`, handle.target, `snapshot ${label}`);
+    if (result.stdoutTruncated)
+      throw new ScenarioError(`tcptab's output was cut at the agent's reply limit (32000 bytes)`, handle.target, `snapshot ${label}`);
     run = { exitCode: result.exitCode, text: result.stdout, stderr: result.stderr };
   } else {
     const file = guestPath(handle, `tcptab-${label}.txt`);
@@ -43,7 +47,11 @@ export async function takeSnapshot(
   if (run.exitCode === 0) {
     snapshot.tcptab = { raw: run.text, table: parseTcptab(run.text, { origin: `${handle.target} tcptab (${label})` }) };
   } else if (run.exitCode !== TCPTAB_EXIT_UNAVAILABLE) {
-    throw new ScenarioError(`tcptab failed in the guest (exit ${run.exitCode}): ${(run.stderr || run.text).slice(0, 500)}`, handle.target, `snapshot ${label}`);
+    throw new ScenarioError(
+      `tcptab failed in the guest (exit ${run.exitCode}): ${(run.stderr || run.text).slice(0, 500)}`,
+      handle.target,
+      `snapshot ${label}`,
+    );
   }
   return snapshot;
 }
@@ -53,7 +61,11 @@ async function captured(handle: TargetHandle, command: string, file: string, cal
   const path = guestPath(handle, file);
   const result = await handle.agent.exec(`${command} > ${path}`, { cwd: handle.guestWorkDir, timeoutMs: 60_000, ...call });
   if (result.exitCode !== 0) {
-    throw new ScenarioError(`${command} failed in the guest (exit ${result.exitCode}): ${(result.stderr || result.stdout).slice(0, 500)}`, handle.target, `snapshot (${file})`);
+    throw new ScenarioError(
+      `${command} failed in the guest (exit ${result.exitCode}): ${(result.stderr || result.stdout).slice(0, 500)}`,
+      handle.target,
+      `snapshot (${file})`,
+    );
   }
   const text = (await handle.agent.getFile(path, call)).toString('latin1');
   await handle.agent.deleteFile(path, { missingOk: true, ...call });

@@ -11,7 +11,9 @@ export function parseShard(text: string, where = '--shard'): Shard {
   const index = match ? Number(match[1]) : NaN;
   const count = match ? Number(match[2]) : NaN;
   if (!match || count < 1 || count > 1000 || index < 1 || index > count) {
-    throw new ConfigError(`${where}: ${JSON.stringify(text)} is not i/n with 1 <= i <= n (e.g. 1/4; in GitHub Actions \${{ matrix.shard }}/4, in GitLab $CI_NODE_INDEX/$CI_NODE_TOTAL)`);
+    throw new ConfigError(
+      `${where}: ${JSON.stringify(text)} is not i/n with 1 <= i <= n (e.g. 1/4; in GitHub Actions \${{ matrix.shard }}/4, in GitLab $CI_NODE_INDEX/$CI_NODE_TOTAL)`,
+    );
   }
   return { index, count };
 }

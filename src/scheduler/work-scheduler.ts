@@ -56,7 +56,8 @@ interface Pending<I> {
 export async function schedule<I, H, R>(options: ScheduleOptions<I, H, R>): Promise<ScheduledResult<R>[]> {
   const { hosts } = options;
   if (hosts.length === 0) throw new Error('schedule: no hosts to run on');
-  for (const host of hosts) if (!Number.isInteger(host.slots) || host.slots < 1) throw new Error(`schedule: host ${host.name} has ${host.slots} slots`);
+  for (const host of hosts)
+    if (!Number.isInteger(host.slots) || host.slots < 1) throw new Error(`schedule: host ${host.name} has ${host.slots} slots`);
   const emit = options.onEvent ?? (() => undefined);
   const results = new Array<ScheduledResult<R> | undefined>(options.items.length);
   const queue: Pending<I>[] = options.items.map((item, index) => ({ item, index, lostOn: [] }));
@@ -102,7 +103,9 @@ export async function schedule<I, H, R>(options: ScheduleOptions<I, H, R>): Prom
         emit({ kind: 'done', item: key, host: host.name, durationMs: Date.now() - began, failed: false });
       } catch (error) {
         if (signal.aborted) throw error;
-        const up = lostHosts.has(host.name) ? false : await options.alive(host, AbortSignal.any([signal, AbortSignal.timeout(15_000)])).catch(() => false);
+        const up = lostHosts.has(host.name)
+          ? false
+          : await options.alive(host, AbortSignal.any([signal, AbortSignal.timeout(15_000)])).catch(() => false);
         if (up) {
           results[pending.index] = { result: options.failed(pending.item, error, host), host: host.name };
           emit({ kind: 'done', item: key, host: host.name, durationMs: Date.now() - began, failed: true });
@@ -114,7 +117,10 @@ export async function schedule<I, H, R>(options: ScheduleOptions<I, H, R>): Prom
             emit({ kind: 'requeued', item: key, from: host.name, reason: `${host.name} dropped` });
             queue.unshift(pending);
           } else {
-            settleLost(pending, elsewhere ? `lost twice (on ${pending.lostOn.join(', then ')})` : `${host.name} dropped and no other host is left`);
+            settleLost(
+              pending,
+              elsewhere ? `lost twice (on ${pending.lostOn.join(', then ')})` : `${host.name} dropped and no other host is left`,
+            );
           }
         }
       } finally {
@@ -134,7 +140,7 @@ export async function schedule<I, H, R>(options: ScheduleOptions<I, H, R>): Prom
   };
 
   const dispatch = () => {
-    for (let i = 0; i < queue.length; ) {
+    for (let i = 0; i < queue.length;) {
       const pending = queue[i]!;
       const readiness = groupReady(pending);
       if (readiness === 'wait') {

@@ -39,7 +39,10 @@ export function identifyOs(info: GuestSysinfo): SeenOs {
 
 function describe(os: SeenOs, info: GuestSysinfo): string {
   const version = `${info.major}.${info.minor}.${info.build}${info.csd.trim() ? ` ${info.csd.trim()}` : ''}`;
-  const system = os !== 'unknown' && OS_PROFILES[os].firstBoot.kind === 'wine' ? `Wine ${info.wineVersion ?? '?'} (reports Windows ${version})` : `${title(os)} ${version}`;
+  const system =
+    os !== 'unknown' && OS_PROFILES[os].firstBoot.kind === 'wine'
+      ? `Wine ${info.wineVersion ?? '?'} (reports Windows ${version})`
+      : `${title(os)} ${version}`;
   return `${system}, ${info.ws2_32 ? 'Winsock 2' : 'Winsock 1.1 only (no ws2_32.dll)'}`;
 }
 
@@ -58,7 +61,15 @@ export function checkGuest(spec: VmSpec, info: GuestSysinfo): GuestFacts {
         ? 'the wine targets run the images retrolab builds; rebuild them with `node bin/retrolab.js images build`'
         : `configure an image of ${title(spec.os)} for ${spec.target} (README: Licensed targets), or use this image with the target for ${title(os)} if there is one`;
     throw new GuestMismatchError(`${spec.target} expects ${title(spec.os)}, but the guest runs ${description}`, fix, {
-      context: { target: spec.target, expected: spec.os, seen: os, platformId: info.platformId, major: info.major, minor: info.minor, build: info.build },
+      context: {
+        target: spec.target,
+        expected: spec.os,
+        seen: os,
+        platformId: info.platformId,
+        major: info.major,
+        minor: info.minor,
+        build: info.build,
+      },
     });
   }
   if (spec.winsock2 === true && !info.ws2_32) {

@@ -79,7 +79,11 @@ export async function prepareTarget(target: TargetName, options: PrepareOptions)
     if (spec.licensed) {
       const readiness = await licensedReadiness(target, call);
       if (readiness.state !== 'ready') {
-        throw new TargetSkippedError(target, `licensed target ${readiness.state}: ${readiness.reason}`, `${readiness.fix} (README: Licensed targets)`);
+        throw new TargetSkippedError(
+          target,
+          `licensed target ${readiness.state}: ${readiness.reason}`,
+          `${readiness.fix} (README: Licensed targets)`,
+        );
       }
       image = readiness.image;
     }
@@ -110,7 +114,12 @@ export async function prepareTarget(target: TargetName, options: PrepareOptions)
       const handle = await start({ ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...opts });
       try {
         const checked = checkGuest(spec, await handle.agent.sysinfo(opts.signal ? { signal: opts.signal } : {}));
-        if (facts === undefined) (opts.onProgress ?? options.onProgress)?.({ kind: 'step', scope: target, message: `guest: ${checked.description}; programs: ${checked.programs.join(', ')}` });
+        if (facts === undefined)
+          (opts.onProgress ?? options.onProgress)?.({
+            kind: 'step',
+            scope: target,
+            message: `guest: ${checked.description}; programs: ${checked.programs.join(', ')}`,
+          });
         facts = checked;
         return Object.assign(handle, { facts: checked });
       } catch (error) {

@@ -84,7 +84,11 @@ async function bootMedia(spec: QemuVmSpec, options: StartQemuTargetOptions, agen
   const image = options.image ? { ok: true as const, path: options.image } : resolveFileSource(spec.disk.image);
   if (!image.ok) throw new TargetSkippedError(spec.target, image.reason, image.fix);
   const identity = await fileIdentity(image.path).catch(() => {
-    throw new TargetSkippedError(spec.target, `the configured image ${image.path} does not exist`, `point the variable at your ${spec.target} disk image`);
+    throw new TargetSkippedError(
+      spec.target,
+      `the configured image ${image.path} does not exist`,
+      `point the variable at your ${spec.target} disk image`,
+    );
   });
   return { golden: image.path, identity };
 }
@@ -95,11 +99,23 @@ export async function coldBootQemuTarget(spec: QemuVmSpec, options: StartQemuTar
   const [agent] = await buildGuestApps({ only: ['agent'], ...call });
   const media = await bootMedia(spec, options, agent?.path);
   const accel = await chooseAccel(options.docker, spec, { ...call, onProgress: options.onProgress ?? silentProgress });
-  const { coldBootMs } = await saveColdBootState(spec, media, await warmStateKey(spec, media, accel.accel, options.docker, agent?.sha256), accel.accel, options);
+  const { coldBootMs } = await saveColdBootState(
+    spec,
+    media,
+    await warmStateKey(spec, media, accel.accel, options.docker, agent?.sha256),
+    accel.accel,
+    options,
+  );
   return { coldBootMs };
 }
 
-async function warmStateKey(spec: QemuVmSpec, media: BootMedia, accel: 'tcg' | 'kvm', docker: DockerClient, agentSha: string | undefined): Promise<string> {
+async function warmStateKey(
+  spec: QemuVmSpec,
+  media: BootMedia,
+  accel: 'tcg' | 'kvm',
+  docker: DockerClient,
+  agentSha: string | undefined,
+): Promise<string> {
   if (agentSha === undefined) throw new Error('buildGuestApps returned no agent');
   const runner = (await docker.imageLabels(RUNNER_IMAGES.qemu)) ?? {};
   return hashInputs({ image: media.identity, spec, qemuRunner: runner, agent: agentSha, accel, peer: PEER_FORWARD });
@@ -140,7 +156,12 @@ export async function prepareQemuTarget(spec: QemuVmSpec, options: StartQemuTarg
     spec,
     accel: accel.accel,
     warm: ready,
-    startGuest: (start) => startWarm(spec, media, ready, accel.accel, { docker, ...(options.maxFileBytes ? { maxFileBytes: options.maxFileBytes } : {}), ...start }),
+    startGuest: (start) =>
+      startWarm(spec, media, ready, accel.accel, {
+        docker,
+        ...(options.maxFileBytes ? { maxFileBytes: options.maxFileBytes } : {}),
+        ...start,
+      }),
   };
 }
 
@@ -168,7 +189,12 @@ async function saveColdBootState(
   try {
     const saved = await bootAndSave(spec, media, accel, building.stateFile, building.goldenOverlay, options);
     const state = await building.commit({ stateBytes: saved.bytes, inputs: { image: media.identity, accel } });
-    progress({ kind: 'done', scope: spec.target, message: `saved the VM state (${Math.round(saved.bytes / 1e6)} MB)`, durationMs: Date.now() - started });
+    progress({
+      kind: 'done',
+      scope: spec.target,
+      message: `saved the VM state (${Math.round(saved.bytes / 1e6)} MB)`,
+      durationMs: Date.now() - started,
+    });
     return { ...state, coldBootMs: saved.coldBootMs };
   } catch (error) {
     await building.abandon();
@@ -204,9 +230,21 @@ async function bootAndSave(
       onProgress: progress,
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    const agent = await vm.waitForReady((signal) => AgentClient.connect(vm.serial, { signal, handshakeTimeoutMs: spec.timeouts.bootToReadyMs, ...(options.maxFileBytes ? { maxFileBytes: options.maxFileBytes } : {}) }), options);
+    const agent = await vm.waitForReady(
+      (signal) =>
+        AgentClient.connect(vm.serial, {
+          signal,
+          handshakeTimeoutMs: spec.timeouts.bootToReadyMs,
+          ...(options.maxFileBytes ? { maxFileBytes: options.maxFileBytes } : {}),
+        }),
+      options,
+    );
     coldBootMs = Date.now() - started;
-    progress({ kind: 'step', scope: spec.target, message: `agent ready after a cold boot (${(coldBootMs / 1000).toFixed(1)} s): saving the VM state` });
+    progress({
+      kind: 'step',
+      scope: spec.target,
+      message: `agent ready after a cold boot (${(coldBootMs / 1000).toFixed(1)} s): saving the VM state`,
+    });
     saved = await vm.saveState(stateFile, options);
     await agent.close().catch(() => undefined);
   }
@@ -214,12 +252,22 @@ async function bootAndSave(
   return { ...saved, coldBootMs };
 }
 
-async function startWarm(spec: QemuVmSpec, media: BootMedia, warm: WarmState, accel: 'tcg' | 'kvm', options: StartQemuTargetOptions): Promise<TargetHandle> {
+async function startWarm(
+  spec: QemuVmSpec,
+  media: BootMedia,
+  warm: WarmState,
+  accel: 'tcg' | 'kvm',
+  options: StartQemuTargetOptions,
+): Promise<TargetHandle> {
   const progress = options.onProgress ?? silentProgress;
   const started = Date.now();
   await using stack = new ResourceStack();
   const runDir = stack.use(await createRunDirectory(join(cacheDir(), 'runs')));
-  const overlay = await createOverlay(options.docker, { backing: warm.goldenOverlay, overlay: join(runDir.hostPath, 'run.qcow2') }, options);
+  const overlay = await createOverlay(
+    options.docker,
+    { backing: warm.goldenOverlay, overlay: join(runDir.hostPath, 'run.qcow2') },
+    options,
+  );
   const artifactsDir = options.artifactsDir ?? join(resultsDir(), 'artifacts', `${options.docker.runId}-${spec.target}`);
   const vm = stack.use(
     await QemuVm.start({
@@ -237,7 +285,15 @@ async function startWarm(spec: QemuVmSpec, media: BootMedia, warm: WarmState, ac
     }),
   );
   const agent = stack.use(
-    await vm.waitForReady((signal) => AgentClient.connect(vm.serial, { signal, handshakeTimeoutMs: spec.timeouts.bootToReadyMs, ...(options.maxFileBytes ? { maxFileBytes: options.maxFileBytes } : {}) }), options),
+    await vm.waitForReady(
+      (signal) =>
+        AgentClient.connect(vm.serial, {
+          signal,
+          handshakeTimeoutMs: spec.timeouts.bootToReadyMs,
+          ...(options.maxFileBytes ? { maxFileBytes: options.maxFileBytes } : {}),
+        }),
+      options,
+    ),
   );
   const warmStartMs = Date.now() - started;
   options.onWarmStart?.(warmStartMs);
@@ -245,7 +301,10 @@ async function startWarm(spec: QemuVmSpec, media: BootMedia, warm: WarmState, ac
   progress({ kind: 'done', scope: spec.target, message: `agent ready (warm start from saved state)`, durationMs: warmStartMs });
   const guestWorkDir = familyOf(spec.os).guestWorkDir;
   // `NUL` inside a folder exists exactly when the folder does, on command.com as on cmd.
-  await agent.execChecked(`if not exist ${guestWorkDir}\\NUL mkdir ${guestWorkDir}`, { timeoutMs: 30_000, ...(options.signal ? { signal: options.signal } : {}) });
+  await agent.execChecked(`if not exist ${guestWorkDir}\\NUL mkdir ${guestWorkDir}`, {
+    timeoutMs: 30_000,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   const owned = stack.move();
   return {
     target: spec.target,

@@ -41,7 +41,10 @@ export async function findWarmState(target: string, key: string): Promise<WarmSt
 }
 
 /** A folder to build a new state in; `commit` moves it into place only once it is complete. */
-export async function beginWarmState(target: string, key: string): Promise<{
+export async function beginWarmState(
+  target: string,
+  key: string,
+): Promise<{
   dir: string;
   stateFile: string;
   goldenOverlay: string;

@@ -92,7 +92,14 @@ export async function startWineLine(
       }
       return connectUnix(join(runDir, 'serial.sock'), deadline);
     },
-    { retries: 1000, minTimeout: 100, maxTimeout: 300, factor: 1.2, signal: deadline, shouldRetry: ({ error }) => !(error instanceof TargetStartError) },
+    {
+      retries: 1000,
+      minTimeout: 100,
+      maxTimeout: 300,
+      factor: 1.2,
+      signal: deadline,
+      shouldRetry: ({ error }) => !(error instanceof TargetStartError),
+    },
   ).catch((error: unknown) => {
     throw new TargetStartError(`the wine container's serial line (${join(runDir, 'serial.sock')}) did not come up`, {
       cause: error,

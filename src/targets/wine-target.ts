@@ -45,7 +45,10 @@ export interface PreparedWine {
  * wine-runner image, so a guest is a fresh container and nothing else.
  */
 export async function prepareWineTarget(options: { signal?: AbortSignal; onProgress?: ProgressSink }): Promise<PreparedWine> {
-  const built = await buildGuestApps({ ...(options.signal ? { signal: options.signal } : {}), onProgress: options.onProgress ?? silentProgress });
+  const built = await buildGuestApps({
+    ...(options.signal ? { signal: options.signal } : {}),
+    onProgress: options.onProgress ?? silentProgress,
+  });
   const agentExe = built.find((b) => b.name === 'agent')?.path;
   if (agentExe === undefined) throw new Error('buildGuestApps built no agent');
   return { binDir: dirname(agentExe), built };
@@ -77,7 +80,13 @@ export async function startWineGuest(options: StartTargetOptions & { binDir: str
 
   let agent: AgentClient;
   try {
-    agent = stack.use(await AgentClient.connect(line.stream, { signal, handshakeTimeoutMs: readyTimeoutMs, ...(options.maxFileBytes ? { maxFileBytes: options.maxFileBytes } : {}) }));
+    agent = stack.use(
+      await AgentClient.connect(line.stream, {
+        signal,
+        handshakeTimeoutMs: readyTimeoutMs,
+        ...(options.maxFileBytes ? { maxFileBytes: options.maxFileBytes } : {}),
+      }),
+    );
   } catch (error) {
     const files = await collectArtifacts(`start failed: ${error instanceof Error ? error.message : String(error)}`).catch(() => []);
     throw new TargetStartError(`The wine target's agent did not answer: ${error instanceof Error ? error.message : String(error)}`, {

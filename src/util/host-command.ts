@@ -69,7 +69,13 @@ export class HostCommandError extends RetrolabError {
     const err = tail(result.stderr) || tail(result.stdout, 500);
     super(`${commandLineOf(result.command, result.args)} ${how} after ${result.durationMs} ms${err ? `:\n${err}` : ''}`, {
       cause: options.cause,
-      context: { command: result.command, args: result.args, exitCode: result.exitCode, signal: result.signal, durationMs: result.durationMs },
+      context: {
+        command: result.command,
+        args: result.args,
+        exitCode: result.exitCode,
+        signal: result.signal,
+        durationMs: result.durationMs,
+      },
     });
     this.command = result.command;
     this.args = result.args;
@@ -83,7 +89,11 @@ export class HostCommandError extends RetrolabError {
   }
 }
 
-function start(command: string, args: readonly string[], options: HostCommandOptions): { proc: ProcessPromise; started: number; timeout?: AbortSignal } {
+function start(
+  command: string,
+  args: readonly string[],
+  options: HostCommandOptions,
+): { proc: ProcessPromise; started: number; timeout?: AbortSignal } {
   const timeout = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
   const signals = [options.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
   const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
@@ -92,7 +102,9 @@ function start(command: string, args: readonly string[], options: HostCommandOpt
     nothrow: true,
     env: { ...process.env, ...options.env },
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-    ...(options.input === undefined || !(typeof options.input === 'string' || Buffer.isBuffer(options.input)) ? {} : { input: options.input }),
+    ...(options.input === undefined || !(typeof options.input === 'string' || Buffer.isBuffer(options.input))
+      ? {}
+      : { input: options.input }),
     ...(signal === undefined ? {} : { signal }),
   })`${command} ${args}`;
   if (options.input !== undefined && typeof options.input !== 'string' && !Buffer.isBuffer(options.input)) options.input.pipe(proc.stdin);
@@ -116,13 +128,26 @@ function resultOf(command: string, args: readonly string[], output: ProcessOutpu
   };
 }
 
-async function settle(command: string, args: readonly string[], running: ReturnType<typeof start>, options: HostCommandOptions): Promise<HostCommandResult> {
+async function settle(
+  command: string,
+  args: readonly string[],
+  running: ReturnType<typeof start>,
+  options: HostCommandOptions,
+): Promise<HostCommandResult> {
   let output: ProcessOutput;
   try {
     output = await running.proc;
   } catch (error) {
     // zx rejects even with nothrow when the program cannot be spawned at all.
-    const result: HostCommandResult = { command, args, exitCode: 127, signal: null, stdout: '', stderr: String(error), durationMs: Date.now() - running.started };
+    const result: HostCommandResult = {
+      command,
+      args,
+      exitCode: 127,
+      signal: null,
+      stdout: '',
+      stderr: String(error),
+      durationMs: Date.now() - running.started,
+    };
     throw new HostCommandError(result, { cause: error });
   }
   const result = resultOf(command, args, output, running.started);
@@ -132,17 +157,33 @@ async function settle(command: string, args: readonly string[], running: ReturnT
 }
 
 /** Runs a host program to its end; throws HostCommandError unless it exits 0 (an abort rethrows the signal's reason). */
-export async function runHostCommand(command: string, args: readonly string[], options: HostCommandOptions = {}): Promise<HostCommandResult> {
+export async function runHostCommand(
+  command: string,
+  args: readonly string[],
+  options: HostCommandOptions = {},
+): Promise<HostCommandResult> {
   return settle(command, args, start(command, args, options), options);
 }
 
 /** Runs a host program and returns its result whatever its exit status (probes such as `command -v`). Throws only on abort. */
-export async function probeHostCommand(command: string, args: readonly string[], options: HostCommandOptions = {}): Promise<HostCommandResult> {
+export async function probeHostCommand(
+  command: string,
+  args: readonly string[],
+  options: HostCommandOptions = {},
+): Promise<HostCommandResult> {
   try {
     return await runHostCommand(command, args, options);
   } catch (error) {
     if (error instanceof HostCommandError) {
-      return { command, args, exitCode: error.exitCode, signal: error.signal, stdout: error.stdout, stderr: error.stderr, durationMs: error.durationMs };
+      return {
+        command,
+        args,
+        exitCode: error.exitCode,
+        signal: error.signal,
+        stdout: error.stdout,
+        stderr: error.stderr,
+        durationMs: error.durationMs,
+      };
     }
     throw error;
   }

@@ -64,7 +64,10 @@ function ensureLedger(): string {
   if (ledgerFile) return ledgerFile;
   mkdirSync(ledgerDir(), { recursive: true });
   const file = join(ledgerDir(), `${hostname()}-${process.pid}.log`);
-  appendFileSync(file, `${JSON.stringify({ op: 'owner', pid: process.pid, host: hostname(), startTime: processStartTime(process.pid) })}\n`);
+  appendFileSync(
+    file,
+    `${JSON.stringify({ op: 'owner', pid: process.pid, host: hostname(), startTime: processStartTime(process.pid) })}\n`,
+  );
   ledgerFile = file;
   // A process that ends with nothing open leaves no ledger behind.
   process.once('exit', () => {

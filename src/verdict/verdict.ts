@@ -86,13 +86,21 @@ export function decideVerdict(observation: ScenarioObservation, expectation: Sce
 
   const finalTable = (during ?? after).netstat.table;
   const finalConnect = observation.finalConnect;
-  const cause = finalConnect === null || finalConnect.ok ? null : classifyConnectFailure(finalConnect.error, measured.leaked, finalTable, observation.settings);
+  const cause =
+    finalConnect === null || finalConnect.ok
+      ? null
+      : classifyConnectFailure(finalConnect.error, measured.leaked, finalTable, observation.settings);
   const noBufs = firstNoBufs(observation);
-  const tableExhausted = noBufs !== null && classifyConnectFailure(WSAENOBUFS, measured.leaked, finalTable, observation.settings) === 'socket-table-full';
-  const seenRows = [...(during === undefined ? [] : [newPeerRows(before, during, observation.peer)]), newPeerRows(before, after, observation.peer)];
+  const tableExhausted =
+    noBufs !== null && classifyConnectFailure(WSAENOBUFS, measured.leaked, finalTable, observation.settings) === 'socket-table-full';
+  const seenRows = [
+    ...(during === undefined ? [] : [newPeerRows(before, during, observation.peer)]),
+    newPeerRows(before, after, observation.peer),
+  ];
   const peerRowsSeen = Math.max(...seenRows.map((rows) => rows.length));
 
-  const observed: ObservedOutcome = measured.leaked >= threshold || tableExhausted ? 'leak' : measured.leaked === 0 ? 'clean' : 'partial-leak';
+  const observed: ObservedOutcome =
+    measured.leaked >= threshold || tableExhausted ? 'leak' : measured.leaked === 0 ? 'clean' : 'partial-leak';
   const evidence: VerdictEvidence = {
     measuredAt,
     tableSource: measured.source,
@@ -129,7 +137,11 @@ export function decideVerdict(observation: ScenarioObservation, expectation: Sce
           },
     peerRowsSeen,
     settings: definedSettings(observation.settings),
-    netstatExcerpt: netstatExcerpt(measured.snapshot, measured.rows.length > 0 ? measured.rows : peerRows(measured.capture.table, observation.peer), measured.capture),
+    netstatExcerpt: netstatExcerpt(
+      measured.snapshot,
+      measured.rows.length > 0 ? measured.rows : peerRows(measured.capture.table, observation.peer),
+      measured.capture,
+    ),
   };
 
   const expected = expectation.expect;
@@ -149,7 +161,8 @@ export function decideVerdict(observation: ScenarioObservation, expectation: Sce
   const exhaustedFrom = endedAtFullTable && noBufs.cycle !== null ? noBufs.cycle : Number.POSITIVE_INFINITY;
   const completed = observation.cycles.filter((cycle) => cycle.failure === undefined).length;
   // With a recorded limitation, cycles that fail otherwise contradict the record: that is the expectation's fail below.
-  const broken = known !== undefined ? [] : observation.cycles.filter((cycle) => cycle.failure !== undefined && cycle.index < exhaustedFrom);
+  const broken =
+    known !== undefined ? [] : observation.cycles.filter((cycle) => cycle.failure !== undefined && cycle.index < exhaustedFrom);
   if (cyclesRun < observation.cyclesPlanned && !endedAtFullTable) {
     return infra(
       `only ${cyclesRun} of ${observation.cyclesPlanned} planned cycles ran, and the run did not end at a full socket table: ${seen}`,
@@ -178,7 +191,7 @@ export function decideVerdict(observation: ScenarioObservation, expectation: Sce
     if (peerRowsSeen === 0) {
       return infra(
         `no row to the peer ${peerText} in NETSTAT${before.tcptab === undefined ? '' : ' or tcptab'} during or after the run, in any state: the table shows none of the ${connectionsOpened} connections the cycles opened, so it cannot show that they were closed`,
-        'check that the snapshot lists this guest\'s TCP connections (NETSTAT -AN output in results.json) and that the peer address matches what the guest sees',
+        "check that the snapshot lists this guest's TCP connections (NETSTAT -AN output in results.json) and that the peer address matches what the guest sees",
       );
     }
   }
@@ -188,7 +201,11 @@ export function decideVerdict(observation: ScenarioObservation, expectation: Sce
     const failedAsKnown = completed === 0 && evidence.cycleFailures.every((f) => f.step === known.step && f.error === known.error);
     const outcomeAsPredicted = expected === 'unknown' || expected === observed;
     if (failedAsKnown && outcomeAsPredicted) {
-      return { status: 'pass', reason: `every cycle failed at ${knownText}, as recorded for this target (${known.why}), and observed ${observed}: ${seen}`, ...base };
+      return {
+        status: 'pass',
+        reason: `every cycle failed at ${knownText}, as recorded for this target (${known.why}), and observed ${observed}: ${seen}`,
+        ...base,
+      };
     }
     return {
       status: 'fail',
@@ -206,7 +223,11 @@ export function decideVerdict(observation: ScenarioObservation, expectation: Sce
   if (expected === observed) {
     return { status: 'pass', reason: `${expected} as predicted by ${expectation.source}: ${seen}`, ...base };
   }
-  return { status: 'fail', reason: `expected ${expected === 'leak' ? 'a leak' : 'clean'} (${predicted}) but observed ${observed}: ${seen}`, ...base };
+  return {
+    status: 'fail',
+    reason: `expected ${expected === 'leak' ? 'a leak' : 'clean'} (${predicted}) but observed ${observed}: ${seen}`,
+    ...base,
+  };
 }
 
 /**
@@ -260,12 +281,18 @@ function describeObservation(evidence: VerdictEvidence, observed: ObservedOutcom
 
 /** "WSAENOBUFS at cycle 97 of 120 with 96 connections held in CLOSE_WAIT/FIN_WAIT_2 (MaxConnections 100)". */
 function describeExhaustion(exhaustion: TableExhaustion, full: boolean): string {
-  const where = exhaustion.cycle === null ? `the final connect() after ${exhaustion.cyclesPlanned} cycles` : `cycle ${exhaustion.cycle} of ${exhaustion.cyclesPlanned}`;
+  const where =
+    exhaustion.cycle === null
+      ? `the final connect() after ${exhaustion.cyclesPlanned} cycles`
+      : `cycle ${exhaustion.cycle} of ${exhaustion.cyclesPlanned}`;
   const states = Object.entries(exhaustion.heldStates)
     .sort((a, b) => b[1] - a[1])
     .map(([state]) => state)
     .join('/');
-  const limit = exhaustion.maxConnections === null ? 'MaxConnections not reported by the guest; the default is 100' : `MaxConnections ${exhaustion.maxConnections}`;
+  const limit =
+    exhaustion.maxConnections === null
+      ? 'MaxConnections not reported by the guest; the default is 100'
+      : `MaxConnections ${exhaustion.maxConnections}`;
   const held = `${exhaustion.held} connection${exhaustion.held === 1 ? '' : 's'} held${states === '' ? '' : ` in ${states}`}`;
   const text = `WSAENOBUFS at ${where} with ${held} (${limit})`;
   return full ? text : `${text}, too few of this scenario's to fill the table (${exhaustion.heldInTable} held rows in all)`;

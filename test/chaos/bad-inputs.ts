@@ -46,8 +46,18 @@ export async function badInputCases(dir: string): Promise<BadInputCase[]> {
     { name: 'lab: --cycles 0', args: ['lab', '--cycles', '0'], exitCode: 2, says: '--cycles' },
     { name: 'lab: --tolerance 5', args: ['lab', '--tolerance', '5'], exitCode: 2, says: '--tolerance' },
     { name: 'lab: unknown flag', args: ['lab', '--frobnicate'], exitCode: 2, says: 'frobnicate' },
-    { name: 'lab: --patch missing folder', args: ['run', '--target', 'wine', '--scenario', 'dup-close', '--patch', join(dir, 'none')], exitCode: 2, says: 'not a folder' },
-    { name: 'lab: patch file named CON.DLL', args: ['run', '--target', 'wine', '--scenario', 'dup-close', '--patch', badPatch], exitCode: 2, says: 'DOS device name' },
+    {
+      name: 'lab: --patch missing folder',
+      args: ['run', '--target', 'wine', '--scenario', 'dup-close', '--patch', join(dir, 'none')],
+      exitCode: 2,
+      says: 'not a folder',
+    },
+    {
+      name: 'lab: patch file named CON.DLL',
+      args: ['run', '--target', 'wine', '--scenario', 'dup-close', '--patch', badPatch],
+      exitCode: 2,
+      says: 'DOS device name',
+    },
     { name: 'lab: a 10 kB flag value', args: ['lab', '--target', 'x'.repeat(10_000)], exitCode: 2, says: 'more characters' },
     { name: 'netstat parse: missing file', args: ['netstat', 'parse', join(dir, 'none.txt')], exitCode: 2, says: 'cannot read it' },
     { name: 'netstat parse: binary garbage', args: ['netstat', 'parse', garbage], exitCode: 2, says: 'more characters' },
@@ -56,13 +66,48 @@ export async function badInputCases(dir: string): Promise<BadInputCase[]> {
     { name: 'image: unknown subcommand', args: ['image', 'polish'], exitCode: 2, says: 'image subcommand' },
     { name: 'image prepare: no --image', args: ['image', 'prepare', '--target', 'win98'], exitCode: 2, says: '--image' },
     { name: 'image prepare: unknown target', args: ['image', 'prepare', '--target', 'win99', '--image', disk], exitCode: 2, says: 'win99' },
-    { name: 'image prepare: missing image', args: ['image', 'prepare', '--target', 'win98', '--image', join(dir, 'none.img')], exitCode: 2, says: 'no such file' },
-    { name: 'image prepare: a text file as image', args: ['image', 'prepare', '--target', 'win98', '--image', text, '--out', join(dir, 'o.qcow2')], exitCode: 2, says: text },
-    { name: 'image prepare: --out is the image', args: ['image', 'prepare', '--target', 'win98', '--image', disk, '--out', disk, '--force'], exitCode: 2, says: 'never writes it' },
-    { name: 'image prepare: newline in --password', args: ['image', 'prepare', '--target', 'winnt4', '--image', disk, '--user', 'a', '--password', 'x\r\ny'], exitCode: 2, says: '--password' },
-    { name: 'image prepare: --max-connections abc', args: ['image', 'prepare', '--target', 'win98', '--image', disk, '--max-connections', 'abc'], exitCode: 2, says: '--max-connections' },
-    { name: 'image install: no --iso', args: ['image', 'install', '--target', 'win98', '--product-key', 'ABCDE-12345'], exitCode: 2, says: '--iso' },
-    { name: 'image install: --disk-size-mb lots', args: ['image', 'install', '--target', 'win95', '--iso', text, '--product-key', 'ABCDE-12345', '--disk-size-mb', 'lots'], exitCode: 2, says: '--disk-size-mb' },
+    {
+      name: 'image prepare: missing image',
+      args: ['image', 'prepare', '--target', 'win98', '--image', join(dir, 'none.img')],
+      exitCode: 2,
+      says: 'no such file',
+    },
+    {
+      name: 'image prepare: a text file as image',
+      args: ['image', 'prepare', '--target', 'win98', '--image', text, '--out', join(dir, 'o.qcow2')],
+      exitCode: 2,
+      says: text,
+    },
+    {
+      name: 'image prepare: --out is the image',
+      args: ['image', 'prepare', '--target', 'win98', '--image', disk, '--out', disk, '--force'],
+      exitCode: 2,
+      says: 'never writes it',
+    },
+    {
+      name: 'image prepare: newline in --password',
+      args: ['image', 'prepare', '--target', 'winnt4', '--image', disk, '--user', 'a', '--password', 'x\r\ny'],
+      exitCode: 2,
+      says: '--password',
+    },
+    {
+      name: 'image prepare: --max-connections abc',
+      args: ['image', 'prepare', '--target', 'win98', '--image', disk, '--max-connections', 'abc'],
+      exitCode: 2,
+      says: '--max-connections',
+    },
+    {
+      name: 'image install: no --iso',
+      args: ['image', 'install', '--target', 'win98', '--product-key', 'ABCDE-12345'],
+      exitCode: 2,
+      says: '--iso',
+    },
+    {
+      name: 'image install: --disk-size-mb lots',
+      args: ['image', 'install', '--target', 'win95', '--iso', text, '--product-key', 'ABCDE-12345', '--disk-size-mb', 'lots'],
+      exitCode: 2,
+      says: '--disk-size-mb',
+    },
     { name: 'images: unknown subcommand', args: ['images', 'burn'], exitCode: 2, says: 'images subcommand' },
   ];
 }
@@ -84,7 +129,13 @@ export function runBadInput(entry: BadInputCase): Promise<BadInputResult> {
         if (firstLine.length > 600) problems.push(`the first line is ${firstLine.length} characters`);
         if (/^\s+at .+:\d+:\d+\)?$/m.test(stderr)) problems.push('a stack trace');
         if (stderr.length > 20_000) problems.push(`stderr is ${stderr.length} characters`);
-        resolve({ ...entry, ok: problems.length === 0, gotExit, firstLine: firstLine.slice(0, 200), ...(problems.length ? { problem: problems.join('; ') } : {}) });
+        resolve({
+          ...entry,
+          ok: problems.length === 0,
+          gotExit,
+          firstLine: firstLine.slice(0, 200),
+          ...(problems.length ? { problem: problems.join('; ') } : {}),
+        });
       },
     );
   });

@@ -47,7 +47,9 @@ export function fuzzFrameDecoder(inputs: number, seed = 0x5eed): FuzzReport {
       for (const event of decoder.push(Buffer.alloc(HEADER_SIZE + MAX_PAYLOAD + TRAILER_SIZE + 1))) {
         if (event.kind !== 'frame') continue;
         report.framesDecoded++;
-        const at = expected.findIndex((f) => f.seq === event.frame.seq && f.type === event.frame.type && f.payload.equals(event.frame.payload));
+        const at = expected.findIndex(
+          (f) => f.seq === event.frame.seq && f.type === event.frame.type && f.payload.equals(event.frame.payload),
+        );
         if (at >= 0) expected.splice(at, 1);
       }
       if (expected.length > 0) report.failures.push(`inputs ${i - 999}-${i}: ${expected.length} sound frame(s) never decoded`);
@@ -94,7 +96,9 @@ export function fuzzFrameDecoder(inputs: number, seed = 0x5eed): FuzzReport {
       for (const event of events) {
         if (event.kind !== 'frame') continue;
         report.framesDecoded++;
-        const at = expected.findIndex((f) => f.seq === event.frame.seq && f.type === event.frame.type && f.payload.equals(event.frame.payload));
+        const at = expected.findIndex(
+          (f) => f.seq === event.frame.seq && f.type === event.frame.type && f.payload.equals(event.frame.payload),
+        );
         if (at >= 0) expected.splice(at, 1);
       }
     }

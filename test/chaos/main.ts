@@ -45,13 +45,23 @@ async function killMidScenario(args: string[], fault: (pid: number) => Promise<v
   const ledger = watchLedger(cli.pid);
   try {
     const started = await waitFor(async () => (await containersOf(cli.pid)).length > 0 && ready(cli.output()), 600_000, 500);
-    if (!started) return { ok: false, result: `the run never reached the fault point: ${cli.output().slice(-300)}`, exit: null as number | null, output: cli.output() };
+    if (!started)
+      return {
+        ok: false,
+        result: `the run never reached the fault point: ${cli.output().slice(-300)}`,
+        exit: null as number | null,
+        output: cli.output(),
+      };
     await fault(cli.pid);
     const exit = await Promise.race([cli.exited, new Promise<null>((r) => setTimeout(() => r(null), 120_000))]);
-    const clean = await waitFor(async () => {
-      const left = await leftoversOf(cli.pid, ledger.seen);
-      return left.containers + left.paths + left.processes === 0;
-    }, LEFTOVER_WINDOW_MS, 1_000);
+    const clean = await waitFor(
+      async () => {
+        const left = await leftoversOf(cli.pid, ledger.seen);
+        return left.containers + left.paths + left.processes === 0;
+      },
+      LEFTOVER_WINDOW_MS,
+      1_000,
+    );
     const left = await leftoversOf(cli.pid, ledger.seen);
     return {
       ok: clean,
@@ -88,7 +98,10 @@ const CASES: ChaosCase[] = [
       const results = [];
       for (const entry of await badInputCases(join(work, 'bad-inputs'))) results.push(await runBadInput(entry));
       const bad = results.filter((r) => !r.ok);
-      return { ok: bad.length === 0 && results.length >= 20, result: `${results.length - bad.length}/${results.length} one-line error, right exit code, no stack trace${bad.length ? `; failed: ${bad.map((b) => `${b.name} (${b.problem})`).join('; ')}` : ''}` };
+      return {
+        ok: bad.length === 0 && results.length >= 20,
+        result: `${results.length - bad.length}/${results.length} one-line error, right exit code, no stack trace${bad.length ? `; failed: ${bad.map((b) => `${b.name} (${b.problem})`).join('; ')}` : ''}`,
+      };
     },
   },
   {
@@ -106,7 +119,11 @@ const CASES: ChaosCase[] = [
     name: 'SIGKILL of retrolab mid-scenario (wine)',
     quick: true,
     async run() {
-      const outcome = await killMidScenario(WINE_RUN, (pid) => void process.kill(pid, 'SIGKILL'), (out) => /NETSTAT before|cycles against/.test(out));
+      const outcome = await killMidScenario(
+        WINE_RUN,
+        (pid) => void process.kill(pid, 'SIGKILL'),
+        (out) => /NETSTAT before|cycles against/.test(out),
+      );
       return { ok: outcome.ok, result: outcome.result };
     },
   },
@@ -114,7 +131,11 @@ const CASES: ChaosCase[] = [
     name: 'SIGINT of retrolab mid-scenario (wine)',
     quick: false,
     async run() {
-      const outcome = await killMidScenario(WINE_RUN, (pid) => void process.kill(pid, 'SIGINT'), (out) => /NETSTAT before|cycles against/.test(out));
+      const outcome = await killMidScenario(
+        WINE_RUN,
+        (pid) => void process.kill(pid, 'SIGINT'),
+        (out) => /NETSTAT before|cycles against/.test(out),
+      );
       return { ok: outcome.ok && outcome.exit === 130, result: `exit ${outcome.exit}; ${outcome.result}` };
     },
   },
@@ -129,7 +150,10 @@ const CASES: ChaosCase[] = [
       const warned = /MaxListenersExceededWarning/.test(cli.output());
       const left = await leftoversOf(cli.pid, ledger.seen);
       const count = left.containers + left.paths + left.processes;
-      return { ok: exit === 0 && !warned && count === 0, result: `exit ${exit}, ${warned ? 'a listener warning' : 'no listener warning'}, ${count} left` };
+      return {
+        ok: exit === 0 && !warned && count === 0,
+        result: `exit ${exit}, ${warned ? 'a listener warning' : 'no listener warning'}, ${count} left`,
+      };
     },
   },
   {
@@ -145,7 +169,10 @@ const CASES: ChaosCase[] = [
         (out) => /wine-vm dup-close/.test(out) && /NETSTAT before|cycles against/.test(out),
       );
       const infra = /INFRA-ERROR/i.test(outcome.output);
-      return { ok: outcome.ok && outcome.exit === 3 && infra, result: `exit ${outcome.exit}, ${infra ? 'infra-error' : 'no infra-error'}; ${outcome.result}` };
+      return {
+        ok: outcome.ok && outcome.exit === 3 && infra,
+        result: `exit ${outcome.exit}, ${infra ? 'infra-error' : 'no infra-error'}; ${outcome.result}`,
+      };
     },
   },
   {
@@ -173,20 +200,31 @@ const CASES: ChaosCase[] = [
         // The work copy goes beside --out: a 64 MB disk cannot fit. (RETROLAB_CACHE on the tmpfs fails earlier, unpacking the toolchain.)
         const cli = startCli(['image', 'prepare', '--target', 'win98', '--image', userImage, '--out', join(mount, 'prepared.qcow2')]);
         const exit = await cli.exited;
-        const line = cli.output().split('\n').find((l) => l.startsWith('retrolab:')) ?? '';
+        const line =
+          cli
+            .output()
+            .split('\n')
+            .find((l) => l.startsWith('retrolab:')) ?? '';
         const clear = /no space left on device|ENOSPC/i.test(line) && !/^\s+at /m.test(cli.output());
         const left = (await readdir(mount).catch(() => [] as string[])).filter((n) => n.startsWith('.prepare-'));
-        return { ok: exit !== 0 && clear && left.length === 0, result: `exit ${exit}: ${line.slice(0, 140)}; ${left.length} work folder(s) left` };
+        return {
+          ok: exit !== 0 && clear && left.length === 0,
+          result: `exit ${exit}: ${line.slice(0, 140)}; ${left.length} work folder(s) left`,
+        };
       } finally {
         // The run's reaper keeps its log open on the tmpfs until it has finished its owner's sweep.
-        const unmounted = await waitFor(() => {
-          try {
-            execFileSync('umount', [mount], { stdio: 'ignore' });
-            return true;
-          } catch {
-            return false;
-          }
-        }, 30_000, 500);
+        const unmounted = await waitFor(
+          () => {
+            try {
+              execFileSync('umount', [mount], { stdio: 'ignore' });
+              return true;
+            } catch {
+              return false;
+            }
+          },
+          30_000,
+          500,
+        );
         if (!unmounted) execFileSync('umount', ['-l', mount]);
       }
     },
@@ -236,7 +274,12 @@ export async function runChaos(options: { quick: boolean; only?: RegExp }): Prom
       try {
         row = { case: entry.name, ...(await entry.run({ work, userImage })), durationMs: Date.now() - started };
       } catch (error) {
-        row = { case: entry.name, ok: false, result: `the case itself failed: ${errorMessage(error).slice(0, 300)}`, durationMs: Date.now() - started };
+        row = {
+          case: entry.name,
+          ok: false,
+          result: `the case itself failed: ${errorMessage(error).slice(0, 300)}`,
+          durationMs: Date.now() - started,
+        };
       }
       const changed: string[] = [];
       for (const [file, sum] of sums) if ((await sha256(file).catch(() => 'missing')) !== sum) changed.push(file);
@@ -258,7 +301,10 @@ export async function runChaos(options: { quick: boolean; only?: RegExp }): Prom
 
 export function formatChaosTable(rows: ChaosRow[]): string {
   const lines = ['| case | result | measured | time |', '|---|---|---|---|'];
-  for (const row of rows) lines.push(`| ${row.case} | ${row.ok ? 'ok' : '**FAILED**'} | ${row.result.replaceAll('|', '\\|')} | ${(row.durationMs / 1000).toFixed(1)} s |`);
+  for (const row of rows)
+    lines.push(
+      `| ${row.case} | ${row.ok ? 'ok' : '**FAILED**'} | ${row.result.replaceAll('|', '\\|')} | ${(row.durationMs / 1000).toFixed(1)} s |`,
+    );
   return lines.join('\n');
 }
 
@@ -270,7 +316,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const rows = await runChaos({ quick, ...(only ? { only } : {}) });
   const file = join(PROJECT_ROOT, 'results', 'chaos', 'latest.json');
   await mkdir(join(PROJECT_ROOT, 'results', 'chaos'), { recursive: true });
-  await writeFile(file, `${JSON.stringify({ finishedAt: new Date().toISOString(), durationMs: Date.now() - started, quick, rows }, null, 2)}\n`);
-  process.stdout.write(`\n${formatChaosTable(rows)}\n\n${rows.filter((r) => r.ok).length}/${rows.length} ok in ${((Date.now() - started) / 60_000).toFixed(1)} min; ${file}\n`);
+  await writeFile(
+    file,
+    `${JSON.stringify({ finishedAt: new Date().toISOString(), durationMs: Date.now() - started, quick, rows }, null, 2)}\n`,
+  );
+  process.stdout.write(
+    `\n${formatChaosTable(rows)}\n\n${rows.filter((r) => r.ok).length}/${rows.length} ok in ${((Date.now() - started) / 60_000).toFixed(1)} min; ${file}\n`,
+  );
   process.exitCode = rows.every((r) => r.ok) ? 0 : 1;
 }

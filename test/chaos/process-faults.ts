@@ -70,13 +70,24 @@ export interface Leftovers {
 export async function leftoversOf(pid: number, seen: { paths: Set<string>; processes: Set<number> }): Promise<Leftovers> {
   const containers = await containersOf(pid);
   const paths: string[] = [];
-  for (const path of seen.paths) if (await access(path).then(() => true, () => false)) paths.push(path);
+  for (const path of seen.paths)
+    if (
+      await access(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      paths.push(path);
   const processes = [...seen.processes].filter((p) => processAlive(p));
   return {
     containers: containers.length,
     paths: paths.length,
     processes: processes.length,
-    detail: [...containers.map((c) => `container ${c.id.slice(0, 12)} (${c.image})`), ...paths.map((p) => `folder ${p}`), ...processes.map((p) => `process ${p}`)],
+    detail: [
+      ...containers.map((c) => `container ${c.id.slice(0, 12)} (${c.image})`),
+      ...paths.map((p) => `folder ${p}`),
+      ...processes.map((p) => `process ${p}`),
+    ],
   };
 }
 

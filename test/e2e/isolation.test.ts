@@ -40,14 +40,22 @@ async function latestResults(resultsRoot: string): Promise<RunResults> {
 
 function find(results: RunResults, target: string, scenario: string): ResultEntry {
   const entry = results.entries.find((e) => e.target === target && e.scenario === scenario);
-  if (!entry) throw new Error(`results.json has no ${target}/${scenario}: ${JSON.stringify(results.entries.map((e) => `${e.target}/${e.scenario}`))}`);
+  if (!entry)
+    throw new Error(
+      `results.json has no ${target}/${scenario}: ${JSON.stringify(results.entries.map((e) => `${e.target}/${e.scenario}`))}`,
+    );
   return entry;
 }
 
 /** The guest ends (local address:port) of rows to the peer that still hold a connection. */
 function heldToPeer(raw: string, peerPort: number): string[] {
   return parseNetstat(raw)
-    .rows.filter((row) => row.proto === 'TCP' && row.foreign.port === peerPort && ['ESTABLISHED', 'CLOSE_WAIT', 'FIN_WAIT_1', 'FIN_WAIT_2'].includes(row.state ?? ''))
+    .rows.filter(
+      (row) =>
+        row.proto === 'TCP' &&
+        row.foreign.port === peerPort &&
+        ['ESTABLISHED', 'CLOSE_WAIT', 'FIN_WAIT_1', 'FIN_WAIT_2'].includes(row.state ?? ''),
+    )
     .map((row) => `${row.local.addr}:${row.local.port}`);
 }
 
@@ -65,29 +73,35 @@ describe('isolation: leak-after-exit then dup-close in one run', () => {
   it.each([
     ['wine', 'container', 7000],
     ['wine-vm', 'saved-state', 7000],
-  ] as const)('%s: each scenario on a fresh guest; dup-close starts without the connections leak-after-exit left', async (target, start, peerPort) => {
-    const resultsRoot = join(work, `results-${target}`);
-    const run = await retrolab(['run', '--target', target, '--scenario', 'leak-after-exit', '--scenario', 'dup-close', '--cycles', String(CYCLES)], resultsRoot);
-    expect(run.code, run.stderr + run.stdout).toBe(0);
-    const results = await latestResults(resultsRoot);
-    const [leak, dup] = [find(results, target, 'leak-after-exit'), find(results, target, 'dup-close')];
-    expect(leak.verdict, leak.reason).toBe('pass');
-    expect(leak.observed).toBe('leak');
-    expect(dup.verdict, dup.reason).toBe('pass');
-    expect(dup.observed).toBe('clean');
+  ] as const)(
+    '%s: each scenario on a fresh guest; dup-close starts without the connections leak-after-exit left',
+    async (target, start, peerPort) => {
+      const resultsRoot = join(work, `results-${target}`);
+      const run = await retrolab(
+        ['run', '--target', target, '--scenario', 'leak-after-exit', '--scenario', 'dup-close', '--cycles', String(CYCLES)],
+        resultsRoot,
+      );
+      expect(run.code, run.stderr + run.stdout).toBe(0);
+      const results = await latestResults(resultsRoot);
+      const [leak, dup] = [find(results, target, 'leak-after-exit'), find(results, target, 'dup-close')];
+      expect(leak.verdict, leak.reason).toBe('pass');
+      expect(leak.observed).toBe('leak');
+      expect(dup.verdict, dup.reason).toBe('pass');
+      expect(dup.observed).toBe('clean');
 
-    expect(leak.guest?.start).toBe(start);
-    expect(dup.guest?.start).toBe(start);
-    expect(leak.guest?.id).not.toBe(dup.guest?.id);
+      expect(leak.guest?.start).toBe(start);
+      expect(dup.guest?.start).toBe(start);
+      expect(leak.guest?.id).not.toBe(dup.guest?.id);
 
-    // The holder's connections were there after leak-after-exit's program exited...
-    const held = heldToPeer(leak.netstat!.after.raw, peerPort);
-    expect(held.length, leak.netstat!.after.raw).toBeGreaterThanOrEqual(CYCLES);
-    // ...and none of them is in dup-close's first table.
-    const before = parseNetstat(dup.netstat!.before.raw).rows.map((row) => `${row.local.addr}:${row.local.port}`);
-    expect(before.filter((end) => held.includes(end))).toEqual([]);
-    expect(heldToPeer(dup.netstat!.before.raw, peerPort)).toEqual([]);
-  });
+      // The holder's connections were there after leak-after-exit's program exited...
+      const held = heldToPeer(leak.netstat!.after.raw, peerPort);
+      expect(held.length, leak.netstat!.after.raw).toBeGreaterThanOrEqual(CYCLES);
+      // ...and none of them is in dup-close's first table.
+      const before = parseNetstat(dup.netstat!.before.raw).rows.map((row) => `${row.local.addr}:${row.local.port}`);
+      expect(before.filter((end) => held.includes(end))).toEqual([]);
+      expect(heldToPeer(dup.netstat!.before.raw, peerPort)).toEqual([]);
+    },
+  );
 });
 
 describe('--patch on wine: the files reach the guest, the command runs, the run is compared with a baseline', () => {
@@ -99,7 +113,21 @@ describe('--patch on wine: the files reach the guest, the command runs, the run 
     await writeFile(join(patchDir, 'marker.txt'), `patched ${nonce}\r\n`);
     const baseline = join(work, 'patch-baseline.json');
     // `type` prints the file in the guest's patch folder: its text in the results proves both.
-    const args = ['run', '--target', 'wine', '--scenario', 'dup-close', '--cycles', '3', '--patch', patchDir, '--patch-install', 'type marker.txt', '--baseline', baseline];
+    const args = [
+      'run',
+      '--target',
+      'wine',
+      '--scenario',
+      'dup-close',
+      '--cycles',
+      '3',
+      '--patch',
+      patchDir,
+      '--patch-install',
+      'type marker.txt',
+      '--baseline',
+      baseline,
+    ];
 
     const first = await retrolab(args, resultsRoot);
     expect(first.code, first.stderr + first.stdout).toBe(0);

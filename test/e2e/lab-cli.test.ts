@@ -36,7 +36,19 @@ function retrolab(args: string[]): Promise<CliResult> {
   });
 }
 
-const RUN_ARGS = ['run', '--target', 'wine', '--target', 'win98', '--scenario', 'dup-close', '--scenario', 'workaround-late-close', '--cycles', '3'];
+const RUN_ARGS = [
+  'run',
+  '--target',
+  'wine',
+  '--target',
+  'win98',
+  '--scenario',
+  'dup-close',
+  '--scenario',
+  'workaround-late-close',
+  '--cycles',
+  '3',
+];
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'retrolab-lab-cli-'));
@@ -91,9 +103,12 @@ describe('retrolab run: result files, skipped licensed targets, baselines', () =
 
   it('labels each change against a baseline that differs (here improvements: exit 0, and the last line says so)', async () => {
     // A baseline in which the plain cycle leaked on wine, as a Win98 run would have.
-    const stored = JSON.parse(await readFile(baseline, 'utf8')) as { entries: { target: string; scenario: string; verdict: string; observed?: string }[] };
+    const stored = JSON.parse(await readFile(baseline, 'utf8')) as {
+      entries: { target: string; scenario: string; verdict: string; observed?: string }[];
+    };
     const leaky = join(work, 'leaky-baseline.json');
-    for (const entry of stored.entries) if (entry.target === 'wine' && entry.scenario === 'dup-close') Object.assign(entry, { verdict: 'fail', observed: 'leak' });
+    for (const entry of stored.entries)
+      if (entry.target === 'wine' && entry.scenario === 'dup-close') Object.assign(entry, { verdict: 'fail', observed: 'leak' });
     await writeFile(leaky, JSON.stringify(stored));
     const third = await retrolab([...RUN_ARGS, '--baseline', leaky]);
     // Better than the baseline: reported as an improvement, and no reason to fail.
@@ -101,7 +116,9 @@ describe('retrolab run: result files, skipped licensed targets, baselines', () =
     expect(third.stdout).toMatch(/change\(s\) against .*leaky-baseline\.json \(0 regression\(s\), 2 improvement\(s\)\)/);
     expect(third.stdout).toContain('improvement: wine dup-close: verdict fail -> pass');
     expect(third.stdout).toContain('improvement: wine dup-close: observed leak -> clean');
-    expect(third.stdout.trimEnd().split('\n').at(-1)).toMatch(/^exit 0: 2 passed, 2 skipped .*no regression against the baseline \(2 improvement\(s\)\)$/);
+    expect(third.stdout.trimEnd().split('\n').at(-1)).toMatch(
+      /^exit 0: 2 passed, 2 skipped .*no regression against the baseline \(2 improvement\(s\)\)$/,
+    );
 
     expect(third.stdout).not.toMatch(/wine workaround-late-close: verdict/);
   });

@@ -112,7 +112,18 @@ describe('docker layer against the real engine', () => {
         hardening: 'strict',
         network: 'none',
         binds: [{ hostPath: runDir, containerPath: '/run/retrolab' }],
-        cmd: ['/usr/libexec/qemu-system-i386', '-accel', 'tcg', '-nodefaults', '-display', 'none', '-m', '16', '-qmp', 'unix:/run/retrolab/qmp.sock,server=on,wait=off'],
+        cmd: [
+          '/usr/libexec/qemu-system-i386',
+          '-accel',
+          'tcg',
+          '-nodefaults',
+          '-display',
+          'none',
+          '-m',
+          '16',
+          '-qmp',
+          'unix:/run/retrolab/qmp.sock,server=on,wait=off',
+        ],
       });
       const greeting = await readQmpGreeting(join(runDir, 'qmp.sock'), AbortSignal.timeout(30_000));
       expect(JSON.parse(greeting)).toHaveProperty('QMP.version.qemu');

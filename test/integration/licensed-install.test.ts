@@ -114,7 +114,12 @@ describe('image install on a tiny setup guest', () => {
     expect(fatGet(raw, layout.volumeOffset, 'WINDOWS\\WIN.INI').toString('latin1')).toBe(WIN_INI);
     expect(fatGet(raw, layout.volumeOffset, 'MSDOS.SYS').toString('latin1')).toContain('WinDir=C:\\WINDOWS');
 
-    expect(result.prepared).toMatchObject({ path: out, reused: false, fileSystem: 'fat16', marker: { target: 'win98', maxConnections: 40 } });
+    expect(result.prepared).toMatchObject({
+      path: out,
+      reused: false,
+      fileSystem: 'fat16',
+      marker: { target: 'win98', maxConnections: 40 },
+    });
     const manifest = await readPreparedManifest(out);
     expect(manifest?.marker.target).toBe('win98');
     await access(manifestPathFor(out));
@@ -132,17 +137,34 @@ describe('image install on a tiny setup guest', () => {
     const ntIso = await makeTinySetupIso(join(work, 'iso-nt'), { makeDisk: (disk) => makeNt4Disk(disk), finishedFile: 'BOOT    INI' });
     const cacheRoot = join(work, 'cache-w2k');
     const out = join(work, 'prepared-win2000.qcow2');
-    const result = await installImage({ docker, target: 'win2000', iso: ntIso, answers: { productKey: PRODUCT_KEY }, agentExe, diskSizeMb: 64, stageTimeoutMs: 90_000, cacheRoot, out });
+    const result = await installImage({
+      docker,
+      target: 'win2000',
+      iso: ntIso,
+      answers: { productKey: PRODUCT_KEY },
+      agentExe,
+      diskSizeMb: 64,
+      stageTimeoutMs: 90_000,
+      cacheRoot,
+      out,
+    });
     // The driver's own win2000 plan: the CD first (no boot floppy on this route), then C:.
     expect(result.stages.map((s) => [s.stage.number, s.stage.boot, s.endedBy])).toEqual([
       [1, 'cdrom', 'guest-reset'],
       [2, 'disk', 'guest-reset'],
     ]);
     const first = result.stages[0]!.serialTail;
-    expect(first).toContain(`${SETUP_BANNER}\r\n${ANSWER_BEGIN}\r\n[Data]\r\nAutoPartition=1\r\nMsDosInitiated="0"\r\nUnattendedInstall="Yes"\r\n`);
+    expect(first).toContain(
+      `${SETUP_BANNER}\r\n${ANSWER_BEGIN}\r\n[Data]\r\nAutoPartition=1\r\nMsDosInitiated="0"\r\nUnattendedInstall="Yes"\r\n`,
+    );
     expect(first).toContain(`ProductID="${PRODUCT_KEY}"`);
     expect(result.check.detail).toBe('C: (FAT16) has WINNT\\SYSTEM32\\CONFIG\\SOFTWARE');
-    expect(result.prepared).toMatchObject({ path: out, reused: false, fileSystem: 'fat16', marker: { target: 'win2000', maxConnections: null } });
+    expect(result.prepared).toMatchObject({
+      path: out,
+      reused: false,
+      fileSystem: 'fat16',
+      marker: { target: 'win2000', maxConnections: null },
+    });
     const raw = join(work, 'prepared-w2k.raw');
     execFileSync('qemu-img', ['convert', '-U', '-f', 'qcow2', '-O', 'raw', out, raw]);
     const layout = await readDiskLayout(raw);
@@ -165,7 +187,17 @@ describe('image install on a tiny setup guest', () => {
     const cacheRoot = join(work, 'cache-nt4');
     // The driver's own winnt4 plan, cut after its first stage: the stand-in cannot run winnt.
     const stages = planInstallStages(await loadLicensedOs('winnt4'), { bootFloppy: true, stageTimeoutMs: 60_000, maxStages: 1 });
-    const error = await installImage({ docker, target: 'winnt4', iso: ntCd, answers: { productKey: '123-4567890' }, agentExe, bootFloppy, diskSizeMb: 64, stages, cacheRoot }).catch((e: unknown) => e);
+    const error = await installImage({
+      docker,
+      target: 'winnt4',
+      iso: ntCd,
+      answers: { productKey: '123-4567890' },
+      agentExe,
+      bootFloppy,
+      diskSizeMb: 64,
+      stages,
+      cacheRoot,
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InstallIncompleteError);
     const incomplete = error as InstallIncompleteError;
     expect(incomplete.lastCheck).toMatch(/^no Windows on C: yet/);
@@ -174,7 +206,9 @@ describe('image install on a tiny setup guest', () => {
     expect(serial).toBe(`${DOS_STAND_IN_BANNER}\r\n${DOS_STAND_IN_PARTITION}NTSETUP    \r\n`);
     const floppy = join(incomplete.workDir, ANSWER_FLOPPY);
     expect(fatGet(floppy, 0, 'UNATTEND.TXT').toString('latin1')).toContain('OemPreinstall=Yes');
-    expect(fatGet(floppy, 0, 'AUTOEXEC.BAT').toString('latin1')).toBe(['@ECHO OFF', 'REM retrolab begin', ...WINNT_AUTOEXEC_BLOCK, 'REM retrolab end', ''].join('\r\n'));
+    expect(fatGet(floppy, 0, 'AUTOEXEC.BAT').toString('latin1')).toBe(
+      ['@ECHO OFF', 'REM retrolab begin', ...WINNT_AUTOEXEC_BLOCK, 'REM retrolab end', ''].join('\r\n'),
+    );
     const raw = join(work, 'nt4-c.raw');
     execFileSync('qemu-img', ['convert', '-U', '-f', 'qcow2', '-O', 'raw', join(incomplete.workDir, 'disk.qcow2'), raw]);
     const layout = await readDiskLayout(raw);
@@ -187,7 +221,12 @@ describe('image install on a tiny setup guest', () => {
     const workDir = join(work, 'nt4-mbr');
     await mkdir(workDir);
     await prepareWritableDirectory(workDir);
-    const runDir = { hostPath: workDir, containerPath: RUN_DIR_IN_CONTAINER, user: containerUser(), [Symbol.asyncDispose]: () => Promise.resolve() };
+    const runDir = {
+      hostPath: workDir,
+      containerPath: RUN_DIR_IN_CONTAINER,
+      user: containerUser(),
+      [Symbol.asyncDispose]: () => Promise.resolve(),
+    };
     const source = await createWinntSourceDisk({ dir: workDir, sizeMb: 64, iso: await makeNtStandInCd() });
     // Stands in for the boot sector winnt /b writes: says so on COM1 (copying a spare sector) and resets.
     await writeAt(source.path, PARTITION_START_LBA * 512, firstBootMbrCode(1, 2));
@@ -242,7 +281,9 @@ describe('image install on a tiny setup guest', () => {
     const kept = join(cacheRoot, 'install', workDir!);
     expect(timeout.workDir).toBe(kept);
     expect(timeout.stage.number).toBe(1);
-    expect(timeout.message).toContain('win98: install stage 1 (tiny setup without an answer file, booted from cdrom) did not end within its timeout of 15.0 s; QEMU was killed');
+    expect(timeout.message).toContain(
+      'win98: install stage 1 (tiny setup without an answer file, booted from cdrom) did not end within its timeout of 15.0 s; QEMU was killed',
+    );
     expect(timeout.message).toContain(`screenshot: ${timeout.screenshotPath}`);
     expect(timeout.message).toContain(`work directory kept: ${kept}`);
     expect(timeout.message).toContain('fix: look at the screenshot');
@@ -250,7 +291,9 @@ describe('image install on a tiny setup guest', () => {
     // While it waited, progress said the stage, the time, QEMU's run state and the guest's last line.
     const following = events.flatMap((e) => (e.kind === 'step' && e.scope === 'win98 stage 1/1' ? [e.message] : []));
     expect(following[0]).toBe('tiny setup without an answer file: booting from cdrom (timeout 15.0 s)');
-    expect(following.some((m) => /^\d+\.\d s of 15\.0 s, guest running; last on COM1: "NO ANSWER FILE ON A:, WAITING"$/.test(m))).toBe(true);
+    expect(following.some((m) => /^\d+\.\d s of 15\.0 s, guest running; last on COM1: "NO ANSWER FILE ON A:, WAITING"$/.test(m))).toBe(
+      true,
+    );
 
     const screenshot = timeout.screenshotPath!;
     expect(screenshot.startsWith(kept)).toBe(true);
@@ -267,7 +310,7 @@ describe('image install on a tiny setup guest', () => {
     const copy = join(kept, ANSWER_FLOPPY);
     expect(fatGet(copy, 0, 'README.TXT').toString('latin1')).toBe('a startup disk, not an answer file\r\n');
     expect(fatGet(copy, 0, 'MSBATCH.INF').toString('latin1')).toContain(`ProductKey="${PRODUCT_KEY}"`);
-    expect((await readFile(join(kept, 'stage-1-serial.log'), 'latin1'))).toBe(`${SETUP_BANNER}\r\n${NO_ANSWER_LINE}\r\n`);
+    expect(await readFile(join(kept, 'stage-1-serial.log'), 'latin1')).toBe(`${SETUP_BANNER}\r\n${NO_ANSWER_LINE}\r\n`);
     await access(join(kept, 'disk.qcow2'));
     expect(await containersOfThisRun()).toEqual([]);
   });
@@ -285,7 +328,9 @@ describe('image install on a tiny setup guest', () => {
     const [workDir] = await readdir(join(cacheRoot, 'install'));
     expect(incomplete.workDir).toBe(join(cacheRoot, 'install', workDir!));
     expect(incomplete.stagesRun).toBe(1);
-    expect(incomplete.message).toContain('win98: setup ran 1 stage(s), each ending in a reboot, but the disk still does not hold an installed win98: no Windows on C: yet (looked for MSDOS.SYS, BOOT.INI)');
+    expect(incomplete.message).toContain(
+      'win98: setup ran 1 stage(s), each ending in a reboot, but the disk still does not hold an installed win98: no Windows on C: yet (looked for MSDOS.SYS, BOOT.INI)',
+    );
     expect(await readFile(join(incomplete.workDir, 'stage-1-serial.log'), 'latin1')).toContain(INSTALLED_LINE);
   });
 
@@ -322,7 +367,10 @@ describe('image install on a tiny setup guest', () => {
  * as in the directory) deleted and the intact root directory sector parked at
  * LBA 1 for the first boot to put back.
  */
-async function makeTinySetupIso(dir: string, layout: { makeDisk: (path: string) => Promise<number>; finishedFile: string }): Promise<string> {
+async function makeTinySetupIso(
+  dir: string,
+  layout: { makeDisk: (path: string) => Promise<number>; finishedFile: string },
+): Promise<string> {
   await mkdir(join(dir, 'content'), { recursive: true });
   const disk = join(dir, 'payload.img');
   const offset = await layout.makeDisk(disk);
@@ -354,7 +402,22 @@ async function makeTinySetupIso(dir: string, layout: { makeDisk: (path: string) 
   const iso = join(dir, 'tiny-setup.iso');
   execFileSync(
     'xorriso',
-    ['-as', 'mkisofs', '-quiet', '-V', 'TINYSETUP', '-b', 'SETUP.BIN', '-no-emul-boot', '-boot-load-size', '4', '-boot-info-table', '-o', iso, join(dir, 'content')],
+    [
+      '-as',
+      'mkisofs',
+      '-quiet',
+      '-V',
+      'TINYSETUP',
+      '-b',
+      'SETUP.BIN',
+      '-no-emul-boot',
+      '-boot-load-size',
+      '4',
+      '-boot-info-table',
+      '-o',
+      iso,
+      join(dir, 'content'),
+    ],
     { stdio: 'pipe' },
   );
   expect((await stat(iso)).size).toBeGreaterThan(bootFile.length);
@@ -385,7 +448,9 @@ async function containersOfThisRun(): Promise<string[]> {
 }
 
 async function sha256(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
 interface Rgb {

@@ -9,7 +9,14 @@ import type { QemuVmSpec } from '../../src/config/vm-spec.ts';
 import { connectDocker, type DockerClient } from '../../src/docker/docker-client.ts';
 import { LABEL } from '../../src/docker/labels.ts';
 import { chooseAccel, testGuestRuns } from '../../src/qemu/accel.ts';
-import { BootTimeoutError, QmpCommandError, SerialSilenceError, VmCrashedError, VmDeadlineError, VmStartError } from '../../src/qemu/errors.ts';
+import {
+  BootTimeoutError,
+  QmpCommandError,
+  SerialSilenceError,
+  VmCrashedError,
+  VmDeadlineError,
+  VmStartError,
+} from '../../src/qemu/errors.ts';
 import { createOverlay, diskImageInfo } from '../../src/qemu/overlay-disk.ts';
 import { PNG_SIGNATURE } from '../../src/qemu/ppm-to-png.ts';
 import { QemuVm } from '../../src/qemu/qemu-vm.ts';
@@ -209,7 +216,7 @@ describe('QemuVm in the hardened qemu-runner container', () => {
       });
       await using running = vm;
       await readUntil(running.serial, TINY_GUEST_BANNER);
-      const blocks = await running.qmp.execute<{ inserted?: { file: string; ro: boolean; 'backing_file'?: string } }[]>('query-block');
+      const blocks = await running.qmp.execute<{ inserted?: { file: string; ro: boolean; backing_file?: string } }[]>('query-block');
       const disk = blocks.find((block) => block.inserted?.file.endsWith('disk.qcow2'));
       expect(disk?.inserted?.ro).toBe(false);
       expect(disk?.inserted?.backing_file).toBe(golden);
@@ -277,9 +284,13 @@ describe('QemuVm in the hardened qemu-runner container', () => {
     {
       await using running = vm;
       await readUntil(running.serial, TINY_GUEST_BANNER);
-      const waiting = running.guard('waiting for an answer that never comes', (signal) => readUntil(running.serial, 'never', 120_000).then(() => signal), {
-        timeoutMs: 120_000,
-      });
+      const waiting = running.guard(
+        'waiting for an answer that never comes',
+        (signal) => readUntil(running.serial, 'never', 120_000).then(() => signal),
+        {
+          timeoutMs: 120_000,
+        },
+      );
       await running.killQemu();
       caught = await waiting.catch((error: unknown) => error);
     }
@@ -299,9 +310,13 @@ describe('QemuVm in the hardened qemu-runner container', () => {
     await using running = vm;
     await readUntil(running.serial, TINY_GUEST_BANNER);
     const error = await running
-      .guard('a command with a short deadline', (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))), {
-        timeoutMs: 500,
-      })
+      .guard(
+        'a command with a short deadline',
+        (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))),
+        {
+          timeoutMs: 500,
+        },
+      )
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(VmDeadlineError);
     const screenshot = (error as VmDeadlineError).screenshotPath;
@@ -322,7 +337,9 @@ describe('the watchdog', () => {
       accel: 'tcg',
       kernel: { image: guestKernel },
     });
-    const error = await vm.waitForReady((signal) => readUntil(vm.serial, 'AGENT READY', 60_000).then(() => signal)).catch((e: unknown) => e);
+    const error = await vm
+      .waitForReady((signal) => readUntil(vm.serial, 'AGENT READY', 60_000).then(() => signal))
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BootTimeoutError);
     const timeout = error as BootTimeoutError;
     expect(timeout.target).toBe('wine-vm');

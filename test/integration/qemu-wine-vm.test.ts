@@ -43,10 +43,17 @@ afterAll(async () => {
 });
 
 async function sha256(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
-async function bootWineVm(name: string, backing: string, backingChain: string[], incomingStateFile?: string): Promise<{ vm: QemuVm; overlay: string }> {
+async function bootWineVm(
+  name: string,
+  backing: string,
+  backingChain: string[],
+  incomingStateFile?: string,
+): Promise<{ vm: QemuVm; overlay: string }> {
   const runDir = await createRunDirectory(join(work, name));
   const overlay = await createOverlay(docker, { backing, overlay: join(runDir.hostPath, 'disk.qcow2') });
   expect(overlay.chain.slice(1).map((entry) => entry.path)).toEqual(backingChain);
@@ -69,46 +76,50 @@ function agentReady(vm: QemuVm): Promise<AgentClient> {
 }
 
 describe('wine-vm on the QEMU engine', () => {
-  it('cold boots to agent ready, saves its state, and warm-starts three times from it', async () => {
-    const goldenBefore = await sha256(guest.disk);
-    const cache = join(work, 'warm-cache');
-    await mkdir(cache, { recursive: true });
-    const goldenOverlay = join(cache, 'golden.qcow2');
-    const stateFile = join(cache, 'state.bin');
+  it(
+    'cold boots to agent ready, saves its state, and warm-starts three times from it',
+    async () => {
+      const goldenBefore = await sha256(guest.disk);
+      const cache = join(work, 'warm-cache');
+      await mkdir(cache, { recursive: true });
+      const goldenOverlay = join(cache, 'golden.qcow2');
+      const stateFile = join(cache, 'state.bin');
 
-    const coldStarted = Date.now();
-    {
-      const { vm, overlay } = await bootWineVm('cold', guest.disk, [guest.disk]);
-      await using running = vm;
-      await using client = await agentReady(running);
-      expect(client.banner.text).toMatch(/^retrolab-agent /);
-      const saved = await running.saveState(stateFile);
-      expect(saved.bytes).toBeGreaterThan(10_000_000);
-      await client.close();
-      await running.qmp.quit();
-      await rename(overlay, goldenOverlay);
-    }
-    const coldMs = Date.now() - coldStarted;
-
-    for (const run of ['warm-1', 'warm-2', 'warm-3']) {
-      const started = Date.now();
-      const { vm } = await bootWineVm(run, goldenOverlay, [goldenOverlay, guest.disk], stateFile);
-      await using running = vm;
-      await using client = await agentReady(running);
-      const readyMs = Date.now() - started;
-      expect((await running.status()).running).toBe(true);
-      expect(client.banner.text).toMatch(/^retrolab-agent /);
-      if (run === 'warm-1') {
-        const payload = Buffer.from(`put in a warm-started guest (${run})\r\n`);
-        await client.putFile('C:\\retrolab-warm.txt', payload);
-        expect((await client.getFile('C:\\retrolab-warm.txt')).equals(payload)).toBe(true);
-        const echo = await client.exec('cmd /c type C:\\retrolab-warm.txt');
-        expect(echo.stdout).toContain('put in a warm-started guest');
-        // Parsing throws on anything that is not NETSTAT output.
-        expect(parseNetstat(await client.netstat(), { origin: `${run} NETSTAT -AN` }).rows).toBeInstanceOf(Array);
+      const coldStarted = Date.now();
+      {
+        const { vm, overlay } = await bootWineVm('cold', guest.disk, [guest.disk]);
+        await using running = vm;
+        await using client = await agentReady(running);
+        expect(client.banner.text).toMatch(/^retrolab-agent /);
+        const saved = await running.saveState(stateFile);
+        expect(saved.bytes).toBeGreaterThan(10_000_000);
+        await client.close();
+        await running.qmp.quit();
+        await rename(overlay, goldenOverlay);
       }
-      process.stderr.write(`wine-vm: cold ${(coldMs / 1000).toFixed(1)} s; ${run} agent ready in ${(readyMs / 1000).toFixed(1)} s\n`);
-    }
-    expect(await sha256(guest.disk)).toBe(goldenBefore);
-  }, 20 * 60_000);
+      const coldMs = Date.now() - coldStarted;
+
+      for (const run of ['warm-1', 'warm-2', 'warm-3']) {
+        const started = Date.now();
+        const { vm } = await bootWineVm(run, goldenOverlay, [goldenOverlay, guest.disk], stateFile);
+        await using running = vm;
+        await using client = await agentReady(running);
+        const readyMs = Date.now() - started;
+        expect((await running.status()).running).toBe(true);
+        expect(client.banner.text).toMatch(/^retrolab-agent /);
+        if (run === 'warm-1') {
+          const payload = Buffer.from(`put in a warm-started guest (${run})\r\n`);
+          await client.putFile('C:\\retrolab-warm.txt', payload);
+          expect((await client.getFile('C:\\retrolab-warm.txt')).equals(payload)).toBe(true);
+          const echo = await client.exec('cmd /c type C:\\retrolab-warm.txt');
+          expect(echo.stdout).toContain('put in a warm-started guest');
+          // Parsing throws on anything that is not NETSTAT output.
+          expect(parseNetstat(await client.netstat(), { origin: `${run} NETSTAT -AN` }).rows).toBeInstanceOf(Array);
+        }
+        process.stderr.write(`wine-vm: cold ${(coldMs / 1000).toFixed(1)} s; ${run} agent ready in ${(readyMs / 1000).toFixed(1)} s\n`);
+      }
+      expect(await sha256(guest.disk)).toBe(goldenBefore);
+    },
+    20 * 60_000,
+  );
 });

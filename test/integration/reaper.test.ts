@@ -52,7 +52,13 @@ async function leftovers(owner: Owner): Promise<string[]> {
   const found: string[] = [];
   const containers = await docker.listContainers({ all: true, filters: { label: [`${LABEL.ownerPid}=${owner.owner}`] } });
   if (containers.some((c) => c.Id === owner.container)) found.push(`container ${owner.container.slice(0, 12)}`);
-  if (await access(owner.work).then(() => true, () => false)) found.push(`folder ${owner.work}`);
+  if (
+    await access(owner.work).then(
+      () => true,
+      () => false,
+    )
+  )
+    found.push(`folder ${owner.work}`);
   if (processAlive(owner.hostProcess)) found.push(`process ${owner.hostProcess}`);
   return found;
 }

@@ -42,48 +42,54 @@ afterAll(async () => {
 });
 
 describe('the silence budget', () => {
-  it('a guest frozen by QMP stop mid-scenario is an error within serialSilenceMs, with serial tail and screenshot', async () => {
-    const runDir = await createRunDirectory(join(work, 'frozen'));
-    const overlay = await createOverlay(docker, { backing: guest.disk, overlay: join(runDir.hostPath, 'disk.qcow2') });
-    await using vm = await QemuVm.start({
-      docker,
-      spec,
-      runDir,
-      artifactsDir: join(resultsDir(), 'integration', 'silence-budget'),
-      accel: (await chooseAccel(docker, spec)).accel,
-      kernel: { image: guest.kernel, initrd: guest.initrd },
-      disk: overlay,
-    });
-    const agent = await vm.waitForReady((signal) => AgentClient.connect(vm.serial, { signal, handshakeTimeoutMs: spec.timeouts.bootToReadyMs }));
-    let calls = 0;
-    let frozenAt = 0;
-    const started = Date.now();
-    const outcome = await vm
-      .guard(
-        'a polling scenario',
-        async (signal) => {
-          for (;;) {
-            await agent.ping(Buffer.from('alive'), { signal });
-            calls++;
-            if (calls === 5) {
-              frozenAt = Date.now();
-              await vm.qmp.stop();
+  it(
+    'a guest frozen by QMP stop mid-scenario is an error within serialSilenceMs, with serial tail and screenshot',
+    async () => {
+      const runDir = await createRunDirectory(join(work, 'frozen'));
+      const overlay = await createOverlay(docker, { backing: guest.disk, overlay: join(runDir.hostPath, 'disk.qcow2') });
+      await using vm = await QemuVm.start({
+        docker,
+        spec,
+        runDir,
+        artifactsDir: join(resultsDir(), 'integration', 'silence-budget'),
+        accel: (await chooseAccel(docker, spec)).accel,
+        kernel: { image: guest.kernel, initrd: guest.initrd },
+        disk: overlay,
+      });
+      const agent = await vm.waitForReady((signal) =>
+        AgentClient.connect(vm.serial, { signal, handshakeTimeoutMs: spec.timeouts.bootToReadyMs }),
+      );
+      let calls = 0;
+      let frozenAt = 0;
+      const started = Date.now();
+      const outcome = await vm
+        .guard(
+          'a polling scenario',
+          async (signal) => {
+            for (;;) {
+              await agent.ping(Buffer.from('alive'), { signal });
+              calls++;
+              if (calls === 5) {
+                frozenAt = Date.now();
+                await vm.qmp.stop();
+              }
+              await sleep(200, signal);
             }
-            await sleep(200, signal);
-          }
-        },
-        { timeoutMs: 10 * 60_000, silence: { limitMs: spec.timeouts.serialSilenceMs, silentForMs: () => agent.silentWhileWaitingMs } },
-      )
-      .catch((error: unknown) => error);
-    expect(calls).toBe(5);
-    expect(outcome).toBeInstanceOf(GuestFrozenError);
-    const frozen = outcome as GuestFrozenError;
-    expect(frozen.status).toBe('paused');
-    expect(Date.now() - frozenAt).toBeLessThan(spec.timeouts.serialSilenceMs + 5_000);
-    expect(frozen.lastSerialLines.length + (frozen.artifacts.serialLogPath ? 1 : 0)).toBeGreaterThan(0);
-    expect(frozen.screenshotPath).toBeDefined();
-    expect((await stat(frozen.screenshotPath!)).size).toBeGreaterThan(0);
-    expect(Date.now() - started).toBeLessThan(spec.timeouts.serialSilenceMs + 30_000);
-    await agent.close();
-  }, 15 * 60_000);
+          },
+          { timeoutMs: 10 * 60_000, silence: { limitMs: spec.timeouts.serialSilenceMs, silentForMs: () => agent.silentWhileWaitingMs } },
+        )
+        .catch((error: unknown) => error);
+      expect(calls).toBe(5);
+      expect(outcome).toBeInstanceOf(GuestFrozenError);
+      const frozen = outcome as GuestFrozenError;
+      expect(frozen.status).toBe('paused');
+      expect(Date.now() - frozenAt).toBeLessThan(spec.timeouts.serialSilenceMs + 5_000);
+      expect(frozen.lastSerialLines.length + (frozen.artifacts.serialLogPath ? 1 : 0)).toBeGreaterThan(0);
+      expect(frozen.screenshotPath).toBeDefined();
+      expect((await stat(frozen.screenshotPath!)).size).toBeGreaterThan(0);
+      expect(Date.now() - started).toBeLessThan(spec.timeouts.serialSilenceMs + 30_000);
+      await agent.close();
+    },
+    15 * 60_000,
+  );
 });

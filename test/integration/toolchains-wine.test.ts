@@ -33,7 +33,8 @@ function maskedLines(stdout: string): string[] {
           const [key = '', value = ''] = word.split('=', 2);
           if (VOLATILE.has(key)) return `${key}=*`;
           // tcptab: addresses keep their IP, lose the ephemeral port.
-          if ((key === 'local' || key === 'remote') && /:\d+$/.test(value)) return `${key}=${value.replace(/:\d+$/, value.endsWith(':0') ? ':0' : ':*')}`;
+          if ((key === 'local' || key === 'remote') && /:\d+$/.test(value))
+            return `${key}=${value.replace(/:\d+$/, value.endsWith(':0') ? ':0' : ':*')}`;
           return word;
         })
         .join(' '),
@@ -70,7 +71,11 @@ async function runBoth(command: string): Promise<Record<ToolchainKind, { exitCod
   const out = {} as Record<ToolchainKind, { exitCode: number | null; lines: string[]; stdout: string }>;
   for (const toolchain of TOOLCHAIN_KINDS) {
     const result = await wine.exec(['sh', '-c', command.replaceAll('BIN', `/guest/${toolchain}`)]);
-    out[toolchain] = { exitCode: result.exitCode, lines: maskedLines(result.stdout), stdout: `${result.stdout}\n--- stderr\n${result.stderr.slice(-2000)}` };
+    out[toolchain] = {
+      exitCode: result.exitCode,
+      lines: maskedLines(result.stdout),
+      stdout: `${result.stdout}\n--- stderr\n${result.stderr.slice(-2000)}`,
+    };
   }
   return out;
 }
@@ -109,7 +114,9 @@ describe('the same event lines under Wine', () => {
 
   it('tcptab: the rows of a leak-control run that holds its sockets', async () => {
     // Each toolchain's dupclose holds 2 connections; that toolchain's tcptab lists them while it holds.
-    const runs = await runBoth('(wine BIN/dupclose.exe --leak-control --cycles 2 --hold-ms 8000 >/tmp/held.txt 2>&1 &) ; sleep 5; wine BIN/tcptab.exe | grep -v TIME_WAIT; sleep 4');
+    const runs = await runBoth(
+      '(wine BIN/dupclose.exe --leak-control --cycles 2 --hold-ms 8000 >/tmp/held.txt 2>&1 &) ; sleep 5; wine BIN/tcptab.exe | grep -v TIME_WAIT; sleep 4',
+    );
     expect(runs.watcom.exitCode, runs.watcom.stdout).toBe(0);
     // The count includes the TIME_WAIT rows earlier tests left behind, which differ between the two runs.
     const rows = (lines: string[]) => lines.filter((l) => l.startsWith('event=row '));
@@ -121,7 +128,10 @@ describe('the same event lines under Wine', () => {
 });
 
 describe('the same verdicts on the wine target', () => {
-  const verdicts = {} as Record<ToolchainKind, Record<'dup-close' | 'leak-control', { status: string; observed?: string; leaked?: number; cycles: string[] }>>;
+  const verdicts = {} as Record<
+    ToolchainKind,
+    Record<'dup-close' | 'leak-control', { status: string; observed?: string; leaked?: number; cycles: string[] }>
+  >;
 
   for (const toolchain of TOOLCHAIN_KINDS) {
     it(`runs dup-close and leak-control with the ${toolchain} agent and programs`, async () => {

@@ -49,7 +49,13 @@ const GUEST_ADDR = '127.0.0.1';
 let nextPort = 40000;
 
 function notFound(request: string, path: string): AgentRequestError {
-  return new AgentRequestError(`the agent refused ${request}: ${path}: not found`, { request, kind: 2, kindName: 'WIN32', win32Error: 2, fatal: false });
+  return new AgentRequestError(`the agent refused ${request}: ${path}: not found`, {
+    request,
+    kind: 2,
+    kindName: 'WIN32',
+    win32Error: 2,
+    fatal: false,
+  });
 }
 
 export class FakeGuest implements GuestAgent {
@@ -154,7 +160,8 @@ export class FakeGuest implements GuestAgent {
     }
     const background = /^start "retrolab" \/b (.*)$/.exec(commandLine);
     const program = /dupclose\.exe (.*)$/.exec(background ? background[1]! : commandLine);
-    if (program) return this.#runDupclose(program[1]!.split(' '), behaviour, Boolean(background), (code, timedOut) => done(code, '', timedOut));
+    if (program)
+      return this.#runDupclose(program[1]!.split(' '), behaviour, Boolean(background), (code, timedOut) => done(code, '', timedOut));
     if (this.#options.install) {
       const result = this.#options.install(commandLine);
       this.#say(`install ${commandLine} -> ${result.exitCode}`);
@@ -163,7 +170,12 @@ export class FakeGuest implements GuestAgent {
     throw new Error(`fake guest: unexpected command ${commandLine}`);
   }
 
-  #runDupclose(args: string[], behaviour: FakeBehaviour, background: boolean, done: (code: number, timedOut: boolean) => ExecResult): ExecResult {
+  #runDupclose(
+    args: string[],
+    behaviour: FakeBehaviour,
+    background: boolean,
+    done: (code: number, timedOut: boolean) => ExecResult,
+  ): ExecResult {
     const flag = (name: string) => {
       const i = args.indexOf(name);
       return i < 0 ? undefined : args[i + 1];
@@ -234,7 +246,9 @@ const FACTS: GuestFacts = { os: 'wine', description: 'Wine 8.0 (fake)', winsock2
  * A prepared `wine` target whose guests are FakeGuests: each startGuest is a
  * new guest with an empty table, logged as `start gN` / `dispose gN`.
  */
-export function fakePreparedTarget(options: Omit<FakeGuestOptions, 'id'> & { facts?: GuestFacts }): PreparedTarget & { guests: FakeGuest[] } {
+export function fakePreparedTarget(
+  options: Omit<FakeGuestOptions, 'id'> & { facts?: GuestFacts },
+): PreparedTarget & { guests: FakeGuest[] } {
   const guests: FakeGuest[] = [];
   let facts: GuestFacts | undefined;
   return {

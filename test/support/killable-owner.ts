@@ -22,6 +22,8 @@ await writeFile(join(work, 'disk.raw.partial'), Buffer.alloc(1024 * 1024));
 const child = streamHostCommand('sleep', ['3600']);
 await new Promise((resolve) => setTimeout(resolve, 200));
 const pid = openLeftovers(readFileSync(ownLedgerFile(), 'utf8')).processes[0]?.pid ?? 0;
-process.stdout.write(`${JSON.stringify({ owner: process.pid, reaper: await startReaper(), container: container.id, work, hostProcess: pid })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ owner: process.pid, reaper: await startReaper(), container: container.id, work, hostProcess: pid })}\n`,
+);
 void child;
 setInterval(() => undefined, 1_000);

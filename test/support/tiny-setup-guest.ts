@@ -139,9 +139,15 @@ export function setupBootProgram(chunks: number): Buffer {
 
   c.label('boot_drive').data([0], 'boot_drive: db 0');
   c.label('chunks').data([chunks & 0xff, chunks >> 8], `chunks: dw ${chunks}`);
-  c.label('cd_dap').data([0x10, 0x00, 0x10, 0x00, 0x00, 0x00, COPY_SEGMENT & 0xff, COPY_SEGMENT >> 8], 'cd_dap: size 16, 16 sectors, buffer 1000:0000');
+  c.label('cd_dap').data(
+    [0x10, 0x00, 0x10, 0x00, 0x00, 0x00, COPY_SEGMENT & 0xff, COPY_SEGMENT >> 8],
+    'cd_dap: size 16, 16 sectors, buffer 1000:0000',
+  );
   c.label('cd_lba').data([0, 0], 'cd_lba (low)').label('cd_lba_high').data([0, 0, 0, 0, 0, 0], 'cd_lba (high)');
-  c.label('hd_dap').data([0x10, 0x00, 0x40, 0x00, 0x00, 0x00, COPY_SEGMENT & 0xff, COPY_SEGMENT >> 8], 'hd_dap: size 16, 64 sectors, buffer 1000:0000');
+  c.label('hd_dap').data(
+    [0x10, 0x00, 0x40, 0x00, 0x00, 0x00, COPY_SEGMENT & 0xff, COPY_SEGMENT >> 8],
+    'hd_dap: size 16, 64 sectors, buffer 1000:0000',
+  );
   c.label('hd_lba').data([0, 0], 'hd_lba (low)').label('hd_lba_high').data([0, 0, 0, 0, 0, 0], 'hd_lba (high)');
   text(c, 'banner', `${SETUP_BANNER}\r\n`);
   text(c, 'answer_begin', `${ANSWER_BEGIN}\r\n`);
@@ -327,7 +333,8 @@ export function dosStandInBootSector(floppyBootSector: Buffer): Buffer {
   text(c, 'no_partition_text', `${DOS_STAND_IN_NO_PARTITION}\r\n`);
   text(c, 'error_text', 'HARD DISK READ ERROR\r\n');
   const code = c.assemble();
-  if (code.length > 510 - codeAt) throw new Error(`stand-in DOS boot code is ${code.length} bytes; the boot sector has room for ${510 - codeAt}`);
+  if (code.length > 510 - codeAt)
+    throw new Error(`stand-in DOS boot code is ${code.length} bytes; the boot sector has room for ${510 - codeAt}`);
   code.copy(sector, codeAt);
   sector[510] = 0x55;
   sector[511] = 0xaa;

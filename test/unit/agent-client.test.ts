@@ -94,7 +94,7 @@ describe('AgentClient against a scripted peer', () => {
     expect(pings).toBe(3);
   });
 
-  it('passes the caller\'s abort reason through', async () => {
+  it("passes the caller's abort reason through", async () => {
     const peer = scriptedPeer((frame) => (frame.type === 0x01 ? [banner(frame.seq)] : []));
     await using client = await AgentClient.connect(peer.stream);
     const reason = new Error('user gave up');
@@ -119,7 +119,13 @@ describe('AgentClient against a scripted peer', () => {
     const result = hex('03000000 00 0c000000 05000000 6f75740d0a 03000000 626164');
     const peer = scriptedPeer((frame) => (frame.type === 0x01 ? [banner(frame.seq)] : [ok(frame.seq, result)]));
     await using client = await AgentClient.connect(peer.stream);
-    expect(await client.exec('prog.exe')).toMatchObject({ exitCode: 3, stdout: 'out\r\n', stderr: 'bad', timedOut: false, guestDurationMs: 12 });
+    expect(await client.exec('prog.exe')).toMatchObject({
+      exitCode: 3,
+      stdout: 'out\r\n',
+      stderr: 'bad',
+      timedOut: false,
+      guestDurationMs: 12,
+    });
     const error = await client.execChecked('prog.exe').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GuestCommandError);
     expect(error).toMatchObject({ command: 'prog.exe', exitCode: 3, stderr: 'bad', timedOut: false });

@@ -42,7 +42,9 @@ async function failure(promise: Promise<unknown>): Promise<Error> {
 
 describe('getFile holds no more than the cap, whatever the guest announces', () => {
   it('a guest announcing 4 GiB is refused at the first reply (it used to be buffered, then a RangeError)', async () => {
-    const agent = scriptedAgent((frame) => (frame.type === 0x01 ? [bannerFrame(frame.seq)] : [okFrame(frame.seq, getReply(0xffffffff, Buffer.alloc(32 * 1024, 0x41)))]));
+    const agent = scriptedAgent((frame) =>
+      frame.type === 0x01 ? [bannerFrame(frame.seq)] : [okFrame(frame.seq, getReply(0xffffffff, Buffer.alloc(32 * 1024, 0x41)))],
+    );
     await using client = await AgentClient.connect(agent.stream);
     const error = await failure(client.getFile('C:\\big.bin'));
     expect(error).toBeInstanceOf(GuestDataTooLargeError);
@@ -51,17 +53,23 @@ describe('getFile holds no more than the cap, whatever the guest announces', () 
   });
 
   it('the cap is the client option (limits.maxGuestFileMiB) or the call option', async () => {
-    const agent = scriptedAgent((frame) => (frame.type === 0x01 ? [bannerFrame(frame.seq)] : [okFrame(frame.seq, getReply(2000, Buffer.alloc(2000)))]));
+    const agent = scriptedAgent((frame) =>
+      frame.type === 0x01 ? [bannerFrame(frame.seq)] : [okFrame(frame.seq, getReply(2000, Buffer.alloc(2000)))],
+    );
     await using client = await AgentClient.connect(agent.stream, { maxFileBytes: 1000 });
     expect(await failure(client.getFile('a'))).toBeInstanceOf(GuestDataTooLargeError);
     expect((await client.getFile('a', { maxBytes: 4096 })).length).toBe(2000);
   });
 
   it('a chunk larger than asked for, or past the announced size, is refused', async () => {
-    const over = scriptedAgent((frame) => (frame.type === 0x01 ? [bannerFrame(frame.seq)] : [okFrame(frame.seq, getReply(100_000, Buffer.alloc(40_000)))]));
+    const over = scriptedAgent((frame) =>
+      frame.type === 0x01 ? [bannerFrame(frame.seq)] : [okFrame(frame.seq, getReply(100_000, Buffer.alloc(40_000)))],
+    );
     await using client = await AgentClient.connect(over.stream);
     expect((await failure(client.getFile('a'))).message).toContain('a chunk of 40000 bytes at offset 0 does not fit (asked for 32768');
-    const past = scriptedAgent((frame) => (frame.type === 0x01 ? [bannerFrame(frame.seq)] : [okFrame(frame.seq, getReply(10, Buffer.alloc(11)))]));
+    const past = scriptedAgent((frame) =>
+      frame.type === 0x01 ? [bannerFrame(frame.seq)] : [okFrame(frame.seq, getReply(10, Buffer.alloc(11)))],
+    );
     await using second = await AgentClient.connect(past.stream);
     expect(await failure(second.getFile('a'))).toBeInstanceOf(GuestDataTooLargeError);
   });
@@ -83,7 +91,9 @@ describe('netstat parse and error messages quote at most 200 characters', () => 
     execFileSync('truncate', ['-s', `${16 * 1024 * 1024 + 1}`, file]);
     const out = await retrolab(['netstat', 'parse', file]);
     expect(out.code).toBe(2);
-    expect(out.stderr).toBe(`retrolab: ${file}: 16777217 bytes is over the limit of 16777216 (16 MiB) for NETSTAT text; give the NETSTAT -AN output itself\n`);
+    expect(out.stderr).toBe(
+      `retrolab: ${file}: 16777217 bytes is over the limit of 16777216 (16 MiB) for NETSTAT text; give the NETSTAT -AN output itself\n`,
+    );
   });
 
   it('a 1 MB one-line file comes back as a short message', async () => {
@@ -108,7 +118,10 @@ describe('config is checked before anything starts', () => {
     await mkdir(join(root, 'vms'), { recursive: true });
     await cp(join(ROOT, 'vms', 'wine'), join(root, 'vms', 'wine'), { recursive: true });
     await cp(join(ROOT, 'vms', 'wine-vm'), join(root, 'vms', 'wine-vm'), { recursive: true });
-    await writeFile(join(root, 'retrolab.config.json'), JSON.stringify({ images: { win98: '' }, limits: { maxGuestFileMiB: 0 }, extra: 1 }));
+    await writeFile(
+      join(root, 'retrolab.config.json'),
+      JSON.stringify({ images: { win98: '' }, limits: { maxGuestFileMiB: 0 }, extra: 1 }),
+    );
     const spec = JSON.parse(await readFile(join(root, 'vms', 'wine-vm', 'spec.json'), 'utf8')) as { memoryMb: unknown };
     spec.memoryMb = 'lots';
     await writeFile(join(root, 'vms', 'wine-vm', 'spec.json'), JSON.stringify(spec));
@@ -131,7 +144,9 @@ describe('config is checked before anything starts', () => {
 
 describe('text that ends up in guest files refuses line breaks and path tricks', () => {
   it('--user and --password refuse CR, LF and NUL', () => {
-    expect(() => checkLogon({ user: 'Administrator', password: 'pw\r\n[HKEY_LOCAL_MACHINE\\Evil]' })).toThrow('--password: holds a carriage return (CR) at position 3');
+    expect(() => checkLogon({ user: 'Administrator', password: 'pw\r\n[HKEY_LOCAL_MACHINE\\Evil]' })).toThrow(
+      '--password: holds a carriage return (CR) at position 3',
+    );
     expect(() => checkLogon({ user: 'a\nb', password: '' })).toThrow('--user: holds a line feed (LF) at position 2');
     expect(() => checkLogon({ user: 'a', password: 'x\0y' })).toThrow('--password: holds a NUL character');
     expect(() => checkLogon({ user: 'Administrator', password: '' })).not.toThrow();
@@ -142,7 +157,8 @@ describe('text that ends up in guest files refuses line breaks and path tricks',
     for (const bad of ['a\\b.dll', 'c:evil.exe', '..', 'x..y', 'CON', 'nul.txt', 'COM1', 'lpt9.dat', 'clock$', 'a\u0001b']) {
       expect(checkPatchFileName(bad), bad).toBeDefined();
     }
-    for (const good of ['wsock32.dll', 'SETUP.EXE', 'console.txt', 'com10.txt', 'a.b.c']) expect(checkPatchFileName(good), good).toBeUndefined();
+    for (const good of ['wsock32.dll', 'SETUP.EXE', 'console.txt', 'com10.txt', 'a.b.c'])
+      expect(checkPatchFileName(good), good).toBeUndefined();
     const patch = join(dir, 'patch');
     await mkdir(patch);
     await writeFile(join(patch, 'ok.dll'), 'x');

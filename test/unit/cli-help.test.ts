@@ -14,7 +14,11 @@ describe('help everywhere', () => {
   it('--help, -h and `help <command>` on every command and subcommand print its usage and exit 0 (in-process)', async () => {
     for (const command of leaves(COMMANDS)) {
       const words = command.name.split(' ');
-      for (const argv of [[...words, '--help'], [...words, '-h'], ['help', ...words]]) {
+      for (const argv of [
+        [...words, '--help'],
+        [...words, '-h'],
+        ['help', ...words],
+      ]) {
         const out = await retrolabInProcess(argv);
         expect(out.code, `${argv.join(' ')}: ${out.stderr}`).toBe(0);
         expect(out.stdout, argv.join(' ')).toMatch(new RegExp(`^usage: retrolab ${command.name}\\b`));
@@ -65,7 +69,10 @@ describe('usage errors: exit 2, what is wrong, a suggestion and the usage line',
   it.each([
     [['lab', '-x'], /unknown option -x\n/],
     [['lab', '--basline', 'b.json'], /unknown option --basline; did you mean --baseline\?/],
-    [['run', '--target', 'wnie', '--scenario', 'dup-close'], /--target: "wnie" is not one of win2000, win95, win98, wine, wine-vm, winme, winnt4; did you mean "wine"\?/],
+    [
+      ['run', '--target', 'wnie', '--scenario', 'dup-close'],
+      /--target: "wnie" is not one of win2000, win95, win98, wine, wine-vm, winme, winnt4; did you mean "wine"\?/,
+    ],
     [['run', '--target', 'wine', '--scenario', 'dup-clos'], /did you mean "dup-close"\?/],
     [['run', '--scenario', 'dup-close'], /--target is required for run: one or more of win2000, win95, .*\nusage: retrolab run --target T/],
     [['run'], /--target is required for run[^\n]*\n--scenario is required for run/],

@@ -21,12 +21,26 @@ describe("README's CLI reference", () => {
 
   it('names every command, every option lab --help prints, every exit code, every file written and every doctor status', async () => {
     const readme = referenceInReadme(await readFile(README_FILE, 'utf8')) ?? '';
-    const [top, lab, doctor] = await Promise.all([retrolabProcess(['help']), retrolabProcess(['lab', '--help']), retrolabProcess(['doctor', '--help'])]);
-    const commands = [...top.stdout.split('\ncommands:\n')[1]!.split('\n\n')[0]!.matchAll(/^ {2}(\S+(?: [a-z-]+)?)\s{2,}/gm)].map((m) => m[1]);
+    const [top, lab, doctor] = await Promise.all([
+      retrolabProcess(['help']),
+      retrolabProcess(['lab', '--help']),
+      retrolabProcess(['doctor', '--help']),
+    ]);
+    const commands = [
+      ...top.stdout
+        .split('\ncommands:\n')[1]!
+        .split('\n\n')[0]!
+        .matchAll(/^ {2}(\S+(?: [a-z-]+)?)\s{2,}/gm),
+    ].map((m) => m[1]);
     expect(commands.length).toBeGreaterThanOrEqual(COMMANDS.length);
     for (const command of commands) expect(readme).toContain(`| \`retrolab ${command}\` |`);
     const labSection = readme.split('#### `retrolab lab`')[1]?.split('#### ')[0] ?? '';
-    const labOptions = [...lab.stdout.split('\noptions:\n')[1]!.split('\n\n')[0]!.matchAll(/^ {2}(?:-\w, )?(--[a-z-]+)/gm)].map((m) => m[1]);
+    const labOptions = [
+      ...lab.stdout
+        .split('\noptions:\n')[1]!
+        .split('\n\n')[0]!
+        .matchAll(/^ {2}(?:-\w, )?(--[a-z-]+)/gm),
+    ].map((m) => m[1]);
     expect(labOptions).toContain('--baseline-strict');
     for (const option of labOptions.filter((o) => o !== '--help')) expect(labSection).toContain(`\`${option}`);
     for (const { code } of EXIT_CODES) {

@@ -30,11 +30,17 @@ async function latest(out: string): Promise<{ runId: string; results: RunResults
 describe('results are always written', () => {
   it('a run that cannot reach its engine writes infra-error entries naming the cause, moves latest, exits 3 and says why', async () => {
     const out = join(work, 'stopped');
-    const first = await retrolabProcess(['run', '--target', 'wine', '--scenario', 'dup-close,leak-control', '--cycles', '3', '--out', out], { env: env() });
+    const first = await retrolabProcess(
+      ['run', '--target', 'wine', '--scenario', 'dup-close,leak-control', '--cycles', '3', '--out', out],
+      { env: env() },
+    );
     expect(first.code, first.stderr).toBe(3);
     const { runId, results, junit } = await latest(out);
     expect(results.stoppedBy).toMatch(/No Docker engine answers at unix:\/\/.*no-engine\.sock/);
-    expect(results.entries.map((e) => `${e.target}/${e.scenario}/${e.verdict}`)).toEqual(['wine/dup-close/infra-error', 'wine/leak-control/infra-error']);
+    expect(results.entries.map((e) => `${e.target}/${e.scenario}/${e.verdict}`)).toEqual([
+      'wine/dup-close/infra-error',
+      'wine/leak-control/infra-error',
+    ]);
     expect(results.entries[0]!.reason).toMatch(/^not run: the run stopped before it: No Docker engine answers/);
     expect(results.totals).toEqual({ entries: 2, pass: 0, fail: 0, infraError: 2, skipped: 0 });
     expect(results.options).toMatchObject({ targets: ['wine'], scenarios: ['dup-close', 'leak-control'], cycles: 3, out });
@@ -42,7 +48,9 @@ describe('results are always written', () => {
     expect(results.retrolab?.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(results.retrolab?.commit).toMatch(/^[0-9a-f]{40}(-dirty)?$/);
     expect(junit.match(/<error /g)).toHaveLength(2);
-    expect(first.stdout.trimEnd().split('\n').at(-1)).toMatch(/^exit 3: 2 infrastructure error\(s\) \(wine dup-close, wine leak-control\); the run stopped: No Docker engine/);
+    expect(first.stdout.trimEnd().split('\n').at(-1)).toMatch(
+      /^exit 3: 2 infrastructure error\(s\) \(wine dup-close, wine leak-control\); the run stopped: No Docker engine/,
+    );
 
     // A second run moves latest even though it stopped too.
     await retrolabProcess(['run', '--target', 'wine', '--scenario', 'dup-close', '--out', out], { env: env() });
@@ -51,7 +59,10 @@ describe('results are always written', () => {
 
   it('a --baseline whose folder does not exist is refused before anything starts (exit 2, nothing written)', async () => {
     const out = join(work, 'refused');
-    const bad = await retrolabProcess(['run', '--target', 'wine', '--scenario', 'dup-close', '--out', out, '--baseline', join(work, 'no-such-dir', 'b.json')], { env: env() });
+    const bad = await retrolabProcess(
+      ['run', '--target', 'wine', '--scenario', 'dup-close', '--out', out, '--baseline', join(work, 'no-such-dir', 'b.json')],
+      { env: env() },
+    );
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--baseline: the folder .*no-such-dir does not exist/);
     await expect(readlink(join(out, 'latest'))).rejects.toThrow(/ENOENT/);
@@ -70,10 +81,20 @@ describe('baselines explain themselves', () => {
     const crafted = sampleRun();
     // The baseline: wine dup-close passed with 120 cycles; the run will ask for 5 and (no engine) decide nothing.
     crafted.entries = crafted.entries.filter((e) => e.target === 'wine' && e.scenario === 'dup-close');
-    crafted.settings = { targets: ['wine'], scenarios: ['dup-close', 'leak-control'], cycles: 120, patch: null, toolchain: { asked: null, used: ['mingw'] }, reuseGuest: false };
+    crafted.settings = {
+      targets: ['wine'],
+      scenarios: ['dup-close', 'leak-control'],
+      cycles: 120,
+      patch: null,
+      toolchain: { asked: null, used: ['mingw'] },
+      reuseGuest: false,
+    };
     const baselineFile = join(work, 'crafted-baseline.json');
     await writeFile(baselineFile, JSON.stringify(crafted));
-    const run = await retrolabProcess(['run', '--target', 'wine', '--scenario', 'dup-close', '--cycles', '5', '--out', out, '--baseline', baselineFile], { env: env() });
+    const run = await retrolabProcess(
+      ['run', '--target', 'wine', '--scenario', 'dup-close', '--cycles', '5', '--out', out, '--baseline', baselineFile],
+      { env: env() },
+    );
     expect(run.code, run.stderr).toBe(3);
     const warningAt = run.stdout.indexOf('warning: not comparable with');
     const changesAt = run.stdout.indexOf('change(s) against');
@@ -84,12 +105,18 @@ describe('baselines explain themselves', () => {
     expect(run.stdout).toContain('regression: wine dup-close: verdict pass -> infra-error');
     // The subset run left leak-control out: not a change without --baseline-strict.
     expect(run.stdout).not.toMatch(/leak-control: in the baseline/);
-    expect(run.stdout.trimEnd().split('\n').at(-1)).toMatch(/^exit 3: .*; 1 regression\(s\) against the baseline \(wine dup-close: verdict pass -> infra-error\)$/);
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toMatch(
+      /^exit 3: .*; 1 regression\(s\) against the baseline \(wine dup-close: verdict pass -> infra-error\)$/,
+    );
     const { results, junit } = await latest(out);
-    expect(results.baselineChanges).toMatchObject([{ target: 'wine', scenario: 'dup-close', kind: 'verdict', label: 'regression', from: 'pass', to: 'infra-error' }]);
+    expect(results.baselineChanges).toMatchObject([
+      { target: 'wine', scenario: 'dup-close', kind: 'verdict', label: 'regression', from: 'pass', to: 'infra-error' },
+    ]);
     expect(results.baselineWarnings?.[0]).toMatch(/^cycles differ/);
     expect(junit).toMatch(/<testsuite name="baseline" tests="1" failures="1"/);
-    expect(junit).toMatch(/<testcase name="baseline" classname="retrolab\.wine\.dup-close" time="0\.000">\n\s+<failure message="regression: wine dup-close: verdict pass -&gt; infra-error" type="regression">/);
+    expect(junit).toMatch(
+      /<testcase name="baseline" classname="retrolab\.wine\.dup-close" time="0\.000">\n\s+<failure message="regression: wine dup-close: verdict pass -&gt; infra-error" type="regression">/,
+    );
   });
 });
 
@@ -97,15 +124,28 @@ describe('the exit code and the line that says why', () => {
   it('a regression alone exits 1; an improvement alone exits 0; skips exit 1 only with --fail-on-skip', async () => {
     const { runOutcome } = await import('../../src/cli/run-outcome.ts');
     const run = sampleRun();
-    const regression = { target: 'wine', scenario: 'dup-close', kind: 'verdict' as const, label: 'regression' as const, from: 'pass', to: 'fail', text: 'regression: wine dup-close: verdict pass -> fail' };
+    const regression = {
+      target: 'wine',
+      scenario: 'dup-close',
+      kind: 'verdict' as const,
+      label: 'regression' as const,
+      from: 'pass',
+      to: 'fail',
+      text: 'regression: wine dup-close: verdict pass -> fail',
+    };
     const passing = { ...run, entries: run.entries.filter((e) => e.verdict === 'pass' || e.verdict === 'skipped'), baseline: '/b.json' };
     expect(runOutcome({ ...passing, baselineChanges: [regression] }, { failOnSkip: false })).toEqual({
       code: 1,
       line: 'exit 1: 1 regression(s) against the baseline (wine dup-close: verdict pass -> fail)',
     });
-    expect(runOutcome({ ...passing, baselineChanges: [{ ...regression, label: 'improvement', text: 'improvement: x' }] }, { failOnSkip: false }).code).toBe(0);
+    expect(
+      runOutcome({ ...passing, baselineChanges: [{ ...regression, label: 'improvement', text: 'improvement: x' }] }, { failOnSkip: false })
+        .code,
+    ).toBe(0);
     const skipped = { ...passing, entries: [...passing.entries, { ...passing.entries[0]!, target: 'win98', verdict: 'skipped' as const }] };
-    expect(runOutcome(skipped, { failOnSkip: false }).line).toMatch(/^exit 0: \d+ passed, \d+ skipped \(not a failure without --fail-on-skip\)/);
+    expect(runOutcome(skipped, { failOnSkip: false }).line).toMatch(
+      /^exit 0: \d+ passed, \d+ skipped \(not a failure without --fail-on-skip\)/,
+    );
     const failOnSkip = runOutcome(skipped, { failOnSkip: true });
     expect(failOnSkip.code).toBe(1);
     expect(failOnSkip.line).toMatch(/^exit 1: \d+ skipped scenario\(s\) with --fail-on-skip \(.*win98 dup-close/);

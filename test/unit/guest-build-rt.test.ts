@@ -73,7 +73,9 @@ beforeAll(async () => {
   await writeFile(join(work, 'driver.c'), DRIVER_C);
   driver = join(work, 'driver');
   const rt = join(PROJECT_ROOT, 'guest-apps/rt');
-  await $({ quiet: true })`gcc -std=c89 -Wall -Wextra -fno-builtin -I${work} -I${rt} -o ${driver} ${join(work, 'driver.c')} ${join(rt, 'rt.c')}`;
+  await $({
+    quiet: true,
+  })`gcc -std=c89 -Wall -Wextra -fno-builtin -I${work} -I${rt} -o ${driver} ${join(work, 'driver.c')} ${join(rt, 'rt.c')}`;
 }, 60_000);
 
 afterAll(async () => {

@@ -84,7 +84,9 @@ describe('choosing the toolchain', () => {
   it('names the fix when WATCOM points at no Open Watcom', async () => {
     const error = await detectToolchain({ env: { WATCOM: '/nonexistent/watcom' } }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PrerequisiteError);
-    expect((error as PrerequisiteError).message).toMatch(/WATCOM is set to \/nonexistent\/watcom, but neither .*binl64 nor .*binl holds wcc386 and wlink/);
+    expect((error as PrerequisiteError).message).toMatch(
+      /WATCOM is set to \/nonexistent\/watcom, but neither .*binl64 nor .*binl holds wcc386 and wlink/,
+    );
   });
 
   it('uses Open Watcom by default when the shared toolchains folder has one', async () => {
@@ -109,7 +111,9 @@ describe('choosing the toolchain', () => {
   it('refuses an unknown RETROLAB_TOOLCHAIN', async () => {
     const error = await detectToolchain({ env: { RETROLAB_TOOLCHAIN: 'msvc' } }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as Error).message).toBe('RETROLAB_TOOLCHAIN: unknown toolchain "msvc"; choose from watcom, mingw (or auto: Open Watcom when present)');
+    expect((error as Error).message).toBe(
+      'RETROLAB_TOOLCHAIN: unknown toolchain "msvc"; choose from watcom, mingw (or auto: Open Watcom when present)',
+    );
   });
 });
 

@@ -7,7 +7,19 @@ import { checkGuest, identifyOs, unsupportedScenario } from '../../src/targets/g
 
 /** What the agent's SYSINFO reports on each system (version numbers from GetVersionEx as documented for each release). */
 function sysinfo(fields: Partial<GuestSysinfo>): GuestSysinfo {
-  return { platformId: 1, major: 4, minor: 0, build: 950, csd: '', wineVersion: undefined, ws2_32: true, iphlpapi: false, mstcpMaxConnections: undefined, raw: {}, ...fields };
+  return {
+    platformId: 1,
+    major: 4,
+    minor: 0,
+    build: 950,
+    csd: '',
+    wineVersion: undefined,
+    ws2_32: true,
+    iphlpapi: false,
+    mstcpMaxConnections: undefined,
+    raw: {},
+    ...fields,
+  };
 }
 
 const WIN95_RETAIL = sysinfo({ platformId: 1, major: 4, minor: 0, build: 950, ws2_32: false });
@@ -45,7 +57,15 @@ describe('first-boot check', () => {
   it('runs every program where Winsock 2 is there', async () => {
     const ME = sysinfo({ platformId: 1, major: 4, minor: 90, build: 3000 });
     const W2K = sysinfo({ platformId: 2, major: 5, minor: 0, build: 2195, csd: 'Service Pack 4' });
-    for (const [target, info] of [['win95', WIN95_WS2], ['win98', WIN98_SE], ['winme', ME], ['winnt4', NT4_SP6], ['win2000', W2K], ['wine', WINE], ['wine-vm', WINE]] as const) {
+    for (const [target, info] of [
+      ['win95', WIN95_WS2],
+      ['win98', WIN98_SE],
+      ['winme', ME],
+      ['winnt4', NT4_SP6],
+      ['win2000', W2K],
+      ['wine', WINE],
+      ['wine-vm', WINE],
+    ] as const) {
       const facts = checkGuest(await loadVmSpec(target), info);
       expect(facts.programs, target).toEqual(['dupclose', 'duphandle']);
       for (const definition of Object.values(SCENARIOS)) expect(unsupportedScenario(facts, definition)).toBeUndefined();
@@ -76,6 +96,8 @@ describe('first-boot check', () => {
 
   it('refuses a system that always ships ws2_32.dll when the guest cannot load it', async () => {
     const spec = await loadVmSpec('winnt4');
-    expect(() => checkGuest(spec, { ...NT4_SP6, ws2_32: false })).toThrow(/Windows NT 4\.0 always ships ws2_32\.dll, but the guest could not load it/);
+    expect(() => checkGuest(spec, { ...NT4_SP6, ws2_32: false })).toThrow(
+      /Windows NT 4\.0 always ships ws2_32\.dll, but the guest could not load it/,
+    );
   });
 });

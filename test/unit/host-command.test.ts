@@ -16,7 +16,9 @@ describe('host commands', () => {
   });
 
   it('throws HostCommandError with the exit code and the tail of stderr', async () => {
-    const error = await runHostCommand('sh', ['-c', "head -c 5000 /dev/zero | tr '\\0' y >&2; echo last words >&2; exit 3"]).catch((e: unknown) => e);
+    const error = await runHostCommand('sh', ['-c', "head -c 5000 /dev/zero | tr '\\0' y >&2; echo last words >&2; exit 3"]).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(HostCommandError);
     const e = error as HostCommandError;
     expect(e.exitCode).toBe(3);
@@ -57,7 +59,9 @@ describe('host commands', () => {
   it('feeds input from a string, a Buffer or a stream', async () => {
     expect((await runHostCommand('cat', [], { input: 'text' })).stdout).toBe('text');
     expect((await runHostCommand('cat', [], { input: Buffer.from([0x41, 0x42]) })).stdout).toBe('AB');
-    expect((await runHostCommand('wc', ['-c'], { input: Readable.from([Buffer.alloc(70_000, 1), Buffer.alloc(30_000, 2)]) })).stdout.trim()).toBe('100000');
+    expect(
+      (await runHostCommand('wc', ['-c'], { input: Readable.from([Buffer.alloc(70_000, 1), Buffer.alloc(30_000, 2)]) })).stdout.trim(),
+    ).toBe('100000');
   });
 
   it('streams stdout line by line while the program runs, and reports its end', async () => {

@@ -19,7 +19,11 @@ describe('host addresses', () => {
   });
 
   it('reads unix:// and names the default socket "local"', () => {
-    expect(parseHostAddress('unix:///var/run/docker.sock', '--host')).toEqual({ kind: 'unix', name: 'local', socketPath: '/var/run/docker.sock' });
+    expect(parseHostAddress('unix:///var/run/docker.sock', '--host')).toEqual({
+      kind: 'unix',
+      name: 'local',
+      socketPath: '/var/run/docker.sock',
+    });
     expect(parseHostAddress('unix:///run/other.sock', '--host').name).toBe('unix:/run/other.sock');
   });
 
@@ -40,7 +44,9 @@ describe('host addresses', () => {
     expect(chooseHosts({ flags: ['ssh://lab@a'], config, configRoot: '/p', env }).map((h) => h.name)).toEqual(['lab@a']);
     expect(chooseHosts({ flags: [], config, configRoot: '/p', env })).toMatchObject([{ name: 'lab@b', slots: 3 }]);
     expect(chooseHosts({ flags: [], configRoot: '/p', env }).map((h) => h.name)).toEqual(['ci@c']);
-    expect(chooseHosts({ flags: [], configRoot: '/p', env: {} })).toEqual([{ kind: 'unix', name: 'local', socketPath: '/var/run/docker.sock' }]);
+    expect(chooseHosts({ flags: [], configRoot: '/p', env: {} })).toEqual([
+      { kind: 'unix', name: 'local', socketPath: '/var/run/docker.sock' },
+    ]);
   });
 
   it('--jobs sets the slots of every chosen host; the same engine twice is refused', () => {

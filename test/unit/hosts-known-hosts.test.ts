@@ -1,6 +1,13 @@
 import { createHash, createHmac, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { checkHostKey, entryMatches, hostKeyAlgorithmsFor, keyTypeOf, parseKnownHosts, sha256Fingerprint } from '../../src/docker/known-hosts.ts';
+import {
+  checkHostKey,
+  entryMatches,
+  hostKeyAlgorithmsFor,
+  keyTypeOf,
+  parseKnownHosts,
+  sha256Fingerprint,
+} from '../../src/docker/known-hosts.ts';
 
 /** An ssh-ed25519 public key blob: string "ssh-ed25519", string key(32). */
 function ed25519Blob(): Buffer {

@@ -18,15 +18,28 @@ function sections(text: string): [string, string[]][] {
 
 describe('answer files carry the documented keys', () => {
   it('msbatch.inf for 98: [Setup] Express/EBD/ShowEula/ProductKey, [NameAndOrg] Display, [Network], [MSTCP] DHCP, [Install] AddReg for the agent', async () => {
-    const text = answerFiles(await install('win98'), { productKey: 'AAAAA-BBBBB-CCCCC-DDDDD-EEEEE', computerName: 'LAB98' }).files.get('MSBATCH.INF')!;
+    const text = answerFiles(await install('win98'), { productKey: 'AAAAA-BBBBB-CCCCC-DDDDD-EEEEE', computerName: 'LAB98' }).files.get(
+      'MSBATCH.INF',
+    )!;
     expect(text).not.toMatch(/[^\r]\n/);
     const value = (section: string, key: string) => getIniValue(text, section, key);
-    expect([value('Setup', 'Express'), value('Setup', 'EBD'), value('Setup', 'ShowEula'), value('Setup', 'ProductKey')]).toEqual(['1', '0', '0', '"AAAAA-BBBBB-CCCCC-DDDDD-EEEEE"']);
+    expect([value('Setup', 'Express'), value('Setup', 'EBD'), value('Setup', 'ShowEula'), value('Setup', 'ProductKey')]).toEqual([
+      '1',
+      '0',
+      '0',
+      '"AAAAA-BBBBB-CCCCC-DDDDD-EEEEE"',
+    ]);
     expect(value('NameAndOrg', 'Display')).toBe('0');
-    expect([value('Network', 'ComputerName'), value('Network', 'Workgroup'), value('Network', 'Display')]).toEqual(['LAB98', 'WORKGROUP', '0']);
+    expect([value('Network', 'ComputerName'), value('Network', 'Workgroup'), value('Network', 'Display')]).toEqual([
+      'LAB98',
+      'WORKGROUP',
+      '0',
+    ]);
     expect(value('MSTCP', 'DHCP')).toBe('1');
     expect(value('Install', 'AddReg')).toBe('Retrolab.Autostart');
-    expect(text).toContain('[Retrolab.Autostart]\r\nHKLM,"Software\\Microsoft\\Windows\\CurrentVersion\\RunServices",RetrolabAgent,,"C:\\RETROLAB\\AGENT.EXE"\r\n');
+    expect(text).toContain(
+      '[Retrolab.Autostart]\r\nHKLM,"Software\\Microsoft\\Windows\\CurrentVersion\\RunServices",RetrolabAgent,,"C:\\RETROLAB\\AGENT.EXE"\r\n',
+    );
   });
 
   it('winme installs through the same MSBATCH.INF as 95 and 98 (PUSHWME.TXT, dockur/windows)', async () => {
@@ -40,7 +53,20 @@ describe('answer files carry the documented keys', () => {
     expect([...files.keys()]).toEqual(['UNATTEND.TXT']);
     const text = files.get('UNATTEND.TXT')!;
     expect(sections(text)).toEqual([
-      ['Unattended', ['OemPreinstall', 'NoWaitAfterTextMode', 'NoWaitAfterGuiMode', 'ConfirmHardware', 'NtUpgrade', 'Win31Upgrade', 'TargetPath', 'FileSystem', 'OemSkipEula']],
+      [
+        'Unattended',
+        [
+          'OemPreinstall',
+          'NoWaitAfterTextMode',
+          'NoWaitAfterGuiMode',
+          'ConfirmHardware',
+          'NtUpgrade',
+          'Win31Upgrade',
+          'TargetPath',
+          'FileSystem',
+          'OemSkipEula',
+        ],
+      ],
       ['GuiUnattended', ['OemSkipWelcome', 'OEMBlankAdminPassword', 'TimeZone']],
       ['UserData', ['FullName', 'OrgName', 'ComputerName', 'ProductId']],
       ['Network', ['DetectAdapters', 'InstallProtocols', 'JoinWorkgroup']],
@@ -49,11 +75,27 @@ describe('answer files carry the documented keys', () => {
     ]);
     const value = (section: string, key: string) => getIniValue(text, section, key);
     // NoWait* take effect only with OemPreinstall=Yes (Q155197); ConvertNTFS + ExtendOemPartition stop setup (Q143473).
-    expect([value('Unattended', 'OemPreinstall'), value('Unattended', 'NoWaitAfterTextMode'), value('Unattended', 'NoWaitAfterGuiMode')]).toEqual(['Yes', '1', '1']);
-    expect([value('Unattended', 'FileSystem'), value('Unattended', 'ExtendOemPartition'), value('Unattended', 'TargetPath')]).toEqual(['LeaveAlone', undefined, '\\WINNT']);
-    expect([value('Unattended', 'ConfirmHardware'), value('Unattended', 'NtUpgrade'), value('Unattended', 'Win31Upgrade')]).toEqual(['No', 'No', 'No']);
+    expect([
+      value('Unattended', 'OemPreinstall'),
+      value('Unattended', 'NoWaitAfterTextMode'),
+      value('Unattended', 'NoWaitAfterGuiMode'),
+    ]).toEqual(['Yes', '1', '1']);
+    expect([value('Unattended', 'FileSystem'), value('Unattended', 'ExtendOemPartition'), value('Unattended', 'TargetPath')]).toEqual([
+      'LeaveAlone',
+      undefined,
+      '\\WINNT',
+    ]);
+    expect([value('Unattended', 'ConfirmHardware'), value('Unattended', 'NtUpgrade'), value('Unattended', 'Win31Upgrade')]).toEqual([
+      'No',
+      'No',
+      'No',
+    ]);
     expect(value('GuiUnattended', 'OEMBlankAdminPassword')).toBe('1');
-    expect([value('UserData', 'FullName'), value('UserData', 'ComputerName'), value('UserData', 'ProductId')]).toEqual(['"retrolab"', 'RETROLAB', '"123-4567890"']);
+    expect([value('UserData', 'FullName'), value('UserData', 'ComputerName'), value('UserData', 'ProductId')]).toEqual([
+      '"retrolab"',
+      'RETROLAB',
+      '"123-4567890"',
+    ]);
     // Every section a key points to exists, "or Setup may stop responding".
     expect(value('Network', 'InstallProtocols')).toBe('Retrolab.Protocols');
     expect(value('Retrolab.Protocols', 'TC')).toBe('Retrolab.TcpIp');
@@ -66,7 +108,11 @@ describe('answer files carry the documented keys', () => {
     const text = files.get('WINNT.SIF')!;
     expect(sections(text)[0]).toEqual(['Data', ['AutoPartition', 'MsDosInitiated', 'UnattendedInstall']]);
     const value = (section: string, key: string) => getIniValue(text, section, key);
-    expect([value('Data', 'AutoPartition'), value('Data', 'MsDosInitiated'), value('Data', 'UnattendedInstall')]).toEqual(['1', '"0"', '"Yes"']);
+    expect([value('Data', 'AutoPartition'), value('Data', 'MsDosInitiated'), value('Data', 'UnattendedInstall')]).toEqual([
+      '1',
+      '"0"',
+      '"Yes"',
+    ]);
     expect([value('Unattended', 'UnattendMode'), value('Unattended', 'FileSystem')]).toEqual(['FullUnattended', 'LeaveAlone']);
     expect([value('UserData', 'ProductID'), value('UserData', 'ComputerName')]).toEqual(['"AAAAA-BBBBB-CCCCC-DDDDD-EEEEE"', 'LAB2K']);
   });

@@ -20,7 +20,10 @@ afterAll(async () => {
 describe('retrolab.config.json and the environment', () => {
   it('reports every problem as path: message', async () => {
     await writeFile(join(dir, 'retrolab.config.json'), JSON.stringify({ images: { win98: '', 'Win 2000': '/x' }, extra: 1 }));
-    const error = await loadRetrolabConfig({ root: dir }).then(() => undefined, (e: unknown) => e as Error);
+    const error = await loadRetrolabConfig({ root: dir }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
     expect(error?.message).toContain('retrolab.config.json: images.win98: must be a path to a disk image');
     expect(error?.message).toMatch(/retrolab\.config\.json: images.*Win 2000/);
     expect(error?.message).toMatch(/retrolab\.config\.json: .*extra/);
@@ -28,11 +31,18 @@ describe('retrolab.config.json and the environment', () => {
 
   it('takes every licensed target of vms/, winme and win2000 too, and refuses a name that is none', async () => {
     await writeFile(join(dir, 'retrolab.config.json'), JSON.stringify({ images: { winme: 'me.qcow2', win2000: '2k.qcow2' } }));
-    expect(await configuredImage('win2000', { root: dir, env: {} })).toEqual({ configured: true, path: join(dir, '2k.qcow2'), from: 'retrolab.config.json images.win2000' });
+    expect(await configuredImage('win2000', { root: dir, env: {} })).toEqual({
+      configured: true,
+      path: join(dir, '2k.qcow2'),
+      from: 'retrolab.config.json images.win2000',
+    });
     const missing = await configuredImage('winme', { root: dir, env: { RETROLAB_IMAGE_WINME: '/me.img' } });
     expect(missing).toEqual({ configured: true, path: '/me.img', from: 'RETROLAB_IMAGE_WINME' });
     await writeFile(join(dir, 'retrolab.config.json'), JSON.stringify({ images: { win89: 'x.img', wine: 'y.img' } }));
-    const error = await loadRetrolabConfig({ root: dir }).then(() => undefined, (e: unknown) => e as Error);
+    const error = await loadRetrolabConfig({ root: dir }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
     const known = (await listLicensedTargets()).join(', ');
     expect(known).toContain('win2000, win95, win98, winme, winnt4');
     expect(error?.message.split('\n')).toEqual([
@@ -43,8 +53,16 @@ describe('retrolab.config.json and the environment', () => {
 
   it('the environment variable wins over the file; the file path is relative to the root', async () => {
     await writeFile(join(dir, 'retrolab.config.json'), JSON.stringify({ images: { win98: 'disks/98.img' } }));
-    expect(await configuredImage('win98', { root: dir, env: {} })).toEqual({ configured: true, path: join(dir, 'disks/98.img'), from: 'retrolab.config.json images.win98' });
-    expect(await configuredImage('win98', { root: dir, env: { RETROLAB_IMAGE_WIN98: '/elsewhere/98.qcow2' } })).toEqual({ configured: true, path: '/elsewhere/98.qcow2', from: 'RETROLAB_IMAGE_WIN98' });
+    expect(await configuredImage('win98', { root: dir, env: {} })).toEqual({
+      configured: true,
+      path: join(dir, 'disks/98.img'),
+      from: 'retrolab.config.json images.win98',
+    });
+    expect(await configuredImage('win98', { root: dir, env: { RETROLAB_IMAGE_WIN98: '/elsewhere/98.qcow2' } })).toEqual({
+      configured: true,
+      path: '/elsewhere/98.qcow2',
+      from: 'RETROLAB_IMAGE_WIN98',
+    });
     const missing = await configuredImage('winnt4', { root: dir, env: {} });
     expect(missing).toMatchObject({ configured: false });
     expect(missing.configured ? '' : missing.fix).toContain('retrolab image prepare --target winnt4');
@@ -71,13 +89,18 @@ describe('setup media', () => {
     expect((await readFile(media.floppy)).length).toBe(1440 * 1024);
     const env = { ...process.env, MTOOLS_SKIP_CHECK: '1' };
     const listing = execFileSync('mdir', ['-b', '-i', media.floppy, '::'], { env }).toString();
-    for (const name of ['AGENT.EXE', 'SETUP.BAT', 'AUTOSTRT.REG', 'MAXCONN.REG', 'MAXCONND.REG', 'PREPARED.TXT']) expect(listing).toContain(`::/${name}`);
+    for (const name of ['AGENT.EXE', 'SETUP.BAT', 'AUTOSTRT.REG', 'MAXCONN.REG', 'MAXCONND.REG', 'PREPARED.TXT'])
+      expect(listing).toContain(`::/${name}`);
     const setup = execFileSync('mcopy', ['-n', '-i', media.floppy, '::/SETUP.BAT', '-'], { env }).toString('latin1');
     expect(setup).toContain('COPY AGENT.EXE C:\\RETROLAB\\AGENT.EXE\r\n');
     expect(setup).toContain('REGEDIT /S AUTOSTRT.REG\r\n');
     expect(setup).toContain('IF NOT EXIST %WINDIR%\\SYSTEM\\WS2_32.DLL REGEDIT /S MAXCONND.REG\r\n');
-    expect(execFileSync('mcopy', ['-n', '-i', media.floppy, '::/MAXCONND.REG', '-'], { env }).toString('latin1')).toContain('"MaxConnections"=dword:0000001e');
-    expect(execFileSync('mcopy', ['-n', '-i', media.floppy, '::/MAXCONN.REG', '-'], { env }).toString('latin1')).toContain('"MaxConnections"="30"');
+    expect(execFileSync('mcopy', ['-n', '-i', media.floppy, '::/MAXCONND.REG', '-'], { env }).toString('latin1')).toContain(
+      '"MaxConnections"=dword:0000001e',
+    );
+    expect(execFileSync('mcopy', ['-n', '-i', media.floppy, '::/MAXCONN.REG', '-'], { env }).toString('latin1')).toContain(
+      '"MaxConnections"="30"',
+    );
     const iso = execFileSync('xorriso', ['-indev', media.iso, '-ls', '/'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
     for (const name of ['AGENT.EXE', 'SETUP.BAT', 'AUTOSTRT.REG', 'PREPARED.TXT']) expect(iso).toContain(`'${name}'`);
   }, 60_000);

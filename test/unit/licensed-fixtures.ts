@@ -44,7 +44,11 @@ export async function makeFatDisk(path: string, fat: 16 | 32, sizeMb = 64): Prom
   await writeFile(path, Buffer.alloc(0));
   execFileSync('truncate', ['-s', `${sizeMb}M`, path]);
   await writeAt(path, 0, mbr([{ type: fat === 16 ? 0x06 : 0x0c, startLba: START_LBA, sectors, active: true }]));
-  execFileSync('mkfs.fat', ['-F', String(fat), ...(fat === 32 ? ['-s', '1'] : []), '--offset', String(START_LBA), path, String(Math.floor(sectors / 2))], { stdio: 'pipe' });
+  execFileSync(
+    'mkfs.fat',
+    ['-F', String(fat), ...(fat === 32 ? ['-s', '1'] : []), '--offset', String(START_LBA), path, String(Math.floor(sectors / 2))],
+    { stdio: 'pipe' },
+  );
   return START_LBA * 512;
 }
 
@@ -53,7 +57,10 @@ export function fatPut(image: string, offset: number, dosPath: string, data: Buf
   try {
     const file = join(dir, 'f');
     writeFileSync(file, data);
-    execFileSync('mcopy', ['-o', '-i', `${image}@@${offset}`, file, `::/${dosPath.replaceAll('\\', '/')}`], { env: MTOOLS_ENV, stdio: 'pipe' });
+    execFileSync('mcopy', ['-o', '-i', `${image}@@${offset}`, file, `::/${dosPath.replaceAll('\\', '/')}`], {
+      env: MTOOLS_ENV,
+      stdio: 'pipe',
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -64,7 +71,10 @@ export function fatMkdir(image: string, offset: number, dosPath: string): void {
 }
 
 export function fatGet(image: string, offset: number, dosPath: string): Buffer {
-  return execFileSync('mcopy', ['-n', '-i', `${image}@@${offset}`, `::/${dosPath.replaceAll('\\', '/')}`, '-'], { env: MTOOLS_ENV, maxBuffer: 64 << 20 });
+  return execFileSync('mcopy', ['-n', '-i', `${image}@@${offset}`, `::/${dosPath.replaceAll('\\', '/')}`, '-'], {
+    env: MTOOLS_ENV,
+    maxBuffer: 64 << 20,
+  });
 }
 
 export function fatExists(image: string, offset: number, dosPath: string): boolean {
@@ -82,9 +92,21 @@ export const AUTOEXEC_BAT = '@ECHO OFF\r\nSET TEMP=C:\\WINDOWS\\TEMP\r\n';
 /** A FAT disk laid out like an installed Windows 95/98 (MSDOS.SYS, WINDOWS\WIN.INI, the StartUp folder). */
 export async function makeWin9xDisk(path: string, fat: 16 | 32, options: { winsock2?: boolean } = {}): Promise<number> {
   const offset = await makeFatDisk(path, fat);
-  fatPut(path, offset, 'MSDOS.SYS', '[Paths]\r\nWinDir=C:\\WINDOWS\r\nWinBootDir=C:\\WINDOWS\r\nHostWinBootDrv=C\r\n\r\n[Options]\r\nBootGUI=1\r\n');
+  fatPut(
+    path,
+    offset,
+    'MSDOS.SYS',
+    '[Paths]\r\nWinDir=C:\\WINDOWS\r\nWinBootDir=C:\\WINDOWS\r\nHostWinBootDrv=C\r\n\r\n[Options]\r\nBootGUI=1\r\n',
+  );
   fatPut(path, offset, 'AUTOEXEC.BAT', AUTOEXEC_BAT);
-  for (const dir of ['WINDOWS', 'WINDOWS\\SYSTEM', 'WINDOWS\\Start Menu', 'WINDOWS\\Start Menu\\Programs', 'WINDOWS\\Start Menu\\Programs\\StartUp']) fatMkdir(path, offset, dir);
+  for (const dir of [
+    'WINDOWS',
+    'WINDOWS\\SYSTEM',
+    'WINDOWS\\Start Menu',
+    'WINDOWS\\Start Menu\\Programs',
+    'WINDOWS\\Start Menu\\Programs\\StartUp',
+  ])
+    fatMkdir(path, offset, dir);
   fatPut(path, offset, 'WINDOWS\\WIN.INI', WIN_INI);
   fatPut(path, offset, 'WINDOWS\\SYSTEM\\WSOCK32.DLL', 'not a real dll');
   if (options.winsock2) fatPut(path, offset, 'WINDOWS\\SYSTEM\\WS2_32.DLL', 'not a real dll');
@@ -94,15 +116,37 @@ export async function makeWin9xDisk(path: string, fat: 16 | 32, options: { winso
 /** A FAT16 disk laid out like an installed NT 4 on FAT: BOOT.INI and WINNT\SYSTEM32\CONFIG\SOFTWARE with Winlogon and Run. */
 export async function makeNt4Disk(path: string, options: { withKeys?: boolean; bootIni?: string } = {}): Promise<number> {
   const offset = await makeFatDisk(path, 16);
-  fatPut(path, offset, 'BOOT.INI', options.bootIni ?? '[boot loader]\r\ntimeout=30\r\ndefault=multi(0)disk(0)rdisk(0)partition(1)\\WINNT\r\n[operating systems]\r\nmulti(0)disk(0)rdisk(0)partition(1)\\WINNT="Windows NT Workstation Version 4.00"\r\n');
+  fatPut(
+    path,
+    offset,
+    'BOOT.INI',
+    options.bootIni ??
+      '[boot loader]\r\ntimeout=30\r\ndefault=multi(0)disk(0)rdisk(0)partition(1)\\WINNT\r\n[operating systems]\r\nmulti(0)disk(0)rdisk(0)partition(1)\\WINNT="Windows NT Workstation Version 4.00"\r\n',
+  );
   for (const dir of ['WINNT', 'WINNT\\SYSTEM32', 'WINNT\\SYSTEM32\\CONFIG']) fatMkdir(path, offset, dir);
   const dir = mkdtempSync(join(tmpdir(), 'hive-'));
   try {
     const hive = join(dir, 'SOFTWARE');
     writeFileSync(hive, emptyHive());
     if (options.withKeys ?? true) {
-      const levels = ['Microsoft', 'Microsoft\\Windows NT', 'Microsoft\\Windows NT\\CurrentVersion', 'Microsoft\\Windows NT\\CurrentVersion\\Winlogon', 'Microsoft\\Windows', 'Microsoft\\Windows\\CurrentVersion', 'Microsoft\\Windows\\CurrentVersion\\Run'];
-      const reg = ['REGEDIT4', '', ...levels.flatMap((key) => [`[HKEY_LOCAL_MACHINE\\SOFTWARE\\${key}]`, '']), '[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon]', '"Shell"="Explorer.exe"', '"AutoAdminLogon"="0"', ''];
+      const levels = [
+        'Microsoft',
+        'Microsoft\\Windows NT',
+        'Microsoft\\Windows NT\\CurrentVersion',
+        'Microsoft\\Windows NT\\CurrentVersion\\Winlogon',
+        'Microsoft\\Windows',
+        'Microsoft\\Windows\\CurrentVersion',
+        'Microsoft\\Windows\\CurrentVersion\\Run',
+      ];
+      const reg = [
+        'REGEDIT4',
+        '',
+        ...levels.flatMap((key) => [`[HKEY_LOCAL_MACHINE\\SOFTWARE\\${key}]`, '']),
+        '[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon]',
+        '"Shell"="Explorer.exe"',
+        '"AutoAdminLogon"="0"',
+        '',
+      ];
       writeFileSync(join(dir, 'keys.reg'), reg.join('\r\n'));
       execFileSync('hivexregedit', ['--merge', '--prefix', 'HKEY_LOCAL_MACHINE\\SOFTWARE', hive, join(dir, 'keys.reg')], { stdio: 'pipe' });
     }

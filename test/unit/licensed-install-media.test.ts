@@ -7,7 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answerFiles } from '../../src/licensed/answer-files.ts';
 import { UnusableImageError } from '../../src/licensed/errors.ts';
 import { readDiskLayout } from '../../src/licensed/disk-layout.ts';
-import { WINNT_AUTOEXEC_BLOCK, checkInstallIso, createInstallDisk, createTargetDisk, writeAnswerFloppy } from '../../src/licensed/install-media.ts';
+import {
+  WINNT_AUTOEXEC_BLOCK,
+  checkInstallIso,
+  createInstallDisk,
+  createTargetDisk,
+  writeAnswerFloppy,
+} from '../../src/licensed/install-media.ts';
 import { loadLicensedOs } from '../../src/licensed/licensed-os.ts';
 import { installedWindowsCheck } from '../../src/licensed/install-check.ts';
 import { emptyHive, fatExists, fatGet, fatPut, makeNt4Disk, makeWin9xDisk } from './licensed-fixtures.ts';
@@ -36,7 +42,10 @@ async function freshDir(name: string): Promise<string> {
   return path;
 }
 
-const sha = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+const sha = async (path: string) =>
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 const answers = { productKey: 'ABCDE-12345-FGHIJ-67890-KLMNO' };
 
 describe('answer floppy', () => {
@@ -65,10 +74,12 @@ describe('answer floppy', () => {
   it('winme: MSBATCH.INF like the rest of 9x', async () => {
     const floppy = await writeAnswerFloppy({ licensed: licensed.winme, answers, dir: await freshDir('wme') });
     expect(floppy.files).toEqual(['MSBATCH.INF']);
-    expect(fatGet(floppy.path, 0, 'MSBATCH.INF').toString('latin1')).toBe(answerFiles(licensed.winme.install, answers).files.get('MSBATCH.INF'));
+    expect(fatGet(floppy.path, 0, 'MSBATCH.INF').toString('latin1')).toBe(
+      answerFiles(licensed.winme.install, answers).files.get('MSBATCH.INF'),
+    );
   });
 
-  it("winnt4: UNATTEND.TXT in a copy of the DOS boot floppy, whose AUTOEXEC.BAT ends by running winnt /b from C:\\I386", async () => {
+  it('winnt4: UNATTEND.TXT in a copy of the DOS boot floppy, whose AUTOEXEC.BAT ends by running winnt /b from C:\\I386', async () => {
     const boot = join(dir, 'dos-startup.img');
     execFileSync('mkfs.fat', ['-C', '-n', 'STARTUP', boot, '1440'], { stdio: 'pipe' });
     fatPut(boot, 0, 'AUTOEXEC.BAT', '@ECHO OFF\r\nPATH A:\\\r\n');
@@ -96,7 +107,12 @@ describe('answer floppy', () => {
   });
 
   it('refuses a boot floppy that is missing, not floppy-sized, or full', async () => {
-    const missing = await writeAnswerFloppy({ licensed: licensed.win98, answers, dir: await freshDir('missing'), bootFloppy: join(dir, 'none.img') }).catch((e: unknown) => e);
+    const missing = await writeAnswerFloppy({
+      licensed: licensed.win98,
+      answers,
+      dir: await freshDir('missing'),
+      bootFloppy: join(dir, 'none.img'),
+    }).catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(UnusableImageError);
     expect((missing as Error).message).toContain('none.img: no such file');
 
@@ -109,7 +125,9 @@ describe('answer floppy', () => {
     const full = join(dir, 'full.img');
     execFileSync('mkfs.fat', ['-C', full, '1440'], { stdio: 'pipe' });
     fatPut(full, 0, 'BIG.CAB', Buffer.alloc(1_457_664, 1));
-    const error = await writeAnswerFloppy({ licensed: licensed.win98, answers, dir: await freshDir('full'), bootFloppy: full }).catch((e: unknown) => e);
+    const error = await writeAnswerFloppy({ licensed: licensed.win98, answers, dir: await freshDir('full'), bootFloppy: full }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(UnusableImageError);
     expect((error as UnusableImageError).message).toContain('mtools could not write MSBATCH.INF into a copy of it');
     expect((error as UnusableImageError).fix).toContain('a few KB free');
@@ -130,7 +148,12 @@ async function ntLikeIso(name: string, files: Record<string, string>): Promise<s
 
 describe("NT 4's winnt /b disk: a FAT16 C: holding the CD's I386", () => {
   it('lays C: out as DOS FDISK does (active type 06 partition at sector 63) and copies I386 from the CD', async () => {
-    const iso = await ntLikeIso('nt4', { 'I386/WINNT.EXE': 'MZ stand-in for winnt.exe', 'I386/TXTSETUP.SIF': '[SetupData]\r\n', 'I386/SYSTEM32/SMSS.EXE': 'MZ', 'README.TXT': 'x' });
+    const iso = await ntLikeIso('nt4', {
+      'I386/WINNT.EXE': 'MZ stand-in for winnt.exe',
+      'I386/TXTSETUP.SIF': '[SetupData]\r\n',
+      'I386/SYSTEM32/SMSS.EXE': 'MZ',
+      'README.TXT': 'x',
+    });
     const work = await freshDir('nt4-disk');
     const disk = await createInstallDisk(licensed.winnt4, { dir: work, sizeMb: 200, iso });
     const raw = join(work, 'check.raw');
@@ -147,9 +170,13 @@ describe("NT 4's winnt /b disk: a FAT16 C: holding the CD's I386", () => {
 
   it('refuses a CD without I386 or without WINNT.EXE in it, naming what was found', async () => {
     const wrong = await ntLikeIso('not-nt', { 'WIN98/SETUP.EXE': 'MZ' });
-    await expect(createInstallDisk(licensed.winnt4, { dir: await freshDir('nt4-wrong'), sizeMb: 100, iso: wrong })).rejects.toThrow(/no I386 folder at the root of the CD \(found WIN98\)/);
+    await expect(createInstallDisk(licensed.winnt4, { dir: await freshDir('nt4-wrong'), sizeMb: 100, iso: wrong })).rejects.toThrow(
+      /no I386 folder at the root of the CD \(found WIN98\)/,
+    );
     const empty = await ntLikeIso('no-winnt', { 'I386/TXTSETUP.SIF': 'x' });
-    const error = await createInstallDisk(licensed.winnt4, { dir: await freshDir('nt4-empty'), sizeMb: 100, iso: empty }).catch((e: unknown) => e);
+    const error = await createInstallDisk(licensed.winnt4, { dir: await freshDir('nt4-empty'), sizeMb: 100, iso: empty }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(UnusableImageError);
     expect((error as Error).message).toContain('I386 has no WINNT.EXE');
   });
@@ -169,15 +196,25 @@ describe('the installed check between stages', () => {
     if (inProgress !== undefined) {
       const hive = join(dir, `${name}-SYSTEM`);
       await writeFile(hive, emptyHive());
-      await writeFile(join(dir, `${name}.reg`), ['REGEDIT4', '', '[HKEY_LOCAL_MACHINE\\SYSTEM\\Setup]', `"SystemSetupInProgress"=dword:0000000${inProgress}`, ''].join('\r\n'));
-      execFileSync('hivexregedit', ['--merge', '--prefix', 'HKEY_LOCAL_MACHINE\\SYSTEM', hive, join(dir, `${name}.reg`)], { stdio: 'pipe' });
+      await writeFile(
+        join(dir, `${name}.reg`),
+        ['REGEDIT4', '', '[HKEY_LOCAL_MACHINE\\SYSTEM\\Setup]', `"SystemSetupInProgress"=dword:0000000${inProgress}`, ''].join('\r\n'),
+      );
+      execFileSync('hivexregedit', ['--merge', '--prefix', 'HKEY_LOCAL_MACHINE\\SYSTEM', hive, join(dir, `${name}.reg`)], {
+        stdio: 'pipe',
+      });
       fatPut(raw, offset, 'WINNT\\SYSTEM32\\CONFIG\\SYSTEM', await readFile(hive));
     }
     const qcow2 = join(dir, `${name}.qcow2`);
     execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, qcow2]);
     return qcow2;
   }
-  const context = (family: 'win9x' | 'nt', scratch: string) => ({ target: family === 'nt' ? 'win2000' : 'winme', family, stage: 2, scratchDir: scratch });
+  const context = (family: 'win9x' | 'nt', scratch: string) => ({
+    target: family === 'nt' ? 'win2000' : 'winme',
+    family,
+    stage: 2,
+    scratchDir: scratch,
+  });
 
   it('NT: waits while GUI setup is still to run (SystemSetupInProgress=1), passes once it is 0 or not there', async () => {
     const scratch = await freshDir('check-nt');
@@ -185,25 +222,39 @@ describe('the installed check between stages', () => {
       installed: false,
       detail: 'text-mode setup is done, GUI setup is not (C:\\WINNT\\SYSTEM32\\CONFIG\\SYSTEM: Setup\\SystemSetupInProgress is 1)',
     });
-    expect(await installedWindowsCheck({ path: await ntDisk('gui-done', 0), format: 'qcow2' }, context('nt', scratch))).toEqual({ installed: true, detail: 'C: (FAT16) has WINNT\\SYSTEM32\\CONFIG\\SOFTWARE' });
-    expect((await installedWindowsCheck({ path: await ntDisk('no-system', undefined), format: 'qcow2' }, context('nt', scratch))).installed).toBe(true);
+    expect(await installedWindowsCheck({ path: await ntDisk('gui-done', 0), format: 'qcow2' }, context('nt', scratch))).toEqual({
+      installed: true,
+      detail: 'C: (FAT16) has WINNT\\SYSTEM32\\CONFIG\\SOFTWARE',
+    });
+    expect(
+      (await installedWindowsCheck({ path: await ntDisk('no-system', undefined), format: 'qcow2' }, context('nt', scratch))).installed,
+    ).toBe(true);
   });
 
   it("holds each target to its family's layout: an NT disk is not an installed Me", async () => {
     const scratch = await freshDir('check-family');
-    expect(await installedWindowsCheck({ path: await ntDisk('nt-for-me', 0), format: 'qcow2' }, context('win9x', scratch))).toEqual({ installed: false, detail: 'C: holds Windows NT, not winme' });
+    expect(await installedWindowsCheck({ path: await ntDisk('nt-for-me', 0), format: 'qcow2' }, context('win9x', scratch))).toEqual({
+      installed: false,
+      detail: 'C: holds Windows NT, not winme',
+    });
     const raw = join(dir, 'me.raw');
     await makeWin9xDisk(raw, 32);
     const qcow2 = join(dir, 'me.qcow2');
     execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, qcow2]);
-    expect(await installedWindowsCheck({ path: qcow2, format: 'qcow2' }, context('win9x', scratch))).toEqual({ installed: true, detail: 'C: (FAT32) has WINDOWS\\WIN.INI' });
+    expect(await installedWindowsCheck({ path: qcow2, format: 'qcow2' }, context('win9x', scratch))).toEqual({
+      installed: true,
+      detail: 'C: (FAT32) has WINDOWS\\WIN.INI',
+    });
   });
 });
 
 describe('target disk and ISO', () => {
   it('creates a blank qcow2 of the asked size', async () => {
     const disk = await createTargetDisk(await freshDir('disk'), 2000);
-    const info = JSON.parse(execFileSync('qemu-img', ['info', '--output=json', disk]).toString()) as { format: string; 'virtual-size': number };
+    const info = JSON.parse(execFileSync('qemu-img', ['info', '--output=json', disk]).toString()) as {
+      format: string;
+      'virtual-size': number;
+    };
     expect(info).toMatchObject({ format: 'qcow2', 'virtual-size': 2000 * 1024 * 1024 });
   });
 

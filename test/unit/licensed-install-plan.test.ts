@@ -7,7 +7,12 @@ import type { DockerClient } from '../../src/docker/docker-client.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { UnusableImageError } from '../../src/licensed/errors.ts';
 import { installImage, type InstallOptions } from '../../src/licensed/install-driver.ts';
-import { InstallFailedError, InstallIncompleteError, InstallStageTimeoutError, stageTimeoutFix } from '../../src/licensed/install-errors.ts';
+import {
+  InstallFailedError,
+  InstallIncompleteError,
+  InstallStageTimeoutError,
+  stageTimeoutFix,
+} from '../../src/licensed/install-errors.ts';
 import { loadLicensedOs } from '../../src/licensed/licensed-os.ts';
 import {
   formatDuration,
@@ -60,19 +65,29 @@ describe('install stage plan', () => {
   });
 
   it('win2000 boots its CD, which reads WINNT.SIF from A:, and takes no boot floppy', () => {
-    expect(planInstallStages(os.win2000, { bootFloppy: false, stageTimeoutMs: HOUR }).map((s) => s.boot)).toEqual(['cdrom', 'disk', 'disk', 'disk']);
+    expect(planInstallStages(os.win2000, { bootFloppy: false, stageTimeoutMs: HOUR }).map((s) => s.boot)).toEqual([
+      'cdrom',
+      'disk',
+      'disk',
+      'disk',
+    ]);
     expect(() => planInstallStages(os.win2000, { bootFloppy: true, stageTimeoutMs: HOUR })).toThrow(
       '--boot-floppy: win2000 installs from its bootable CD, which reads WINNT.SIF from the answer floppy; drop --boot-floppy',
     );
   });
 
   it('winme installs like 98: the CD or a boot floppy, then C:', () => {
-    expect(planInstallStages(os.winme, { bootFloppy: false, stageTimeoutMs: HOUR }).map((s) => s.boot)).toEqual(planInstallStages(os.win98, { bootFloppy: false, stageTimeoutMs: HOUR }).map((s) => s.boot));
+    expect(planInstallStages(os.winme, { bootFloppy: false, stageTimeoutMs: HOUR }).map((s) => s.boot)).toEqual(
+      planInstallStages(os.win98, { bootFloppy: false, stageTimeoutMs: HOUR }).map((s) => s.boot),
+    );
     expect(planInstallStages(os.winme, { bootFloppy: true, stageTimeoutMs: HOUR })[0]!.boot).toBe('floppy');
   });
 
   it('takes a smaller bound, and refuses none', () => {
-    expect(planInstallStages(os.win98, { bootFloppy: false, stageTimeoutMs: HOUR, maxStages: 2 }).map((s) => s.boot)).toEqual(['cdrom', 'disk']);
+    expect(planInstallStages(os.win98, { bootFloppy: false, stageTimeoutMs: HOUR, maxStages: 2 }).map((s) => s.boot)).toEqual([
+      'cdrom',
+      'disk',
+    ]);
     expect(() => planInstallStages(os.win98, { bootFloppy: false, stageTimeoutMs: HOUR, maxStages: 0 })).toThrow(ConfigError);
   });
 
@@ -87,7 +102,9 @@ describe('install flags', () => {
   it('--disk-size-mb: the target default, or a whole number in range', () => {
     expect(parseDiskSizeMb(undefined, os.win95)).toBe(2000);
     expect(parseDiskSizeMb('512', os.win98)).toBe(512);
-    expect(() => parseDiskSizeMb('12', os.win98)).toThrow('--disk-size-mb: "12" must be a whole number of MB from 64 to 8000 (default for win98: 2000)');
+    expect(() => parseDiskSizeMb('12', os.win98)).toThrow(
+      '--disk-size-mb: "12" must be a whole number of MB from 64 to 8000 (default for win98: 2000)',
+    );
     expect(() => parseDiskSizeMb('1.5', os.win98)).toThrow(ConfigError);
   });
 
@@ -113,7 +130,12 @@ describe('install errors', () => {
   };
 
   it('a stage timeout names the stage, the timeout, the screenshot, the work directory and what to do', () => {
-    const error = new InstallStageTimeoutError('win98', { number: 3, boot: 'disk', what: 'setup continues from C:', timeoutMs: 45 * 60_000 }, '/cache/install/win98-x', artifacts);
+    const error = new InstallStageTimeoutError(
+      'win98',
+      { number: 3, boot: 'disk', what: 'setup continues from C:', timeoutMs: 45 * 60_000 },
+      '/cache/install/win98-x',
+      artifacts,
+    );
     expect(error.message.split('\n')).toEqual([
       'win98: install stage 3 (setup continues from C:, booted from disk) did not end within its timeout of 45 min 00 s; QEMU was killed',
       '  last serial lines:',
@@ -128,12 +150,18 @@ describe('install errors', () => {
   });
 
   it('says when there is no screenshot', () => {
-    const error = new InstallStageTimeoutError('winnt4', { number: 1, boot: 'cdrom', what: 'setup starts from the CD', timeoutMs: 60_000 }, '/w', { ...artifacts, screenshotPath: undefined });
+    const error = new InstallStageTimeoutError(
+      'winnt4',
+      { number: 1, boot: 'cdrom', what: 'setup starts from the CD', timeoutMs: 60_000 },
+      '/w',
+      { ...artifacts, screenshotPath: undefined },
+    );
     expect(error.message.split('\n')[0]).toContain('QEMU was killed (no screenshot: QEMU did not answer in time)');
   });
 
   it('the fix depends on the route and where the stage booted', () => {
-    const fix = (licensed: (typeof os)['win95'], bootFloppy: boolean, stage: number) => stageTimeoutFix(planInstallStages(licensed, { bootFloppy, stageTimeoutMs: HOUR })[stage - 1]!);
+    const fix = (licensed: (typeof os)['win95'], bootFloppy: boolean, stage: number) =>
+      stageTimeoutFix(planInstallStages(licensed, { bootFloppy, stageTimeoutMs: HOUR })[stage - 1]!);
     expect(fix(os.win95, false, 1)).toContain('(Win95 retail CDs never do): give your boot floppy with --boot-floppy');
     expect(fix(os.win2000, false, 1)).not.toContain('--boot-floppy');
     expect(fix(os.win98, true, 1)).toContain("a DOS prompt means the boot floppy's AUTOEXEC.BAT did not start setup with A:\\MSBATCH.INF");
@@ -146,11 +174,15 @@ describe('install errors', () => {
 
   it('an install that never finishes, and any other failure, say where the work directory is', () => {
     const incomplete = new InstallIncompleteError('winnt4', 4, 'no Windows on C: yet', '/w/winnt4-1');
-    expect(incomplete.message).toContain('winnt4: setup ran 4 stage(s), each ending in a reboot, but the disk still does not hold an installed winnt4: no Windows on C: yet');
+    expect(incomplete.message).toContain(
+      'winnt4: setup ran 4 stage(s), each ending in a reboot, but the disk still does not hold an installed winnt4: no Windows on C: yet',
+    );
     expect(incomplete.message).toContain('work directory kept: /w/winnt4-1');
     const cause = new Error('qemu-img: no space left');
     const failed = new InstallFailedError('win95', 'creating the target disk', '/w/win95-1', cause);
-    expect(failed.message).toBe('win95: install failed during creating the target disk: qemu-img: no space left\n  work directory kept: /w/win95-1');
+    expect(failed.message).toBe(
+      'win95: install failed during creating the target disk: qemu-img: no space left\n  work directory kept: /w/win95-1',
+    );
     expect(failed.cause).toBe(cause);
   });
 });
@@ -173,18 +205,45 @@ describe('installImage checks its inputs before creating anything', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const base = (): InstallOptions => ({ docker, target: 'win98', iso, answers: { productKey: 'ABCDE-12345' }, agentExe, cacheRoot: join(dir, 'cache') });
+  const base = (): InstallOptions => ({
+    docker,
+    target: 'win98',
+    iso,
+    answers: { productKey: 'ABCDE-12345' },
+    agentExe,
+    cacheRoot: join(dir, 'cache'),
+  });
 
   it.each<[string, () => Partial<InstallOptions>, abstract new (...args: never[]) => Error, string]>([
     ['a bad product key', () => ({ answers: { productKey: 'no!' } }), ConfigError, '--product-key: "no!" does not look like a product key'],
-    ['MaxConnections on NT 4', () => ({ target: 'winnt4', maxConnections: 40 }), ConfigError, '--max-connections: MSTCP MaxConnections exists only on Windows 95/98/ME; Windows NT 4.0 has no such limit'],
-    ['MaxConnections on 2000', () => ({ target: 'win2000', maxConnections: 40 }), ConfigError, 'Windows 2000 has no such limit (drop the flag for win2000)'],
-    ['a logon on 98', () => ({ logon: { user: 'me', password: '' } }), ConfigError, "--user/--password: the automatic logon is a Windows NT setting, not Windows 98's"],
+    [
+      'MaxConnections on NT 4',
+      () => ({ target: 'winnt4', maxConnections: 40 }),
+      ConfigError,
+      '--max-connections: MSTCP MaxConnections exists only on Windows 95/98/ME; Windows NT 4.0 has no such limit',
+    ],
+    [
+      'MaxConnections on 2000',
+      () => ({ target: 'win2000', maxConnections: 40 }),
+      ConfigError,
+      'Windows 2000 has no such limit (drop the flag for win2000)',
+    ],
+    [
+      'a logon on 98',
+      () => ({ logon: { user: 'me', password: '' } }),
+      ConfigError,
+      "--user/--password: the automatic logon is a Windows NT setting, not Windows 98's",
+    ],
     ['a logon on Me', () => ({ target: 'winme', logon: { user: 'me', password: '' } }), ConfigError, "not Windows Me's"],
     ['a missing ISO', () => ({ iso: join(dir, 'nope.iso') }), UnusableImageError, 'nope.iso: no such file'],
     ['a tiny ISO', () => ({ iso: agentExe }), UnusableImageError, 'too small for an ISO 9660 CD image'],
     ['a missing agent', () => ({ agentExe: join(dir, 'none.exe') }), ConfigError, 'none.exe does not exist'],
-    ['a boot floppy for 2000', () => ({ target: 'win2000', bootFloppy: iso }), ConfigError, '--boot-floppy: win2000 installs from its bootable CD'],
+    [
+      'a boot floppy for 2000',
+      () => ({ target: 'win2000', bootFloppy: iso }),
+      ConfigError,
+      '--boot-floppy: win2000 installs from its bootable CD',
+    ],
     ['no boot floppy for NT 4', () => ({ target: 'winnt4' }), ConfigError, '--boot-floppy: required for winnt4'],
   ])('%s', async (_name, change, type, message) => {
     const error = await installImage({ ...base(), ...change() }).catch((e: unknown) => e);
@@ -226,6 +285,8 @@ describe('retrolab image install flags', () => {
   it('takes the licensed targets of vms/, and lists them when given another', async () => {
     const other = await retrolab(['image', 'prepare', '--target', 'wine', '--image', '/d.img']);
     expect(other.code).toBe(2);
-    expect(other.stderr).toMatch(/^retrolab: --target: "wine" is not one of win2000, win95, win98, winme, winnt4; did you mean "winme"\?\n/);
+    expect(other.stderr).toMatch(
+      /^retrolab: --target: "wine" is not one of win2000, win95, win98, winme, winnt4; did you mean "winme"\?\n/,
+    );
   });
 });

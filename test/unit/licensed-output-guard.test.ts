@@ -27,7 +27,9 @@ let image: string;
 let imageSha: string;
 
 async function sha(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
 async function refusal(promise: Promise<unknown>): Promise<UnsafeOutputError> {
@@ -58,7 +60,9 @@ describe('image prepare --out never lands on the user image', () => {
     const linked = join(dir, 'linked-disks');
     await symlink(join(dir, 'disks'), linked);
     const error = await refusal(prepareImage({ target: 'win98', image, agentExe, out: join(linked, 'w98.img'), force: true }));
-    expect(error.message).toContain(`is the image (through a symlink: it resolves to ${image}); retrolab never writes it, not even with --force`);
+    expect(error.message).toContain(
+      `is the image (through a symlink: it resolves to ${image}); retrolab never writes it, not even with --force`,
+    );
     expect(await sha(image)).toBe(imageSha);
   });
 
@@ -94,7 +98,10 @@ describe('image prepare --out never lands on the user image', () => {
 
     const vmdk = join(dir, 'split.vmdk');
     execFileSync('qemu-img', ['create', '-q', '-f', 'vmdk', '-o', 'subformat=twoGbMaxExtentSparse', vmdk, '1M']);
-    const files = imageFilesOf(vmdk, JSON.parse(execFileSync('qemu-img', ['info', '-U', '--backing-chain', '--output=json', vmdk]).toString()));
+    const files = imageFilesOf(
+      vmdk,
+      JSON.parse(execFileSync('qemu-img', ['info', '-U', '--backing-chain', '--output=json', vmdk]).toString()),
+    );
     expect(files.map((f) => basename(f.path))).toEqual(['split.vmdk', 'split-s001.vmdk']);
   });
 
@@ -122,7 +129,17 @@ describe('image prepare --out never lands on the user image', () => {
 
   it('the CLI refuses it even with --force (a ConfigError: exit 2)', async () => {
     const io = { stdout: new PassThrough(), stderr: new PassThrough(), signal: new AbortController().signal };
-    const invocation = await parseCommandLine(COMMANDS, ['image', 'prepare', '--target', 'win98', '--image', image, '--out', image, '--force']);
+    const invocation = await parseCommandLine(COMMANDS, [
+      'image',
+      'prepare',
+      '--target',
+      'win98',
+      '--image',
+      image,
+      '--out',
+      image,
+      '--force',
+    ]);
     if (invocation.kind !== 'run') throw new Error('expected a command to run');
     const error = await refusal((await invocation.load())(invocation.args, io));
     expect(error.flag).toBe('--out');
@@ -138,7 +155,16 @@ describe('image install and setup-media follow the same rule', () => {
     const isoSha = await sha(iso);
     const cacheRoot = join(dir, 'install-cache');
     const error = await refusal(
-      installImage({ docker: {} as DockerClient, target: 'win98', iso, answers: { productKey: 'ABCDE-12345' }, agentExe, cacheRoot, out: iso, force: true }),
+      installImage({
+        docker: {} as DockerClient,
+        target: 'win98',
+        iso,
+        answers: { productKey: 'ABCDE-12345' },
+        agentExe,
+        cacheRoot,
+        out: iso,
+        force: true,
+      }),
     );
     expect(error.message).toContain('is the install CD (--iso)');
     expect(await sha(iso)).toBe(isoSha);
@@ -156,7 +182,9 @@ describe('image install and setup-media follow the same rule', () => {
   }, 60_000);
 
   it('the check alone: a new file in a missing folder is fine, a folder is not', async () => {
-    expect(await checkOutputPath(join(dir, 'new', 'deep', 'x.qcow2'), { protect: [{ path: image, role: 'the image' }] })).toBe(join(dir, 'new', 'deep', 'x.qcow2'));
+    expect(await checkOutputPath(join(dir, 'new', 'deep', 'x.qcow2'), { protect: [{ path: image, role: 'the image' }] })).toBe(
+      join(dir, 'new', 'deep', 'x.qcow2'),
+    );
     const error = await refusal(checkOutputPath(dir, { protect: [], force: true }));
     expect(error.message).toContain('is a folder');
   });

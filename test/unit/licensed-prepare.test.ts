@@ -10,7 +10,18 @@ import { prepareImage } from '../../src/licensed/prepare-image.ts';
 import { licensedReadiness } from '../../src/licensed/readiness.ts';
 import { manifestPathFor } from '../../src/licensed/prepared-manifest.ts';
 import type { ProgressEvent } from '../../src/report/progress.ts';
-import { AUTOEXEC_BAT, ME_AUTOEXEC_BAT, fatExists, fatGet, makeFatDisk, makeNt4Disk, makeNtfsDisk, makeWin2000Disk, makeWin9xDisk, makeWinMeDisk } from './licensed-fixtures.ts';
+import {
+  AUTOEXEC_BAT,
+  ME_AUTOEXEC_BAT,
+  fatExists,
+  fatGet,
+  makeFatDisk,
+  makeNt4Disk,
+  makeNtfsDisk,
+  makeWin2000Disk,
+  makeWin9xDisk,
+  makeWinMeDisk,
+} from './licensed-fixtures.ts';
 
 let dir: string;
 let agentExe: string;
@@ -28,7 +39,9 @@ afterAll(async () => {
 });
 
 async function sha(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
 /** The prepared qcow2 back as raw, to read it with mtools. */
@@ -48,14 +61,21 @@ describe('prepare 95/98 on FAT', () => {
     const out = join(dir, 'w98-prepared.qcow2');
     const prepared = await prepareImage({ target: 'win98', image, agentExe, out, maxConnections: 40 });
     expect(await sha(image)).toBe(before);
-    expect(prepared).toMatchObject({ path: out, reused: false, fileSystem: 'fat16', marker: { target: 'win98', maxConnections: 40, preparedFrom: 'w98-fat16.img' } });
+    expect(prepared).toMatchObject({
+      path: out,
+      reused: false,
+      fileSystem: 'fat16',
+      marker: { target: 'win98', maxConnections: 40, preparedFrom: 'w98-fat16.img' },
+    });
     expect((JSON.parse(execFileSync('qemu-img', ['info', '--output=json', out]).toString()) as { format: string }).format).toBe('qcow2');
 
     const raw = toRaw(out);
     expect(fatGet(raw, offset, 'RETROLAB\\AGENT.EXE').equals(agent)).toBe(true);
     const reg = text(fatGet(raw, offset, 'RETROLAB\\AUTOSTRT.REG'));
     expect(reg.startsWith('REGEDIT4\r\n\r\n')).toBe(true);
-    expect(reg).toContain('[HKEY_LOCAL_MACHINE\\Software\\Microsoft\\Windows\\CurrentVersion\\RunServices]\r\n"RetrolabAgent"="C:\\\\RETROLAB\\\\AGENT.EXE"\r\n');
+    expect(reg).toContain(
+      '[HKEY_LOCAL_MACHINE\\Software\\Microsoft\\Windows\\CurrentVersion\\RunServices]\r\n"RetrolabAgent"="C:\\\\RETROLAB\\\\AGENT.EXE"\r\n',
+    );
     expect(reg).toContain('[HKEY_LOCAL_MACHINE\\Network\\Logon]\r\n"UserProfiles"=dword:00000000\r\n');
     expect(reg).toContain('"AutoAdminLogon"="1"');
     expect(reg).toContain('[HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Services\\VxD\\MSTCP]\r\n"MaxConnections"="40"\r\n');
@@ -69,13 +89,18 @@ describe('prepare 95/98 on FAT', () => {
         'IF EXIST C:\\RETROLAB\\AUTOSTRT.REG REN C:\\RETROLAB\\AUTOSTRT.REG AUTOSTRT.DON\r\nREM retrolab end\r\n',
     );
     const marker = text(fatGet(raw, offset, 'RETROLAB\\PREPARED.TXT'));
-    expect(marker).toMatch(/^RETROLAB PREPARED IMAGE\r\nformat=1\r\ntarget=win98\r\nretrolab=\d+\.\d+\.\d+\r\nagent-sha256=[0-9a-f]{64}\r\nmax-connections=40\r\nprepared-from=w98-fat16.img\r\nprepared-at=\S+\r\n$/);
+    expect(marker).toMatch(
+      /^RETROLAB PREPARED IMAGE\r\nformat=1\r\ntarget=win98\r\nretrolab=\d+\.\d+\.\d+\r\nagent-sha256=[0-9a-f]{64}\r\nmax-connections=40\r\nprepared-from=w98-fat16.img\r\nprepared-at=\S+\r\n$/,
+    );
     expect(marker).toContain(`agent-sha256=${createHash('sha256').update(agent).digest('hex')}`);
     expect(fatExists(raw, offset, 'WINDOWS\\Start Menu\\Programs\\StartUp')).toBe(true);
 
     const manifest = JSON.parse(await readFile(manifestPathFor(out), 'utf8')) as { marker: { maxConnections: number } };
     expect(manifest.marker.maxConnections).toBe(40);
-    expect(await licensedReadiness('win98', { env: { RETROLAB_IMAGE_WIN98: out }, root: dir })).toMatchObject({ state: 'ready', image: out });
+    expect(await licensedReadiness('win98', { env: { RETROLAB_IMAGE_WIN98: out }, root: dir })).toMatchObject({
+      state: 'ready',
+      image: out,
+    });
     expect(await licensedReadiness('win98', { env: { RETROLAB_IMAGE_WIN98: image }, root: dir })).toMatchObject({ state: 'not prepared' });
     expect(await licensedReadiness('win98', { env: {}, root: dir })).toMatchObject({ state: 'not configured' });
   }, 60_000);
@@ -113,7 +138,14 @@ describe('prepare Windows Me on FAT32', () => {
     const offset = await makeWinMeDisk(image);
     const events: ProgressEvent[] = [];
     const out = join(dir, 'me-prepared.qcow2');
-    const prepared = await prepareImage({ target: 'winme', image, agentExe, out, maxConnections: 50, onProgress: (event) => events.push(event) });
+    const prepared = await prepareImage({
+      target: 'winme',
+      image,
+      agentExe,
+      out,
+      maxConnections: 50,
+      onProgress: (event) => events.push(event),
+    });
     expect(prepared).toMatchObject({ fileSystem: 'fat32', marker: { target: 'winme', maxConnections: 50 } });
     const raw = toRaw(out);
     expect(fatGet(raw, offset, 'RETROLAB\\AGENT.EXE').equals(agent)).toBe(true);
@@ -135,13 +167,19 @@ describe('prepare Windows 2000 on FAT (hivex)', () => {
     const raw = toRaw(out);
     const hive = join(dir, 'w2k-SOFTWARE');
     await writeFile(hive, fatGet(raw, offset, 'WINNT\\SYSTEM32\\CONFIG\\SOFTWARE'));
-    const winlogon = execFileSync('hivexregedit', ['--export', hive, '\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon']).toString('latin1');
+    const winlogon = execFileSync('hivexregedit', ['--export', hive, '\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon']).toString(
+      'latin1',
+    );
     const hex = (value: string) => [...Buffer.from(`${value}\0`, 'utf16le')].map((b) => b.toString(16).padStart(2, '0')).join(',');
     expect(winlogon).toContain(`"AutoAdminLogon"=hex(1):${hex('1')}`);
     expect(winlogon).toContain(`"DefaultUserName"=hex(1):${hex('lab')}`);
-    expect(execFileSync('hivexregedit', ['--export', hive, '\\Microsoft\\Windows\\CurrentVersion\\Run']).toString('latin1')).toContain(`"RetrolabAgent"=hex(1):${hex('C:\\RETROLAB\\AGENT.EXE')}`);
+    expect(execFileSync('hivexregedit', ['--export', hive, '\\Microsoft\\Windows\\CurrentVersion\\Run']).toString('latin1')).toContain(
+      `"RetrolabAgent"=hex(1):${hex('C:\\RETROLAB\\AGENT.EXE')}`,
+    );
     // 2000 is NT: MSTCP MaxConnections does not exist there.
-    await expect(prepareImage({ target: 'win2000', image, agentExe, out: join(dir, 'w2k-x.qcow2'), maxConnections: 40 })).rejects.toThrow('Windows 2000 has no such limit');
+    await expect(prepareImage({ target: 'win2000', image, agentExe, out: join(dir, 'w2k-x.qcow2'), maxConnections: 40 })).rejects.toThrow(
+      'Windows 2000 has no such limit',
+    );
   }, 60_000);
 });
 
@@ -171,7 +209,10 @@ describe('prepare NT 4 on FAT (hivex)', () => {
 
 describe('unusable inputs', () => {
   async function failure(run: Promise<unknown>): Promise<UnusableImageError> {
-    const error = await run.then(() => undefined, (e: unknown) => e);
+    const error = await run.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(UnusableImageError);
     return error as UnusableImageError;
   }
@@ -193,7 +234,9 @@ describe('unusable inputs', () => {
   it('no partition table: an empty disk and a bare FAT volume', async () => {
     const empty = join(dir, 'empty.img');
     await writeFile(empty, Buffer.alloc(1024 * 1024));
-    expect((await failure(prepareImage({ target: 'win98', image: empty, agentExe, out: join(dir, 'x.qcow2') }))).message).toContain('no partition table');
+    expect((await failure(prepareImage({ target: 'win98', image: empty, agentExe, out: join(dir, 'x.qcow2') }))).message).toContain(
+      'no partition table',
+    );
     const bare = join(dir, 'bare.img');
     execFileSync('mkfs.fat', ['-C', bare, '8192'], { stdio: 'pipe' });
     const error = await failure(prepareImage({ target: 'win98', image: bare, agentExe, out: join(dir, 'x.qcow2') }));
@@ -219,21 +262,31 @@ describe('unusable inputs', () => {
     expect(error.fix).toContain('--target win2000 or winnt4');
     const w9x = join(dir, 'w9x-wrong.img');
     await makeWin9xDisk(w9x, 16);
-    expect((await failure(prepareImage({ target: 'winnt4', image: w9x, agentExe, out: join(dir, 'x.qcow2') }))).fix).toContain('--target win95 or win98 or winme');
+    expect((await failure(prepareImage({ target: 'winnt4', image: w9x, agentExe, out: join(dir, 'x.qcow2') }))).fix).toContain(
+      '--target win95 or win98 or winme',
+    );
   }, 60_000);
 
   it('a FAT disk with no Windows on it, and an NT hive without Winlogon', async () => {
     const blank = join(dir, 'blank.img');
     await makeFatDisk(blank, 16);
-    expect((await failure(prepareImage({ target: 'win98', image: blank, agentExe, out: join(dir, 'x.qcow2') }))).message).toContain('no installed Windows found on C: (looked for MSDOS.SYS, BOOT.INI)');
+    expect((await failure(prepareImage({ target: 'win98', image: blank, agentExe, out: join(dir, 'x.qcow2') }))).message).toContain(
+      'no installed Windows found on C: (looked for MSDOS.SYS, BOOT.INI)',
+    );
     const nt = join(dir, 'nt-nokeys.img');
     await makeNt4Disk(nt, { withKeys: false });
-    expect((await failure(prepareImage({ target: 'winnt4', image: nt, agentExe, out: join(dir, 'x.qcow2') }))).message).toContain('has no key Microsoft\\Windows NT\\CurrentVersion\\Winlogon');
+    expect((await failure(prepareImage({ target: 'winnt4', image: nt, agentExe, out: join(dir, 'x.qcow2') }))).message).toContain(
+      'has no key Microsoft\\Windows NT\\CurrentVersion\\Winlogon',
+    );
   }, 60_000);
 
   it('--max-connections is refused on NT 4 and out of range', async () => {
     const image = join(dir, 'unused.img');
-    await expect(prepareImage({ target: 'winnt4', image, agentExe, maxConnections: 50 })).rejects.toThrow(/MaxConnections exists only on Windows 95\/98/);
-    await expect(prepareImage({ target: 'win98', image, agentExe, maxConnections: 3 })).rejects.toThrow(/--max-connections: 3 must be a whole number from 8/);
+    await expect(prepareImage({ target: 'winnt4', image, agentExe, maxConnections: 50 })).rejects.toThrow(
+      /MaxConnections exists only on Windows 95\/98/,
+    );
+    await expect(prepareImage({ target: 'win98', image, agentExe, maxConnections: 3 })).rejects.toThrow(
+      /--max-connections: 3 must be a whole number from 8/,
+    );
   });
 });

@@ -42,7 +42,9 @@ describe('retrolab netstat parse', () => {
     const missing = await retrolab(['netstat', 'parse']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/FILE is required .*\nusage: retrolab netstat parse FILE/);
-    expect((await retrolab(['netstat', 'parse', 'a', '--format', 'xml'])).stderr).toMatch(/--format: "xml" is not one of auto, netstat, tcptab/);
+    expect((await retrolab(['netstat', 'parse', 'a', '--format', 'xml'])).stderr).toMatch(
+      /--format: "xml" is not one of auto, netstat, tcptab/,
+    );
     expect((await retrolab(['netstat', 'parse', '/nonexistent/netstat.txt'])).stderr).toMatch(/cannot read it/);
     expect((await retrolab(['netstat', 'show'])).stderr).toMatch(/unknown netstat subcommand "show"; choose from parse/);
     const help = await retrolab(['netstat', 'parse', '--help']);

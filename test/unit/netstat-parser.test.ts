@@ -113,7 +113,8 @@ describe('parseNetstat on the other dialects', () => {
   });
 
   it('splits on any whitespace, not on columns', () => {
-    const text = 'Active Connections\n\tProto Local Address Foreign Address State\nTCP\t127.0.0.1:1030   127.0.0.1:1031\t \tESTABLISHED   \n   udp 0.0.0.0:53 *:*\n';
+    const text =
+      'Active Connections\n\tProto Local Address Foreign Address State\nTCP\t127.0.0.1:1030   127.0.0.1:1031\t \tESTABLISHED   \n   udp 0.0.0.0:53 *:*\n';
     const table = parseNetstat(text);
     expect(table.rows.map((row) => [row.proto, row.local.port, row.foreign.port, row.state])).toEqual([
       ['TCP', 1030, 1031, 'ESTABLISHED'],
@@ -194,10 +195,12 @@ describe('parsePastedNetstat: NETSTAT as people paste it', () => {
     }
     throw new Error('parsePastedNetstat accepted the text');
   };
-  const summary = (rows: SocketRow[]) => rows.map((row) => `${row.proto} ${formatEndpoint(row.local)} ${formatEndpoint(row.foreign)} ${row.state ?? ''}`.trim());
+  const summary = (rows: SocketRow[]) =>
+    rows.map((row) => `${row.proto} ${formatEndpoint(row.local)} ${formatEndpoint(row.foreign)} ${row.state ?? ''}`.trim());
 
   it('skips a prompt line before the table and keeps it', () => {
-    const text = 'C:\\>netstat -an\r\n\r\nActive Connections\r\n\r\n  Proto  Local Address          Foreign Address        State\r\n  TCP    10.0.2.15:1030         10.0.2.2:7000          CLOSE_WAIT\r\n\r\nC:\\>\r\n';
+    const text =
+      'C:\\>netstat -an\r\n\r\nActive Connections\r\n\r\n  Proto  Local Address          Foreign Address        State\r\n  TCP    10.0.2.15:1030         10.0.2.2:7000          CLOSE_WAIT\r\n\r\nC:\\>\r\n';
     const pasted = parsePastedNetstat(text);
     expect(summary(pasted.table.rows)).toEqual(['TCP 10.0.2.15:1030 10.0.2.2:7000 CLOSE_WAIT']);
     expect(pasted.prompts).toEqual([
@@ -209,14 +212,16 @@ describe('parsePastedNetstat: NETSTAT as people paste it', () => {
   });
 
   it('reads the rows a `| find` filter left, with no title or header', () => {
-    const text = 'C:\\WINDOWS>netstat -an | find "7000"\n  TCP    10.0.2.15:1030         10.0.2.2:7000          CLOSE_WAIT\n  TCP    10.0.2.15:1031         10.0.2.2:7000          FIN_WAIT_2\n';
+    const text =
+      'C:\\WINDOWS>netstat -an | find "7000"\n  TCP    10.0.2.15:1030         10.0.2.2:7000          CLOSE_WAIT\n  TCP    10.0.2.15:1031         10.0.2.2:7000          FIN_WAIT_2\n';
     const pasted = parsePastedNetstat(text);
     expect(pasted.table.counts).toMatchObject({ CLOSE_WAIT: 1, FIN_WAIT_2: 1 });
     expect(pasted.prompts[0]?.text).toBe('C:\\WINDOWS>netstat -an | find "7000"');
   });
 
   it('reads FIND run on a saved NETSTAT file, with its file header', () => {
-    const text = 'C:\\>find "7000" NETSTAT.TXT\r\n\r\n---------- NETSTAT.TXT\r\n  TCP    10.0.2.15:1030         10.0.2.2:7000          CLOSE_WAIT\r\n';
+    const text =
+      'C:\\>find "7000" NETSTAT.TXT\r\n\r\n---------- NETSTAT.TXT\r\n  TCP    10.0.2.15:1030         10.0.2.2:7000          CLOSE_WAIT\r\n';
     const pasted = parsePastedNetstat(text);
     expect(pasted.table.rows).toHaveLength(1);
     expect(pasted.prompts.map((prompt) => prompt.line)).toEqual([1, 3]);
@@ -245,7 +250,8 @@ describe('parsePastedNetstat: NETSTAT as people paste it', () => {
   });
 
   it('reads fields separated by single spaces', () => {
-    const text = 'Active Connections\nProto Local Address Foreign Address State\nTCP 10.0.2.15:1030 10.0.2.2:7000 TIMED_WAIT\nUDP 10.0.2.15:137 *:*\n';
+    const text =
+      'Active Connections\nProto Local Address Foreign Address State\nTCP 10.0.2.15:1030 10.0.2.2:7000 TIMED_WAIT\nUDP 10.0.2.15:137 *:*\n';
     expect(summary(parsePastedNetstat(text).table.rows)).toEqual(['TCP 10.0.2.15:1030 10.0.2.2:7000 TIME_WAIT', 'UDP 10.0.2.15:137 *:*']);
   });
 
@@ -283,13 +289,34 @@ describe('parsePastedNetstat: NETSTAT as people paste it', () => {
     ].join('\r\n');
     const named = parsePastedNetstat(text);
     expect(named.table.rows.map((row) => [row.local, row.foreign])).toEqual([
-      [{ addr: 'retro95', port: 139, service: 'nbsession' }, { addr: 'retro95', port: 0 }],
-      [{ addr: 'retro95', port: 1031 }, { addr: 'gateway', port: 7000 }],
-      [{ addr: 'retro95', port: 135, service: 'epmap' }, { addr: 'retro95', port: 0 }],
-      [{ addr: '10.0.2.15', port: 1032 }, { addr: '10.0.2.2', port: 7000 }],
-      [{ addr: 'retro95', port: 1033 }, { addr: 'fileserver', port: null, service: 'imaginary' }],
-      [{ addr: 'retro95', port: 137, service: 'nbname' }, { addr: '*', port: null }],
-      [{ addr: 'retro95', port: 138, service: 'nbdatagram' }, { addr: '*', port: null }],
+      [
+        { addr: 'retro95', port: 139, service: 'nbsession' },
+        { addr: 'retro95', port: 0 },
+      ],
+      [
+        { addr: 'retro95', port: 1031 },
+        { addr: 'gateway', port: 7000 },
+      ],
+      [
+        { addr: 'retro95', port: 135, service: 'epmap' },
+        { addr: 'retro95', port: 0 },
+      ],
+      [
+        { addr: '10.0.2.15', port: 1032 },
+        { addr: '10.0.2.2', port: 7000 },
+      ],
+      [
+        { addr: 'retro95', port: 1033 },
+        { addr: 'fileserver', port: null, service: 'imaginary' },
+      ],
+      [
+        { addr: 'retro95', port: 137, service: 'nbname' },
+        { addr: '*', port: null },
+      ],
+      [
+        { addr: 'retro95', port: 138, service: 'nbdatagram' },
+        { addr: '*', port: null },
+      ],
     ]);
     expect(named.namedRows).toEqual([6, 7, 8, 10, 11, 12]);
     expect(named.table.rows[3]?.named).toBeUndefined();
@@ -297,7 +324,9 @@ describe('parsePastedNetstat: NETSTAT as people paste it', () => {
   });
 
   it('still refuses names in a scenario snapshot, which needs -n', () => {
-    expect(() => parseNetstat('Active Connections\n  TCP    retro95:1031   gateway:7000   ESTABLISHED\n')).toThrow(/was NETSTAT run with -n\?/);
+    expect(() => parseNetstat('Active Connections\n  TCP    retro95:1031   gateway:7000   ESTABLISHED\n')).toThrow(
+      /was NETSTAT run with -n\?/,
+    );
   });
 
   it('still refuses garbage with its line number, echoing at most 200 characters of it', () => {

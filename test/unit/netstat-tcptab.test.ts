@@ -15,7 +15,7 @@ function thrown(text: string): unknown {
 }
 
 describe('parseTcptab', () => {
-  it('reads every row with the state from iphlpapi\'s state code', () => {
+  it("reads every row with the state from iphlpapi's state code", () => {
     const table = parseTcptab(fixture('tcptab-win98.txt'));
     expect(table.source).toBe('tcptab');
     expect(table.rows).toHaveLength(5);
@@ -54,7 +54,9 @@ describe('parseTcptab', () => {
   });
 
   it('refuses a table without its count or with a wrong one', () => {
-    expect((thrown('event=row state=ESTABLISHED state_code=5 local=1.2.3.4:1 remote=1.2.3.4:2\n') as SocketTableParseError).problem).toContain('without event=count');
+    expect(
+      (thrown('event=row state=ESTABLISHED state_code=5 local=1.2.3.4:1 remote=1.2.3.4:2\n') as SocketTableParseError).problem,
+    ).toContain('without event=count');
     expect((thrown('event=count rows=2\n') as SocketTableParseError).problem).toContain('says 2 rows but 0 were printed');
   });
 
@@ -62,6 +64,9 @@ describe('parseTcptab', () => {
     const error = thrown('Bad command or file name\r\n') as SocketTableParseError;
     expect(error).toBeInstanceOf(SocketTableParseError);
     expect([error.line, error.lineText]).toEqual([1, 'Bad command or file name']);
-    expect((thrown('event=row state=BOGUS state_code=99 local=1.2.3.4:1 remote=1.2.3.4:2\nevent=count rows=1\n') as SocketTableParseError).problem).toContain('unknown TCP state "BOGUS"');
+    expect(
+      (thrown('event=row state=BOGUS state_code=99 local=1.2.3.4:1 remote=1.2.3.4:2\nevent=count rows=1\n') as SocketTableParseError)
+        .problem,
+    ).toContain('unknown TCP state "BOGUS"');
   });
 });

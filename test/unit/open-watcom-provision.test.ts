@@ -32,7 +32,9 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'ow-provision-'));
   const names = (await readdir(defaultSharedToolchains()).catch(() => [] as string[])).filter((n) => /^open-watcom.*\.tar\.xz$/.test(n));
   if (names.length === 0) {
-    throw new Error(`no Open Watcom tarball in ${defaultSharedToolchains()}: these tests need ../shared/toolchains/open-watcom-v2-…-linux-x64.tar.xz beside the checkout`);
+    throw new Error(
+      `no Open Watcom tarball in ${defaultSharedToolchains()}: these tests need ../shared/toolchains/open-watcom-v2-…-linux-x64.tar.xz beside the checkout`,
+    );
   }
   sharedTarball = join(defaultSharedToolchains(), names.sort().at(-1)!);
   server = createServer((req, res) => {
@@ -69,11 +71,19 @@ describe('Open Watcom from a tarball', () => {
 
   it('takes RETROLAB_OPENWATCOM_TARBALL before the shared folder, and names a missing one', async () => {
     const cache = join(work, 'cache-env');
-    const found = await locateOpenWatcom({ env: { RETROLAB_OPENWATCOM_TARBALL: sharedTarball }, cache, sharedToolchains: join(work, 'none') });
+    const found = await locateOpenWatcom({
+      env: { RETROLAB_OPENWATCOM_TARBALL: sharedTarball },
+      cache,
+      sharedToolchains: join(work, 'none'),
+    });
     expect(found?.from).toBe('RETROLAB_OPENWATCOM_TARBALL');
-    const error = await locateOpenWatcom({ env: { RETROLAB_OPENWATCOM_TARBALL: join(work, 'missing.tar.xz') }, cache }).catch((e: unknown) => e);
+    const error = await locateOpenWatcom({ env: { RETROLAB_OPENWATCOM_TARBALL: join(work, 'missing.tar.xz') }, cache }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(OpenWatcomProvisionError);
-    expect((error as Error).message).toMatch(/the Open Watcom tarball .*missing\.tar\.xz does not exist or is not a file\n {2}fix: point RETROLAB_OPENWATCOM_TARBALL at/);
+    expect((error as Error).message).toMatch(
+      /the Open Watcom tarball .*missing\.tar\.xz does not exist or is not a file\n {2}fix: point RETROLAB_OPENWATCOM_TARBALL at/,
+    );
   }, 60_000);
 
   it('takes WATCOM before any tarball', async () => {
@@ -91,7 +101,9 @@ describe('Open Watcom from a tarball', () => {
     const cache = join(work, 'cache-fake');
     const error = await locateOpenWatcom({ env: { RETROLAB_OPENWATCOM_TARBALL: tarball }, cache }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenWatcomProvisionError);
-    expect((error as Error).message).toMatch(/unpacked, but neither its top folder nor a folder in it holds binl64\/wcc386 \+ binl64\/wlink or binl\/wcc386 \+ binl\/wlink/);
+    expect((error as Error).message).toMatch(
+      /unpacked, but neither its top folder nor a folder in it holds binl64\/wcc386 \+ binl64\/wlink or binl\/wcc386 \+ binl\/wlink/,
+    );
     expect(await readdir(join(cache, 'open-watcom'))).toEqual([]);
   }, 60_000);
 
@@ -102,7 +114,9 @@ describe('Open Watcom from a tarball', () => {
 
 describe('the pinned release download', () => {
   it('pins a dated release (never Current-build, which upstream replaces) with a sha256', () => {
-    expect(OPEN_WATCOM_RELEASE.url).toMatch(/^https:\/\/github\.com\/open-watcom\/open-watcom-v2\/releases\/download\/\d{4}-\d{2}-\d{2}-Build\/ow-snapshot\.tar\.xz$/);
+    expect(OPEN_WATCOM_RELEASE.url).toMatch(
+      /^https:\/\/github\.com\/open-watcom\/open-watcom-v2\/releases\/download\/\d{4}-\d{2}-\d{2}-Build\/ow-snapshot\.tar\.xz$/,
+    );
     expect(OPEN_WATCOM_RELEASE.url).toContain(OPEN_WATCOM_RELEASE.tag);
     expect(OPEN_WATCOM_RELEASE.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
@@ -113,13 +127,20 @@ describe('the pinned release download', () => {
     const error = await downloadOpenWatcomRelease({ cache, release }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenWatcomProvisionError);
     const actual = createHash('sha256').update(served).digest('hex');
-    expect((error as Error).message).toContain(`(${served.length} bytes) has sha256 ${actual}, not the pinned ${OPEN_WATCOM_RELEASE.sha256}: refused`);
+    expect((error as Error).message).toContain(
+      `(${served.length} bytes) has sha256 ${actual}, not the pinned ${OPEN_WATCOM_RELEASE.sha256}: refused`,
+    );
     expect(await readdir(join(cache, 'open-watcom', 'downloads'))).toEqual([]);
   });
 
   it('keeps a download whose sha256 matches', async () => {
     const cache = join(work, 'cache-dl-ok');
-    const release = { ...OPEN_WATCOM_RELEASE, url: `${baseUrl}/release.tar.xz`, fileName: 'ow.tar.xz', sha256: createHash('sha256').update(served).digest('hex') };
+    const release = {
+      ...OPEN_WATCOM_RELEASE,
+      url: `${baseUrl}/release.tar.xz`,
+      fileName: 'ow.tar.xz',
+      sha256: createHash('sha256').update(served).digest('hex'),
+    };
     const path = await downloadOpenWatcomRelease({ cache, release });
     expect(path).toBe(releaseDownloadPath(cache, release));
     expect(await sha256OfFile(path)).toBe(release.sha256);
@@ -127,11 +148,15 @@ describe('the pinned release download', () => {
 
   it('says what failed when the server answers 404 or nothing answers', async () => {
     const cache = join(work, 'cache-dl-fail');
-    const missing = await downloadOpenWatcomRelease({ cache, release: { ...OPEN_WATCOM_RELEASE, url: `${baseUrl}/nothing` } }).catch((e: unknown) => e);
+    const missing = await downloadOpenWatcomRelease({ cache, release: { ...OPEN_WATCOM_RELEASE, url: `${baseUrl}/nothing` } }).catch(
+      (e: unknown) => e,
+    );
     expect((missing as Error).message).toMatch(/downloading http:\/\/127\.0\.0\.1:\d+\/nothing failed: HTTP 404/);
     const closed = await downloadOpenWatcomRelease({ cache, release: { ...OPEN_WATCOM_RELEASE, url: closedUrl } }).catch((e: unknown) => e);
     expect(closed).toBeInstanceOf(OpenWatcomProvisionError);
-    expect((closed as Error).message).toMatch(/could not download Open Watcom from http:\/\/127\.0\.0\.1:\d+\/ow\.tar\.xz \(fetch failed: connect ECONNREFUSED/);
+    expect((closed as Error).message).toMatch(
+      /could not download Open Watcom from http:\/\/127\.0\.0\.1:\d+\/ow\.tar\.xz \(fetch failed: connect ECONNREFUSED/,
+    );
     expect((closed as OpenWatcomProvisionError).fix).toMatch(/set RETROLAB_OPENWATCOM_TARBALL to it, or set WATCOM/);
   });
 
@@ -144,7 +169,9 @@ describe('the pinned release download', () => {
     });
     expect(outcome.kind).toBe('missing');
     if (outcome.kind !== 'missing') return;
-    expect(outcome.reason).toMatch(/^no WATCOM, no tarball, and could not download Open Watcom from http:\/\/127\.0\.0\.1:\d+\/ow\.tar\.xz \(fetch failed: connect ECONNREFUSED/);
+    expect(outcome.reason).toMatch(
+      /^no WATCOM, no tarball, and could not download Open Watcom from http:\/\/127\.0\.0\.1:\d+\/ow\.tar\.xz \(fetch failed: connect ECONNREFUSED/,
+    );
     expect(outcome.fix).toMatch(/set WATCOM to an unpacked Open Watcom v2/);
   });
 });

@@ -3,7 +3,15 @@ import { loadTargetSpecs } from '../../src/config/target-list.ts';
 import { GUEST_APPS } from '../../src/guest-apps/guest-app-table.ts';
 import { licensedOsOf } from '../../src/licensed/licensed-os.ts';
 import { FAMILY_PROFILES } from '../../src/os/os-family.ts';
-import { OS_NAMES, OS_PROFILES, familyOf, familyOfReported, identifyOsProfile, importVariants, type OsProfile } from '../../src/os/os-profiles.ts';
+import {
+  OS_NAMES,
+  OS_PROFILES,
+  familyOf,
+  familyOfReported,
+  identifyOsProfile,
+  importVariants,
+  type OsProfile,
+} from '../../src/os/os-profiles.ts';
 import { GUEST_OSES } from '../../src/pe/os-allowlists.ts';
 
 const specs = await loadTargetSpecs();
@@ -30,7 +38,9 @@ describe('OS profiles', () => {
   });
 
   it("start a background program the way each family's shell does", () => {
-    expect(familyOf('winme').backgroundStart('C:\\RETROLAB\\dupclose.exe --cycles 3')).toBe('start /m C:\\RETROLAB\\dupclose.exe --cycles 3');
+    expect(familyOf('winme').backgroundStart('C:\\RETROLAB\\dupclose.exe --cycles 3')).toBe(
+      'start /m C:\\RETROLAB\\dupclose.exe --cycles 3',
+    );
     expect(familyOf('win95').shell).toBe('command.com');
     for (const os of ['winnt4', 'win2000', 'wine'] as const) {
       expect(familyOf(os).backgroundStart('x.exe')).toBe('start "retrolab" /b x.exe');

@@ -28,7 +28,11 @@ describe('the owner ledger', () => {
       line({ op: '+pid', pid: 12, startTime: '8' }) +
       line({ op: '-pid', pid: 11, startTime: '7' }) +
       '{"op":"+path","pa';
-    expect(openLeftovers(text)).toEqual({ owner: { op: 'owner', pid: 10, host: 'h', startTime: '5' }, paths: ['/b'], processes: [{ pid: 12, startTime: '8' }] });
+    expect(openLeftovers(text)).toEqual({
+      owner: { op: 'owner', pid: 10, host: 'h', startTime: '5' },
+      paths: ['/b'],
+      processes: [{ pid: 12, startTime: '8' }],
+    });
   });
 
   it('kills the recorded process and removes the paths, but never a reused pid', async () => {

@@ -62,9 +62,7 @@ describe.each(TOOLCHAIN_KINDS)('the real guest programs built with %s', (toolcha
     expect(image.subsystemVersion).toEqual({ major: 4, minor: 0 });
     expect(image.osVersion).toEqual({ major: 4, minor: 0 });
     expect(image.tls).toBeUndefined();
-    expect(image.imports.map((i) => i.dll.toLowerCase()).sort()).toEqual(
-      [...GUEST_APPS[name].libs].map((l) => `${l}.dll`).sort(),
-    );
+    expect(image.imports.map((i) => i.dll.toLowerCase()).sort()).toEqual([...GUEST_APPS[name].libs].map((l) => `${l}.dll`).sort());
   });
 
   it('dupclose uses the Winsock 2 calls through ws2_32 and so is refused for Windows 95 retail', async () => {
@@ -72,7 +70,12 @@ describe.each(TOOLCHAIN_KINDS)('the real guest programs built with %s', (toolcha
     expect(importedNames(image, 'ws2_32.dll')).toEqual(expect.arrayContaining(['WSADuplicateSocketA', 'WSASocketA', 'closesocket']));
     const problems = auditPe(image, ['win95']);
     expect(problems).toEqual([
-      { kind: 'dll', os: 'win95', dll: 'ws2_32.dll', message: expect.stringContaining('imports ws2_32.dll, which is not on the win95 allowlist') as string },
+      {
+        kind: 'dll',
+        os: 'win95',
+        dll: 'ws2_32.dll',
+        message: expect.stringContaining('imports ws2_32.dll, which is not on the win95 allowlist') as string,
+      },
     ]);
   });
 
@@ -155,9 +158,7 @@ describe('crafted bad programs', () => {
     );
     const image = await readPeFile(exe);
     expect(auditPe(image, ['win98', 'winnt4'])).toEqual([]);
-    expect(auditPe(image, ['win95'])).toEqual([
-      expect.objectContaining({ kind: 'dll', os: 'win95', dll: 'iphlpapi.dll' }),
-    ]);
+    expect(auditPe(image, ['win95'])).toEqual([expect.objectContaining({ kind: 'dll', os: 'win95', dll: 'iphlpapi.dll' })]);
   });
 
   it('rejects subsystem version 5.0 (patched into a real build)', async () => {
@@ -166,7 +167,12 @@ describe('crafted bad programs', () => {
     bytes.writeUInt16LE(5, opt + 48);
     const problems = auditPe(readPe(bytes, 'tcptab-subsystem-5.exe'), GUEST_OSES);
     expect(problems).toEqual([
-      expect.objectContaining({ kind: 'subsystem-version', major: 5, minor: 0, message: expect.stringContaining('subsystem version is 5.0') as string }),
+      expect.objectContaining({
+        kind: 'subsystem-version',
+        major: 5,
+        minor: 0,
+        message: expect.stringContaining('subsystem version is 5.0') as string,
+      }),
     ]);
   });
 
@@ -190,8 +196,12 @@ describe('crafted bad programs', () => {
 
   it('refuses files that are not PE32 images, saying where', async () => {
     expect(() => readPe(Buffer.from('#!/bin/sh\necho not a program\n'.padEnd(128)), 'script.exe')).toThrow(PeFormatError);
-    expect(() => readPe(Buffer.from('#!/bin/sh\n'.padEnd(128)), 'script.exe')).toThrow(/script\.exe: not a readable PE32 image: no MZ signature/);
+    expect(() => readPe(Buffer.from('#!/bin/sh\n'.padEnd(128)), 'script.exe')).toThrow(
+      /script\.exe: not a readable PE32 image: no MZ signature/,
+    );
     const bytes = await readFile(guestAppPathIn('tcptab', defaultDir));
-    expect(() => readPe(bytes.subarray(0, 300), 'cut.exe')).toThrow(/cut\.exe: not a readable PE32 image: .* runs past the end of the file \(300 bytes\)/);
+    expect(() => readPe(bytes.subarray(0, 300), 'cut.exe')).toThrow(
+      /cut\.exe: not a readable PE32 image: .* runs past the end of the file \(300 bytes\)/,
+    );
   });
 });

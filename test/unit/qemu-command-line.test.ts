@@ -24,19 +24,22 @@ function value(args: string[], flag: string): string | undefined {
 }
 
 describe('qemuArguments for every QEMU target', () => {
-  it.each(['win95', 'win98', 'winme', 'winnt4', 'win2000', 'wine-vm'] as const)('%s: no defaults, no display, sockets in the run dir', async (target) => {
-    const args = qemuArguments(await qemuSpec(target), run);
-    const first = (flag: string) => values(args, flag)[0];
-    expect(args.slice(0, 4)).toEqual(['-nodefaults', '-no-user-config', '-display', 'none']);
-    expect(value(args, '-qmp')).toBe('unix:/run/retrolab/qmp.sock,server=on,wait=off');
-    expect(first('-chardev')).toBe('socket,id=ser0,path=/run/retrolab/serial.sock,server=on,wait=on');
-    expect(first('-serial')).toBe('chardev:ser0');
-    expect(value(args, '-pidfile')).toBe('/run/retrolab/qemu.pid');
-    expect(value(args, '-accel')).toBe('tcg,tb-size=128');
-    expect(value(args, '-netdev')).toBe('user,id=n0,restrict=on');
-    expect(value(args, '-incoming')).toBeUndefined();
-    expect(args).toContain('-no-reboot');
-  });
+  it.each(['win95', 'win98', 'winme', 'winnt4', 'win2000', 'wine-vm'] as const)(
+    '%s: no defaults, no display, sockets in the run dir',
+    async (target) => {
+      const args = qemuArguments(await qemuSpec(target), run);
+      const first = (flag: string) => values(args, flag)[0];
+      expect(args.slice(0, 4)).toEqual(['-nodefaults', '-no-user-config', '-display', 'none']);
+      expect(value(args, '-qmp')).toBe('unix:/run/retrolab/qmp.sock,server=on,wait=off');
+      expect(first('-chardev')).toBe('socket,id=ser0,path=/run/retrolab/serial.sock,server=on,wait=on');
+      expect(first('-serial')).toBe('chardev:ser0');
+      expect(value(args, '-pidfile')).toBe('/run/retrolab/qemu.pid');
+      expect(value(args, '-accel')).toBe('tcg,tb-size=128');
+      expect(value(args, '-netdev')).toBe('user,id=n0,restrict=on');
+      expect(value(args, '-incoming')).toBeUndefined();
+      expect(args).toContain('-no-reboot');
+    },
+  );
 
   it('Windows targets have one serial port, COM1, for the agent', async () => {
     for (const target of ['win95', 'win98', 'winme', 'winnt4', 'win2000'] as const) {
@@ -139,7 +142,10 @@ describe('qemuArguments run options', () => {
     const args = qemuArguments(await qemuSpec('win98'), {
       ...run,
       forwards: {
-        host: [{ hostPort: 15000, guestPort: 5000 }, { protocol: 'udp', hostAddress: '0.0.0.0', hostPort: 1600, guestPort: 1600 }],
+        host: [
+          { hostPort: 15000, guestPort: 5000 },
+          { protocol: 'udp', hostAddress: '0.0.0.0', hostPort: 1600, guestPort: 1600 },
+        ],
         guest: [{ guestAddress: '10.0.2.100', guestPort: 7, to: 'cmd:socat - UNIX-CONNECT:/run/retrolab/echo.sock,nonblock' }],
       },
     });

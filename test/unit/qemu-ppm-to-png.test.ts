@@ -21,7 +21,7 @@ interface Chunk {
 
 function chunks(png: Buffer): Chunk[] {
   const out: Chunk[] = [];
-  for (let offset = 8; offset < png.length; ) {
+  for (let offset = 8; offset < png.length;) {
     const length = png.readUInt32BE(offset);
     out.push({
       type: png.toString('latin1', offset + 4, offset + 8),
@@ -43,11 +43,15 @@ describe('parsePpm', () => {
   });
 
   it('rejects what QEMU does not write, naming the file', () => {
-    expect(() => parsePpm(Buffer.from('P3\n1 1\n255\n0 0 0\n'), 'shot.ppm')).toThrow('shot.ppm: not a binary PPM: starts with "P3", expected P6');
+    expect(() => parsePpm(Buffer.from('P3\n1 1\n255\n0 0 0\n'), 'shot.ppm')).toThrow(
+      'shot.ppm: not a binary PPM: starts with "P3", expected P6',
+    );
     expect(() => parsePpm(Buffer.from('P6\n1 1\n65535\n'))).toThrow('PPM maxval 65535 is not supported');
     expect(() => parsePpm(Buffer.from('P6\n0 1\n255\n'))).toThrow('bad PPM size 0x1');
     expect(() => parsePpm(Buffer.concat([Buffer.from('P6\n2 2\n255\n'), Buffer.alloc(5)]))).toThrow(PpmFormatError);
-    expect(() => parsePpm(Buffer.concat([Buffer.from('P6\n2 2\n255\n'), Buffer.alloc(5)]))).toThrow('PPM is truncated: 5 pixel bytes for 2x2 (needs 12)');
+    expect(() => parsePpm(Buffer.concat([Buffer.from('P6\n2 2\n255\n'), Buffer.alloc(5)]))).toThrow(
+      'PPM is truncated: 5 pixel bytes for 2x2 (needs 12)',
+    );
   });
 });
 

@@ -20,7 +20,12 @@ describe('compareWithBaseline', () => {
     const baseline = sampleRun();
     // The same target and scenario, but this time the duplicates stayed open: what leak-control does.
     const leaking = observation({ snapshots: { before: snapshot([]), after: snapshot(rowsIn('CLOSE_WAIT', range(1030, 120))) } });
-    const entry = resultEntryFrom(decideVerdict(leaking, { expect: 'clean', source: 'KB Q198663' }), { target: 'wine', scenario: 'dup-close', durationMs: 2000, observation: leaking });
+    const entry = resultEntryFrom(decideVerdict(leaking, { expect: 'clean', source: 'KB Q198663' }), {
+      target: 'wine',
+      scenario: 'dup-close',
+      durationMs: 2000,
+      observation: leaking,
+    });
     const { changes, regressions, improvements } = compareWithBaseline(withEntry(baseline, 0, entry), baseline);
     expect(changes).toMatchObject([
       { kind: 'verdict', label: 'regression', target: 'wine', scenario: 'dup-close', from: 'pass', to: 'fail' },
@@ -43,7 +48,12 @@ describe('compareWithBaseline', () => {
   it('reports a patched Win95 that stopped leaking even though both verdicts stand for themselves', () => {
     const baseline = sampleRun();
     const patched = cleanObservation();
-    const entry = resultEntryFrom(decideVerdict(patched, { expect: 'unknown', source: 'KB Q198663' }), { target: 'win95', scenario: 'dup-close', durationMs: 90000, observation: patched });
+    const entry = resultEntryFrom(decideVerdict(patched, { expect: 'unknown', source: 'KB Q198663' }), {
+      target: 'win95',
+      scenario: 'dup-close',
+      durationMs: 90000,
+      observation: patched,
+    });
     const unknownBaseline = withEntry(baseline, 2, { ...baseline.entries[2]!, verdict: 'pass', expected: 'unknown' });
     const { changes } = compareWithBaseline(withEntry(baseline, 2, entry), unknownBaseline);
     expect(changes.map((change) => [change.kind, change.label])).toEqual([
@@ -57,16 +67,25 @@ describe('compareWithBaseline', () => {
     const partly = leakedObservation();
     partly.snapshots.after = snapshot(rowsIn('CLOSE_WAIT', range(1030, 95)));
     partly.snapshots.during = partly.snapshots.after;
-    const entry = resultEntryFrom(decideVerdict(partly, { expect: 'leak', source: 'KB Q198663' }), { target: 'win95', scenario: 'dup-close', durationMs: 1, observation: partly });
+    const entry = resultEntryFrom(decideVerdict(partly, { expect: 'leak', source: 'KB Q198663' }), {
+      target: 'win95',
+      scenario: 'dup-close',
+      durationMs: 1,
+      observation: partly,
+    });
     const current = withEntry(baseline, 2, entry);
     expect(compareWithBaseline(current, baseline).changes).toEqual([]);
-    expect(compareWithBaseline(current, baseline, { leakRateTolerance: 0.01 }).changes).toMatchObject([{ kind: 'leak-rate', label: 'improvement', from: 1, to: 0.95 }]);
+    expect(compareWithBaseline(current, baseline, { leakRateTolerance: 0.01 }).changes).toMatchObject([
+      { kind: 'leak-rate', label: 'improvement', from: 1, to: 0.95 },
+    ]);
   });
 
   it('a subset run compares only what it ran; --baseline-strict counts what it left out as a regression', () => {
     const baseline = sampleRun();
     const current = { ...baseline, entries: baseline.entries.slice(1).concat({ ...baseline.entries[0]!, target: 'winnt4' }) };
-    expect(compareWithBaseline(current, baseline).changes).toMatchObject([{ kind: 'added', label: 'change', target: 'winnt4', scenario: 'dup-close', to: 'pass' }]);
+    expect(compareWithBaseline(current, baseline).changes).toMatchObject([
+      { kind: 'added', label: 'change', target: 'winnt4', scenario: 'dup-close', to: 'pass' },
+    ]);
     expect(compareWithBaseline(current, baseline, { strict: true }).changes).toMatchObject([
       { kind: 'added', label: 'change', target: 'winnt4', scenario: 'dup-close', to: 'pass' },
       { kind: 'removed', label: 'regression', target: 'wine', scenario: 'dup-close', from: 'pass' },

@@ -66,7 +66,7 @@ describe('JUnit XML', () => {
     expect(elements.filter((element) => element.name === 'error')).toHaveLength(1);
   });
 
-  it('puts a fail\'s evidence into <failure>', () => {
+  it("puts a fail's evidence into <failure>", () => {
     const run = sampleRun();
     const entry = run.entries[2]!;
     run.entries[2] = { ...entry, verdict: 'fail', reason: 'expected clean but observed leak' };
@@ -78,10 +78,17 @@ describe('JUnit XML', () => {
 
   it('escapes markup, quotes and control bytes in names, reasons and evidence', () => {
     const run = sampleRun();
-    run.entries[3] = { ...run.entries[3]!, scenario: 'a<b>&"c\'', reason: 'line1\nline2 <not a tag> & \u0007bell \u0000nul', fix: ']]> fix' };
+    run.entries[3] = {
+      ...run.entries[3]!,
+      scenario: 'a<b>&"c\'',
+      reason: 'line1\nline2 <not a tag> & \u0007bell \u0000nul',
+      fix: ']]> fix',
+    };
     const text = formatJunit(run);
     const elements = assertWellFormedXml(text);
-    expect(elements.find((element) => element.name === 'testcase' && element.attributes.name?.startsWith('a&lt;'))?.attributes.name).toBe('a&lt;b&gt;&amp;&quot;c&apos;');
+    expect(elements.find((element) => element.name === 'testcase' && element.attributes.name?.startsWith('a&lt;'))?.attributes.name).toBe(
+      'a&lt;b&gt;&amp;&quot;c&apos;',
+    );
     expect(text).toContain('message="line1&#10;line2 &lt;not a tag&gt; &amp; bell nul"');
     expect(['\u0000', '\u0007'].some((control) => text.includes(control))).toBe(false);
     expect(xml('\uD800 lone surrogate')).toBe(' lone surrogate');
@@ -107,13 +114,17 @@ describe('summary table', () => {
     const run = sampleRun();
     const [, , , win98] = run.entries;
     if (win98 === undefined) throw new Error('the sample run lost its win98 entry');
-    const ws2 = { ...win98, target: 'win95', scenario: 'dup-close-many-apps', reason: 'dup-close-many-apps runs dupclose, which needs ws2_32.dll' };
-    run.entries.push(
-      { ...win98, scenario: 'leak-control' },
-      { ...win98, scenario: 'close-order' },
-      ws2,
-      { ...ws2, scenario: 'leak-control', reason: 'leak-control runs dupclose, which needs ws2_32.dll' },
-    );
+    const ws2 = {
+      ...win98,
+      target: 'win95',
+      scenario: 'dup-close-many-apps',
+      reason: 'dup-close-many-apps runs dupclose, which needs ws2_32.dll',
+    };
+    run.entries.push({ ...win98, scenario: 'leak-control' }, { ...win98, scenario: 'close-order' }, ws2, {
+      ...ws2,
+      scenario: 'leak-control',
+      reason: 'leak-control runs dupclose, which needs ws2_32.dll',
+    });
     const lines = formatSummaryTable(run, { width: 120 }).split('\n');
     const win98Rows = lines.filter((line) => line.startsWith('win98'));
     expect(win98Rows).toHaveLength(1);

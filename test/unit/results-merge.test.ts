@@ -24,7 +24,10 @@ describe('results merge', () => {
     expect(whole.entries.length).toBeGreaterThan(2);
     const one = shardOf(whole, 1, 2, (i) => i % 2 === 0);
     const two = shardOf(whole, 2, 2, (i) => i % 2 === 1);
-    const merged = mergeShardResults([{ file: 'b/results.json', results: two }, { file: 'a/results.json', results: one }]);
+    const merged = mergeShardResults([
+      { file: 'b/results.json', results: two },
+      { file: 'a/results.json', results: one },
+    ]);
     expect(merged.entries).toEqual(whole.entries);
     expect(merged.shards?.map((s) => `${s.index}/${s.count} ${s.file}`)).toEqual(['1/2 a/results.json', '2/2 b/results.json']);
   });
@@ -32,23 +35,52 @@ describe('results merge', () => {
   it('refuses a missing shard, a shard given twice, different n, an entry in two shards, a run that is no shard', () => {
     const one = shardOf(whole, 1, 3, (i) => i === 0);
     const two = shardOf(whole, 2, 3, (i) => i === 1);
-    expect(() => mergeShardResults([{ file: 'a', results: one }, { file: 'b', results: two }])).toThrow(/shard\(s\) 3\/3 missing/);
-    expect(() => mergeShardResults([{ file: 'a', results: one }, { file: 'a2', results: one }])).toThrow(/shard 1\/3 is given twice: a and a2/);
-    expect(() => mergeShardResults([{ file: 'a', results: one }, { file: 'b', results: shardOf(whole, 2, 2, () => false) }])).toThrow(/split the work differently/);
+    expect(() =>
+      mergeShardResults([
+        { file: 'a', results: one },
+        { file: 'b', results: two },
+      ]),
+    ).toThrow(/shard\(s\) 3\/3 missing/);
+    expect(() =>
+      mergeShardResults([
+        { file: 'a', results: one },
+        { file: 'a2', results: one },
+      ]),
+    ).toThrow(/shard 1\/3 is given twice: a and a2/);
+    expect(() =>
+      mergeShardResults([
+        { file: 'a', results: one },
+        { file: 'b', results: shardOf(whole, 2, 2, () => false) },
+      ]),
+    ).toThrow(/split the work differently/);
     const overlap = shardOf(whole, 2, 2, () => true);
-    expect(() => mergeShardResults([{ file: 'a', results: shardOf(whole, 1, 2, (i) => i === 0) }, { file: 'b', results: overlap }])).toThrow(
-      new RegExp(`${whole.entries[0]!.target} ${whole.entries[0]!.scenario} is in two shards: a and b`),
-    );
+    expect(() =>
+      mergeShardResults([
+        { file: 'a', results: shardOf(whole, 1, 2, (i) => i === 0) },
+        { file: 'b', results: overlap },
+      ]),
+    ).toThrow(new RegExp(`${whole.entries[0]!.target} ${whole.entries[0]!.scenario} is in two shards: a and b`));
     expect(() => mergeShardResults([{ file: 'w', results: whole }])).toThrow(/w: not a shard/);
     const other = shardOf(whole, 2, 2, (i) => i % 2 === 1, ['dup-close']);
-    expect(() => mergeShardResults([{ file: 'a', results: shardOf(whole, 1, 2, (i) => i % 2 === 0) }, { file: 'b', results: other }])).toThrow(/ran different matrices/);
+    expect(() =>
+      mergeShardResults([
+        { file: 'a', results: shardOf(whole, 1, 2, (i) => i % 2 === 0) },
+        { file: 'b', results: other },
+      ]),
+    ).toThrow(/ran different matrices/);
   });
 
   it('reads shards from run folders and results folders (latest)', async () => {
     const root = await mkdtemp(join(tmpdir(), 'retrolab-merge-'));
     try {
-      await writeRunResults(shardOf(whole, 1, 2, (i) => i % 2 === 0), { dir: join(root, 'one') });
-      const written = await writeRunResults(shardOf(whole, 2, 2, (i) => i % 2 === 1), { dir: join(root, 'two') });
+      await writeRunResults(
+        shardOf(whole, 1, 2, (i) => i % 2 === 0),
+        { dir: join(root, 'one') },
+      );
+      const written = await writeRunResults(
+        shardOf(whole, 2, 2, (i) => i % 2 === 1),
+        { dir: join(root, 'two') },
+      );
       const merged = await mergeShardDirectories([join(root, 'one'), written.directory]);
       expect(merged.entries).toEqual(whole.entries);
       await expect(mergeShardDirectories([join(root, 'nowhere')])).rejects.toThrow(/does not exist/);

@@ -16,7 +16,10 @@ afterAll(async () => {
 });
 
 describe('the toolchain in results entries', () => {
-  const toolchain = { kind: 'watcom' as const, identity: 'watcom shared toolchains sha256:c1bb Open Watcom C x86 32-bit Optimizing Compiler' };
+  const toolchain = {
+    kind: 'watcom' as const,
+    identity: 'watcom shared toolchains sha256:c1bb Open Watcom C x86 32-bit Optimizing Compiler',
+  };
 
   it('is carried from the run into the entry, and left out when nothing was built', () => {
     const verdict = skippedVerdict('no image', 'set RETROLAB_IMAGE_WIN95');

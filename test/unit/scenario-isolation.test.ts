@@ -17,7 +17,13 @@ const FAKE_DOCKER = { endpoint: 'fake://' } as DockerClient;
 
 function matrix(
   scenarios: ScenarioName[],
-  options: { reuseGuest?: boolean; behaviour?: (commandLine: string) => FakeBehaviour; execGuestMs?: number; patch?: MatrixOptions['patch']; install?: (commandLine: string) => { exitCode: number; stdout: string } } = {},
+  options: {
+    reuseGuest?: boolean;
+    behaviour?: (commandLine: string) => FakeBehaviour;
+    execGuestMs?: number;
+    patch?: MatrixOptions['patch'];
+    install?: (commandLine: string) => { exitCode: number; stdout: string };
+  } = {},
 ) {
   const log: string[] = [];
   const prepared = fakePreparedTarget({
@@ -80,7 +86,8 @@ describe('runMatrix: a clean guest per scenario', () => {
   });
 
   it('a program that hangs is an infra-error; with --reuse-guest its guest is replaced for the next scenario', async () => {
-    const hangs = (commandLine: string): FakeBehaviour => (/dupclose\.exe/.test(commandLine) && !/late-close/.test(commandLine) ? 'hang' : 'normal');
+    const hangs = (commandLine: string): FakeBehaviour =>
+      /dupclose\.exe/.test(commandLine) && !/late-close/.test(commandLine) ? 'hang' : 'normal';
     const { log, run } = matrix(['dup-close', 'workaround-late-close'], { reuseGuest: true, behaviour: hangs });
     const { entries } = await run;
     const [hung, next] = [entry(entries, 'dup-close'), entry(entries, 'workaround-late-close')];
@@ -157,7 +164,14 @@ describe('runMatrix: --patch', () => {
     const { entries } = await run;
     for (const e of entries) {
       expect(e.verdict, e.reason).toBe('pass');
-      expect(e.patch).toMatchObject({ dir: folder, files: 2, installCommand: 'install.bat', exitCode: 0, output: 'installed\r\n', appliedTo: 'each-guest' });
+      expect(e.patch).toMatchObject({
+        dir: folder,
+        files: 2,
+        installCommand: 'install.bat',
+        exitCode: 0,
+        output: 'installed\r\n',
+        appliedTo: 'each-guest',
+      });
       expect(e.patch?.sha256).toMatch(/^[0-9a-f]{64}$/);
     }
     expect(entries[0]!.patch?.sha256).toBe(entries[1]!.patch?.sha256);

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseShard, selectShard } from '../../src/scheduler/shard.ts';
 
-const matrix = ['wine', 'wine-vm', 'win95'].flatMap((t) => ['dup-close', 'leak-control', 'close-order', 'leak-after-exit'].map((s) => `${t}/${s}`));
+const matrix = ['wine', 'wine-vm', 'win95'].flatMap((t) =>
+  ['dup-close', 'leak-control', 'close-order', 'leak-after-exit'].map((s) => `${t}/${s}`),
+);
 const key = (k: string) => k;
 
 describe('--shard', () => {

@@ -12,7 +12,12 @@ const fake = (): FakeHost => ({ up: true, ran: [], concurrent: 0, peak: 0 });
 const host = (name: string, slots: number, handle = fake()): SchedulerHost<FakeHost> => ({ name, slots, handle });
 const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
 
-function runOn(options: { failIf?: (item: string, host: SchedulerHost<FakeHost>) => boolean; onStart?: (item: string, host: SchedulerHost<FakeHost>) => void } = {}) {
+function runOn(
+  options: {
+    failIf?: (item: string, host: SchedulerHost<FakeHost>) => boolean;
+    onStart?: (item: string, host: SchedulerHost<FakeHost>) => void;
+  } = {},
+) {
   return async (item: string, h: SchedulerHost<FakeHost>) => {
     h.handle.concurrent += 1;
     h.handle.peak = Math.max(h.handle.peak, h.handle.concurrent);
@@ -61,7 +66,13 @@ describe('scheduler', () => {
     const a = host('a', 1);
     const b = host('b', 1);
     const events: SchedulerEvent[] = [];
-    const results = await schedule({ ...common, items: items(4), hosts: [a, b], run: runOn({ failIf: (i) => i === 'item2' }), onEvent: (e) => events.push(e) });
+    const results = await schedule({
+      ...common,
+      items: items(4),
+      hosts: [a, b],
+      run: runOn({ failIf: (i) => i === 'item2' }),
+      onEvent: (e) => events.push(e),
+    });
     expect(results[2]).toMatchObject({ result: 'infra item2: item2 broke on ' + results[2]!.host });
     expect(events.filter((e) => e.kind === 'requeued')).toEqual([]);
   });

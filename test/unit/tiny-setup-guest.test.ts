@@ -22,9 +22,18 @@ describe('tiny setup guest (the install test stand-in for Windows setup)', () =>
   });
 
   it('computes label distances and refuses a short jump that cannot reach', () => {
-    const near = new RealModeCode(0x100).label('top').op([0x90], 'nop').ref([0xeb], 'top', 'rel8', 'jmp short top').ref([0xbe], 'top', 'abs16', 'mov si, top');
+    const near = new RealModeCode(0x100)
+      .label('top')
+      .op([0x90], 'nop')
+      .ref([0xeb], 'top', 'rel8', 'jmp short top')
+      .ref([0xbe], 'top', 'abs16', 'mov si, top');
     expect([...near.assemble()]).toEqual([0x90, 0xeb, 0xfd, 0xbe, 0x00, 0x01]);
-    expect(near.listing().split('\n')).toEqual(['top:', '  0100  90                       nop', '  0101  eb fd                    jmp short top', '  0103  be 00 01                 mov si, top']);
+    expect(near.listing().split('\n')).toEqual([
+      'top:',
+      '  0100  90                       nop',
+      '  0101  eb fd                    jmp short top',
+      '  0103  be 00 01                 mov si, top',
+    ]);
     const far = new RealModeCode(0).ref([0xeb], 'end', 'rel8', 'jmp short end').padTo(200, 'gap').label('end');
     expect(() => far.assemble()).toThrow('end: 198 bytes away, too far for a short jump');
   });

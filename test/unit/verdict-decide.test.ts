@@ -70,7 +70,9 @@ describe('the KB cycle', () => {
   it('does not count connections that were already held before the scenario', () => {
     const leftovers = rowsIn('CLOSE_WAIT', range(1025, 5));
     const verdict = decideVerdict(
-      observation({ snapshots: { before: snapshot(leftovers), after: snapshot([...leftovers, ...rowsIn('TIME_WAIT', range(1030, 120))]) } }),
+      observation({
+        snapshots: { before: snapshot(leftovers), after: snapshot([...leftovers, ...rowsIn('TIME_WAIT', range(1030, 120))]) },
+      }),
       CLEAN,
     );
     expect(verdict.status).toBe('pass');
@@ -79,7 +81,10 @@ describe('the KB cycle', () => {
 
   it('ignores held connections to other peers', () => {
     const other = range(2000, 30).map((port): [number, string, string] => [port, 'CLOSE_WAIT', '10.0.2.3:80']);
-    const verdict = decideVerdict(observation({ snapshots: { before: snapshot([]), after: snapshot([...other, ...rowsIn('TIME_WAIT', range(1030, 120))]) } }), CLEAN);
+    const verdict = decideVerdict(
+      observation({ snapshots: { before: snapshot([]), after: snapshot([...other, ...rowsIn('TIME_WAIT', range(1030, 120))]) } }),
+      CLEAN,
+    );
     expect(verdict.observed).toBe('clean');
   });
 
@@ -101,7 +106,7 @@ describe('the KB cycle', () => {
     expect(leaked.reason).toMatch(/^no firm prediction \(KB Q198663: unverified\); observed leak/);
   });
 
-  it('counts in tcptab when both snapshots have it, since Wine\'s NETSTAT hides FIN_WAIT_2', () => {
+  it("counts in tcptab when both snapshots have it, since Wine's NETSTAT hides FIN_WAIT_2", () => {
     const before = snapshot([]);
     const after = snapshot([]);
     before.tcptab = tcptabCapture([]);
@@ -132,7 +137,11 @@ describe('telling this bug apart from its neighbours', () => {
     const verdict = decideVerdict(portExhaustion(), CLEAN);
     expect(verdict.status).toBe('pass');
     expect(verdict.observed).toBe('clean');
-    expect(verdict.evidence).toMatchObject({ connectFailureCause: 'ephemeral-ports-exhausted', tableExhausted: false, timeWait: { distinctLocalPorts: 3977 } });
+    expect(verdict.evidence).toMatchObject({
+      connectFailureCause: 'ephemeral-ports-exhausted',
+      tableExhausted: false,
+      timeWait: { distinctLocalPorts: 3977 },
+    });
     expect(verdict.reason).toContain('port exhaustion, not this bug');
   });
 
@@ -206,8 +215,15 @@ describe('scenarios counted while the program runs', () => {
 
 describe('failures of the lab itself', () => {
   it('is an infrastructure error when the program could not run its cycle', () => {
-    const verdict = decideVerdict(observation({ programFailure: { step: 'spawn-child', error: 2, message: 'CreateProcess failed' } }), CLEAN);
-    expect(verdict).toEqual({ status: 'infra-error', reason: 'dupclose failed at spawn-child (error 2): CreateProcess failed', evidence: null });
+    const verdict = decideVerdict(
+      observation({ programFailure: { step: 'spawn-child', error: 2, message: 'CreateProcess failed' } }),
+      CLEAN,
+    );
+    expect(verdict).toEqual({
+      status: 'infra-error',
+      reason: 'dupclose failed at spawn-child (error 2): CreateProcess failed',
+      evidence: null,
+    });
   });
 
   it('is an infrastructure error when the peer cannot be reached', () => {
@@ -220,7 +236,11 @@ describe('failures of the lab itself', () => {
   it('is an infrastructure error when the table was full before the scenario started', () => {
     const full = snapshot(rowsIn('CLOSE_WAIT', range(1030, 100)));
     const verdict = decideVerdict(
-      observation({ cycles: failedCycles(1, 120, 10055), finalConnect: { ok: false, error: 10055 }, snapshots: { before: full, after: full } }),
+      observation({
+        cycles: failedCycles(1, 120, 10055),
+        finalConnect: { ok: false, error: 10055 },
+        snapshots: { before: full, after: full },
+      }),
       LEAK,
     );
     expect(verdict.status).toBe('infra-error');
@@ -239,7 +259,9 @@ describe('failures of the lab itself', () => {
   it('is an infrastructure error when every cycle failed part-way, whatever the table shows', () => {
     const verdict = decideVerdict(observation({ scenario: 'duphandle-ws1', cycles: childCannotSend() }), CLEAN);
     expect(verdict.status).toBe('infra-error');
-    expect(verdict.reason).toMatch(/^no cycle of duphandle completed, so the scenario could not be observed: .*failed cycles: child-send WSAENOTSOCK \(10038\) ×120/);
+    expect(verdict.reason).toMatch(
+      /^no cycle of duphandle completed, so the scenario could not be observed: .*failed cycles: child-send WSAENOTSOCK \(10038\) ×120/,
+    );
     expect(verdict.fix).toContain('cyclesFail');
     expect(verdict.evidence?.cycleFailures).toEqual([{ step: 'child-send', error: 10038, count: 120 }]);
   });
@@ -247,7 +269,9 @@ describe('failures of the lab itself', () => {
   it('passes a recorded platform limitation only while exactly that failure happens', () => {
     const limited = decideVerdict(observation({ scenario: 'duphandle-ws1', cycles: childCannotSend() }), KNOWN);
     expect(limited.status).toBe('pass');
-    expect(limited.reason).toMatch(/^every cycle failed at child-send WSAENOTSOCK \(10038\), as recorded for this target \(the child cannot use a DuplicateHandle socket\)/);
+    expect(limited.reason).toMatch(
+      /^every cycle failed at child-send WSAENOTSOCK \(10038\), as recorded for this target \(the child cannot use a DuplicateHandle socket\)/,
+    );
 
     const fixed = decideVerdict(observation({ scenario: 'duphandle-ws1' }), KNOWN);
     expect(fixed.status).toBe('fail');

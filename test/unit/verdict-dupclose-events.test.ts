@@ -10,8 +10,24 @@ describe('parseDupcloseEvents', () => {
   it('types every event of a run into numbers and flags', () => {
     const events = parseDupcloseEvents(fixture('dupclose-win95-table-full.txt'));
     expect(events).toHaveLength(26);
-    expect(events[0]).toMatchObject({ event: 'start', role: 'parent', app: 0, prog: 'dupclose', cycles: 3, peer: '10.0.2.2:7000', parallel: false, hold_ms: 0, line: 1 });
-    expect(events.find((event) => event.event === 'connect')).toMatchObject({ cycle: 1, ok: true, err: 0, call: 'connect', local_port: 1030 });
+    expect(events[0]).toMatchObject({
+      event: 'start',
+      role: 'parent',
+      app: 0,
+      prog: 'dupclose',
+      cycles: 3,
+      peer: '10.0.2.2:7000',
+      parallel: false,
+      hold_ms: 0,
+      line: 1,
+    });
+    expect(events.find((event) => event.event === 'connect')).toMatchObject({
+      cycle: 1,
+      ok: true,
+      err: 0,
+      call: 'connect',
+      local_port: 1030,
+    });
     expect(events.at(-1)).toMatchObject({ event: 'summary', ok: false, cycles_ok: 2, final_ok: false, held: 0 });
   });
 
@@ -24,7 +40,10 @@ describe('parseDupcloseEvents', () => {
   it('names the line and field of a malformed event', () => {
     let error: unknown;
     try {
-      parseDupcloseEvents('event=start role=parent app=0 prog=dupclose pid=1 mode=plain close_order=duplicate-first cycles=3 peer=self apps=0 parallel=0 eof_ms=0 hold_ms=0\nevent=connect role=parent app=0 cycle=1 ok=yes err=0 call=connect ms=1 local_port=1030\n', { origin: 'run.out' });
+      parseDupcloseEvents(
+        'event=start role=parent app=0 prog=dupclose pid=1 mode=plain close_order=duplicate-first cycles=3 peer=self apps=0 parallel=0 eof_ms=0 hold_ms=0\nevent=connect role=parent app=0 cycle=1 ok=yes err=0 call=connect ms=1 local_port=1030\n',
+        { origin: 'run.out' },
+      );
     } catch (caught) {
       error = caught;
     }
@@ -41,11 +60,15 @@ describe('parseDupcloseEvents', () => {
   });
 
   it('refuses lines that are not events', () => {
-    expect(() => parseDupcloseEvents('Bad command or file name\r\n')).toThrow(/line 1: a line must start with event=NAME: "Bad command or file name"/);
+    expect(() => parseDupcloseEvents('Bad command or file name\r\n')).toThrow(
+      /line 1: a line must start with event=NAME: "Bad command or file name"/,
+    );
   });
 
-  it('keeps the spaces of a usage error\'s argument', () => {
-    const [event] = parseDupcloseEvents('event=usage-error role=parent app=0 arg=--workaround late-close with --close-order original-first\n');
+  it("keeps the spaces of a usage error's argument", () => {
+    const [event] = parseDupcloseEvents(
+      'event=usage-error role=parent app=0 arg=--workaround late-close with --close-order original-first\n',
+    );
     expect(event).toMatchObject({ event: 'usage-error', arg: '--workaround late-close with --close-order original-first' });
   });
 });
@@ -65,7 +88,9 @@ describe('summarizeDupcloseRun', () => {
   });
 
   it('numbers cycles across apps', () => {
-    const lines = ['event=start role=launcher app=0 prog=dupclose pid=1 mode=plain close_order=duplicate-first cycles=1 peer=self apps=2 parallel=0 eof_ms=0 hold_ms=0'];
+    const lines = [
+      'event=start role=launcher app=0 prog=dupclose pid=1 mode=plain close_order=duplicate-first cycles=1 peer=self apps=2 parallel=0 eof_ms=0 hold_ms=0',
+    ];
     for (const app of [1, 2]) {
       lines.push(`event=connect role=parent app=${app} cycle=1 ok=1 err=0 call=connect ms=1 local_port=${1040 + app}`);
       lines.push(`event=cycle role=parent app=${app} cycle=1 ok=1 ms=5`);
@@ -75,17 +100,24 @@ describe('summarizeDupcloseRun', () => {
     lines.push('event=summary role=launcher app=0 ok=1 apps=2 apps_ok=2 final_ok=1 ms=30');
     const run = summarizeDupcloseRun(parseDupcloseEvents(lines.join('\r\n')));
     expect(run.cyclesPlanned).toBe(2);
-    expect(run.cycles.map((cycle) => [cycle.index, cycle.localPort])).toEqual([[1, 1041], [2, 1042]]);
+    expect(run.cycles.map((cycle) => [cycle.index, cycle.localPort])).toEqual([
+      [1, 1041],
+      [2, 1042],
+    ]);
     expect(run.finalConnect).toEqual({ ok: true });
     expect(run.programFailure).toBeUndefined();
   });
 
   it('reports a failed setup and a missing summary as a failure of the program', () => {
     const setup = summarizeDupcloseRun(
-      parseDupcloseEvents('event=start role=parent app=0 prog=duphandle pid=1 mode=plain close_order=duplicate-first cycles=3 peer=self apps=0 parallel=0 eof_ms=0 hold_ms=0\nevent=wsastartup role=parent app=0 ok=0 err=10091 version=0.0\n'),
+      parseDupcloseEvents(
+        'event=start role=parent app=0 prog=duphandle pid=1 mode=plain close_order=duplicate-first cycles=3 peer=self apps=0 parallel=0 eof_ms=0 hold_ms=0\nevent=wsastartup role=parent app=0 ok=0 err=10091 version=0.0\n',
+      ),
     );
     expect(setup.programFailure).toEqual({ step: 'WSAStartup', error: 10091, message: 'WSAStartup failed' });
-    const killed = summarizeDupcloseRun(parseDupcloseEvents(fixture('dupclose-win95-table-full.txt').split('\r\n').slice(0, 10).join('\r\n')));
+    const killed = summarizeDupcloseRun(
+      parseDupcloseEvents(fixture('dupclose-win95-table-full.txt').split('\r\n').slice(0, 10).join('\r\n')),
+    );
     expect(killed.programFailure?.step).toBe('exit');
     expect(summarizeDupcloseRun([]).programFailure?.step).toBe('start');
   });
@@ -120,7 +152,9 @@ describe('summarizeDupcloseRun', () => {
     ]);
     expect(run.held).toBe(1);
     expect(run.programFailure).toBeUndefined();
-    const noHolder = summarizeDupcloseRun(parseDupcloseEvents(`${lines[0]}\r\nevent=holder-start role=parent app=0 ok=0 err=8 call=CreateProcessA pid=0\r\n`));
+    const noHolder = summarizeDupcloseRun(
+      parseDupcloseEvents(`${lines[0]}\r\nevent=holder-start role=parent app=0 ok=0 err=8 call=CreateProcessA pid=0\r\n`),
+    );
     expect(noHolder.programFailure).toMatchObject({ step: 'holder-start', error: 8 });
   });
 

@@ -27,7 +27,10 @@ const win98 = (moment: 'before' | 'after'): Snapshot => {
 function exhaustedRun(planned: number, ok: number): string {
   const line = (event: string, fields: string) => `event=${event} role=parent app=0 ${fields}`;
   const lines = [
-    line('start', `prog=dupclose pid=4093 mode=plain close_order=duplicate-first cycles=${planned} peer=10.0.2.2:7000 apps=0 parallel=0 eof_ms=1000 hold_ms=0`),
+    line(
+      'start',
+      `prog=dupclose pid=4093 mode=plain close_order=duplicate-first cycles=${planned} peer=10.0.2.2:7000 apps=0 parallel=0 eof_ms=1000 hold_ms=0`,
+    ),
     line('wsastartup', 'ok=1 err=0 version=2.2'),
   ];
   for (const cycle of range(1, ok)) {
@@ -84,14 +87,18 @@ describe('table exhaustion as an observation (Win98 NETSTAT in the 9x layout)', 
       heldInTable: 98,
       maxConnections: 100,
     });
-    expect(verdict.reason).toContain('WSAENOBUFS at cycle 97 of 120 with 96 connections held in CLOSE_WAIT/FIN_WAIT_2 (MaxConnections 100)');
+    expect(verdict.reason).toContain(
+      'WSAENOBUFS at cycle 97 of 120 with 96 connections held in CLOSE_WAIT/FIN_WAIT_2 (MaxConnections 100)',
+    );
   });
 
   it('says so when the guest did not report MaxConnections', () => {
     const verdict = decideVerdict(win98Exhausted({}), LEAK);
     expect(verdict.status).toBe('pass');
     expect(verdict.evidence?.tableExhaustion?.maxConnections).toBeNull();
-    expect(verdict.reason).toContain('WSAENOBUFS at cycle 97 of 120 with 96 connections held in CLOSE_WAIT/FIN_WAIT_2 (MaxConnections not reported by the guest; the default is 100)');
+    expect(verdict.reason).toContain(
+      'WSAENOBUFS at cycle 97 of 120 with 96 connections held in CLOSE_WAIT/FIN_WAIT_2 (MaxConnections not reported by the guest; the default is 100)',
+    );
   });
 
   it('fails a target predicted clean that ran into the full table, with the same evidence', () => {
@@ -104,14 +111,21 @@ describe('table exhaustion as an observation (Win98 NETSTAT in the 9x layout)', 
 describe('evidence holes (issue 10 item 4): each of these passed before', () => {
   it('zero connections opened and no failure recorded is an infrastructure error, not clean', () => {
     const cycles = range(1, 120).map((index) => ({ index, connected: false, ok: true }));
-    const verdict = decideVerdict(observation({ cycles, snapshots: { before: snapshot([]), after: snapshot(rowsIn('TIME_WAIT', range(1030, 120))) } }), CLEAN);
+    const verdict = decideVerdict(
+      observation({ cycles, snapshots: { before: snapshot([]), after: snapshot(rowsIn('TIME_WAIT', range(1030, 120))) } }),
+      CLEAN,
+    );
     expect(verdict.status).toBe('infra-error');
     expect(verdict.reason).toContain('no cycle opened a connection');
   });
 
   it('a run cut short is an infrastructure error: 1 of 120 cycles is no evidence', () => {
     const verdict = decideVerdict(
-      observation({ cyclesPlanned: 120, cycles: connectedCycles(1), snapshots: { before: snapshot([]), after: snapshot(rowsIn('TIME_WAIT', [1030])) } }),
+      observation({
+        cyclesPlanned: 120,
+        cycles: connectedCycles(1),
+        snapshots: { before: snapshot([]), after: snapshot(rowsIn('TIME_WAIT', [1030])) },
+      }),
       CLEAN,
     );
     expect(verdict.status).toBe('infra-error');
@@ -119,13 +133,15 @@ describe('evidence holes (issue 10 item 4): each of these passed before', () => 
   });
 
   it('cycles that failed part-way are no evidence either: 1 completed of 120 is an infrastructure error', () => {
-    const cycles = connectedCycles(120).map((cycle, index) => (index === 0 ? cycle : { ...cycle, ok: false, failure: { step: 'child-open', error: 10022 } }));
+    const cycles = connectedCycles(120).map((cycle, index) =>
+      index === 0 ? cycle : { ...cycle, ok: false, failure: { step: 'child-open', error: 10022 } },
+    );
     const verdict = decideVerdict(observation({ cycles }), CLEAN);
     expect(verdict.status).toBe('infra-error');
     expect(verdict.reason).toContain('119 of 120 planned cycles failed part-way (child-open WSAEINVAL (10022) ×119)');
   });
 
-  it('a run cut short by WSAENOBUFS without a table full of the scenario\'s connections is an infrastructure error too', () => {
+  it("a run cut short by WSAENOBUFS without a table full of the scenario's connections is an infrastructure error too", () => {
     const obs = observation({
       cyclesPlanned: 120,
       cycles: [...connectedCycles(1), { index: 2, connected: false, ok: false, failure: { step: 'connect', error: 10055 } }],
@@ -142,7 +158,11 @@ describe('evidence holes (issue 10 item 4): each of these passed before', () => 
     const cycles = connectedCycles(120).map((cycle) => ({ ...cycle, ok: false, failure: { step: 'child-send', error: 10038 } }));
     const known: ScenarioExpectation = { ...CLEAN, cyclesFail: { step: 'child-send', error: 10038, why: 'Wine' } };
     const verdict = decideVerdict(
-      observation({ scenario: 'duphandle-ws1', cycles, snapshots: { before: snapshot([]), after: snapshot(rowsIn('CLOSE_WAIT', range(1030, 120))) } }),
+      observation({
+        scenario: 'duphandle-ws1',
+        cycles,
+        snapshots: { before: snapshot([]), after: snapshot(rowsIn('CLOSE_WAIT', range(1030, 120))) },
+      }),
       known,
     );
     expect(verdict.status).toBe('fail');
@@ -182,7 +202,10 @@ describe('evidence holes (issue 10 item 4): each of these passed before', () => 
 
   it('clean needs a connect event for every planned cycle', () => {
     const cycles = [...connectedCycles(100), ...range(101, 20).map((index) => ({ index, connected: false, ok: true }))];
-    const verdict = decideVerdict(observation({ cycles, snapshots: { before: snapshot([]), after: snapshot(rowsIn('TIME_WAIT', range(1030, 100))) } }), CLEAN);
+    const verdict = decideVerdict(
+      observation({ cycles, snapshots: { before: snapshot([]), after: snapshot(rowsIn('TIME_WAIT', range(1030, 100))) } }),
+      CLEAN,
+    );
     expect(verdict.status).toBe('infra-error');
     expect(verdict.reason).toContain('100 of 120 planned cycles connected');
   });
@@ -202,7 +225,11 @@ describe('WSAENOBUFS at another step of the cycle', () => {
     const obs = win98Exhausted();
     const last = obs.cycles.at(-1)!;
     // The child's WSASocket met the full table first; the next cycle's socket() did too.
-    obs.cycles = [...obs.cycles.slice(0, -1), { ...last, connected: true, failure: { step: 'child-open', error: 10055 } }, { ...last, index: last.index + 1 }];
+    obs.cycles = [
+      ...obs.cycles.slice(0, -1),
+      { ...last, connected: true, failure: { step: 'child-open', error: 10055 } },
+      { ...last, index: last.index + 1 },
+    ];
     obs.cycles.at(-1)!.index = 98;
     const verdict = decideVerdict(obs, LEAK);
     expect(verdict.status, verdict.reason).toBe('pass');
@@ -212,7 +239,8 @@ describe('WSAENOBUFS at another step of the cycle', () => {
 
 describe('the Winsock 1.1 positive control (leak-control-ws1)', () => {
   // As on Wine: the child cannot use the DuplicateHandle copy (send fails), but the parent holds its originals.
-  const childCannotSend = () => connectedCycles(40).map((cycle) => ({ ...cycle, ok: false, failure: { step: 'child-send', error: 10038 } }));
+  const childCannotSend = () =>
+    connectedCycles(40).map((cycle) => ({ ...cycle, ok: false, failure: { step: 'child-send', error: 10038 } }));
   const wineLimit: ScenarioExpectation = {
     expect: 'leak',
     source: 'retrolab (positive control)',
@@ -223,7 +251,11 @@ describe('the Winsock 1.1 positive control (leak-control-ws1)', () => {
       scenario: 'leak-control-ws1',
       cyclesPlanned: 40,
       cycles: childCannotSend(),
-      snapshots: { before: snapshot([]), during: snapshot(rowsIn('ESTABLISHED', range(1030, held))), after: snapshot(rowsIn('TIME_WAIT', range(1030, 40))) },
+      snapshots: {
+        before: snapshot([]),
+        during: snapshot(rowsIn('ESTABLISHED', range(1030, held))),
+        after: snapshot(rowsIn('TIME_WAIT', range(1030, 40))),
+      },
     });
 
   it('passes when the held handles show while the program runs', () => {

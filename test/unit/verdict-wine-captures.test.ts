@@ -74,18 +74,33 @@ describe('verdicts on the real Wine captures', () => {
   });
 
   it('passes the positive control: the 10 held duplicates show while it runs and are gone after it exits', async () => {
-    const observation = observe('leak-control', 'wine-dupclose-leak-control.txt', { during: 'during-leak-control', after: 'after-leak-control' });
+    const observation = observe('leak-control', 'wine-dupclose-leak-control.txt', {
+      during: 'during-leak-control',
+      after: 'after-leak-control',
+    });
     const verdict = decideVerdict(observation, (await loadExpectations('wine')).scenarios['leak-control']);
     expect(verdict.status).toBe('pass');
     expect(verdict.observed).toBe('leak');
-    expect(verdict.evidence).toMatchObject({ measuredAt: 'while-running', leaked: 10, leakedWhileRunning: 10, leakedAfterExit: 0, leakRate: 1, leakedStates: { CLOSE_WAIT: 10 } });
+    expect(verdict.evidence).toMatchObject({
+      measuredAt: 'while-running',
+      leaked: 10,
+      leakedWhileRunning: 10,
+      leakedAfterExit: 0,
+      leakRate: 1,
+      leakedStates: { CLOSE_WAIT: 10 },
+    });
   });
 
   it('fails with the evidence when the expectation is deliberately wrong', () => {
-    const observation = observe('leak-control', 'wine-dupclose-leak-control.txt', { during: 'during-leak-control', after: 'after-leak-control' });
+    const observation = observe('leak-control', 'wine-dupclose-leak-control.txt', {
+      during: 'during-leak-control',
+      after: 'after-leak-control',
+    });
     const verdict = decideVerdict(observation, { expect: 'clean', source: 'a deliberately wrong expectation' });
     expect(verdict.status).toBe('fail');
-    expect(verdict.reason).toMatch(/^expected clean \(a deliberately wrong expectation\) but observed leak: 10 of 10 connections held while the program ran \(CLOSE_WAIT 10\)/);
+    expect(verdict.reason).toMatch(
+      /^expected clean \(a deliberately wrong expectation\) but observed leak: 10 of 10 connections held while the program ran \(CLOSE_WAIT 10\)/,
+    );
     const excerpt = verdict.evidence?.netstatExcerpt.split('\n') ?? [];
     expect(excerpt).toHaveLength(11);
     expect(excerpt[0]).toBe('  Proto  Local Address          Foreign Address        State');

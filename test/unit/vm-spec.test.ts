@@ -82,7 +82,9 @@ describe('the target list', () => {
 describe('loadVmSpec errors', () => {
   it('holds every 9x OS to one CPU, Me too (the rule once named 95 and 98 only)', async () => {
     const spec = { ...(JSON.parse(await readFile(join(PROJECT_ROOT, 'vms', 'winme', 'spec.json'), 'utf8')) as object), smp: 2 };
-    expect(() => parseVmSpec(spec, 'vms/winme/spec.json')).toThrow('vms/winme/spec.json: smp: winme (Windows 9x) uses one CPU only; set smp to 1');
+    expect(() => parseVmSpec(spec, 'vms/winme/spec.json')).toThrow(
+      'vms/winme/spec.json: smp: winme (Windows 9x) uses one CPU only; set smp to 1',
+    );
     expect(() => parseVmSpec({ ...spec, os: 'win2000' }, 'vms/winme/spec.json')).not.toThrow();
     expect(() => parseVmSpec({ ...spec, os: 'winxp' }, 'vms/winme/spec.json')).toThrow(/os: /);
   });

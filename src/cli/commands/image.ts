@@ -29,7 +29,9 @@ async function commonOptions(args: ParsedArgs, io: CommandIo): Promise<Common> {
   const user = args.string('user');
   const password = args.string('password');
   if ((user === undefined) !== (password === undefined)) {
-    throw new ConfigError('--user and --password go together (the Windows NT account that logs on by itself; use --password "" for a blank one)');
+    throw new ConfigError(
+      '--user and --password go together (the Windows NT account that logs on by itself; use --password "" for a blank one)',
+    );
   }
   const logon = user !== undefined ? { user, password: password ?? '' } : undefined;
   checkLogon(logon);
@@ -64,7 +66,9 @@ export async function imagePrepareCommand(args: ParsedArgs, io: CommandIo): Prom
     onProgress: common.onProgress,
   });
   io.stdout.write(`${prepared.path}\n`);
-  io.stderr.write(`use it: export ${imageEnvVariable(common.target)}=${prepared.path}  (or images.${common.target} in retrolab.config.json)\n`);
+  io.stderr.write(
+    `use it: export ${imageEnvVariable(common.target)}=${prepared.path}  (or images.${common.target} in retrolab.config.json)\n`,
+  );
   return 0;
 }
 

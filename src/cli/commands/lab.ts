@@ -3,7 +3,15 @@ import { join, resolve } from 'node:path';
 import { connectDocker } from '../../docker/docker-client.ts';
 import { errorMessage } from '../../errors.ts';
 import { TOOLCHAIN_ENV } from '../../guest-apps/toolchain.ts';
-import { currentHostInfo, makeRunId, resultEntryFrom, RESULTS_SCHEMA_VERSION, type ResultEntry, type RunResults, type RunSettings } from '../../model/run-results.ts';
+import {
+  currentHostInfo,
+  makeRunId,
+  resultEntryFrom,
+  RESULTS_SCHEMA_VERSION,
+  type ResultEntry,
+  type RunResults,
+  type RunSettings,
+} from '../../model/run-results.ts';
 import { consoleProgress } from '../../report/progress.ts';
 import { artifactsFolder, listArtifacts, pruneEmptyFolders } from '../../results/artifact-list.ts';
 import { compareWithBaseline } from '../../results/baseline-compare.ts';
@@ -46,8 +54,14 @@ function runSettings(options: LabOptions, entries: readonly ResultEntry[]): RunS
     targets: options.targets,
     scenarios: options.scenarios,
     cycles: options.cycles ?? null,
-    patch: options.patchDir === undefined ? null : { dir: resolve(options.patchDir), installCommand: options.patchInstall ?? null, hash: patchHash },
-    toolchain: { asked: options.toolchain ?? null, used: [...new Set(entries.flatMap((entry) => (entry.toolchain ? [entry.toolchain.kind] : [])))].sort() },
+    patch:
+      options.patchDir === undefined
+        ? null
+        : { dir: resolve(options.patchDir), installCommand: options.patchInstall ?? null, hash: patchHash },
+    toolchain: {
+      asked: options.toolchain ?? null,
+      used: [...new Set(entries.flatMap((entry) => (entry.toolchain ? [entry.toolchain.kind] : [])))].sort(),
+    },
     reuseGuest: options.reuseGuest,
   };
 }
@@ -90,13 +104,20 @@ async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
         onProgress: progress,
         ...(options.cycles ? { cycles: options.cycles } : {}),
         reuseGuest: options.reuseGuest,
-        ...(options.patchDir ? { patch: { dir: resolve(options.patchDir), ...(options.patchInstall ? { installCommand: options.patchInstall } : {}) } } : {}),
+        ...(options.patchDir
+          ? { patch: { dir: resolve(options.patchDir), ...(options.patchInstall ? { installCommand: options.patchInstall } : {}) } }
+          : {}),
         artifactsDir: (target, scenario) => artifactsFolder(runDir, target, scenario),
         onEntry: (entry, origin) => {
           entries.push(entry);
           // A target that did not start was reported once already; its scenarios' entries say the same again.
           if (origin === 'target') fromTarget.add(entry);
-          else progress({ kind: 'step', scope: `${entry.target} ${entry.scenario}`, message: `${entry.verdict.toUpperCase()}: ${entry.reason}` });
+          else
+            progress({
+              kind: 'step',
+              scope: `${entry.target} ${entry.scenario}`,
+              message: `${entry.verdict.toUpperCase()}: ${entry.reason}`,
+            });
         },
       });
     } finally {
@@ -116,13 +137,18 @@ async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
     for (const target of options.targets) {
       for (const scenario of options.scenarios) {
         if (decided.has(`${target}\u0000${scenario}`)) continue;
-        entries.push(resultEntryFrom(infraErrorVerdict(`not run: the run stopped before it: ${stoppedBy}`), { target, scenario, durationMs: 0 }));
+        entries.push(
+          resultEntryFrom(infraErrorVerdict(`not run: the run stopped before it: ${stoppedBy}`), { target, scenario, durationMs: 0 }),
+        );
       }
     }
   }
   for (const entry of entries) {
     const own = await listArtifacts(runDir, artifactsFolder(runDir, entry.target, entry.scenario));
-    const prepare = fromTarget.has(entry) || entry.verdict === 'infra-error' ? await listArtifacts(runDir, artifactsFolder(runDir, entry.target, 'prepare')) : [];
+    const prepare =
+      fromTarget.has(entry) || entry.verdict === 'infra-error'
+        ? await listArtifacts(runDir, artifactsFolder(runDir, entry.target, 'prepare'))
+        : [];
     if (own.length + prepare.length > 0) entry.artifacts = [...own, ...prepare];
   }
   await pruneEmptyFolders(join(runDir, 'artifacts'));
@@ -137,12 +163,23 @@ async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
     retrolab: await retrolabVersion(),
     options: labOptionsRecord(options),
     settings: runSettings(options, entries),
-    totals: { entries: entries.length, pass: count('pass'), fail: count('fail'), infraError: count('infra-error'), skipped: count('skipped') },
+    totals: {
+      entries: entries.length,
+      pass: count('pass'),
+      fail: count('fail'),
+      infraError: count('infra-error'),
+      skipped: count('skipped'),
+    },
     ...(interrupted ? { interrupted: true } : {}),
     ...(stoppedBy !== undefined ? { stoppedBy } : {}),
     entries,
   };
-  const comparison = baseline ? compareWithBaseline(results, baseline, { strict: options.baselineStrict, ...(options.tolerance !== undefined ? { leakRateTolerance: options.tolerance } : {}) }) : undefined;
+  const comparison = baseline
+    ? compareWithBaseline(results, baseline, {
+        strict: options.baselineStrict,
+        ...(options.tolerance !== undefined ? { leakRateTolerance: options.tolerance } : {}),
+      })
+    : undefined;
   if (options.baseline) results.baseline = resolve(options.baseline);
   if (comparison) {
     results.baselineChanges = comparison.changes;
@@ -157,7 +194,8 @@ async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
   io.stdout.write(`results: ${written.resultsFile}\n         ${written.junitFile}\n         ${written.latestLink} -> ${results.runId}\n`);
   const skipped = entries.filter((entry) => entry.verdict === 'skipped');
   const skippedTargets = [...new Map(skipped.map((entry) => [entry.target, entry])).values()];
-  for (const entry of skippedTargets) io.stdout.write(`skipped ${entry.target}: ${entry.reason}${entry.fix ? `\n  to enable: ${entry.fix}` : ''}\n`);
+  for (const entry of skippedTargets)
+    io.stdout.write(`skipped ${entry.target}: ${entry.reason}${entry.fix ? `\n  to enable: ${entry.fix}` : ''}\n`);
 
   if (comparison) {
     for (const warning of comparison.warnings) io.stdout.write(`\nwarning: not comparable with ${options.baseline}: ${warning}`);

@@ -18,7 +18,10 @@ export async function netstatParseCommand(args: ParsedArgs, io: Pick<CommandIo, 
     // Checked before reading: the largest real table (Wine, ~4000 sockets) is under 1 MB.
     const { size } = await stat(file);
     if (size > MAX_NETSTAT_BYTES) {
-      throw new ConfigError(`${file}: ${size} bytes is over the limit of ${MAX_NETSTAT_BYTES} (16 MiB) for NETSTAT text; give the NETSTAT -AN output itself`, { context: { file, size } });
+      throw new ConfigError(
+        `${file}: ${size} bytes is over the limit of ${MAX_NETSTAT_BYTES} (16 MiB) for NETSTAT text; give the NETSTAT -AN output itself`,
+        { context: { file, size } },
+      );
     }
     text = await readFile(file, 'utf8');
   } catch (error) {
@@ -41,7 +44,9 @@ export async function netstatParseCommand(args: ParsedArgs, io: Pick<CommandIo, 
     }
     throw error;
   }
-  io.stdout.write(`${JSON.stringify({ file, ...table, ...(pasted === undefined ? {} : { ...pasted, notes: pastedNotes(pasted) }) }, null, 2)}\n`);
+  io.stdout.write(
+    `${JSON.stringify({ file, ...table, ...(pasted === undefined ? {} : { ...pasted, notes: pastedNotes(pasted) }) }, null, 2)}\n`,
+  );
   return 0;
 }
 
