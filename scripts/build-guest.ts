@@ -19,7 +19,7 @@ async function main(): Promise<number> {
   try {
     const toolchain = argv.toolchain === undefined ? undefined : parseToolchainChoice(String(argv.toolchain), '--toolchain');
     const results = await buildGuestApps({
-      ...(toolchain ? { toolchain } : {}),
+      toolchain,
       signal: controller.signal,
       onProgress: consoleProgress({ verbose: argv.verbose === true }),
       force: argv.force === true,

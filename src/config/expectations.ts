@@ -55,7 +55,7 @@ export async function loadExpectations(
   const json = await readJsonFile(file, {
     shown,
     what: `the expectations of target ${target}`,
-    ...(options.signal ? { signal: options.signal } : {}),
+    signal: options.signal,
   });
   const expectations = parseExpectations(json, shown);
   if (expectations.target !== target) {

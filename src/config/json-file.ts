@@ -10,7 +10,7 @@ export async function readJsonFile(file: string, options: { shown?: string; what
   const shown = options.shown ?? file;
   let text: string;
   try {
-    text = await readFile(file, { encoding: 'utf8', ...(options.signal ? { signal: options.signal } : {}) });
+    text = await readFile(file, { encoding: 'utf8', signal: options.signal });
   } catch (error) {
     throw new ConfigError(`${shown}: cannot read ${options.what}: ${(error as Error).message}`, { cause: error, context: { file } });
   }

@@ -14,7 +14,7 @@ export async function loadVmSpec(target: TargetName, options: { root?: string; s
   const json = await readJsonFile(file, {
     shown,
     what: `the VM spec of target ${target}`,
-    ...(options.signal ? { signal: options.signal } : {}),
+    signal: options.signal,
   });
   const spec = parseVmSpec(json, shown);
   if (spec.target !== target) {

@@ -305,7 +305,7 @@ export async function connectDocker(options: { signal?: AbortSignal; runId?: str
   }
   const client = new DockerClient(docker, endpoint, options.runId ?? newRunId(), release);
   await startReaper();
-  const swept = await client.sweep(options.signal ? { signal: options.signal } : {});
+  const swept = await client.sweep({ signal: options.signal });
   const removed = swept.containers.length + swept.volumes.length + swept.paths.length + swept.processes.length;
   if (removed > 0) {
     (options.onProgress ?? silentProgress)({

@@ -21,8 +21,8 @@ export async function openEngine(
   const endpoint = hostUrl(address);
   if (address.kind === 'unix') return { docker: new Docker({ socketPath: address.socketPath }), endpoint };
   const session = await SshSession.connect(address, {
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.env ? { env: options.env } : {}),
+    signal: options.signal,
+    env: options.env,
   });
   if (options.onLost) session.onLost(options.onLost);
   // Plain HTTP framing over the session's channels; host and port only fill the Host header.

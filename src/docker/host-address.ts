@@ -88,11 +88,11 @@ export function hostFromConfig(entry: HostConfigEntry, index: number, root: stri
     if (entry.identityFile !== undefined || entry.knownHosts !== undefined) {
       throw new ConfigError(`retrolab.config.json hosts[${index}]: identityFile and knownHosts are for ssh:// hosts, not ${entry.url}`);
     }
-    return { ...address, ...(entry.slots !== undefined ? { slots: entry.slots } : {}) };
+    return { ...address, slots: entry.slots };
   }
   return {
     ...address,
-    ...(entry.slots !== undefined ? { slots: entry.slots } : {}),
+    slots: entry.slots,
     ...(entry.identityFile !== undefined ? { identityFile: file(entry.identityFile) } : {}),
     ...(entry.knownHosts !== undefined ? { knownHostsFile: file(entry.knownHosts) } : {}),
   };

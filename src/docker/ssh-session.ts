@@ -44,7 +44,7 @@ async function credentials(address: SshAddress, env: NodeJS.ProcessEnv): Promise
       throw new ConfigError(`${address.name}: the SSH key ${named} does not exist (${address.identityFile ? 'identityFile in retrolab.config.json' : 'RETROLAB_SSH_KEY'})`);
     }
     tried.push(named);
-    return { ...(agent ? { agent } : {}), privateKey, tried };
+    return { agent, privateKey, tried };
   }
   if (agent) return { agent, tried };
   for (const name of DEFAULT_KEYS) {
@@ -201,7 +201,7 @@ export class SshSession implements AsyncDisposable {
         client.connect(config);
       });
     };
-    return pRetry(attempt, { retries: (options.attempts ?? 3) - 1, minTimeout: 500, ...(options.signal ? { signal: options.signal } : {}) });
+    return pRetry(attempt, { retries: (options.attempts ?? 3) - 1, minTimeout: 500, signal: options.signal });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -42,7 +42,7 @@ async function exists(path: string): Promise<boolean> {
 
 async function checkEngine(signal?: AbortSignal): Promise<{ result: CheckResult; docker?: DockerClient }> {
   try {
-    const docker = await connectDocker(signal ? { signal } : {});
+    const docker = await connectDocker({ signal });
     const info = await docker.info();
     return {
       result: {
@@ -127,7 +127,7 @@ async function checkKvm(): Promise<CheckResult> {
 async function checkOpenWatcom(signal?: AbortSignal): Promise<CheckResult> {
   const name = 'Open Watcom';
   try {
-    const install = await locateOpenWatcom(signal ? { signal } : {});
+    const install = await locateOpenWatcom({ signal });
     if (!install)
       return {
         name,
@@ -149,7 +149,7 @@ async function checkOpenWatcom(signal?: AbortSignal): Promise<CheckResult> {
 async function checkToolchain(signal?: AbortSignal): Promise<CheckResult> {
   const name = 'guest toolchain';
   try {
-    const toolchain = await detectToolchain(signal ? { signal } : {});
+    const toolchain = await detectToolchain({ signal });
     const how = process.env[TOOLCHAIN_ENV]
       ? `${TOOLCHAIN_ENV}=${process.env[TOOLCHAIN_ENV]}`
       : toolchain.kind === 'watcom'
@@ -224,7 +224,7 @@ export async function runChecks(options: { signal?: AbortSignal } = {}): Promise
       await checkTool('mkfs.ext4', 'e2fsprogs', 'builds the wine-vm root disk'),
       await checkTool('xorriso', 'xorriso', 'makes setup ISOs'),
       // One row per licensed target of vms/ (their specs say "licensed": true).
-      ...(await Promise.all((await listLicensedTargets(options.signal ? { signal: options.signal } : {})).map(checkLicensed))),
+      ...(await Promise.all((await listLicensedTargets({ signal: options.signal })).map(checkLicensed))),
     ];
   } finally {
     await docker?.[Symbol.asyncDispose]();

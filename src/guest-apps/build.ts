@@ -101,9 +101,9 @@ async function fileHash(path: string): Promise<string | undefined> {
 }
 
 async function runStep(app: string, step: BuildStep, signal: AbortSignal | undefined): Promise<string> {
-  if (step.input) await writeFile(join(REPO_ROOT, step.input.path), step.input.content, signal ? { signal } : {});
+  if (step.input) await writeFile(join(REPO_ROOT, step.input.path), step.input.content, { signal });
   const cwd = step.cwd === undefined ? REPO_ROOT : join(REPO_ROOT, step.cwd);
-  const result = await probeHostCommand(step.command, step.args, { cwd, ...(step.env ? { env: step.env } : {}), ...(signal ? { signal } : {}) });
+  const result = await probeHostCommand(step.command, step.args, { cwd, env: step.env, signal });
   const output = `${result.stdout}${result.stderr}`;
   if (result.exitCode !== 0) {
     signal?.throwIfAborted();
@@ -199,10 +199,10 @@ async function buildOne(name: GuestAppName, toolchain: Toolchain, outDir: string
  */
 export async function buildGuestApps(options: BuildGuestOptions = {}): Promise<GuestBuildResult[]> {
   const toolchain = await detectToolchain({
-    ...(options.env ? { env: options.env } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    ...(options.toolchain ? { choice: options.toolchain } : {}),
+    env: options.env,
+    signal: options.signal,
+    onProgress: options.onProgress,
+    choice: options.toolchain,
   });
   const outDir = options.outDir ?? guestBuildDir(toolchain.kind);
   await mkdir(outDir, { recursive: true });

@@ -98,7 +98,7 @@ async function findRoot(dir: string): Promise<{ root: string; bin: string } | un
 
 export async function sha256OfFile(path: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
-  await pipeline(createReadStream(path, signal ? { signal } : {}), hash);
+  await pipeline(createReadStream(path, { signal }), hash);
   return hash.digest('hex');
 }
 
@@ -139,7 +139,7 @@ export async function unpackOpenWatcom(
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp);
   try {
-    const result = await probeHostCommand('tar', ['-xf', tarball, '-C', tmp, '--no-same-owner'], options.signal ? { signal: options.signal } : {});
+    const result = await probeHostCommand('tar', ['-xf', tarball, '-C', tmp, '--no-same-owner'], { signal: options.signal });
     if (result.exitCode !== 0) {
       throw new OpenWatcomProvisionError(`tar could not unpack ${tarball} (exit ${result.exitCode ?? result.signal}): ${tail(result.stderr)}`, tarball, fix);
     }
@@ -189,7 +189,7 @@ export function releaseDownloadPath(cache: string = cacheDir(), release: OpenWat
  */
 export async function locateOpenWatcom(options: LocateOptions = {}): Promise<OpenWatcomInstall | undefined> {
   const env = options.env ?? process.env;
-  const common = { ...(options.cache ? { cache: options.cache } : {}), ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
+  const common = { cache: options.cache, signal: options.signal, onProgress: options.onProgress };
   const watcom = env.WATCOM;
   if (watcom !== undefined && watcom !== '') {
     const bin = await hostBinDir(watcom);
@@ -250,7 +250,7 @@ export async function downloadOpenWatcomRelease(
         options.onProgress?.({ kind: 'log', scope: SCOPE, line: `${(bytes / 2 ** 20).toFixed(0)} MiB` });
       }
     });
-    await pipeline(body, createWriteStream(part), options.signal ? { signal: options.signal } : {});
+    await pipeline(body, createWriteStream(part), { signal: options.signal });
     const digest = hash.digest('hex');
     if (digest !== release.sha256) {
       throw new OpenWatcomProvisionError(
@@ -281,9 +281,9 @@ export async function provisionOpenWatcom(options: LocateOptions & { download?: 
   const found = await locateOpenWatcom(options);
   if (found) return { kind: 'found', install: found };
   if (options.download === false) return { kind: 'missing', reason: 'no WATCOM, no tarball, and the release download is turned off', fix: OPEN_WATCOM_FIX };
-  const common = { ...(options.cache ? { cache: options.cache } : {}), ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
+  const common = { cache: options.cache, signal: options.signal, onProgress: options.onProgress };
   try {
-    const tarball = await downloadOpenWatcomRelease({ ...common, ...(options.release ? { release: options.release } : {}), ...(options.headersTimeoutMs ? { headersTimeoutMs: options.headersTimeoutMs } : {}) });
+    const tarball = await downloadOpenWatcomRelease({ ...common, release: options.release, headersTimeoutMs: options.headersTimeoutMs });
     return { kind: 'found', install: await unpackOpenWatcom(tarball, 'release download', common) };
   } catch (error) {
     options.signal?.throwIfAborted();

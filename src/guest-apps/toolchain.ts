@@ -92,7 +92,7 @@ export const WATCOM_CFLAGS = ['-q', '-bt=nt', '-zl', '-s', '-os', '-3s', '-wx', 
 export const RT_ENTRY = '_rt_entry@0';
 
 async function firstLine(command: string, args: string[], signal: AbortSignal | undefined): Promise<string> {
-  const result = await probeHostCommand(command, args, signal ? { signal } : {});
+  const result = await probeHostCommand(command, args, { signal });
   return `${result.stdout}${result.stderr}`.split('\n')[0]?.trim() ?? '';
 }
 
@@ -145,10 +145,10 @@ export async function detectToolchain(options: DetectOptions = {}): Promise<Tool
   if (choice === 'mingw') return mingwToolchain(options.signal, `${TOOLCHAIN_ENV} or --toolchain asked for mingw`);
   const install = await locateOpenWatcom({
     env,
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    ...(options.cache ? { cache: options.cache } : {}),
-    ...(options.sharedToolchains ? { sharedToolchains: options.sharedToolchains } : {}),
+    signal: options.signal,
+    onProgress: options.onProgress,
+    cache: options.cache,
+    sharedToolchains: options.sharedToolchains,
   });
   if (install) return watcomToolchain(install, options.signal);
   if (choice === 'watcom') throw new PrerequisiteError('the watcom toolchain was asked for, but no Open Watcom was found', OPEN_WATCOM_FIX);

@@ -79,7 +79,7 @@ async function bootstrapAndImport(
   await rm(work, { recursive: true, force: true });
   await mkdir(rootfs, { recursive: true });
   await mkdir(debs, { recursive: true });
-  const call = options.signal ? { signal: options.signal } : {};
+  const call = { signal: options.signal };
   try {
     const debootstrap = streamHostCommand(
       'debootstrap',
@@ -99,7 +99,7 @@ async function bootstrapAndImport(
     const tar = streamHostCommand('tar', ['-C', rootfs, '--numeric-owner', '-c', '.'], call);
     await docker.importImage(tar.stdout, ref, {
       labels: { [LABEL.inputHash]: hash },
-      ...(options.signal ? { signal: options.signal } : {}),
+      signal: options.signal,
       onProgress: options.onProgress,
     });
     await tar.done;

@@ -63,7 +63,7 @@ export async function ensureRunnerImage(
     buildArgs: { BASE: base },
     labels: { [LABEL.inputHash]: hash },
     onProgress: progress,
-    ...(options.signal ? { signal: options.signal } : {}),
+    signal: options.signal,
   });
   const durationMs = Date.now() - started;
   const sizeMb = Math.round((await docker.imageSize(hashRef)) / 1e6);

@@ -84,7 +84,7 @@ interface Manifest {
 const AGENT_IN_GUEST = '/opt/retrolab/agent.exe';
 
 async function defaultAgentExe(signal: AbortSignal | undefined): Promise<string> {
-  const [agent] = await buildGuestApps({ only: ['agent'], ...(signal ? { signal } : {}) });
+  const [agent] = await buildGuestApps({ only: ['agent'], signal });
   if (!agent) throw new Error('buildGuestApps returned no agent');
   return agent.path;
 }
@@ -112,7 +112,7 @@ export async function ensureWineVmGuest(options: EnsureWineVmGuestOptions = {}):
   // The base image is tagged with the hash of its own inputs, so its ref
   // stands for its contents in this build's hash.
   const docker = options.docker ?? (await connectDocker({ signal }));
-  const baseImage = await ensureBaseImage(docker, 'i386', { ...(signal ? { signal } : {}), onProgress: sink });
+  const baseImage = await ensureBaseImage(docker, 'i386', { signal, onProgress: sink });
 
   const rootHash = hashInputs({ context: await hashDirectory(contextDir), baseImage });
   const agentSha256 = sha256(agent);
@@ -135,7 +135,7 @@ export async function ensureWineVmGuest(options: EnsureWineVmGuestOptions = {}):
       buildArgs: { BASE_IMAGE: baseImage },
       labels: { [LABEL.inputHash]: rootHash },
       onProgress: sink,
-      ...(signal ? { signal } : {}),
+      signal,
     });
   }
 
@@ -168,7 +168,7 @@ async function buildDisk(args: {
   const { docker, rootImage, work, signal, sink } = args;
   const rootfs = join(work, 'rootfs');
   await mkdir(rootfs, { recursive: true });
-  const call = signal ? { signal } : {};
+  const call = { signal };
 
   sink({ kind: 'step', scope, message: `exporting ${rootImage}` });
   const tar = await docker.exportImageFilesystem(rootImage, { signal });

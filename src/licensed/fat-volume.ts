@@ -26,7 +26,7 @@ export class FatVolume {
   }
 
   #call(): { signal?: AbortSignal } {
-    return this.#signal ? { signal: this.#signal } : {};
+    return { signal: this.#signal };
   }
 
   static mtoolsPath(path: string): string {

@@ -14,8 +14,8 @@ export async function runTool(
 ): Promise<string> {
   const result = await probeHostCommand(command, args, {
     env: { MTOOLS_SKIP_CHECK: '1', MTOOLS_NO_VFAT: '0', LC_ALL: 'C' },
-    ...(options.input !== undefined ? { input: options.input } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
+    input: options.input,
+    signal: options.signal,
   });
   if (result.exitCode !== 0) throw new DiskToolError([command, ...args], result.exitCode ?? -1, result.stderr);
   return result.stdout;

@@ -37,7 +37,7 @@ export interface InstalledCheckContext {
 export type InstalledCheck = (disk: { path: string; format: 'qcow2' }, context: InstalledCheckContext) => Promise<InstalledCheckResult>;
 
 export const installedWindowsCheck: InstalledCheck = async (disk, context) => {
-  const call = context.signal ? { signal: context.signal } : {};
+  const call = { signal: context.signal };
   const raw = join(context.scratchDir, `check-stage-${context.stage}.raw`);
   try {
     await convertImage(disk, { path: raw, format: 'raw' }, call);

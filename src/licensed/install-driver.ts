@@ -76,7 +76,7 @@ export interface InstallResult {
 export async function installImage(options: InstallOptions): Promise<InstallResult> {
   const { target } = options;
   const progress = options.onProgress ?? silentProgress;
-  const call = options.signal ? { signal: options.signal } : {};
+  const call = { signal: options.signal };
   const started = Date.now();
 
   // Every input is checked before an hour of setup, not after it.
@@ -134,7 +134,7 @@ export async function installImage(options: InstallOptions): Promise<InstallResu
         licensed,
         answers: options.answers,
         dir: workDir,
-        ...(options.bootFloppy ? { bootFloppy: options.bootFloppy } : {}),
+        bootFloppy: options.bootFloppy,
         ...call,
       });
     } catch (error) {
@@ -168,7 +168,7 @@ export async function installImage(options: InstallOptions): Promise<InstallResu
           disk,
           floppy: floppy.path,
           iso,
-          ...(options.progressIntervalMs !== undefined ? { progressIntervalMs: options.progressIntervalMs } : {}),
+          progressIntervalMs: options.progressIntervalMs,
           ...call,
           onProgress: progress,
         }),
@@ -196,10 +196,10 @@ export async function installImage(options: InstallOptions): Promise<InstallResu
       target,
       image: installedDisk,
       agentExe: options.agentExe,
-      ...(options.out !== undefined ? { out: options.out } : {}),
-      ...(options.force !== undefined ? { force: options.force } : {}),
-      ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
-      ...(options.logon ? { logon: options.logon } : {}),
+      out: options.out,
+      force: options.force,
+      maxConnections: options.maxConnections,
+      logon: options.logon,
       ...call,
       onProgress: progress,
     });

@@ -52,7 +52,7 @@ export async function writeAnswerFloppy(options: {
   bootFloppy?: string;
   signal?: AbortSignal;
 }): Promise<AnswerFloppy> {
-  const call = options.signal ? { signal: options.signal } : {};
+  const call = { signal: options.signal };
   const { files } = answerFiles(options.licensed.install, options.answers);
   const path = join(options.dir, ANSWER_FLOPPY);
   if (options.bootFloppy) {
@@ -83,7 +83,7 @@ export async function writeAnswerFloppy(options: {
       { cause: error },
     );
   }
-  return { path, files: [...files.keys()], ...(options.bootFloppy ? { copiedFrom: options.bootFloppy } : {}) };
+  return { path, files: [...files.keys()], copiedFrom: options.bootFloppy };
 }
 
 async function checkBootFloppy(path: string): Promise<void> {
@@ -109,7 +109,7 @@ export async function createInstallDisk(
   options: { dir: string; sizeMb: number; iso: string; signal?: AbortSignal },
 ): Promise<string> {
   if (licensed.install.route !== 'dos-winnt') return createTargetDisk(options.dir, options.sizeMb, options);
-  const call = options.signal ? { signal: options.signal } : {};
+  const call = { signal: options.signal };
   const source = await createWinntSourceDisk(options);
   const path = join(options.dir, TARGET_DISK);
   await runTool('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'qcow2', source.path, path], call);

@@ -73,7 +73,7 @@ export async function runInstallStage(options: InstallStageOptions): Promise<Sta
     floppy: { path: options.floppy },
     cdrom: { path: options.iso },
     bootOrder: stageBootOrder(stage),
-    ...(options.signal ? { signal: options.signal } : {}),
+    signal: options.signal,
     onProgress: progress,
   });
 

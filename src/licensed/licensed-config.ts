@@ -60,12 +60,12 @@ export async function loadRetrolabConfig(options: { root?: string; signal?: Abor
   } catch {
     return { images: {}, limits: {} };
   }
-  const json = await readJsonFile(file, { shown: CONFIG_FILE_NAME, what: 'it', ...(options.signal ? { signal: options.signal } : {}) });
+  const json = await readJsonFile(file, { shown: CONFIG_FILE_NAME, what: 'it', signal: options.signal });
   const result = retrolabConfig.safeParse(json);
   const problems = result.success ? [] : schemaProblems(CONFIG_FILE_NAME, result.error);
   if (result.success) {
     // A key that names no licensed target would be ignored without a word: a typo (win89) must not look configured.
-    const licensed = await listLicensedTargets(options.signal ? { signal: options.signal } : {});
+    const licensed = await listLicensedTargets({ signal: options.signal });
     for (const key of Object.keys(result.data.images)) {
       if (!licensed.includes(key))
         problems.push(`${CONFIG_FILE_NAME}: images.${key}: not a licensed target; use one of ${licensed.join(', ')}`);
@@ -92,7 +92,7 @@ export async function configuredImage(
   const variable = imageEnvVariable(target);
   const fromEnv = (options.env ?? process.env)[variable];
   if (fromEnv !== undefined && fromEnv.length > 0) return { configured: true, path: resolve(fromEnv), from: variable };
-  const config = await loadRetrolabConfig({ root, ...(options.signal ? { signal: options.signal } : {}) });
+  const config = await loadRetrolabConfig({ root, signal: options.signal });
   const fromFile = config.images[target];
   if (fromFile !== undefined) return { configured: true, path: resolve(root, fromFile), from: `${CONFIG_FILE_NAME} images.${target}` };
   return {

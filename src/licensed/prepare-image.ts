@@ -73,7 +73,7 @@ const SETUP_MEDIA_FIX = (target: LicensedTarget) =>
 export async function prepareImage(options: PrepareImageOptions): Promise<PreparedImage> {
   const { target } = options;
   const progress = options.onProgress ?? silentProgress;
-  const call = options.signal ? { signal: options.signal } : {};
+  const call = { signal: options.signal };
   const started = Date.now();
   const licensed = await loadLicensedOs(target, call);
   checkMaxConnections(licensed, options.maxConnections);
@@ -243,7 +243,7 @@ async function prepareNt(volume: FatVolume, systemRoot: string, work: string, op
   const hivePath = `${systemRoot}\\SYSTEM32\\CONFIG\\SOFTWARE`;
   const hive = join(work, 'SOFTWARE');
   await writeFile(hive, await volume.read(hivePath));
-  const call = options.signal ? { signal: options.signal } : {};
+  const call = { signal: options.signal };
   for (const key of reg.keys) {
     const relative = key.path.slice(SOFTWARE_PREFIX.length + 1);
     if (!(await hiveHasKey(hive, relative, call))) {

@@ -33,10 +33,10 @@ export async function licensedReadiness(
       : notPrepared(`prepared for ${manifest.marker.target}, not ${target}`, `point ${from} at a ${target} image`);
   }
   try {
-    const info = await inspectImageFile(path, options.signal ? { signal: options.signal } : {});
+    const info = await inspectImageFile(path, { signal: options.signal });
     if (info.format !== 'raw') return notPrepared(`${info.format} image without a retrolab manifest (${path}.retrolab.json)`);
     const layout = await readDiskLayout(path);
-    const volume = new FatVolume(path, layout.volumeOffset, options.signal ? { signal: options.signal } : {});
+    const volume = new FatVolume(path, layout.volumeOffset, { signal: options.signal });
     const markerPath = `${GUEST_DIR}\\${GUEST_FILES.marker}`;
     if (!(await volume.exists(markerPath))) return notPrepared(`no C:\\${markerPath} on the image`);
     const marker = parseMarker((await volume.read(markerPath)).toString('latin1'));

@@ -33,7 +33,7 @@ export async function makeSetupMedia(options: {
   logon?: LogonAccount;
   signal?: AbortSignal;
 }): Promise<SetupMedia> {
-  const call = options.signal ? { signal: options.signal } : {};
+  const call = { signal: options.signal };
   const files = await setupFiles(options);
   const outDir = resolve(options.outDir);
   await mkdir(outDir, { recursive: true });

@@ -194,7 +194,7 @@ export async function createWinntSourceDisk(options: {
   iso: string;
   signal?: AbortSignal;
 }): Promise<WinntSourceDisk> {
-  const call = options.signal ? { signal: options.signal } : {};
+  const call = { signal: options.signal };
   const root = await isoRoot(options.iso, call);
   const i386 = root.find((name) => name.toUpperCase() === 'I386');
   if (i386 === undefined) {

@@ -170,14 +170,14 @@ export class QemuVm implements AsyncDisposable {
       accel: options.accel,
       runDir: runDir.containerPath,
       ...(options.disk ? { disk: { path: inRun(basename(options.disk.path)) } } : {}),
-      ...(options.kernel ? { kernel: options.kernel } : {}),
-      ...(options.incomingStateFile ? { incomingStateFile: options.incomingStateFile } : {}),
-      ...(options.forwards ? { forwards: options.forwards } : {}),
-      ...(options.devices ? { devices: options.devices } : {}),
-      ...(options.reboot ? { reboot: options.reboot } : {}),
-      ...(floppy ? { floppy } : {}),
-      ...(cdrom ? { cdrom } : {}),
-      ...(options.bootOrder ? { bootOrder: options.bootOrder } : {}),
+      kernel: options.kernel,
+      incomingStateFile: options.incomingStateFile,
+      forwards: options.forwards,
+      devices: options.devices,
+      reboot: options.reboot,
+      floppy,
+      cdrom,
+      bootOrder: options.bootOrder,
     });
     progress({
       kind: 'step',
@@ -202,7 +202,7 @@ export class QemuVm implements AsyncDisposable {
           // One core per vCPU (plan one per Win9x guest) and a little for QEMU's I/O thread.
           cpus: Math.min(availableParallelism(), spec.smp + 0.25),
         },
-        { ...(options.signal ? { signal: options.signal } : {}) },
+        { signal: options.signal },
       ),
     );
     const exited = container.waitForExit().then(
@@ -241,7 +241,7 @@ export class QemuVm implements AsyncDisposable {
       try {
         await vm.guard('restoring the saved state', (signal) => vm.waitUntilRunning({ signal }), {
           timeoutMs: spec.timeouts.bootToReadyMs,
-          ...(options.signal ? { signal: options.signal } : {}),
+          signal: options.signal,
         });
       } catch (error) {
         await vm[Symbol.asyncDispose]();
@@ -394,7 +394,7 @@ export class QemuVm implements AsyncDisposable {
     const result = await this.guard(
       'saving the VM state',
       (signal) => this.qmp.migrateToFile(posix.join(this.#runDir.containerPath, name), { signal }),
-      { timeoutMs: 120_000, ...(options.signal ? { signal: options.signal } : {}) },
+      { timeoutMs: 120_000, signal: options.signal },
     );
     await moveFile(join(this.#runDir.hostPath, name), hostPath);
     if (options.resume) await this.qmp.cont(options);
@@ -475,7 +475,7 @@ async function connectWhenListening(path: string, exited: Promise<string>, signa
         socket.once('error', reject);
       });
     },
-    { retries: 300, minTimeout: 20, maxTimeout: 200, maxRetryTime: SOCKET_WAIT_MS, ...(signal ? { signal } : {}) },
+    { retries: 300, minTimeout: 20, maxTimeout: 200, maxRetryTime: SOCKET_WAIT_MS, signal },
   );
 }
 
@@ -489,7 +489,7 @@ async function connectQmp(path: string, exited: Promise<string>, signal: AbortSi
         signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(5_000)]) : AbortSignal.timeout(5_000),
       });
     },
-    { retries: 300, minTimeout: 20, maxTimeout: 200, maxRetryTime: SOCKET_WAIT_MS, ...(signal ? { signal } : {}) },
+    { retries: 300, minTimeout: 20, maxTimeout: 200, maxRetryTime: SOCKET_WAIT_MS, signal },
   );
 }
 

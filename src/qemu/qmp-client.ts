@@ -280,8 +280,8 @@ export class QmpClient implements AsyncDisposable {
     if (typeof message.event === 'string') {
       const event: QmpEvent = {
         event: message.event,
-        ...(message.data ? { data: message.data } : {}),
-        ...(message.timestamp ? { timestamp: message.timestamp } : {}),
+        data: message.data,
+        timestamp: message.timestamp,
       };
       for (const listener of this.#listeners) listener(event);
       return;

@@ -59,7 +59,7 @@ async function writeAtomically(file: string, text: string, signal?: AbortSignal)
 
 /** Reads a stored run (e.g. a `--baseline` file); every problem is reported at once as `path: message`. */
 export async function readRunResults(file: string, options: { signal?: AbortSignal } = {}): Promise<RunResults> {
-  const json = await readJsonFile(file, { what: 'the stored run', ...(options.signal ? { signal: options.signal } : {}) });
+  const json = await readJsonFile(file, { what: 'the stored run', signal: options.signal });
   const result = runResults.safeParse(json);
   if (result.success) return result.data;
   const problems = schemaProblems(file, result.error);

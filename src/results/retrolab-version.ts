@@ -12,7 +12,7 @@ export async function retrolabVersion(options: { signal?: AbortSignal } = {}): P
   const pkg = JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version?: string };
   const git = (args: string[]) =>
     new Promise<string | null>((resolve) => {
-      execFile('git', ['-C', PROJECT_ROOT, ...args], { timeout: 10_000, ...(options.signal ? { signal: options.signal } : {}) }, (error, stdout) => resolve(error ? null : stdout.trim()));
+      execFile('git', ['-C', PROJECT_ROOT, ...args], { timeout: 10_000, signal: options.signal }, (error, stdout) => resolve(error ? null : stdout.trim()));
     });
   const commit = await git(['rev-parse', 'HEAD']);
   const dirty = commit === null ? null : await git(['status', '--porcelain', '--untracked-files=no']);

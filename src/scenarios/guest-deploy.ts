@@ -12,7 +12,7 @@ export function guestPath(handle: TargetHandle, file: string): string {
 
 /** Builds the program (or finds it up to date) and reads it: for callers without a prepared target's programs. */
 export const buildAndRead: ProgramSource = async (name, options) => {
-  const [built] = await buildGuestApps({ only: [name], ...(options.signal ? { signal: options.signal } : {}) });
+  const [built] = await buildGuestApps({ only: [name], signal: options.signal });
   if (!built) throw new Error(`buildGuestApps returned nothing for ${name}`);
   return readFile(built.path);
 };
@@ -31,7 +31,7 @@ export async function deployGuestApp(
   if (!deployed) DEPLOYED.set(handle, (deployed = new Map<GuestAppName, string>()));
   const known = deployed.get(name);
   if (known) return known;
-  const call = options.signal ? { signal: options.signal } : {};
+  const call = { signal: options.signal };
   const target = guestPath(handle, `${name}.exe`);
   await handle.agent.putFile(target, await (options.source ?? buildAndRead)(name, call), call);
   deployed.set(name, target);

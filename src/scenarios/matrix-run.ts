@@ -63,7 +63,7 @@ export type PrepareFn = (target: TargetName, options: PrepareOptions) => Promise
 export async function runMatrix(options: MatrixOptions): Promise<RunResults> {
   const progress = options.onProgress ?? silentProgress;
   const prepare = options.prepare ?? prepareTarget;
-  const call = options.signal ? { signal: options.signal } : {};
+  const call = { signal: options.signal };
   const startedAt = new Date();
   const entries: ResultEntry[] = [];
   const add = (entry: ResultEntry, origin: 'scenario' | 'target' = 'scenario') => {
@@ -88,7 +88,7 @@ export async function runMatrix(options: MatrixOptions): Promise<RunResults> {
         docker: options.docker,
         onProgress: progress,
         ...call,
-        ...(prepareArtifacts ? { artifactsDir: prepareArtifacts } : {}),
+        artifactsDir: prepareArtifacts,
       });
     } catch (error) {
       options.signal?.throwIfAborted();
@@ -105,10 +105,10 @@ export async function runMatrix(options: MatrixOptions): Promise<RunResults> {
       expectations,
       onProgress: progress,
       ...call,
-      ...(options.cycles ? { cycles: options.cycles } : {}),
-      ...(patch ? { patch } : {}),
-      ...(options.run ? { run: options.run } : {}),
-      ...(options.artifactsDir ? { artifactsDir: options.artifactsDir } : {}),
+      cycles: options.cycles,
+      patch,
+      run: options.run,
+      artifactsDir: options.artifactsDir,
     };
     const done = new Set<ScenarioName>();
     try {
@@ -177,9 +177,7 @@ async function* runReusingGuest(
       if (shared === undefined) {
         try {
           const artifactsDir = unit.artifactsDir?.(prepared.target, scenario);
-          shared = await clock.time('guestStart', () =>
-            prepared.startGuest({ ...(unit.signal ? { signal: unit.signal } : {}), ...(artifactsDir ? { artifactsDir } : {}) }),
-          );
+          shared = await clock.time('guestStart', () => prepared.startGuest({ signal: unit.signal, artifactsDir }));
         } catch (error) {
           unit.signal?.throwIfAborted();
           if (error instanceof GuestMismatchError) throw error;
@@ -202,7 +200,7 @@ async function* runReusingGuest(
         run: { programs: prepared.programs, ...unit.run },
         clock,
         guestStart,
-        ...(sharedPatch ? { appliedPatch: sharedPatch } : {}),
+        appliedPatch: sharedPatch,
       });
       sharedPatch = entry.patch ?? sharedPatch;
       if (entry.verdict === 'infra-error') {

@@ -80,7 +80,7 @@ export async function preparePatch(spec: PatchSpec, options: { signal?: AbortSig
   const files: { name: string; bytes: Buffer }[] = [];
   for (const entry of entries) {
     if (!entry.isFile()) continue;
-    const bytes = await readFile(join(spec.dir, entry.name), options.signal ? { signal: options.signal } : {});
+    const bytes = await readFile(join(spec.dir, entry.name), { signal: options.signal });
     hash.update(`${entry.name}\0${bytes.length}\0`).update(bytes);
     files.push({ name: entry.name, bytes });
   }
@@ -94,7 +94,7 @@ export async function preparePatch(spec: PatchSpec, options: { signal?: AbortSig
  * install would compare the wrong thing with the baseline.
  */
 export async function applyPatch(handle: TargetHandle, patch: PreparedPatch, options: { signal?: AbortSignal } = {}): Promise<PatchRecord> {
-  const call = options.signal ? { signal: options.signal } : {};
+  const call = { signal: options.signal };
   const guestDir = `${handle.guestWorkDir}\\${PATCH_FOLDER}`;
   // `NUL` inside a folder exists exactly when the folder does, on command.com as on cmd.
   await handle.agent.execChecked(`if not exist ${guestDir}\\NUL mkdir ${guestDir}`, {

@@ -90,7 +90,7 @@ export async function runScenario(
 ): Promise<ScenarioObservation> {
   const progress = options.onProgress ?? silentProgress;
   const scope = `${handle.target} ${definition.name}`;
-  const call = options.signal ? { signal: options.signal } : {};
+  const call = { signal: options.signal };
   const fail = (message: string, cause?: unknown) => new ScenarioError(message, handle.target, definition.name, { cause });
   const pollMs = options.pollMs ?? POLL_MS;
   const phase = async <T>(name: PhaseName, work: () => Promise<T>): Promise<T> => {
@@ -102,7 +102,7 @@ export async function runScenario(
     }
   };
 
-  const deploy = { ...call, ...(options.programs ? { source: options.programs } : {}) };
+  const deploy = { ...call, source: options.programs };
   const { program, settings, family } = await phase('deploy', async () => {
     const path = await deployGuestApp(handle, definition.program, deploy);
     await deployGuestApp(handle, 'tcptab', deploy);

@@ -54,9 +54,7 @@ export async function runScenarioOnFreshGuest(
   let guest: StartedTarget;
   try {
     const artifactsDir = options.artifactsDir?.(target, scenario);
-    guest = await clock.time('guestStart', () =>
-      prepared.startGuest({ ...(options.signal ? { signal: options.signal } : {}), ...(artifactsDir ? { artifactsDir } : {}) }),
-    );
+    guest = await clock.time('guestStart', () => prepared.startGuest({ signal: options.signal, artifactsDir }));
   } catch (error) {
     options.signal?.throwIfAborted();
     if (error instanceof GuestMismatchError) throw error;
@@ -93,7 +91,7 @@ export async function runScenarioOnGuest(
 
   const meter: GuestTimeMeter = { ms: 0 };
   const handle = meteredHandle(guest, meter);
-  const call = options.signal ? { signal: options.signal } : {};
+  const call = { signal: options.signal };
   let patch = options.appliedPatch;
   const entry = (fields: Omit<Parameters<typeof resultEntryFrom>[1], 'target' | 'scenario' | 'durationMs'>) => {
     const phases = clock.finish(meter.ms);
@@ -103,7 +101,7 @@ export async function runScenarioOnGuest(
       durationMs: phases.wall,
       phases,
       guest: options.guestStart,
-      ...(patch === undefined ? {} : { patch }),
+      patch,
       ...fields,
     };
   };
@@ -115,10 +113,10 @@ export async function runScenarioOnGuest(
     const run = (signal: AbortSignal | undefined) =>
       runScenario(handle, definition, {
         ...options.run,
-        ...(signal ? { signal } : {}),
+        signal,
         onProgress: progress,
         onPhase: (phase, ms) => clock.add(phase, ms),
-        ...(options.cycles ? { cycles: options.cycles } : {}),
+        cycles: options.cycles,
       });
     // Under the target's watchdog (QEMU), a guest that goes quiet is an infra-error within its silence budget.
     const observation = guest.watch ? await guest.watch(scenario, run, call) : await run(options.signal);

@@ -24,7 +24,7 @@ export async function takeSnapshot(
   label: string,
   options: { signal?: AbortSignal; family: Pick<OsFamily, 'snapshot'> },
 ): Promise<Snapshot> {
-  const call = options.signal ? { signal: options.signal } : {};
+  const call = { signal: options.signal };
   const { capture, netstatCommand } = options.family.snapshot;
   const netstatText =
     capture === 'agent' ? await handle.agent.netstat(call) : await captured(handle, netstatCommand, `netstat-${label}.txt`, call);

@@ -64,7 +64,7 @@ export interface PreparedTarget {
  */
 export async function prepareTarget(target: TargetName, options: PrepareOptions): Promise<PreparedTarget> {
   const started = Date.now();
-  const call = options.signal ? { signal: options.signal } : {};
+  const call = { signal: options.signal };
   const spec = await loadVmSpec(target, call);
   const maxFileBytes = await maxGuestFileBytes(call);
   const limits = maxFileBytes !== undefined ? { maxFileBytes } : {};
@@ -88,8 +88,8 @@ export async function prepareTarget(target: TargetName, options: PrepareOptions)
       image = readiness.image;
     }
     // Every guest program, once: a scenario's guest then only gets them copied in.
-    built = await buildGuestApps({ ...call, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
-    const qemu = await prepareQemuTarget(spec, { ...options, ...limits, ...(image === undefined ? {} : { image }) });
+    built = await buildGuestApps({ ...call, onProgress: options.onProgress });
+    const qemu = await prepareQemuTarget(spec, { ...options, ...limits, image });
     start = (opts) => qemu.startGuest(opts);
   }
 
@@ -97,7 +97,7 @@ export async function prepareTarget(target: TargetName, options: PrepareOptions)
   const programs: ProgramSource = async (name, opts) => {
     const path = paths.get(name);
     if (path === undefined) throw new Error(`prepareTarget built no ${name}`);
-    return readFile(path, opts.signal ? { signal: opts.signal } : {});
+    return readFile(path, { signal: opts.signal });
   };
 
   let facts: GuestFacts | undefined;
@@ -111,9 +111,9 @@ export async function prepareTarget(target: TargetName, options: PrepareOptions)
       return facts;
     },
     async startGuest(opts: GuestStartOptions = {}) {
-      const handle = await start({ ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...opts });
+      const handle = await start({ onProgress: options.onProgress, ...opts });
       try {
-        const checked = checkGuest(spec, await handle.agent.sysinfo(opts.signal ? { signal: opts.signal } : {}));
+        const checked = checkGuest(spec, await handle.agent.sysinfo({ signal: opts.signal }));
         if (facts === undefined)
           (opts.onProgress ?? options.onProgress)?.({
             kind: 'step',

@@ -75,9 +75,9 @@ async function bootMedia(spec: QemuVmSpec, options: StartQemuTargetOptions, agen
   if ('build' in spec.disk.image) {
     const guest = await ensureWineVmGuest({
       docker: options.docker,
-      ...(agentExe ? { agentExe } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      agentExe,
+      signal: options.signal,
+      onProgress: options.onProgress,
     });
     return { golden: guest.disk, kernel: { image: guest.kernel, initrd: guest.initrd }, identity: guest.hash };
   }
@@ -95,7 +95,7 @@ async function bootMedia(spec: QemuVmSpec, options: StartQemuTargetOptions, agen
 
 /** Boots cold to agent ready and saves (replacing) the warm state; for the bench. Returns the cold boot time. */
 export async function coldBootQemuTarget(spec: QemuVmSpec, options: StartQemuTargetOptions): Promise<{ coldBootMs: number }> {
-  const call = options.signal ? { signal: options.signal } : {};
+  const call = { signal: options.signal };
   const [agent] = await buildGuestApps({ only: ['agent'], ...call });
   const media = await bootMedia(spec, options, agent?.path);
   const accel = await chooseAccel(options.docker, spec, { ...call, onProgress: options.onProgress ?? silentProgress });
@@ -143,7 +143,7 @@ export interface PreparedQemuTarget {
 export async function prepareQemuTarget(spec: QemuVmSpec, options: StartQemuTargetOptions): Promise<PreparedQemuTarget> {
   const progress = options.onProgress ?? silentProgress;
   const { docker } = options;
-  const call = options.signal ? { signal: options.signal } : {};
+  const call = { signal: options.signal };
   const [agent] = await buildGuestApps({ only: ['agent'], ...call });
   const media = await bootMedia(spec, options, agent?.path);
   const accel = await chooseAccel(docker, spec, { ...call, onProgress: progress });
@@ -159,7 +159,7 @@ export async function prepareQemuTarget(spec: QemuVmSpec, options: StartQemuTarg
     startGuest: (start) =>
       startWarm(spec, media, ready, accel.accel, {
         docker,
-        ...(options.maxFileBytes ? { maxFileBytes: options.maxFileBytes } : {}),
+        maxFileBytes: options.maxFileBytes,
         ...start,
       }),
   };
@@ -225,17 +225,17 @@ async function bootAndSave(
       artifactsDir: options.artifactsDir ?? join(resultsDir(), 'artifacts', `${options.docker.runId}-${spec.target}-cold`),
       accel,
       disk,
-      ...(media.kernel ? { kernel: media.kernel } : {}),
+      kernel: media.kernel,
       forwards: { guest: [PEER_FORWARD] },
       onProgress: progress,
-      ...(options.signal ? { signal: options.signal } : {}),
+      signal: options.signal,
     });
     const agent = await vm.waitForReady(
       (signal) =>
         AgentClient.connect(vm.serial, {
           signal,
           handshakeTimeoutMs: spec.timeouts.bootToReadyMs,
-          ...(options.maxFileBytes ? { maxFileBytes: options.maxFileBytes } : {}),
+          maxFileBytes: options.maxFileBytes,
         }),
       options,
     );
@@ -277,11 +277,11 @@ async function startWarm(
       artifactsDir,
       accel,
       disk: overlay,
-      ...(media.kernel ? { kernel: media.kernel } : {}),
+      kernel: media.kernel,
       incomingStateFile: warm.stateFile,
       forwards: { guest: [PEER_FORWARD] },
       onProgress: progress,
-      ...(options.signal ? { signal: options.signal } : {}),
+      signal: options.signal,
     }),
   );
   const agent = stack.use(
@@ -290,7 +290,7 @@ async function startWarm(
         AgentClient.connect(vm.serial, {
           signal,
           handshakeTimeoutMs: spec.timeouts.bootToReadyMs,
-          ...(options.maxFileBytes ? { maxFileBytes: options.maxFileBytes } : {}),
+          maxFileBytes: options.maxFileBytes,
         }),
       options,
     ),
@@ -303,7 +303,7 @@ async function startWarm(
   // `NUL` inside a folder exists exactly when the folder does, on command.com as on cmd.
   await agent.execChecked(`if not exist ${guestWorkDir}\\NUL mkdir ${guestWorkDir}`, {
     timeoutMs: 30_000,
-    ...(options.signal ? { signal: options.signal } : {}),
+    signal: options.signal,
   });
   const owned = stack.move();
   return {
@@ -322,7 +322,7 @@ async function startWarm(
         // The scenario's own deadlines bound its length; this only catches a guest that went quiet.
         timeoutMs: SCENARIO_WATCH_LIMIT_MS,
         silence: { limitMs: spec.timeouts.serialSilenceMs, silentForMs: () => agent.silentWhileWaitingMs },
-        ...(watchOptions.signal ? { signal: watchOptions.signal } : {}),
+        signal: watchOptions.signal,
       }),
     [Symbol.asyncDispose]: () => owned[Symbol.asyncDispose](),
   };

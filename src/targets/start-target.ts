@@ -13,5 +13,5 @@ export type StartOptions = PrepareOptions;
  */
 export async function startTarget(target: TargetName, options: StartOptions): Promise<StartedTarget> {
   const prepared = await prepareTarget(target, options);
-  return prepared.startGuest(options.signal ? { signal: options.signal } : {});
+  return prepared.startGuest({ signal: options.signal });
 }

@@ -80,7 +80,7 @@ export async function startWineLine(
           { hostPath: options.binDir, containerPath: '/opt/retrolab/bin', readOnly: true },
         ],
       },
-      options.signal ? { signal: options.signal } : {},
+      { signal: options.signal },
     ),
   );
   const deadline = AbortSignal.any([AbortSignal.timeout(options.lineTimeoutMs ?? 60_000), ...(options.signal ? [options.signal] : [])]);

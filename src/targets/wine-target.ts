@@ -46,7 +46,7 @@ export interface PreparedWine {
  */
 export async function prepareWineTarget(options: { signal?: AbortSignal; onProgress?: ProgressSink }): Promise<PreparedWine> {
   const built = await buildGuestApps({
-    ...(options.signal ? { signal: options.signal } : {}),
+    signal: options.signal,
     onProgress: options.onProgress ?? silentProgress,
   });
   const agentExe = built.find((b) => b.name === 'agent')?.path;
@@ -84,7 +84,7 @@ export async function startWineGuest(options: StartTargetOptions & { binDir: str
       await AgentClient.connect(line.stream, {
         signal,
         handshakeTimeoutMs: readyTimeoutMs,
-        ...(options.maxFileBytes ? { maxFileBytes: options.maxFileBytes } : {}),
+        maxFileBytes: options.maxFileBytes,
       }),
     );
   } catch (error) {

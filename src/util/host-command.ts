@@ -113,7 +113,7 @@ function start(
     const untrack = trackProcess(proc.pid);
     proc.finally(untrack).catch(() => undefined);
   }
-  return { proc, started: Date.now(), ...(timeout ? { timeout } : {}) };
+  return { proc, started: Date.now(), timeout };
 }
 
 function resultOf(command: string, args: readonly string[], output: ProcessOutput, started: number): HostCommandResult {

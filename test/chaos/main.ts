@@ -313,7 +313,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const onlyAt = process.argv.indexOf('--only');
   const only = onlyAt > 0 && process.argv[onlyAt + 1] ? new RegExp(process.argv[onlyAt + 1]!, 'i') : undefined;
   const started = Date.now();
-  const rows = await runChaos({ quick, ...(only ? { only } : {}) });
+  const rows = await runChaos({ quick, only });
   const file = join(PROJECT_ROOT, 'results', 'chaos', 'latest.json');
   await mkdir(join(PROJECT_ROOT, 'results', 'chaos'), { recursive: true });
   await writeFile(

@@ -66,7 +66,7 @@ async function bootWineVm(
     accel,
     kernel: { image: guest.kernel, initrd: guest.initrd },
     disk: overlay,
-    ...(incomingStateFile ? { incomingStateFile } : {}),
+    incomingStateFile,
   });
   return { vm, overlay: overlay.path };
 }

@@ -147,7 +147,7 @@ describe('the same verdicts on the wine target', () => {
           expect(verdict.status, `${toolchain} ${scenario}: ${verdict.reason}`).toBe('pass');
           verdicts[toolchain][scenario] = {
             status: verdict.status,
-            ...(verdict.observed === undefined ? {} : { observed: verdict.observed }),
+            observed: verdict.observed,
             ...(verdict.evidence ? { leaked: verdict.evidence.leaked } : {}),
             cycles: observation.cycles.map((c) => JSON.stringify({ ...c, ms: undefined, localPort: undefined })),
           };

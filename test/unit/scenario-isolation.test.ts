@@ -28,8 +28,8 @@ function matrix(
   const log: string[] = [];
   const prepared = fakePreparedTarget({
     log,
-    ...(options.behaviour ? { behaviour: options.behaviour } : {}),
-    ...(options.install ? { install: options.install } : {}),
+    behaviour: options.behaviour,
+    install: options.install,
     execGuestMs: options.execGuestMs ?? 0,
   });
   const run = runMatrix({
@@ -39,7 +39,7 @@ function matrix(
     prepare: () => Promise.resolve(prepared),
     run: { settleMs: 0, pollMs: 1, releaseAckMs: 1000, programTimeoutMs: 30_000 },
     ...(options.reuseGuest ? { reuseGuest: true } : {}),
-    ...(options.patch ? { patch: options.patch } : {}),
+    patch: options.patch,
   });
   return { log, prepared, run };
 }

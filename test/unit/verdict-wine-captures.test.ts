@@ -31,7 +31,7 @@ function observe(scenario: ScenarioName, output: string, moments: { during?: str
     cyclesPlanned: run.cyclesPlanned ?? 0,
     cycles: run.cycles,
     finalConnect: run.finalConnect,
-    ...(run.programFailure === undefined ? {} : { programFailure: run.programFailure }),
+    programFailure: run.programFailure,
     snapshots: {
       before: snapshot('before'),
       ...(moments.during === undefined ? {} : { during: snapshot(moments.during) }),

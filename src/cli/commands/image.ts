@@ -37,8 +37,8 @@ async function commonOptions(args: ParsedArgs, io: CommandIo): Promise<Common> {
   checkLogon(logon);
   return {
     target,
-    ...(maxConnections !== undefined ? { maxConnections } : {}),
-    ...(logon ? { logon } : {}),
+    maxConnections,
+    logon,
     onProgress: consoleProgress({ verbose: args.flag('verbose') }),
   };
 }
@@ -58,10 +58,10 @@ export async function imagePrepareCommand(args: ParsedArgs, io: CommandIo): Prom
     target: common.target,
     image,
     agentExe: await buildAgent(common, io),
-    ...(out !== undefined ? { out } : {}),
+    out,
     force: args.flag('force'),
-    ...(common.maxConnections !== undefined ? { maxConnections: common.maxConnections } : {}),
-    ...(common.logon ? { logon: common.logon } : {}),
+    maxConnections: common.maxConnections,
+    logon: common.logon,
     signal: io.signal,
     onProgress: common.onProgress,
   });
@@ -90,11 +90,11 @@ export async function imageInstallCommand(args: ParsedArgs, io: CommandIo): Prom
     agentExe,
     diskSizeMb,
     stageTimeoutMs,
-    ...(bootFloppy !== undefined ? { bootFloppy } : {}),
-    ...(out !== undefined ? { out } : {}),
+    bootFloppy,
+    out,
     force: args.flag('force'),
-    ...(common.maxConnections !== undefined ? { maxConnections: common.maxConnections } : {}),
-    ...(common.logon ? { logon: common.logon } : {}),
+    maxConnections: common.maxConnections,
+    logon: common.logon,
     signal: io.signal,
     onProgress: common.onProgress,
   });
@@ -115,8 +115,8 @@ export async function imageSetupMediaCommand(args: ParsedArgs, io: CommandIo): P
     outDir: args.string('out') ?? join(cacheDir(), 'setup-media'),
     // The cache's own folder is ours to refresh; the user's folder needs --force.
     force: !args.has('out') || args.flag('force'),
-    ...(common.maxConnections !== undefined ? { maxConnections: common.maxConnections } : {}),
-    ...(common.logon ? { logon: common.logon } : {}),
+    maxConnections: common.maxConnections,
+    logon: common.logon,
     signal: io.signal,
   });
   io.stdout.write(`${media.floppy}\n${media.iso}\n`);

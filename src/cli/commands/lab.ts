@@ -76,7 +76,7 @@ function runSettings(options: LabOptions, entries: readonly ResultEntry[]): RunS
 async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
   const resultsRoot = resolve(options.out ?? resultsDir());
   await checkRunConfig(options.targets, { signal: io.signal });
-  await checkOutputPaths({ resultsRoot, ...(options.baseline !== undefined ? { baseline: options.baseline } : {}) });
+  await checkOutputPaths({ resultsRoot, baseline: options.baseline });
   // Every guest build in this run (targets, deploys, the wine-vm disk) reads the choice from here.
   if (options.toolchain) process.env[TOOLCHAIN_ENV] = options.toolchain;
   if (options.patchDir) await validatePatchDir(options.patchDir);
@@ -102,11 +102,9 @@ async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
         scenarios: options.scenarios,
         signal: io.signal,
         onProgress: progress,
-        ...(options.cycles ? { cycles: options.cycles } : {}),
+        cycles: options.cycles,
         reuseGuest: options.reuseGuest,
-        ...(options.patchDir
-          ? { patch: { dir: resolve(options.patchDir), ...(options.patchInstall ? { installCommand: options.patchInstall } : {}) } }
-          : {}),
+        ...(options.patchDir ? { patch: { dir: resolve(options.patchDir), installCommand: options.patchInstall } } : {}),
         artifactsDir: (target, scenario) => artifactsFolder(runDir, target, scenario),
         onEntry: (entry, origin) => {
           entries.push(entry);
@@ -177,7 +175,7 @@ async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
   const comparison = baseline
     ? compareWithBaseline(results, baseline, {
         strict: options.baselineStrict,
-        ...(options.tolerance !== undefined ? { leakRateTolerance: options.tolerance } : {}),
+        leakRateTolerance: options.tolerance,
       })
     : undefined;
   if (options.baseline) results.baseline = resolve(options.baseline);
