@@ -4,7 +4,7 @@
 # (through their pre-scripts) and .ci/run. Safe to run again at any time.
 set -euo pipefail
 
-PACKAGES=(docker.io qemu-system-x86 qemu-utils gcc-mingw-w64-i686 binutils-mingw-w64-i686 mtools dosfstools xorriso debootstrap e2fsprogs socat busybox-static libwin-hivex-perl iptables ca-certificates chromium iproute2 openssh-server xz-utils)
+PACKAGES=(docker.io qemu-system-x86 qemu-utils gcc-mingw-w64-i686 binutils-mingw-w64-i686 mtools dosfstools xorriso debootstrap e2fsprogs socat busybox-static libwin-hivex-perl iptables ca-certificates chromium iproute2 openssh-server xz-utils gcc libasan8 libubsan1)
 DOCKERD_LOG=${RETROLAB_DOCKERD_LOG:-/var/log/retrolab-dockerd.log}
 DOCKERD_PID=${RETROLAB_DOCKERD_PID:-/var/run/retrolab-dockerd.pid}
 DOCKERD_WAIT_SECONDS=${RETROLAB_DOCKERD_WAIT:-60}

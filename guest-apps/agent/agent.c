@@ -8,10 +8,7 @@
 
 int g_verbose;
 
-/* Room for one largest frame plus a read's worth of what follows it. */
-#define RX_SIZE (MAX_FRAME + 4096UL)
-static unsigned char rx[RX_SIZE];
-static unsigned long rx_start, rx_end;
+static struct rx_buf rx;
 
 /* The reply being built, which is also the cached reply of the last request. */
 static unsigned char reply[MAX_FRAME];
@@ -156,64 +153,33 @@ static void handle(unsigned type, unsigned long seq, unsigned long fcrc, const u
     }
 }
 
-/* Handles every complete frame in rx, dropping garbage as PROTOCOL.md says. */
+/* Handles every complete frame in rx; rejected and corrupt requests are answered on the side. */
 static void drain(void)
 {
-    unsigned long avail, i, type, seq, len, total, fcrc;
-    unsigned char *f;
+    struct rx_frame f;
 
     for (;;) {
-        avail = rx_end - rx_start;
-        for (i = 0; i + 4 <= avail; i++) {
-            if (memcmp(rx + rx_start + i, magic, 4) == 0) {
-                break;
-            }
-        }
-        if (i + 4 > avail) {
-            /* no magic: keep a tail that may be the start of one */
-            rx_start = avail > 3 ? rx_end - 3 : rx_start;
+        switch (rx_next(&rx, &f)) {
+        case RX_MORE:
             return;
-        }
-        rx_start += i;
-        avail -= i;
-        if (avail < HEADER_SIZE) {
-            return;
-        }
-        f = rx + rx_start;
-        if (crc32_update(0, f, 16) != get_u32(f + 16)) {
-            rx_start += 1;
-            continue;
-        }
-        type = f[5];
-        seq = get_u32(f + 8);
-        len = get_u32(f + 12);
-        if (f[4] != PROTOCOL_VERSION) {
-            send_side(REP_ERROR, seq, ERR_BAD_VERSION, "frame protocol version %u is not supported; this agent speaks %u",
-                      (unsigned)f[4], PROTOCOL_VERSION);
-            rx_start += HEADER_SIZE;
-            continue;
-        }
-        if (len > MAX_PAYLOAD) {
-            send_side(REP_ERROR, seq, ERR_FRAME_TOO_LARGE, "frame payload of %lu bytes exceeds the limit of %lu bytes", len,
+        case RX_BAD_VERSION:
+            send_side(REP_ERROR, f.seq, ERR_BAD_VERSION, "frame protocol version %u is not supported; this agent speaks %u",
+                      f.version, PROTOCOL_VERSION);
+            break;
+        case RX_TOO_LARGE:
+            send_side(REP_ERROR, f.seq, ERR_FRAME_TOO_LARGE, "frame payload of %lu bytes exceeds the limit of %lu bytes", f.len,
                       MAX_PAYLOAD);
-            rx_start += HEADER_SIZE;
-            continue;
-        }
-        total = HEADER_SIZE + len + TRAILER_SIZE;
-        if (avail < total) {
-            return;
-        }
-        fcrc = crc32_update(0, f, HEADER_SIZE + len);
-        if (fcrc != get_u32(f + HEADER_SIZE + len)) {
+            break;
+        case RX_BAD_CRC:
             if (g_verbose) {
-                rt_eprintf("agent: seq %lu: bad frame CRC, NAK\r\n", seq);
+                rt_eprintf("agent: seq %lu: bad frame CRC, NAK\r\n", f.seq);
             }
-            send_side(REP_NAK, seq, ERR_BAD_CRC, "frame CRC mismatch on seq %lu (%lu payload bytes): retransmit", seq, len);
-            rx_start += 4;
-            continue;
+            send_side(REP_NAK, f.seq, ERR_BAD_CRC, "frame CRC mismatch on seq %lu (%lu payload bytes): retransmit", f.seq, f.len);
+            break;
+        default:
+            handle(f.type, f.seq, f.fcrc, f.payload, f.len);
+            break;
         }
-        handle((unsigned)type, seq, fcrc, f + HEADER_SIZE, len);
-        rx_start += total;
     }
 }
 
@@ -225,7 +191,8 @@ static void usage(void)
 int rt_main(int argc, char **argv)
 {
     const char *port = "COM1";
-    unsigned long got, len;
+    unsigned long got, len, cap;
+    unsigned char *buf;
     int i, failures = 0;
 
     for (i = 1; i < argc; i++) {
@@ -252,15 +219,8 @@ int rt_main(int argc, char **argv)
     serial_write(reply, seal(reply, REP_BANNER, 0, len));
 
     for (;;) {
-        if (rx_start == rx_end) {
-            rx_start = rx_end = 0;
-        }
-        if (rx_start > 0 && RX_SIZE - rx_end < 4096) {
-            memmove(rx, rx + rx_start, rx_end - rx_start);
-            rx_end -= rx_start;
-            rx_start = 0;
-        }
-        got = serial_read(rx + rx_end, RX_SIZE - rx_end);
+        buf = rx_space(&rx, &cap);
+        got = serial_read(buf, cap);
         if (got == 0) {
             /* a line error or a hang-up: back off and keep listening */
             if (++failures % 100 == 1) {
@@ -270,7 +230,7 @@ int rt_main(int argc, char **argv)
             continue;
         }
         failures = 0;
-        rx_end += got;
+        rx_commit(&rx, got);
         drain();
     }
 }

@@ -68,6 +68,32 @@ unsigned long rd_u32(struct reader *r);
 void rd_str16(struct reader *r, char *dst, unsigned max);
 const unsigned char *rd_rest(struct reader *r, unsigned long *n);
 
+/* receive.c: frames found in received bytes (PROTOCOL.md "Receiving"), no I/O */
+#define RX_READ_MIN 4096UL
+/* Room for one largest frame plus a read's worth of what follows it. */
+#define RX_SIZE (MAX_FRAME + RX_READ_MIN)
+struct rx_buf {
+    unsigned char data[RX_SIZE];
+    unsigned long start, end; /* the bytes not yet looked at are data[start..end) */
+};
+/* what rx_next found */
+#define RX_MORE 0        /* no whole frame yet: read more */
+#define RX_FRAME 1       /* a good frame */
+#define RX_BAD_VERSION 2 /* rejected: sound header, version not ours */
+#define RX_TOO_LARGE 3   /* rejected: sound header, length over MAX_PAYLOAD */
+#define RX_BAD_CRC 4     /* corrupt: sound header, frame CRC wrong */
+struct rx_frame {
+    unsigned version, type;
+    unsigned long seq, len;
+    unsigned long fcrc;            /* CRC of header and payload (RX_FRAME, RX_BAD_CRC) */
+    const unsigned char *payload; /* RX_FRAME: valid until the next rx_space */
+};
+/* Where to read next and how much fits (at least RX_READ_MIN after rx_next said RX_MORE). */
+unsigned char *rx_space(struct rx_buf *b, unsigned long *cap);
+void rx_commit(struct rx_buf *b, unsigned long n);
+/* Consumes what it reports; garbage is dropped on the way. */
+int rx_next(struct rx_buf *b, struct rx_frame *out);
+
 /* serial.c */
 int serial_open(const char *name);
 unsigned long serial_read(unsigned char *buf, unsigned long cap);

@@ -1,107 +1,124 @@
+import { createHash } from 'node:crypto';
 import { crc32 } from '../../src/util/crc32.ts';
-import { encodeFrame, FrameDecoder, HEADER_SIZE, MAX_PAYLOAD, TRAILER_SIZE, type Frame } from '../../src/agent/frame-codec.ts';
+import { FrameDecoder, HEADER_SIZE, MAX_PAYLOAD, TRAILER_SIZE } from '../../src/agent/frame-codec.ts';
+import { FLUSH, frameKey, fuzzBatches, sentKey, type FuzzInput } from './fuzz-inputs.ts';
 
 /**
- * A randomized fuzz of the host's FrameDecoder: random bytes, valid frames,
- * frames with flipped bits, truncated frames and oversized headers, pushed in
- * random splits. Checks on every input: no exception, the decoder never holds
- * more than one largest frame plus the chunk it was given, and every valid
- * frame that was not damaged comes out exactly once and unchanged.
+ * A randomized fuzz of the host's FrameDecoder over fuzz-inputs.ts. Checks on
+ * every read: no exception, the decoder never holds more than one largest
+ * frame plus the read it was given; per batch: every sound frame comes out
+ * exactly once and unchanged, nothing else comes out, every rejected header
+ * is reported, every damaged frame is reported corrupt.
  */
 
 export interface FuzzReport {
   inputs: number;
   framesSent: number;
   framesDecoded: number;
+  rejectedSent: number;
+  rejected: number;
+  damagedSent: number;
+  corrupt: number;
   maxBuffered: number;
+  /** sha256 of the event sequence (frames, rejections, corrupt frames), to compare the two receivers. */
+  eventDigest: string;
   failures: string[];
 }
 
-/** xorshift32: reproducible from the seed, so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x100000000;
+export const FUZZ_SEED = 0x5eed;
+
+export function emptyReport(inputs: number): FuzzReport {
+  return {
+    inputs,
+    framesSent: 0,
+    framesDecoded: 0,
+    rejectedSent: 0,
+    rejected: 0,
+    damagedSent: 0,
+    corrupt: 0,
+    maxBuffered: 0,
+    eventDigest: '',
+    failures: [],
   };
 }
 
-export function fuzzFrameDecoder(inputs: number, seed = 0x5eed): FuzzReport {
-  const random = rng(seed);
-  const int = (n: number) => Math.floor(random() * n);
-  const bytes = (n: number) => {
-    const out = Buffer.alloc(n);
-    for (let i = 0; i < n; i++) out[i] = int(256);
-    return out;
-  };
-  const report: FuzzReport = { inputs, framesSent: 0, framesDecoded: 0, maxBuffered: 0, failures: [] };
-  let decoder = new FrameDecoder();
-  const expected: Frame[] = [];
-  for (let i = 0; i < inputs; i++) {
-    if (i % 1000 === 999) {
-      // Zeros complete whatever length a damaged header announced; every sound frame must be out by then.
-      for (const event of decoder.push(Buffer.alloc(HEADER_SIZE + MAX_PAYLOAD + TRAILER_SIZE + 1))) {
-        if (event.kind !== 'frame') continue;
-        report.framesDecoded++;
-        const at = expected.findIndex(
-          (f) => f.seq === event.frame.seq && f.type === event.frame.type && f.payload.equals(event.frame.payload),
-        );
-        if (at >= 0) expected.splice(at, 1);
-      }
-      if (expected.length > 0) report.failures.push(`inputs ${i - 999}-${i}: ${expected.length} sound frame(s) never decoded`);
-      decoder = new FrameDecoder();
-      expected.length = 0;
-    }
-    let piece: Buffer;
-    const kind = int(6);
-    if (kind === 0) piece = bytes(int(300));
-    else if (kind === 1 || kind === 2) {
-      const frame = { type: int(256), seq: int(0xffffffff), payload: bytes(int(kind === 1 ? 64 : 4096)) };
-      piece = encodeFrame(frame);
-      expected.push(frame);
+/** Counts what a batch sent, to check against what the receiver reported. */
+export function countSent(report: FuzzReport, batch: FuzzInput[]): Map<string, number> {
+  const expected = new Map<string, number>();
+  for (const input of batch) {
+    for (const frame of input.frames) {
       report.framesSent++;
-    } else if (kind === 3) {
-      piece = encodeFrame({ type: int(256), seq: int(0xffffffff), payload: bytes(1 + int(200)) });
-      const at = HEADER_SIZE + int(piece.length - HEADER_SIZE);
-      piece[at] = (piece[at] ?? 0) ^ (1 + int(255));
-    } else if (kind === 4) {
-      piece = encodeFrame({ type: 1, seq: 1, payload: bytes(int(100)) });
-      piece = piece.subarray(0, int(piece.length));
-    } else {
-      // A sound header that announces a huge payload: must be rejected, not waited for.
-      piece = encodeFrame({ type: 2, seq: int(1000), payload: Buffer.alloc(0) });
-      piece.writeUInt32LE(MAX_PAYLOAD + 1 + int(0x7fffffff), 12);
-      piece.writeUInt32LE(crc32(piece.subarray(0, 16)), 16);
+      const key = sentKey(frame);
+      expected.set(key, (expected.get(key) ?? 0) + 1);
     }
-    let offset = 0;
-    while (offset < piece.length || (piece.length === 0 && offset === 0)) {
-      const size = piece.length === 0 ? 0 : 1 + int(piece.length - offset);
-      const chunk = piece.subarray(offset, offset + size);
-      offset += Math.max(size, 1);
+    if (input.kind === 'too-large' || input.kind === 'bad-version') report.rejectedSent++;
+    if (input.kind === 'damaged') report.damagedSent++;
+  }
+  return expected;
+}
+
+/** Takes one decoded frame off `expected`; a frame nobody sent (or sent fewer times) is a failure. */
+export function takeFrame(report: FuzzReport, expected: Map<string, number>, key: string, where: string): void {
+  report.framesDecoded++;
+  const left = expected.get(key) ?? 0;
+  if (left === 0) report.failures.push(`${where}: decoded a frame that was not sent (or sent fewer times): ${key}`);
+  else if (left === 1) expected.delete(key);
+  else expected.set(key, left - 1);
+}
+
+export function closeBatch(report: FuzzReport, expected: Map<string, number>, where: string): void {
+  const missing = [...expected.values()].reduce((a, b) => a + b, 0);
+  if (missing > 0) report.failures.push(`${where}: ${missing} sound frame(s) never decoded`);
+}
+
+export function fuzzFrameDecoder(inputs: number, seed = FUZZ_SEED): FuzzReport {
+  const report = emptyReport(inputs);
+  const digest = createHash('sha256');
+  let first = 0;
+  for (const batch of fuzzBatches(inputs, seed)) {
+    const where = `inputs ${first}-${first + batch.length - 1}`;
+    const expected = countSent(report, batch);
+    const decoder = new FrameDecoder();
+    const reads = batch.flatMap((input) => input.reads);
+    reads.push(FLUSH);
+    for (const chunk of reads) {
       let events;
       try {
         events = decoder.push(chunk);
       } catch (error) {
-        report.failures.push(`input ${i}: push threw ${String(error)}`);
+        report.failures.push(`${where}: push threw ${String(error)}`);
         break;
       }
       report.maxBuffered = Math.max(report.maxBuffered, decoder.buffered);
       if (decoder.buffered > HEADER_SIZE + MAX_PAYLOAD + TRAILER_SIZE + chunk.length) {
-        report.failures.push(`input ${i}: decoder holds ${decoder.buffered} bytes`);
+        report.failures.push(`${where}: decoder holds ${decoder.buffered} bytes`);
       }
       for (const event of events) {
-        if (event.kind !== 'frame') continue;
-        report.framesDecoded++;
-        const at = expected.findIndex(
-          (f) => f.seq === event.frame.seq && f.type === event.frame.type && f.payload.equals(event.frame.payload),
-        );
-        if (at >= 0) expected.splice(at, 1);
+        if (event.kind === 'frame') {
+          const key = frameKey({
+            type: event.frame.type,
+            seq: event.frame.seq,
+            length: event.frame.payload.length,
+            payloadCrc: crc32(event.frame.payload),
+          });
+          digest.update(`F ${key}\n`);
+          takeFrame(report, expected, key, where);
+        } else if (event.kind === 'rejected') {
+          report.rejected++;
+          digest.update(event.reason === 'too-large' ? `L ${event.seq} ${event.length}\n` : `V ${event.seq} ${event.version}\n`);
+        } else if (event.kind === 'corrupt') {
+          report.corrupt++;
+          digest.update(`N ${event.seq}\n`);
+        }
       }
     }
+    closeBatch(report, expected, where);
+    first += batch.length;
   }
+  if (report.rejected !== report.rejectedSent)
+    report.failures.push(`${report.rejected} rejected of ${report.rejectedSent} rejectable headers`);
+  if (report.corrupt < report.damagedSent)
+    report.failures.push(`${report.corrupt} corrupt reported of ${report.damagedSent} damaged frames`);
+  report.eventDigest = digest.digest('hex');
   return report;
 }

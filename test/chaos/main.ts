@@ -13,7 +13,8 @@ import { errorMessage } from '../../src/errors.ts';
 import { PROJECT_ROOT, cacheDir } from '../../src/util/paths.ts';
 import { makeWin9xDisk } from '../unit/licensed-fixtures.ts';
 import { badInputCases, runBadInput } from './bad-inputs.ts';
-import { fuzzFrameDecoder } from './frame-fuzz.ts';
+import { fuzzAgentReceive, MUTANTS } from './agent-receive.ts';
+import { fuzzFrameDecoder, type FuzzReport } from './frame-fuzz.ts';
 import { containersOf, leftoversOf, startCli, waitFor, watchLedger } from './process-faults.ts';
 
 export interface ChaosRow {
@@ -36,6 +37,21 @@ interface ChaosCase {
 }
 
 const LEFTOVER_WINDOW_MS = 30_000;
+
+let hostFuzzReport: FuzzReport | undefined;
+/** The FrameDecoder fuzz, run once: the agent's receiver is compared with it event for event. */
+function hostFuzz(): FuzzReport {
+  hostFuzzReport ??= fuzzFrameDecoder(100_000);
+  return hostFuzzReport;
+}
+
+function fuzzSummary(report: FuzzReport): string {
+  return `${report.framesDecoded}/${report.framesSent} sound frames decoded once, ${report.rejected}/${report.rejectedSent} bad headers rejected, ${report.corrupt} corrupt (${report.damagedSent} damaged sent)`;
+}
+
+function failuresOf(report: FuzzReport): string {
+  return report.failures.length ? `; ${report.failures.length} failure(s): ${report.failures.slice(0, 3).join('; ')}` : ', 0 failures';
+}
 const WINE_RUN = ['run', '--target', 'wine', '--scenario', 'dup-close', '--cycles', '3'];
 const WINE_VM_RUN = ['run', '--target', 'wine-vm', '--scenario', 'dup-close', '--cycles', '3'];
 
@@ -108,11 +124,28 @@ const CASES: ChaosCase[] = [
     name: 'FrameDecoder fuzz, 100,000 inputs',
     quick: true,
     run() {
-      const report = fuzzFrameDecoder(100_000);
+      const report = hostFuzz();
       return Promise.resolve({
         ok: report.failures.length === 0 && report.framesDecoded === report.framesSent,
-        result: `${report.framesDecoded}/${report.framesSent} sound frames decoded, max buffered ${report.maxBuffered} B, ${report.failures.length} failure(s)${report.failures.length ? `: ${report.failures.slice(0, 3).join('; ')}` : ''}`,
+        result: `${fuzzSummary(report)}, max buffered ${report.maxBuffered} B${failuresOf(report)}`,
       });
+    },
+  },
+  {
+    name: "agent's receive loop built for the host (gcc, ASan+UBSan), 100,000 inputs",
+    quick: true,
+    async run() {
+      const report = await fuzzAgentReceive(100_000);
+      const same = report.eventDigest === hostFuzz().eventDigest;
+      const caught: string[] = [];
+      for (const mutant of MUTANTS) if ((await fuzzAgentReceive(5_000, { mutant })).failures.length > 0) caught.push(mutant.name);
+      return {
+        ok: report.failures.length === 0 && report.framesDecoded === report.framesSent && same && caught.length === MUTANTS.length,
+        result:
+          `${fuzzSummary(report)}, held at most ${report.maxHeld} B, read room at least ${report.minRoom} B, ` +
+          `${same ? 'events identical to the FrameDecoder' : 'events DIFFER from the FrameDecoder'}, ` +
+          `${caught.length}/${MUTANTS.length} planted bugs caught${failuresOf(report)}`,
+      };
     },
   },
   {
