@@ -77,7 +77,7 @@ export async function buildAgentReceiveDriver(signal?: AbortSignal, mutant?: Mut
     path,
   ];
   try {
-    await runHostCommand('gcc', args, { ...(signal ? { signal } : {}), timeoutMs: 120_000 });
+    await runHostCommand('gcc', args, { signal, timeoutMs: 120_000 });
   } catch (error) {
     if (error instanceof HostCommandError && error.missing) {
       throw new PrerequisiteError(
@@ -101,7 +101,7 @@ function runDriver(
     const child = spawn(path, [], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, ASAN_OPTIONS: 'abort_on_error=1:detect_leaks=1', UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1' },
-      ...(signal ? { signal } : {}),
+      signal,
     });
     const stdout: Buffer[] = [];
     let stderr = '';
