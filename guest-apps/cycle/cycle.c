@@ -69,8 +69,7 @@ static void write_line(const char *line, unsigned len)
     LeaveCriticalSection(&out_lock);
 }
 
-/* One event line: "event=NAME role=ROLE app=K" then the fields of fmt. */
-static void emit(const char *event, const char *fmt, ...)
+void cycle_emit(const char *event, const char *fmt, ...)
 {
     char line[RT_LINE_MAX];
     unsigned n;
@@ -373,7 +372,7 @@ static unsigned local_port(SOCKET s)
 
 static void usage(const char *bad)
 {
-    emit("usage-error", "arg=%s", bad);
+    cycle_emit("usage-error", "arg=%s", bad);
     rt_eprintf("usage: %s [--cycles N] [--peer a.b.c.d:port] [--workaround dummy-socket|late-close]\r\n"
                "       [--close-order duplicate-first|original-first] [--leak-control] [--hold-ms N] [--out FILE]\r\n"
                "       [--eof-ms N] [--apps N [--parallel]] [--holder] [--hold-until FILE]\r\n"
@@ -506,7 +505,7 @@ static void close_and_emit(const char *event, SOCKET s, unsigned long cycle)
 {
     int rc = closesocket(s);
     int err = rc ? WSAGetLastError() : 0;
-    emit(event, "cycle=%lu ok=%d err=%d", cycle, rc == 0, err);
+    cycle_emit(event, "cycle=%lu ok=%d err=%d", cycle, rc == 0, err);
 }
 
 /* ---- child ---- */
@@ -523,36 +522,36 @@ static int child_main(void)
 
     rc = WSAStartup(method->winsock_version, &wsa);
     if (rc) {
-        emit("child-open", "cycle=%lu ok=0 err=%d call=WSAStartup", c, rc);
+        cycle_emit("child-open", "cycle=%lu ok=0 err=%d call=WSAStartup", c, rc);
         return EXIT_FAILED;
     }
     if (!pipe_read_all(opt.ctl, &len, sizeof len) || len > sizeof payload || !pipe_read_all(opt.ctl, payload, len)) {
-        emit("child-open", "cycle=%lu ok=0 err=%lu call=ReadFile", c, (unsigned long)GetLastError());
+        cycle_emit("child-open", "cycle=%lu ok=0 err=%lu call=ReadFile", c, (unsigned long)GetLastError());
         return EXIT_FAILED;
     }
     s = method->take(payload, len, &err);
-    emit("child-open", "cycle=%lu ok=%d err=%d call=%s", c, s != INVALID_SOCKET, s == INVALID_SOCKET ? err : 0, method->take_call);
+    cycle_emit("child-open", "cycle=%lu ok=%d err=%d call=%s", c, s != INVALID_SOCKET, s == INVALID_SOCKET ? err : 0, method->take_call);
     if (s == INVALID_SOCKET) {
         return EXIT_FAILED;
     }
     if (opt.workaround == WA_DUMMY) {
         dummy = socket(AF_INET, SOCK_STREAM, 0);
-        emit("dummy-socket", "cycle=%lu ok=%d err=%d", c, dummy != INVALID_SOCKET, dummy == INVALID_SOCKET ? WSAGetLastError() : 0);
+        cycle_emit("dummy-socket", "cycle=%lu ok=%d err=%d", c, dummy != INVALID_SOCKET, dummy == INVALID_SOCKET ? WSAGetLastError() : 0);
         failed |= dummy == INVALID_SOCKET;
     }
     /* The parent says when to go on, so it can close its original first. */
     if (!pipe_read_all(opt.ctl, &go, 1)) {
-        emit("child-send", "cycle=%lu ok=0 err=%lu call=ReadFile bytes=0", c, (unsigned long)GetLastError());
+        cycle_emit("child-send", "cycle=%lu ok=0 err=%lu call=ReadFile bytes=0", c, (unsigned long)GetLastError());
         return EXIT_FAILED;
     }
     rc = send(s, CHILD_DATA, CHILD_DATA_LEN, 0);
-    emit("child-send", "cycle=%lu ok=%d err=%d bytes=%d", c, rc == CHILD_DATA_LEN, rc == SOCKET_ERROR ? WSAGetLastError() : 0, rc == SOCKET_ERROR ? 0 : rc);
+    cycle_emit("child-send", "cycle=%lu ok=%d err=%d bytes=%d", c, rc == CHILD_DATA_LEN, rc == SOCKET_ERROR ? WSAGetLastError() : 0, rc == SOCKET_ERROR ? 0 : rc);
     failed |= rc != CHILD_DATA_LEN;
     if (opt.leak_control) {
-        emit("child-hold", "cycle=%lu", c);
+        cycle_emit("child-hold", "cycle=%lu", c);
     } else {
         rc = closesocket(s);
-        emit("child-close", "cycle=%lu ok=%d err=%d", c, rc == 0, rc ? WSAGetLastError() : 0);
+        cycle_emit("child-close", "cycle=%lu ok=%d err=%d", c, rc == 0, rc ? WSAGetLastError() : 0);
         failed |= rc != 0;
     }
     /* Stay alive until the parent lets go: plain mode closes the original
@@ -561,7 +560,7 @@ static int child_main(void)
     }
     if (dummy != INVALID_SOCKET) {
         rc = closesocket(dummy);
-        emit("dummy-close", "cycle=%lu ok=%d err=%d", c, rc == 0, rc ? WSAGetLastError() : 0);
+        cycle_emit("dummy-close", "cycle=%lu ok=%d err=%d", c, rc == 0, rc ? WSAGetLastError() : 0);
         failed |= rc != 0;
     }
     return failed ? EXIT_FAILED : EXIT_OK;
@@ -588,18 +587,18 @@ static int holder_main(void)
 
     rc = WSAStartup(method->winsock_version, &wsa);
     if (rc) {
-        emit("holder-open", "cycle=0 ok=0 err=%d call=WSAStartup", rc);
+        cycle_emit("holder-open", "cycle=0 ok=0 err=%d call=WSAStartup", rc);
         return EXIT_FAILED;
     }
     /* EOF on the control pipe: the parent is done (or gone). */
     while (pipe_read_all(opt.ctl, &c, sizeof c)) {
         if (!pipe_read_all(opt.ctl, &len, sizeof len) || len > sizeof payload || !pipe_read_all(opt.ctl, payload, len)) {
-            emit("holder-open", "cycle=%lu ok=0 err=%lu call=ReadFile", (unsigned long)c, (unsigned long)GetLastError());
+            cycle_emit("holder-open", "cycle=%lu ok=0 err=%lu call=ReadFile", (unsigned long)c, (unsigned long)GetLastError());
             return EXIT_FAILED;
         }
         err = 0;
         s = method->take(payload, len, &err);
-        emit("holder-open", "cycle=%lu ok=%d err=%d call=%s", (unsigned long)c, s != INVALID_SOCKET,
+        cycle_emit("holder-open", "cycle=%lu ok=%d err=%d call=%s", (unsigned long)c, s != INVALID_SOCKET,
              s == INVALID_SOCKET ? err : 0, method->take_call);
         if (s != INVALID_SOCKET) {
             held++;
@@ -657,7 +656,7 @@ static void check_peer_eof(SOCKET a, unsigned long c)
         }
         bytes += (unsigned long)n;
     }
-    emit("peer-eof", "cycle=%lu ok=%d err=%d bytes=%lu ms=%lu", c, ok, err, bytes, since(t0));
+    cycle_emit("peer-eof", "cycle=%lu ok=%d err=%d bytes=%lu ms=%lu", c, ok, err, bytes, since(t0));
 }
 
 /* Connects a new socket to target; on success *s is set. Emits socket/connect
@@ -670,22 +669,23 @@ static int connect_once(const char *event, unsigned long c, const struct sockadd
     struct sockaddr_in from;
     int fromlen = sizeof from;
     *accepted = INVALID_SOCKET;
-    *s = socket(AF_INET, SOCK_STREAM, 0);
+    *s = method->make_socket ? method->make_socket() : socket(AF_INET, SOCK_STREAM, 0);
     if (*s == INVALID_SOCKET) {
-        emit(event, "cycle=%lu ok=0 err=%d call=socket ms=%lu local_port=0", c, WSAGetLastError(), since(t0));
+        cycle_emit(event, "cycle=%lu ok=0 err=%d call=%s ms=%lu local_port=0", c, WSAGetLastError(),
+             method->make_socket ? method->make_call : "socket", since(t0));
         return 0;
     }
     if (connect(*s, (const struct sockaddr *)target, sizeof *target) != 0) {
         err = WSAGetLastError();
-        emit(event, "cycle=%lu ok=0 err=%d call=connect ms=%lu local_port=0", c, err, since(t0));
+        cycle_emit(event, "cycle=%lu ok=0 err=%d call=connect ms=%lu local_port=0", c, err, since(t0));
         closesocket(*s);
         *s = INVALID_SOCKET;
         return 0;
     }
-    emit(event, "cycle=%lu ok=1 err=0 call=connect ms=%lu local_port=%u", c, since(t0), local_port(*s));
+    cycle_emit(event, "cycle=%lu ok=1 err=0 call=connect ms=%lu local_port=%u", c, since(t0), local_port(*s));
     if (listener != INVALID_SOCKET) {
         *accepted = accept(listener, (struct sockaddr *)&from, &fromlen);
-        emit("accept", "cycle=%lu ok=%d err=%d", c, *accepted != INVALID_SOCKET, *accepted == INVALID_SOCKET ? WSAGetLastError() : 0);
+        cycle_emit("accept", "cycle=%lu ok=%d err=%d", c, *accepted != INVALID_SOCKET, *accepted == INVALID_SOCKET ? WSAGetLastError() : 0);
     }
     return 1;
 }
@@ -711,25 +711,25 @@ static int run_cycle(unsigned long c, const struct sockaddr_in *target, SOCKET l
            opt.workaround == WA_DUMMY ? "dummy-socket" : "none", opt.leak_control ? " --leak-control" : "");
     /* The child starts before the socket exists so it cannot inherit it. */
     err = spawn_self(args, 1, &sp, &where);
-    emit("child-start", "cycle=%lu ok=%d err=%lu call=%s pid=%lu ms=%lu", c, err == 0, (unsigned long)err, where,
+    cycle_emit("child-start", "cycle=%lu ok=%d err=%lu call=%s pid=%lu ms=%lu", c, err == 0, (unsigned long)err, where,
          err ? 0UL : (unsigned long)sp.pi.dwProcessId, since(t0));
     if (err) {
-        emit("cycle", "cycle=%lu ok=0 ms=%lu", c, since(t0));
+        cycle_emit("cycle", "cycle=%lu ok=0 ms=%lu", c, since(t0));
         return 0;
     }
     if (!connect_once("connect", c, target, listener, &s, &accepted)) {
         *stop = 1;
         code = finish_spawned(&sp);
-        emit("child-exit", "cycle=%lu ok=%d code=%lu", c, code == EXIT_OK, (unsigned long)code);
-        emit("cycle", "cycle=%lu ok=0 ms=%lu", c, since(t0));
+        cycle_emit("child-exit", "cycle=%lu ok=%d code=%lu", c, code == EXIT_OK, (unsigned long)code);
+        cycle_emit("cycle", "cycle=%lu ok=0 ms=%lu", c, since(t0));
         return 0;
     }
     rc = method->give(s, sp.pi.dwProcessId, sp.pi.hProcess, payload, &len);
-    emit("duplicate", "cycle=%lu ok=%d err=%d call=%s", c, rc == 0, rc, method->give_call);
+    cycle_emit("duplicate", "cycle=%lu ok=%d err=%d call=%s", c, rc == 0, rc, method->give_call);
     if (rc == 0) {
         frame = len;
         if (!pipe_write_all(sp.ctl, &frame, sizeof frame) || !pipe_write_all(sp.ctl, payload, len)) {
-            emit("handoff", "cycle=%lu ok=0 err=%lu", c, (unsigned long)GetLastError());
+            cycle_emit("handoff", "cycle=%lu ok=0 err=%lu", c, (unsigned long)GetLastError());
             ok = 0;
         } else {
             found = await_event(&sp, "child-open", 0, &child_ok);
@@ -744,7 +744,7 @@ static int run_cycle(unsigned long c, const struct sockaddr_in *target, SOCKET l
     }
     if (ok) {
         if (!pipe_write_all(sp.ctl, &go, 1)) {
-            emit("handoff", "cycle=%lu ok=0 err=%lu", c, (unsigned long)GetLastError());
+            cycle_emit("handoff", "cycle=%lu ok=0 err=%lu", c, (unsigned long)GetLastError());
             ok = 0;
         } else {
             found = await_event(&sp, "child-close", "child-hold", &child_ok);
@@ -756,10 +756,10 @@ static int run_cycle(unsigned long c, const struct sockaddr_in *target, SOCKET l
         s = INVALID_SOCKET;
     }
     code = finish_spawned(&sp);
-    emit("child-exit", "cycle=%lu ok=%d code=%lu", c, code == EXIT_OK, (unsigned long)code);
+    cycle_emit("child-exit", "cycle=%lu ok=%d code=%lu", c, code == EXIT_OK, (unsigned long)code);
     ok = ok && code == EXIT_OK;
     if (s != INVALID_SOCKET && opt.leak_control) {
-        emit("parent-hold", "cycle=%lu", c);
+        cycle_emit("parent-hold", "cycle=%lu", c);
         hold(held, s);
     } else if (s != INVALID_SOCKET) {
         close_and_emit("parent-close", s, c);
@@ -772,7 +772,7 @@ static int run_cycle(unsigned long c, const struct sockaddr_in *target, SOCKET l
             close_and_emit("peer-close", accepted, c);
         }
     }
-    emit("cycle", "cycle=%lu ok=%d ms=%lu", c, ok, since(t0));
+    cycle_emit("cycle", "cycle=%lu ok=%d ms=%lu", c, ok, since(t0));
     return ok;
 }
 
@@ -789,17 +789,17 @@ static int run_holder_cycle(unsigned long c, const struct sockaddr_in *target, S
 
     if (!connect_once("connect", c, target, listener, &s, &accepted)) {
         *stop = 1;
-        emit("cycle", "cycle=%lu ok=0 ms=%lu", c, since(t0));
+        cycle_emit("cycle", "cycle=%lu ok=0 ms=%lu", c, since(t0));
         return 0;
     }
     rc = method->give(s, holder.pi.dwProcessId, holder.pi.hProcess, payload, &len);
-    emit("duplicate", "cycle=%lu ok=%d err=%d call=%s", c, rc == 0, rc, method->give_call);
+    cycle_emit("duplicate", "cycle=%lu ok=%d err=%d call=%s", c, rc == 0, rc, method->give_call);
     ok = rc == 0;
     if (ok) {
         frame = len;
         if (!pipe_write_all(holder.ctl, &cycle, sizeof cycle) || !pipe_write_all(holder.ctl, &frame, sizeof frame) ||
             !pipe_write_all(holder.ctl, payload, len)) {
-            emit("handoff", "cycle=%lu ok=0 err=%lu", c, (unsigned long)GetLastError());
+            cycle_emit("handoff", "cycle=%lu ok=0 err=%lu", c, (unsigned long)GetLastError());
             ok = 0;
         } else {
             ok = await_event(&holder, "holder-open", 0, &opened) == 0 && opened;
@@ -809,7 +809,7 @@ static int run_holder_cycle(unsigned long c, const struct sockaddr_in *target, S
     if (accepted != INVALID_SOCKET) {
         close_and_emit("peer-close", accepted, c);
     }
-    emit("cycle", "cycle=%lu ok=%d ms=%lu", c, ok, since(t0));
+    cycle_emit("cycle", "cycle=%lu ok=%d ms=%lu", c, ok, since(t0));
     return ok;
 }
 
@@ -825,7 +825,7 @@ static int start_holder(void)
         rt_quote_arg(args, sizeof args, opt.hold_until);
     }
     err = spawn_self(args, 1, &holder, &where);
-    emit("holder-start", "ok=%d err=%lu call=%s pid=%lu", err == 0, (unsigned long)err, where,
+    cycle_emit("holder-start", "ok=%d err=%lu call=%s pid=%lu", err == 0, (unsigned long)err, where,
          err ? 0UL : (unsigned long)holder.pi.dwProcessId);
     return err == 0;
 }
@@ -850,17 +850,17 @@ static SOCKET open_listener(struct sockaddr_in *target)
     ((unsigned char *)&target->sin_addr)[0] = 127;
     ((unsigned char *)&target->sin_addr)[3] = 1;
     if (l == INVALID_SOCKET) {
-        emit("listen", "ok=0 err=%d call=socket port=0", WSAGetLastError());
+        cycle_emit("listen", "ok=0 err=%d call=socket port=0", WSAGetLastError());
         return l;
     }
     if (bind(l, (struct sockaddr *)target, sizeof *target) != 0 || listen(l, 5) != 0 ||
         getsockname(l, (struct sockaddr *)target, &len) != 0) {
         err = WSAGetLastError();
-        emit("listen", "ok=0 err=%d call=bind/listen port=0", err);
+        cycle_emit("listen", "ok=0 err=%d call=bind/listen port=0", err);
         closesocket(l);
         return INVALID_SOCKET;
     }
-    emit("listen", "ok=1 err=0 port=%u", swap16(target->sin_port));
+    cycle_emit("listen", "ok=1 err=0 port=%u", swap16(target->sin_port));
     return l;
 }
 
@@ -892,7 +892,7 @@ static void hold_for_a_while(unsigned long held)
     if (!opt.hold_ms) {
         return;
     }
-    emit("hold", "ms=%lu held=%lu", opt.hold_ms, held);
+    cycle_emit("hold", "ms=%lu held=%lu", opt.hold_ms, held);
     if (!opt.hold_until) {
         Sleep(opt.hold_ms);
         return;
@@ -905,15 +905,18 @@ static void hold_for_a_while(unsigned long held)
         }
         Sleep(HOLD_POLL_MS);
     }
-    emit("hold-end", "released=%d ms=%lu", released, since(t0));
+    cycle_emit("hold-end", "released=%d ms=%lu", released, since(t0));
 }
 
 static int setup_network(struct sockaddr_in *target, SOCKET *listener)
 {
     WSADATA wsa;
     int rc = WSAStartup(method->winsock_version, &wsa);
-    emit("wsastartup", "ok=%d err=%d version=%u.%u", rc == 0, rc, rc ? 0 : LOBYTE(wsa.wVersion), rc ? 0 : HIBYTE(wsa.wVersion));
+    cycle_emit("wsastartup", "ok=%d err=%d version=%u.%u", rc == 0, rc, rc ? 0 : LOBYTE(wsa.wVersion), rc ? 0 : HIBYTE(wsa.wVersion));
     if (rc) {
+        return 0;
+    }
+    if (method->prepare && !method->prepare()) {
         return 0;
     }
     *listener = INVALID_SOCKET;
@@ -943,7 +946,7 @@ static int parent_main(void)
     held.count = 0;
     held.sockets = (SOCKET *)rt_alloc((unsigned)(opt.cycles * 2 * sizeof(SOCKET)));
     if (!held.sockets) {
-        emit("error", "call=HeapAlloc err=%lu", (unsigned long)GetLastError());
+        cycle_emit("error", "call=HeapAlloc err=%lu", (unsigned long)GetLastError());
         return EXIT_SETUP;
     }
     for (c = 1; c <= opt.cycles && !stop; c++) {
@@ -962,7 +965,7 @@ static int parent_main(void)
     } else {
         hold_for_a_while(held.count);
     }
-    emit("summary", "ok=%d cycles=%lu cycles_run=%lu cycles_ok=%lu final_ok=%d held=%lu ms=%lu",
+    cycle_emit("summary", "ok=%d cycles=%lu cycles_run=%lu cycles_ok=%lu final_ok=%d held=%lu ms=%lu",
          cycles_ok == opt.cycles && final_ok, opt.cycles, run, cycles_ok, final_ok, held.count, since(t0));
     return cycles_ok == opt.cycles && final_ok ? EXIT_OK : EXIT_FAILED;
 }
@@ -1005,13 +1008,13 @@ static int launcher_main(void)
     apps = (struct spawned *)rt_alloc((unsigned)(opt.apps * sizeof *apps));
     threads = (HANDLE *)rt_alloc((unsigned)(opt.apps * sizeof *threads));
     if (!apps || !threads) {
-        emit("error", "call=HeapAlloc err=%lu", (unsigned long)GetLastError());
+        cycle_emit("error", "call=HeapAlloc err=%lu", (unsigned long)GetLastError());
         return EXIT_SETUP;
     }
     for (k = 1; k <= opt.apps; k++) {
         app_args(args, sizeof args, k);
         err = spawn_self(args, 0, &apps[k - 1], &where);
-        emit("app-start", "target_app=%lu ok=%d err=%lu call=%s pid=%lu", k, err == 0, (unsigned long)err, where,
+        cycle_emit("app-start", "target_app=%lu ok=%d err=%lu call=%s pid=%lu", k, err == 0, (unsigned long)err, where,
              err ? 0UL : (unsigned long)apps[k - 1].pi.dwProcessId);
         if (err) {
             apps[k - 1].pi.hProcess = 0;
@@ -1020,12 +1023,12 @@ static int launcher_main(void)
         if (opt.parallel) {
             threads[k - 1] = CreateThread(0, 0, relay_thread, &apps[k - 1], 0, &tid);
             if (!threads[k - 1]) {
-                emit("error", "call=CreateThread err=%lu", (unsigned long)GetLastError());
+                cycle_emit("error", "call=CreateThread err=%lu", (unsigned long)GetLastError());
                 relay_rest(&apps[k - 1]);
             }
         } else {
             code = finish_spawned(&apps[k - 1]);
-            emit("app-exit", "target_app=%lu ok=%d code=%lu", k, code == EXIT_OK, (unsigned long)code);
+            cycle_emit("app-exit", "target_app=%lu ok=%d code=%lu", k, code == EXIT_OK, (unsigned long)code);
             apps_ok += code == EXIT_OK;
         }
     }
@@ -1039,13 +1042,13 @@ static int launcher_main(void)
                 CloseHandle(threads[k - 1]);
             }
             code = finish_spawned(&apps[k - 1]);
-            emit("app-exit", "target_app=%lu ok=%d code=%lu", k, code == EXIT_OK, (unsigned long)code);
+            cycle_emit("app-exit", "target_app=%lu ok=%d code=%lu", k, code == EXIT_OK, (unsigned long)code);
             apps_ok += code == EXIT_OK;
         }
     }
     final_ok = final_connect(&target, listener);
     hold_for_a_while(0);
-    emit("summary", "ok=%d apps=%lu apps_ok=%lu final_ok=%d ms=%lu", apps_ok == opt.apps && final_ok, opt.apps, apps_ok,
+    cycle_emit("summary", "ok=%d apps=%lu apps_ok=%lu final_ok=%d ms=%lu", apps_ok == opt.apps && final_ok, opt.apps, apps_ok,
          final_ok, since(t0));
     return apps_ok == opt.apps && final_ok ? EXIT_OK : EXIT_FAILED;
 }
@@ -1067,12 +1070,12 @@ int cycle_main(int argc, char **argv, const struct dup_method *m)
                           FILE_ATTRIBUTE_NORMAL, 0);
         if (out == INVALID_HANDLE_VALUE) {
             out = GetStdHandle(STD_OUTPUT_HANDLE);
-            emit("error", "call=CreateFileA err=%lu", (unsigned long)GetLastError());
+            cycle_emit("error", "call=CreateFileA err=%lu", (unsigned long)GetLastError());
             return EXIT_SETUP;
         }
     }
     if (!GetModuleFileNameA(0, exe_path, sizeof exe_path)) {
-        emit("error", "call=GetModuleFileNameA err=%lu", (unsigned long)GetLastError());
+        cycle_emit("error", "call=GetModuleFileNameA err=%lu", (unsigned long)GetLastError());
         return EXIT_SETUP;
     }
     if (opt.child) {
@@ -1084,7 +1087,7 @@ int cycle_main(int argc, char **argv, const struct dup_method *m)
     if (opt.apps) {
         role = "launcher";
     }
-    emit("start", "prog=%s pid=%lu mode=%s close_order=%s cycles=%lu peer=%s apps=%lu parallel=%d eof_ms=%lu hold_ms=%lu",
+    cycle_emit("start", "prog=%s pid=%lu mode=%s close_order=%s cycles=%lu peer=%s apps=%lu parallel=%d eof_ms=%lu hold_ms=%lu",
          method->prog, (unsigned long)GetCurrentProcessId(), mode_name(),
          opt.original_first ? "original-first" : "duplicate-first", opt.cycles, opt.peer ? opt.peer : "self", opt.apps,
          opt.parallel, opt.eof_ms, opt.hold_ms);

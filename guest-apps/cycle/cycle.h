@@ -30,8 +30,19 @@ struct dup_method {
     /* Opens the copy described by payload in the child. Returns the socket,
      * or INVALID_SOCKET with *err set. */
     SOCKET (*take)(const void *payload, unsigned len, int *err);
+    /* Called once after WSAStartup in every process that connects (parent,
+     * launcher); it reports what it chose with cycle_emit. Returns 1, or 0
+     * when the program cannot go on (exit code 3). 0: nothing to prepare. */
+    int (*prepare)(void);
+    /* Makes the socket that is connected and duplicated, named by
+     * make_call; 0: socket(AF_INET, SOCK_STREAM, 0), the Winsock 1.1 way. */
+    SOCKET (*make_socket)(void);
+    const char *make_call;
 };
 
 int cycle_main(int argc, char **argv, const struct dup_method *method);
+
+/* Writes one event line, "event=NAME role=ROLE app=K" and the fields of fmt. */
+void cycle_emit(const char *event, const char *fmt, ...);
 
 #endif

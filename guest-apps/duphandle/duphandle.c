@@ -28,7 +28,7 @@ static SOCKET take(const void *payload, unsigned len, int *err)
 }
 
 static const struct dup_method duplicate_handle = {
-    "duphandle", MAKEWORD(1, 1), "DuplicateHandle", "inherited-value", give, take
+    "duphandle", MAKEWORD(1, 1), "DuplicateHandle", "inherited-value", give, take, 0, 0, 0
 };
 
 int rt_main(int argc, char **argv)

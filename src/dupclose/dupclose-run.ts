@@ -69,6 +69,17 @@ export function summarizeDupcloseRun(events: readonly DupcloseEvent[]): Dupclose
             message: `${event.event === 'wsastartup' ? 'WSAStartup' : 'the loopback listener'} failed`,
           });
         break;
+      case 'provider':
+        if (!event.ok)
+          fail({
+            step: 'provider',
+            error: event.err,
+            message:
+              event.call === 'choose'
+                ? `none of the ${event.providers} Winsock providers is plain TCP (KB Q216603: a QoS-capable one cannot be duplicated)`
+                : `listing the Winsock providers failed (${event.call})`,
+          });
+        break;
       case 'holder-start':
         if (!event.ok) fail({ step: 'holder-start', error: event.err, message: `starting the holder process failed (${event.call})` });
         break;

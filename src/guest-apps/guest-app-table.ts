@@ -19,14 +19,16 @@ export interface GuestAppSpec {
 }
 
 const RT = 'guest-apps/rt/rt.c';
+/** The provider choice of KB Q216603 (guest-apps/provider/provider.h). */
+const PROVIDER = ['guest-apps/provider/choose.c', 'guest-apps/provider/enumerate.c'];
 const ALL_OSES: readonly GuestOs[] = GUEST_OSES;
 
 export const GUEST_APPS = {
   dupclose: {
     name: 'dupclose',
     summary: 'KB Q198663 cycle through WSADuplicateSocket (Winsock 2)',
-    sources: ['guest-apps/dupclose/dupclose.c', 'guest-apps/cycle/cycle.c', RT],
-    includeDirs: ['guest-apps/rt', 'guest-apps/cycle'],
+    sources: ['guest-apps/dupclose/dupclose.c', 'guest-apps/cycle/cycle.c', ...PROVIDER, RT],
+    includeDirs: ['guest-apps/rt', 'guest-apps/cycle', 'guest-apps/provider'],
     libs: ['ws2_32', 'kernel32'],
     // Every OS with Winsock 2 (so not Windows 95 without the update).
     supportedOs: osesWithDll('ws2_32.dll'),
@@ -38,6 +40,14 @@ export const GUEST_APPS = {
     includeDirs: ['guest-apps/rt', 'guest-apps/cycle'],
     libs: ['wsock32', 'kernel32'],
     supportedOs: ALL_OSES,
+  },
+  providers: {
+    name: 'providers',
+    summary: 'lists the Winsock 2 providers and the one dupclose makes its sockets on (KB Q216603)',
+    sources: ['guest-apps/providers/providers.c', ...PROVIDER, RT],
+    includeDirs: ['guest-apps/rt', 'guest-apps/provider'],
+    libs: ['ws2_32', 'kernel32'],
+    supportedOs: osesWithDll('ws2_32.dll'),
   },
   tcptab: {
     name: 'tcptab',

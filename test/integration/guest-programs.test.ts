@@ -75,7 +75,7 @@ function expectCleanCycles(list: Event[], cycles: number, app = '0'): void {
 }
 
 beforeAll(async () => {
-  const built = await buildGuestApps({ only: ['dupclose', 'duphandle', 'tcptab'] });
+  const built = await buildGuestApps({ only: ['dupclose', 'duphandle', 'tcptab', 'providers'] });
   const binDir = dirname(built[0]!.path);
   docker = await connectDocker();
   wine = await docker.start({
@@ -99,6 +99,34 @@ afterAll(async () => {
   await docker?.[Symbol.asyncDispose]();
 });
 
+const XP1_GUARANTEED_DELIVERY = 0x2;
+const XP1_QOS_SUPPORTED = 0x2000;
+
+describe("the provider choice on Wine's list (KB Q216603)", () => {
+  it(
+    'lists every provider and chooses a TCP one that is base and not QoS-capable',
+    async () => {
+      const { result, list } = await run('providers');
+      expect(result.exitCode, describeRun(result)).toBe(0);
+      const entries = only(list, 'entry');
+      expect(entries.length, describeRun(result)).toBeGreaterThan(1);
+      const [choice] = only(list, 'choice');
+      expect(choice?.f, describeRun(result)).toMatchObject({ ok: '1', providers: String(entries.length) });
+      const chosen = entries.find((e) => e.f.index === choice?.f.index);
+      // The choice line repeats the fields of the entry it names.
+      expect(chosen?.f.catalog_id).toBe(choice?.f.catalog_id);
+      expect(chosen?.f).toMatchObject({ af: '2', type: '1', protocol: '6', chain_len: '1' });
+      const flags = Number.parseInt(chosen?.f.flags1 ?? '', 16);
+      expect(flags & XP1_GUARANTEED_DELIVERY).toBe(XP1_GUARANTEED_DELIVERY);
+      expect(flags & XP1_QOS_SUPPORTED).toBe(0);
+      // dupclose makes its sockets on the same provider.
+      const run1 = await run('dupclose', ['--cycles', '1']);
+      expect(only(run1.list, 'provider')[0]?.f).toMatchObject({ ok: '1', index: choice?.f.index, catalog_id: choice?.f.catalog_id });
+    },
+    SLOW,
+  );
+});
+
 describe('dupclose under Wine', () => {
   it(
     'runs 20 plain KB cycles: every step and the final connect succeed',
@@ -107,6 +135,10 @@ describe('dupclose under Wine', () => {
       expect(result.exitCode, describeRun(result)).toBe(0);
       expect(only(list, 'start')[0]?.f).toMatchObject({ prog: 'dupclose', mode: 'plain', close_order: 'duplicate-first', cycles: '20' });
       expect(only(list, 'wsastartup')[0]?.f).toMatchObject({ ok: '1', version: '2.2' });
+      // KB Q216603: the sockets are made on the plain TCP provider, said once per process that connects.
+      expect(only(list, 'provider').map((e) => e.f)).toEqual([
+        expect.objectContaining({ ok: '1', call: 'choose', af: '2', type: '1', protocol: '6', chain_len: '1' }),
+      ]);
       expectCleanCycles(list, 20);
       expect(only(list, 'duplicate').every((e) => e.f.call === 'WSADuplicateSocketA')).toBe(true);
       expect(only(list, 'final-connect')[0]?.f).toMatchObject({ ok: '1', err: '0' });

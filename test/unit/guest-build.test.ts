@@ -158,6 +158,8 @@ describe('Open Watcom build steps', () => {
         'name ../../dupclose.exe',
         'file guest-apps_dupclose_dupclose.obj',
         'file guest-apps_cycle_cycle.obj',
+        'file guest-apps_provider_choose.obj',
+        'file guest-apps_provider_enumerate.obj',
         'file guest-apps_rt_rt.obj',
         'library ws2_32.lib',
         'library kernel32.lib',

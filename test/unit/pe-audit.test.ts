@@ -67,7 +67,10 @@ describe.each(TOOLCHAIN_KINDS)('the real guest programs built with %s', (toolcha
 
   it('dupclose uses the Winsock 2 calls through ws2_32 and so is refused for Windows 95 retail', async () => {
     const image = await readPeFile(guestAppPath('dupclose'));
-    expect(importedNames(image, 'ws2_32.dll')).toEqual(expect.arrayContaining(['WSADuplicateSocketA', 'WSASocketA', 'closesocket']));
+    // WSAEnumProtocolsA: the provider choice of KB Q216603 (guest-apps/provider/).
+    expect(importedNames(image, 'ws2_32.dll')).toEqual(
+      expect.arrayContaining(['WSADuplicateSocketA', 'WSAEnumProtocolsA', 'WSASocketA', 'closesocket']),
+    );
     const problems = auditPe(image, ['win95']);
     expect(problems).toEqual([
       {
@@ -83,6 +86,8 @@ describe.each(TOOLCHAIN_KINDS)('the real guest programs built with %s', (toolcha
     const image = await readPeFile(guestAppPath('duphandle'));
     expect(importedNames(image, 'ws2_32.dll')).toEqual([]);
     expect(importedNames(image, 'wsock32.dll')).toEqual(expect.arrayContaining(['socket', 'connect', 'closesocket']));
+    // A Winsock 1.1 program keeps socket(); wsock32 has no WSAEnumProtocolsA on Windows 95.
+    expect(importedNames(image, 'wsock32.dll')).not.toContain('WSAEnumProtocolsA');
     expect(importedNames(image, 'kernel32.dll')).toContain('DuplicateHandle');
     expect(auditPe(image, ['win95'])).toEqual([]);
   });

@@ -122,6 +122,24 @@ describe('summarizeDupcloseRun', () => {
     expect(summarizeDupcloseRun([]).programFailure?.step).toBe('start');
   });
 
+  it('reads the provider choice, and a list with no plain TCP provider as a failure of the program (KB Q216603)', () => {
+    const start =
+      'event=start role=parent app=0 prog=dupclose pid=1 mode=plain close_order=duplicate-first cycles=3 peer=self apps=0 parallel=0 eof_ms=0 hold_ms=0\nevent=wsastartup role=parent app=0 ok=1 err=0 version=2.2\n';
+    // As printed under Wine 8.
+    const chosen = parseDupcloseEvents(
+      `${start}event=provider role=parent app=0 ok=1 err=0 call=choose providers=7 index=0 catalog_id=1001 af=2 type=1 protocol=6 chain_len=1 flags1=0x20066 name=TCP/IP\n`,
+    );
+    expect(chosen[2]).toMatchObject({ event: 'provider', ok: true, index: 0, catalog_id: 1001, chain_len: 1, name: 'TCP/IP' });
+    const none = summarizeDupcloseRun(
+      parseDupcloseEvents(`${start}event=provider role=parent app=0 ok=0 err=0 call=choose providers=3 index=-1\n`),
+    );
+    expect(none.programFailure).toEqual({
+      step: 'provider',
+      error: 0,
+      message: 'none of the 3 Winsock providers is plain TCP (KB Q216603: a QoS-capable one cannot be duplicated)',
+    });
+  });
+
   it('notices the hold that a while-running snapshot waits for', () => {
     const run = summarizeDupcloseRun(parseDupcloseEvents('event=hold role=parent app=0 ms=30000 held=40\n'));
     expect([run.holding, run.held]).toEqual([true, 40]);
