@@ -38,6 +38,8 @@ export interface PositionalSpec {
   name: string;
   description: string;
   required: boolean;
+  /** The last positional may take every remaining word (`results merge DIR...`). */
+  multiple?: boolean;
 }
 
 /** A command's implementation: reads its parsed arguments, returns an exit code, never calls process.exit. */

@@ -189,6 +189,45 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
   },
   {
+    name: 'hosts',
+    summary: 'lists the Docker hosts a run would use: engine version, CPUs, memory, KVM, retrolab images, free slots',
+    options: [
+      LAB_OPTIONS.find((option) => option.name === 'host')!,
+      LAB_OPTIONS.find((option) => option.name === 'jobs')!,
+      { name: 'json', type: 'boolean', description: 'print the hosts as JSON instead of a table' },
+    ],
+    details: () => Promise.resolve('exits 3 when a host cannot be reached (the others are still listed).'),
+    load: async () => (await import('./commands/hosts.ts')).hostsCommand,
+    reaped: true,
+  },
+  {
+    name: 'results',
+    summary: 'stored results',
+    subcommands: [
+      {
+        name: 'results merge',
+        summary: 'joins the results of --shard i/n runs into the results of the whole matrix (results.json, junit.xml)',
+        positionals: [
+          {
+            name: 'DIR',
+            required: true,
+            multiple: true,
+            description: "each shard's run folder, its results.json, or a results folder with latest/",
+          },
+        ],
+        options: [
+          {
+            name: 'out',
+            type: 'string',
+            value: 'DIR',
+            description: 'write <run-id>/ and latest under DIR (default results/, or RETROLAB_RESULTS)',
+          },
+        ],
+        load: async () => (await import('./commands/results-merge.ts')).resultsMergeCommand,
+      },
+    ],
+  },
+  {
     name: 'help',
     summary: 'prints the commands, or the help of one: retrolab help lab',
     usage: ['retrolab help [COMMAND [SUBCOMMAND]]'],

@@ -58,7 +58,10 @@ export function usageLines(command: CommandSpec): string[] {
     return [`${name} <${command.subcommands.map((child) => child.name.split(' ').at(-1)).join('|')}> [options]`];
   const options = command.options ?? [];
   const parts = [
-    ...(command.positionals ?? []).map((positional) => (positional.required ? positional.name : `[${positional.name}]`)),
+    ...(command.positionals ?? []).map((positional) => {
+      const word = `${positional.name}${positional.multiple ? '...' : ''}`;
+      return positional.required ? word : `[${word}]`;
+    }),
     ...options.filter((option) => option.required).map(optionSynopsis),
     ...options.filter((option) => !option.required).map(optionSynopsis),
   ];

@@ -9,6 +9,8 @@ import { UsageError } from './usage-error.ts';
 import { quoteInput } from '../util/quote-input.ts';
 import { formatRows, usageLines } from './help.ts';
 import { RUN_FILES } from './run-files.ts';
+import { errorMessage } from '../errors.ts';
+import { formatShard, parseShard, type Shard } from '../scheduler/shard.ts';
 
 /**
  * The options of `lab` and `run`. Adding one is one entry here (parsed,
@@ -73,6 +75,26 @@ export const LAB_OPTIONS: readonly OptionSpec[] = [
     description:
       "run a target's scenarios in one guest instead of a fresh guest each (faster, not isolated: a leak carries over; results.json says reused)",
   },
+  {
+    name: 'host',
+    type: 'string',
+    multiple: true,
+    value: 'URL',
+    description:
+      'a Docker host to run on: ssh://user@host[:port] or unix:///path (repeatable; default: hosts in retrolab.config.json, else DOCKER_HOST, else the local engine)',
+  },
+  {
+    name: 'jobs',
+    type: 'string',
+    value: 'N',
+    description: "scenarios at a time on each host named (slots; default 1, or the config's slots)",
+  },
+  {
+    name: 'shard',
+    type: 'string',
+    value: 'I/N',
+    description: 'run only the I-th of N parts of the matrix (CI sharding; join them with results merge)',
+  },
   { name: 'verbose', type: 'boolean', description: 'print every line the guest programs log' },
 ];
 
@@ -119,11 +141,21 @@ export interface LabOptions {
   reuseGuest: boolean;
   failOnSkip: boolean;
   verbose: boolean;
+  /** `--host` values, in order (chosen against the config and DOCKER_HOST when the run starts). */
+  hosts: string[];
+  /** `--jobs`: slots per host. */
+  jobs?: number;
+  /** `--shard i/n`. */
+  shard?: Shard;
 }
 
 /** The options as they were given, for results.json (`options`): what a reader needs to rerun it. */
 export function labOptionsRecord(options: LabOptions): Record<string, string | number | boolean | string[]> {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+  const { shard, ...rest } = options;
+  return {
+    ...Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined)),
+    ...(shard ? { shard: formatShard(shard) } : {}),
+  };
 }
 
 function listOf<T extends string>(values: readonly string[]): T[] {
@@ -159,6 +191,16 @@ export async function parseLabOptions(args: ParsedArgs, mode: 'lab' | 'run'): Pr
     return n;
   };
   const cycles = number('cycles', 1, 10_000);
+  const jobs = number('jobs', 1, 64);
+  let shard: Shard | undefined;
+  const shardText = args.string('shard');
+  if (shardText !== undefined) {
+    try {
+      shard = parseShard(shardText);
+    } catch (error) {
+      problems.push(errorMessage(error));
+    }
+  }
   const tolerance = number('tolerance', 0, 1);
   if (args.has('patch-install') && !args.has('patch')) problems.push('--patch-install: needs --patch DIR (the folder it installs)');
   if (args.has('tolerance') && !args.has('baseline')) problems.push('--tolerance: only means something with --baseline FILE');
@@ -183,5 +225,8 @@ export async function parseLabOptions(args: ParsedArgs, mode: 'lab' | 'run'): Pr
     reuseGuest: args.flag('reuse-guest'),
     failOnSkip: args.flag('fail-on-skip'),
     verbose: args.flag('verbose'),
+    hosts: args.strings('host'),
+    jobs: jobs === undefined ? undefined : Math.floor(jobs),
+    shard,
   };
 }

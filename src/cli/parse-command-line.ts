@@ -112,7 +112,7 @@ export async function parseOptions(spec: CommandSpec, args: readonly string[]): 
   }
   const positionals = parsed.positionals;
   const allowed = spec.positionals ?? [];
-  if (positionals.length > allowed.length) {
+  if (positionals.length > allowed.length && !allowed.at(-1)?.multiple) {
     const extra = positionals
       .slice(allowed.length)
       .map((word) => quoteInput(word))

@@ -47,6 +47,11 @@ export async function chooseAccel(
 async function decide(docker: DockerClient, spec: QemuVmSpec, options: { signal?: AbortSignal }): Promise<AccelChoice> {
   if (spec.accel === 'tcg') return { accel: 'tcg', reason: 'the VM spec asks for TCG' };
   if (!spec.kvmAllowed) return { accel: 'tcg', reason: `the VM spec of ${spec.target} forbids KVM (kvmAllowed: false)` };
+  return kvmOnEngine(docker, options);
+}
+
+/** Whether a guest runs under KVM on this engine's machine (`kvm`) or not (`tcg`, with the reason); probed once per engine. */
+export function kvmOnEngine(docker: DockerClient, options: { signal?: AbortSignal } = {}): Promise<AccelChoice> {
   let probe = probes.get(docker.endpoint);
   if (!probe) {
     probe = probeKvm(docker, options);

@@ -21,10 +21,21 @@ import { prepareTarget, type PreparedTarget, type PrepareOptions, type StartedTa
 import { infraErrorVerdict, skippedVerdict } from '../verdict/verdict.ts';
 import { PatchInstallError, preparePatch, type PatchSpec } from './patch.ts';
 import { PhaseClock } from './phase-clock.ts';
+import { selectShard, type Shard } from '../scheduler/shard.ts';
+import { schedule } from '../scheduler/work-scheduler.ts';
 import { runScenarioOnFreshGuest, runScenarioOnGuest, type ScenarioUnitOptions } from './scenario-unit.ts';
 
-export interface MatrixOptions {
+/** One Docker host the matrix may run on: `slots` scenarios at a time. */
+export interface MatrixHost {
+  /** What progress lines and results.json call it (`local`, `user@machine`). */
+  name: string;
   docker: DockerClient;
+  slots: number;
+}
+
+export interface MatrixOptions {
+  /** The hosts the scenarios spread over (one, for a run on the local engine). */
+  hosts: readonly MatrixHost[];
   targets: readonly TargetName[];
   scenarios: readonly ScenarioName[];
   signal?: AbortSignal;
@@ -47,101 +58,249 @@ export interface MatrixOptions {
    * progress sink has already been told once for all its scenarios.
    */
   onEntry?: (entry: ResultEntry, origin: 'scenario' | 'target') => void;
+  /** `--shard i/n`: only this part of the work items (split by matrixItemKeys, the same on every machine). */
+  shard?: Shard;
 }
 
 /** How the matrix gets a target ready; prepareTarget, or a fake in unit tests. */
 export type PrepareFn = (target: TargetName, options: PrepareOptions) => Promise<PreparedTarget>;
 
+/** One unit the scheduler places: a scenario of a target (with --reuse-guest, all of a target's scenarios in one guest). */
+export interface WorkItem {
+  target: TargetName;
+  scenarios: readonly ScenarioName[];
+}
+
+const itemKey = (item: WorkItem) => `${item.target} ${item.scenarios.join('+')}`;
+
+/** The work items of a run (of its shard, with `shard`), in the order a whole run takes them. */
+export function matrixItems(options: Pick<MatrixOptions, 'targets' | 'scenarios' | 'reuseGuest' | 'shard'>): WorkItem[] {
+  const items: WorkItem[] = options.reuseGuest
+    ? options.targets.map((target) => ({ target, scenarios: options.scenarios }))
+    : options.targets.flatMap((target) => options.scenarios.map((scenario) => ({ target, scenarios: [scenario] })));
+  return options.shard ? selectShard(items, itemKey, options.shard) : items;
+}
+
+/** A host stopped answering while an item ran on it: the scheduler queues the item again elsewhere. */
+class HostDroppedError extends Error {
+  constructor(host: string, detail: string) {
+    super(`${host} stopped answering (${detail})`);
+    this.name = 'HostDroppedError';
+  }
+}
+
+/** Why the rest of a target cannot run (not prepared here, another system, a patch that does not install). */
+interface TargetStop {
+  verdict: Verdict;
+  extra: { patch?: PatchRecord };
+}
+
 /**
- * Runs every scenario on every target and decides each verdict. Each target
- * is prepared once (programs, disk, saved state); then every scenario runs on
- * a fresh guest of its own (runScenarioOnFreshGuest), or, with `reuseGuest`,
- * all of them on one guest that is replaced only after an infra-error. A
- * target that cannot run here is `skipped` with the fix; one that breaks is an
- * `infra-error` for the scenarios it could not run, with its artifacts saved.
+ * Runs every scenario on every target and decides each verdict. The work
+ * items — target × scenario, each on a fresh guest of its own
+ * (runScenarioOnFreshGuest), or with `reuseGuest` one item per target whose
+ * scenarios share a guest — are spread over the free slots of every host
+ * (src/scheduler/work-scheduler.ts). A target is prepared once per host that
+ * runs it (programs, disk, saved state), the first time an item of it lands
+ * there; a target's first item runs alone, since its preparation makes what
+ * the others reuse. A target that cannot run here is `skipped` with the fix;
+ * one that breaks is an `infra-error` for the scenarios it could not run,
+ * with its artifacts saved. An item whose host stops answering is queued
+ * again once on another host; every entry records the host it ran on.
  */
 export async function runMatrix(options: MatrixOptions): Promise<RunResults> {
   const progress = options.onProgress ?? silentProgress;
   const prepare = options.prepare ?? prepareTarget;
   const call = { signal: options.signal };
   const startedAt = new Date();
-  const entries: ResultEntry[] = [];
-  const add = (entry: ResultEntry, origin: 'scenario' | 'target' = 'scenario') => {
-    entries.push(entry);
-    options.onEntry?.(entry, origin);
-  };
   const patch = options.patch ? await preparePatch(options.patch, call) : undefined;
+  // Progress from several guests at once interleaves: each line then says which host it comes from.
+  const parallel = options.hosts.length > 1 || options.hosts.some((host) => host.slots > 1);
+  const onHost = (host: string): ProgressSink =>
+    parallel ? (event) => progress({ ...event, scope: `${event.scope} @${host}` }) : progress;
 
-  for (const target of options.targets) {
-    options.signal?.throwIfAborted();
-    const expectations = await loadExpectations(target, call);
-    let prepared: PreparedTarget;
-    const targetStarted = Date.now();
-    const failTarget = (verdict: Verdict, scenarios: readonly ScenarioName[], extra: { patch?: PatchRecord } = {}) => {
-      progress({ kind: verdict.status === 'skipped' ? 'step' : 'warn', scope: target, message: `${verdict.status}: ${verdict.reason}` });
-      for (const scenario of scenarios)
-        add(resultEntryFrom(verdict, { target, scenario, durationMs: Date.now() - targetStarted, ...extra }), 'target');
-    };
-    try {
-      const prepareArtifacts = options.artifactsDir?.(target, 'prepare');
-      prepared = await prepare(target, {
-        docker: options.docker,
-        onProgress: progress,
-        ...call,
-        artifactsDir: prepareArtifacts,
-      });
-    } catch (error) {
-      options.signal?.throwIfAborted();
-      failTarget(
-        error instanceof TargetSkippedError
-          ? skippedVerdict(error.reason, error.fix)
-          : infraErrorVerdict(`${target} could not be prepared: ${errorMessage(error)}`),
-        options.scenarios,
-      );
-      continue;
+  const expectations = new Map<TargetName, ReturnType<typeof loadExpectations>>();
+  const expectationsOf = (target: TargetName) => {
+    let loaded = expectations.get(target);
+    if (!loaded) {
+      loaded = loadExpectations(target, call);
+      expectations.set(target, loaded);
     }
+    return loaded;
+  };
 
+  // One preparation at a time: they build the same guest programs and disks into the same cache.
+  let prepareQueue: Promise<unknown> = Promise.resolve();
+  const preparations = new Map<string, Promise<PreparedTarget>>();
+  const preparedOn = (target: TargetName, host: MatrixHost, signal: AbortSignal): Promise<PreparedTarget> => {
+    const key = `${target}\u0000${host.name}`;
+    let prepared = preparations.get(key);
+    if (!prepared) {
+      const artifactsDir = options.artifactsDir?.(target, 'prepare');
+      const next = prepareQueue.then(() => prepare(target, { docker: host.docker, onProgress: onHost(host.name), signal, artifactsDir }));
+      prepareQueue = next.catch(() => undefined);
+      prepared = next;
+      preparations.set(key, prepared);
+    }
+    return prepared;
+  };
+
+  const stopped = new Map<TargetName, TargetStop>();
+  const targetStarted = new Map<TargetName, number>();
+  const stopTarget = (target: TargetName, stop: TargetStop) => {
+    if (stopped.has(target)) return;
+    stopped.set(target, stop);
+    progress({
+      kind: stop.verdict.status === 'skipped' ? 'step' : 'warn',
+      scope: target,
+      message: `${stop.verdict.status}: ${stop.verdict.reason}`,
+    });
+  };
+  const stopEntries = (item: WorkItem, stop: TargetStop): ResultEntry[] =>
+    item.scenarios.map((scenario) =>
+      resultEntryFrom(stop.verdict, {
+        target: item.target,
+        scenario,
+        durationMs: Date.now() - (targetStarted.get(item.target) ?? Date.now()),
+        ...stop.extra,
+      }),
+    );
+
+  const runItem = async (item: WorkItem, host: MatrixHost, signal: AbortSignal): Promise<ResultEntry[]> => {
+    const { target } = item;
+    if (!targetStarted.has(target)) targetStarted.set(target, Date.now());
+    const before = stopped.get(target);
+    if (before) return stopEntries(item, before);
+    const hostProgress = onHost(host.name);
+    let prepared: PreparedTarget;
+    try {
+      prepared = await preparedOn(target, host, signal);
+    } catch (error) {
+      signal.throwIfAborted();
+      if (!(error instanceof TargetSkippedError))
+        throw new Error(`${target} could not be prepared on ${host.name}: ${errorMessage(error)}`, { cause: error });
+      stopTarget(target, { verdict: skippedVerdict(error.reason, error.fix), extra: {} });
+      return stopEntries(item, stopped.get(target)!);
+    }
     const unit: ScenarioUnitOptions = {
-      expectations,
-      onProgress: progress,
-      ...call,
+      expectations: await expectationsOf(target),
+      onProgress: hostProgress,
+      signal,
       cycles: options.cycles,
       patch,
       run: options.run,
       artifactsDir: options.artifactsDir,
     };
-    const done = new Set<ScenarioName>();
+    const entries: ResultEntry[] = [];
     try {
       const scenarioEntries = options.reuseGuest
-        ? runReusingGuest(prepared, options.scenarios, unit, progress)
-        : runEachOnFreshGuest(prepared, options.scenarios, unit);
+        ? runReusingGuest(prepared, item.scenarios, unit, hostProgress)
+        : runEachOnFreshGuest(prepared, item.scenarios, unit);
       for await (const entry of scenarioEntries) {
-        done.add(entry.scenario as ScenarioName);
-        add(prepared.toolchain ? { ...entry, toolchain: prepared.toolchain } : entry);
+        entries.push({ ...(prepared.toolchain ? { ...entry, toolchain: prepared.toolchain } : entry), host: host.name });
       }
     } catch (error) {
-      options.signal?.throwIfAborted();
-      const rest = options.scenarios.filter((scenario) => !done.has(scenario));
+      signal.throwIfAborted();
+      const rest: WorkItem = { target, scenarios: item.scenarios.slice(entries.length) };
       if (error instanceof GuestMismatchError)
-        failTarget(infraErrorVerdict(`${target}: first-boot check failed: ${errorMessage(error)}`, error.fix), rest);
+        stopTarget(target, {
+          verdict: infraErrorVerdict(`${target}: first-boot check failed: ${errorMessage(error)}`, error.fix),
+          extra: {},
+        });
       else if (error instanceof PatchInstallError)
-        failTarget(
-          infraErrorVerdict(`${target}: ${errorMessage(error)}`, 'fix the patch or its --patch-install command; no scenario ran unpatched'),
-          rest,
-          { patch: error.record },
-        );
+        stopTarget(target, {
+          verdict: infraErrorVerdict(
+            `${target}: ${errorMessage(error)}`,
+            'fix the patch or its --patch-install command; no scenario ran unpatched',
+          ),
+          extra: { patch: error.record },
+        });
       else throw error;
+      return [...entries, ...stopEntries(rest, stopped.get(target)!)];
     }
-  }
+    // An infra-error is what a host that died mid-scenario looks like from inside: ask the host before believing it.
+    if (entries.some((entry) => entry.verdict === 'infra-error') && !(await hostAnswers(host, signal))) {
+      throw new HostDroppedError(host.name, entries.find((entry) => entry.verdict === 'infra-error')?.reason ?? 'infra-error');
+    }
+    return entries;
+  };
+
+  const items = matrixItems(options);
+  const scheduled = await schedule<WorkItem, MatrixHost, ResultEntry[]>({
+    items,
+    hosts: options.hosts.map((host) => ({ name: host.name, slots: host.slots, handle: host })),
+    keyOf: itemKey,
+    groupOf: (item) => item.target,
+    run: async (item, host, signal) => {
+      const entries = await runItem(item, host.handle, signal);
+      for (const entry of entries) {
+        options.onEntry?.(entry, entry.host === undefined ? 'target' : 'scenario');
+      }
+      return entries;
+    },
+    failed: (item, error) => {
+      const entries = item.scenarios.map((scenario) =>
+        resultEntryFrom(infraErrorVerdict(errorMessage(error)), {
+          target: item.target,
+          scenario,
+          durationMs: 0,
+        }),
+      );
+      for (const entry of entries) options.onEntry?.(entry, 'scenario');
+      return entries;
+    },
+    alive: (host, signal) => hostAnswers(host.handle, signal),
+    lost: (item, hosts, reason) => {
+      const entries = item.scenarios.map((scenario) =>
+        resultEntryFrom(
+          infraErrorVerdict(
+            `not run: its host dropped (${hosts.join(', then ')}): ${reason}`,
+            'check the host named (its engine, its SSH server, its network) and run the scenario again',
+          ),
+          { target: item.target, scenario, durationMs: 0 },
+        ),
+      );
+      for (const entry of entries) options.onEntry?.(entry, 'scenario');
+      return entries;
+    },
+    onEvent: (event) => {
+      switch (event.kind) {
+        case 'start':
+          if (parallel || event.attempt > 1)
+            progress({
+              kind: 'step',
+              scope: event.item,
+              message: `on ${event.host}${event.attempt > 1 ? ` (attempt ${event.attempt})` : ''}`,
+            });
+          break;
+        case 'host-lost':
+          progress({ kind: 'warn', scope: event.host, message: `host lost: ${event.reason}; no more work goes there` });
+          break;
+        case 'requeued':
+          progress({ kind: 'warn', scope: event.item, message: `queued again for another host: ${event.reason}` });
+          break;
+        case 'done':
+          break;
+      }
+    },
+    ...call,
+  });
 
   return {
     schemaVersion: RESULTS_SCHEMA_VERSION,
     runId: makeRunId(startedAt),
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
-    host: currentHostInfo(options.docker.endpoint),
-    entries,
+    host: currentHostInfo(options.hosts[0]?.docker.endpoint),
+    entries: scheduled.flatMap((item) => item.result),
   };
+}
+
+async function hostAnswers(host: MatrixHost, signal: AbortSignal): Promise<boolean> {
+  return host.docker.ping({ signal: AbortSignal.any([signal, AbortSignal.timeout(15_000)]) }).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function* runEachOnFreshGuest(

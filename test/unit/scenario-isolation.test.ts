@@ -13,7 +13,8 @@ import { fakePreparedTarget, type FakeBehaviour } from '../support/fake-guest.ts
 // event-driven hold, the phase times and the patch record. The real guests
 // are exercised by the e2e suites.
 
-const FAKE_DOCKER = { endpoint: 'fake://' } as DockerClient;
+// The engine answers: an infra-error is the guest's, not a host that dropped (which would queue the scenario again).
+const FAKE_DOCKER = { endpoint: 'fake://', ping: () => Promise.resolve() } as unknown as DockerClient;
 
 function matrix(
   scenarios: ScenarioName[],
@@ -33,7 +34,7 @@ function matrix(
     execGuestMs: options.execGuestMs ?? 0,
   });
   const run = runMatrix({
-    docker: FAKE_DOCKER,
+    hosts: [{ name: 'local', docker: FAKE_DOCKER, slots: 1 }],
     targets: ['wine'],
     scenarios,
     prepare: () => Promise.resolve(prepared),

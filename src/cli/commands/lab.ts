@@ -1,6 +1,8 @@
 import { access, copyFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { connectDocker } from '../../docker/docker-client.ts';
+import { chooseHosts } from '../../docker/host-address.ts';
+import { connectRunHosts } from '../../docker/run-hosts.ts';
+import { loadRetrolabConfig } from '../../licensed/licensed-config.ts';
 import { errorMessage } from '../../errors.ts';
 import { TOOLCHAIN_ENV } from '../../guest-apps/toolchain.ts';
 import {
@@ -19,9 +21,9 @@ import { formatPhaseTotals } from '../../results/phase-totals.ts';
 import { readRunResults, writeRunResults } from '../../results/results-writer.ts';
 import { retrolabVersion } from '../../results/retrolab-version.ts';
 import { formatSummaryTable } from '../../results/summary-table.ts';
-import { runMatrix } from '../../scenarios/matrix-run.ts';
+import { matrixItems, runMatrix } from '../../scenarios/matrix-run.ts';
 import { validatePatchDir } from '../../scenarios/patch.ts';
-import { resultsDir } from '../../util/paths.ts';
+import { PROJECT_ROOT, resultsDir } from '../../util/paths.ts';
 import { infraErrorVerdict } from '../../verdict/verdict.ts';
 import type { CommandIo } from '../command.ts';
 import { EXIT } from '../exit-codes.ts';
@@ -83,6 +85,22 @@ async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
   const baselineExists = options.baseline ? await exists(options.baseline) : false;
   const baseline = options.baseline && baselineExists ? await readRunResults(options.baseline, { signal: io.signal }) : undefined;
 
+  const config = await loadRetrolabConfig({ signal: io.signal });
+  const addresses = chooseHosts({
+    flags: options.hosts,
+    jobs: options.jobs,
+    config: config.hosts,
+    configRoot: PROJECT_ROOT,
+    env: process.env,
+  });
+  // What this run is asked to decide: the whole matrix, or its shard's part of it.
+  const wanted = matrixItems({
+    targets: options.targets,
+    scenarios: options.scenarios,
+    reuseGuest: options.reuseGuest,
+    ...(options.shard ? { shard: options.shard } : {}),
+  }).flatMap((item) => item.scenarios.map((scenario) => ({ target: item.target, scenario })));
+
   const startedAt = new Date();
   const runId = makeRunId(startedAt);
   const runDir = join(resultsRoot, runId);
@@ -92,18 +110,27 @@ async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
   let stoppedBy: string | undefined;
   let endpoint: string | undefined;
   let removedContainers = 0;
+  let usedHosts: { name: string; url: string; slots: number }[] = [];
   try {
-    await using docker = await connectDocker({ signal: io.signal, onProgress: progress });
-    endpoint = docker.endpoint;
+    await using connected = await connectRunHosts(addresses, { signal: io.signal, onProgress: progress });
+    endpoint = connected.hosts[0]?.docker.endpoint;
+    usedHosts = connected.hosts.map((host) => ({ name: host.name, url: host.url, slots: host.slots }));
+    if (connected.hosts.length > 1 || usedHosts.some((host) => host.slots > 1))
+      progress({
+        kind: 'step',
+        scope: 'hosts',
+        message: usedHosts.map((host) => `${host.name} (${host.slots} slot${host.slots === 1 ? '' : 's'})`).join(', '),
+      });
     try {
       await runMatrix({
-        docker,
+        hosts: connected.hosts,
         targets: options.targets,
         scenarios: options.scenarios,
         signal: io.signal,
         onProgress: progress,
         cycles: options.cycles,
         reuseGuest: options.reuseGuest,
+        shard: options.shard,
         ...(options.patchDir ? { patch: { dir: resolve(options.patchDir), installCommand: options.patchInstall } } : {}),
         artifactsDir: (target, scenario) => artifactsFolder(runDir, target, scenario),
         onEntry: (entry, origin) => {
@@ -114,12 +141,12 @@ async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
             progress({
               kind: 'step',
               scope: `${entry.target} ${entry.scenario}`,
-              message: `${entry.verdict.toUpperCase()}: ${entry.reason}`,
+              message: `${entry.verdict.toUpperCase()}${entry.host !== undefined && usedHosts.length > 1 ? ` on ${entry.host}` : ''}: ${entry.reason}`,
             });
         },
       });
     } finally {
-      removedContainers = docker.liveContainerCount;
+      removedContainers = connected.liveContainerCount;
     }
   } catch (error) {
     if (!io.signal.aborted) {
@@ -132,15 +159,18 @@ async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
   // What the run could not get to is an infra-error naming why, so nothing it was asked for goes missing from the results.
   if (stoppedBy !== undefined) {
     const decided = new Set(entries.map((entry) => `${entry.target}\u0000${entry.scenario}`));
-    for (const target of options.targets) {
-      for (const scenario of options.scenarios) {
-        if (decided.has(`${target}\u0000${scenario}`)) continue;
-        entries.push(
-          resultEntryFrom(infraErrorVerdict(`not run: the run stopped before it: ${stoppedBy}`), { target, scenario, durationMs: 0 }),
-        );
-      }
+    for (const { target, scenario } of wanted) {
+      if (decided.has(`${target}\u0000${scenario}`)) continue;
+      entries.push(
+        resultEntryFrom(infraErrorVerdict(`not run: the run stopped before it: ${stoppedBy}`), { target, scenario, durationMs: 0 }),
+      );
     }
   }
+  // Entries arrive as their hosts finish them; results.json keeps the matrix order of a one-host run.
+  const position = new Map(wanted.map(({ target, scenario }, index) => [`${target}\u0000${scenario}`, index]));
+  entries.sort(
+    (a, b) => (position.get(`${a.target}\u0000${a.scenario}`) ?? Infinity) - (position.get(`${b.target}\u0000${b.scenario}`) ?? Infinity),
+  );
   for (const entry of entries) {
     const own = await listArtifacts(runDir, artifactsFolder(runDir, entry.target, entry.scenario));
     const prepare =
@@ -158,6 +188,8 @@ async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     host: currentHostInfo(endpoint),
+    ...(usedHosts.length > 0 ? { hosts: usedHosts } : {}),
+    ...(options.shard ? { shard: { ...options.shard, targets: [...options.targets], scenarios: [...options.scenarios] } } : {}),
     retrolab: await retrolabVersion(),
     options: labOptionsRecord(options),
     settings: runSettings(options, entries),
