@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { mergeShardDirectories, mergeShardResults } from '../../src/results/resu
 import { writeRunResults } from '../../src/results/results-writer.ts';
 import type { RunResults } from '../../src/model/run-results.ts';
 import { sampleRun } from '../fixtures/netstat/runs.ts';
+import { retrolabInProcess } from '../support/cli-process.ts';
 
 function shardOf(run: RunResults, index: number, count: number, keep: (i: number) => boolean, scenarios?: string[]): RunResults {
   const targets = [...new Set(run.entries.map((e) => e.target))];
@@ -85,6 +86,38 @@ describe('results merge', () => {
       expect(merged.entries).toEqual(whole.entries);
       await expect(mergeShardDirectories([join(root, 'nowhere')])).rejects.toThrow(/does not exist/);
       await expect(mergeShardDirectories([root])).rejects.toThrow(/holds no results.json/);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('retrolab results merge DIR... --out DIR writes the whole run (results.json with totals, junit.xml) and exits as the whole run would', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'retrolab-merge-cli-'));
+    try {
+      await writeRunResults(
+        shardOf(whole, 1, 2, (i) => i % 2 === 0),
+        { dir: join(root, 'one') },
+      );
+      await writeRunResults(
+        shardOf(whole, 2, 2, (i) => i % 2 === 1),
+        { dir: join(root, 'two') },
+      );
+      const out = join(root, 'merged');
+      const result = await retrolabInProcess(['results', 'merge', join(root, 'one'), join(root, 'two'), '--out', out]);
+      const merged = JSON.parse(await readFile(join(out, 'latest', 'results.json'), 'utf8')) as RunResults;
+      expect(merged.entries).toEqual(whole.entries);
+      expect(merged.totals?.entries).toBe(whole.entries.length);
+      expect(merged.shards?.map((s) => s.index)).toEqual([1, 2]);
+      const junit = await readFile(join(out, 'latest', 'junit.xml'), 'utf8');
+      expect(junit.match(/<testcase /g)?.length).toBeGreaterThanOrEqual(whole.entries.length);
+      // The sample run holds an infra-error: the merged run exits 3, as the whole run would have.
+      expect(whole.entries.map((e) => e.verdict)).toContain('infra-error');
+      expect(result.code, result.stderr).toBe(3);
+      expect(result.stdout).toMatch(/merged 2 shard\(s\)/);
+
+      const missing = await retrolabInProcess(['results', 'merge', join(root, 'one'), '--out', out]);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(/shard\(s\) 2\/2 missing/);
     } finally {
       await rm(root, { recursive: true, force: true });
     }
