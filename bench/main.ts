@@ -15,6 +15,7 @@ import { WINE_GUEST_RUN_DIR, startWineLine } from '../src/targets/wine-line.ts';
 import { loadVmSpec } from '../src/config/load-vm-spec.ts';
 import { coldBootQemuTarget, startQemuTarget } from '../src/targets/qemu-target.ts';
 import { prepareTarget, type StartedTarget } from '../src/targets/prepare-target.ts';
+import { scaleOutCase } from './scale-out.ts';
 
 export interface BenchRow {
   case: string;
@@ -160,7 +161,7 @@ function cleanGuestCost(target: 'wine' | 'wine-vm'): BenchCase {
   };
 }
 
-const CASES: BenchCase[] = [agentLineOnWine, wineVmBoot, cleanGuestCost('wine-vm'), cleanGuestCost('wine')];
+const CASES: BenchCase[] = [agentLineOnWine, wineVmBoot, cleanGuestCost('wine-vm'), cleanGuestCost('wine'), scaleOutCase];
 
 function table(rows: BenchRow[]): string {
   const header = ['case', 'target', 'metric', 'median', 'unit', 'runs'];

@@ -6,6 +6,8 @@ export interface BindMount {
   hostPath: string;
   containerPath: string;
   readOnly?: boolean;
+  /** Fail when hostPath does not exist on the engine's machine, instead of letting the engine make an empty folder there. */
+  mustExist?: boolean;
 }
 
 /**
@@ -70,7 +72,10 @@ export function toCreateOptions(spec: ContainerSpec, labels: Record<string, stri
     AttachStdout: true,
     AttachStderr: true,
     HostConfig: {
-      Binds: (spec.binds ?? []).map((b) => `${b.hostPath}:${b.containerPath}:${b.readOnly ? 'ro' : 'rw'}`),
+      Binds: (spec.binds ?? []).filter((b) => !b.mustExist).map((b) => `${b.hostPath}:${b.containerPath}:${b.readOnly ? 'ro' : 'rw'}`),
+      Mounts: (spec.binds ?? [])
+        .filter((b) => b.mustExist)
+        .map((b) => ({ Type: 'bind' as const, Source: b.hostPath, Target: b.containerPath, ReadOnly: b.readOnly ?? false })),
       Tmpfs: spec.tmpfs ?? (hardening === 'strict' ? { '/tmp': 'rw,nosuid,nodev,size=64m' } : {}),
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { chooseHosts, hostFromConfig, hostUrl, parseHostAddress } from '../../src/docker/host-address.ts';
 import { ConfigError } from '../../src/errors.ts';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadRetrolabConfig } from '../../src/licensed/licensed-config.ts';
 
 describe('host addresses', () => {
   it('reads ssh:// with user, port and a remote engine socket', () => {
@@ -58,5 +62,26 @@ describe('host addresses', () => {
     const host = hostFromConfig({ url: 'ssh://lab@b', identityFile: 'keys/id', knownHosts: '/etc/kh' }, 0, '/proj');
     expect(host).toMatchObject({ identityFile: '/proj/keys/id', knownHostsFile: '/etc/kh' });
     expect(() => hostFromConfig({ url: 'unix:///s.sock', identityFile: 'k' }, 1, '/proj')).toThrow(/hosts\[1\].*ssh:\/\/ hosts/);
+  });
+
+  it('retrolab.config.json hosts are checked up front: every bad field named at once', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'retrolab-hosts-config-'));
+    try {
+      const config = { hosts: [{ url: 'unix:///var/run/docker.sock' }, { url: 'ssh://a@b', slots: 0 }, { url: 'ssh://a@c', slot: 2 }] };
+      await writeFile(join(root, 'retrolab.config.json'), JSON.stringify(config));
+      const error = await loadRetrolabConfig({ root }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toMatch(/retrolab\.config\.json: hosts\.1\.slots: .*>=1/);
+      expect((error as Error).message).toMatch(/hosts\.2.*slot/);
+      // A URL the schema lets through but retrolab cannot reach is named by its index when the hosts are chosen.
+      expect(() => chooseHosts({ flags: [], config: [{ url: 'tcp://a:2375' }], configRoot: root, env: {} })).toThrow(
+        /retrolab\.config\.json hosts\[0\]\.url: "tcp:\/\/a:2375" uses a scheme retrolab cannot reach/,
+      );
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

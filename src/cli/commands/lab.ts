@@ -2,6 +2,7 @@ import { access, copyFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { chooseHosts } from '../../docker/host-address.ts';
 import { connectRunHosts } from '../../docker/run-hosts.ts';
+import { ensureImagesOnHosts } from '../../images/host-images.ts';
 import { loadRetrolabConfig } from '../../licensed/licensed-config.ts';
 import { errorMessage } from '../../errors.ts';
 import { TOOLCHAIN_ENV } from '../../guest-apps/toolchain.ts';
@@ -115,6 +116,8 @@ async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
     await using connected = await connectRunHosts(addresses, { signal: io.signal, onProgress: progress });
     endpoint = connected.hosts[0]?.docker.endpoint;
     usedHosts = connected.hosts.map((host) => ({ name: host.name, url: host.url, slots: host.slots }));
+    // Every host gets the runner images of this checkout (copied from the local engine by input hash) before any work starts.
+    await ensureImagesOnHosts(connected.hosts, { signal: io.signal, onProgress: progress });
     if (connected.hosts.length > 1 || usedHosts.some((host) => host.slots > 1))
       progress({
         kind: 'step',
