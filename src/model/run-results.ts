@@ -3,6 +3,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { LEAK_MEASURE_POINTS } from './scenario-catalog.ts';
 import { definedSettings, type ScenarioObservation } from './scenario-observation.ts';
+import { socketSeries } from './socket-series.ts';
 import { TABLE_SOURCES } from './socket-table.ts';
 import { TCP_STATES } from './tcp-state.ts';
 
@@ -210,6 +211,8 @@ export const resultEntry = z.object({
   host: z.string().min(1).optional(),
   /** What was saved to debug this entry (serial tail, screenshot, container log); empty when nothing was. */
   artifacts: z.array(artifactRef).optional(),
+  /** The socket table sampled through the scenario (connections to the peer per state); absent when the scenario ran no program. */
+  socketSeries: socketSeries.optional(),
 });
 export type ResultEntry = z.infer<typeof resultEntry>;
 
@@ -380,5 +383,6 @@ export function resultEntryFrom(
     ...(run.phases === undefined ? {} : { phases: run.phases }),
     ...(run.patch === undefined ? {} : { patch: run.patch }),
     ...(run.toolchain === undefined ? {} : { toolchain: run.toolchain }),
+    ...(observation?.socketSeries === undefined ? {} : { socketSeries: observation.socketSeries }),
   };
 }

@@ -1,3 +1,4 @@
+import type { SocketSeries } from './socket-series.ts';
 import type { SocketTable } from './socket-table.ts';
 import type { ScenarioName } from './scenario-catalog.ts';
 
@@ -70,4 +71,6 @@ export interface ScenarioObservation {
   programFailure?: { step: string; error: number | null; message: string };
   snapshots: { before: Snapshot; during?: Snapshot; after: Snapshot };
   settings: StackSettings;
+  /** The table sampled through the scenario: before, while the cycles ran, while the stack settled, after. */
+  socketSeries?: SocketSeries;
 }

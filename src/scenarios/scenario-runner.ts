@@ -13,6 +13,7 @@ import { ScenarioError } from './errors.ts';
 import type { ProgramSource } from '../targets/prepare-target.ts';
 import { deployGuestApp, guestPath } from './guest-deploy.ts';
 import { takeSnapshot } from './snapshot.ts';
+import { cyclesReported, MIN_SAMPLES, SocketSampler } from './socket-sampler.ts';
 import { sleep } from '../util/abortable.ts';
 
 export interface RunScenarioOptions {
@@ -133,64 +134,87 @@ export async function runScenario(
   let text = '';
   const readOut = async (partial: boolean): Promise<DupcloseRun> => {
     const bytes = await handle.agent.getFile(outFile, call).catch(() => Buffer.alloc(0));
-    text = bytes.toString('latin1');
-    return summarizeDupcloseRun(
-      parseDupcloseEvents(text, { program: definition.program, origin: scope, partial: partial && !/event=summary/.test(text) }),
-    );
+    // The file only grows; a read that fails while the program writes (a sharing violation) keeps what was read.
+    if (bytes.length >= text.length) text = bytes.toString('latin1');
+    return summarizeDupcloseRun(parseDupcloseEvents(text, { program: definition.program, origin: scope, partial: partial && !finished() }));
   };
-  const finished = () => /event=summary role=(parent|launcher) /.test(text);
+  // The top-level summary: the launcher's with --apps (its apps' parents print their own), the parent's otherwise.
+  const finished = () =>
+    (/event=start role=launcher /.test(text)
+      ? /event=summary role=launcher [^\r\n]*\r?\n/
+      : /event=summary role=parent app=0 [^\r\n]*\r?\n/
+    ).test(text);
   const release = () => handle.agent.putFile(releaseFile, Buffer.from('go\r\n'), call);
+  const sampler = new SocketSampler(handle, {
+    family,
+    peer: { addr: handle.peer.host, port: handle.peer.port },
+    source: before.tcptab === undefined ? 'netstat' : 'tcptab',
+    ...call,
+  });
+  sampler.record('before', 0, before.tcptab ?? before.netstat);
+  /** Waits for the program's output to satisfy `done`, looking at the socket table in the meantime. */
+  const watch = async (done: (seen: DupcloseRun) => boolean, late: () => string): Promise<DupcloseRun> => {
+    let seen = await readOut(true);
+    while (!done(seen)) {
+      if (Date.now() > deadline) throw fail(`${late()}; output so far:\n${text.slice(-2000)}`);
+      if (sampler.working) await sampler.sample('cycles', cyclesReported(text));
+      else await sleep(pollMs, options.signal);
+      seen = await readOut(true);
+    }
+    return seen;
+  };
 
-  let run: DupcloseRun;
+  // The program runs detached, so the socket table can be sampled while it
+  // cycles (the agent answers one request at a time; an exec would hold it).
+  const deadline = Date.now() + timeoutMs;
+  let run = await phase('cycles', async () => {
+    const start = family.backgroundStart(commandLine);
+    const launched = await handle.agent.exec(start, { cwd: handle.guestWorkDir, timeoutMs: 60_000, ...call });
+    if (launched.exitCode !== 0)
+      throw fail(
+        `could not start ${definition.program} in the background (exit ${launched.exitCode}): ${launched.stderr || launched.stdout}`,
+      );
+    if (definition.leakMeasuredAt === 'after-exit') {
+      return watch(
+        finished,
+        () => `${definition.program} did not finish within ${timeoutMs} ms (left running: its guest is not used again)`,
+      );
+    }
+    // The sockets only stay while the program lives: NETSTAT is taken while it says it is holding them.
+    return watch(
+      (seen) => seen.holding || finished(),
+      () => `${definition.program} never reached its hold point within ${timeoutMs} ms`,
+    );
+  });
   let during: ScenarioObservation['snapshots']['during'];
-  if (definition.leakMeasuredAt === 'after-exit') {
-    run = await phase('cycles', async () => {
-      const result = await handle.agent.exec(commandLine, { cwd: handle.guestWorkDir, timeoutMs, deadlineMs: timeoutMs + 60_000, ...call });
-      const ran = await readOut(result.timedOut);
-      if (result.timedOut)
-        throw fail(`${definition.program} did not finish within ${timeoutMs} ms (killed); its output:\n${text.slice(-2000)}`);
-      return ran;
-    });
-  } else {
-    // The sockets only stay while the program lives, so it runs detached and
-    // NETSTAT is taken while it says it is holding them.
-    const deadline = Date.now() + timeoutMs;
-    run = await phase('cycles', async () => {
-      const start = family.backgroundStart(commandLine);
-      const launched = await handle.agent.exec(start, { cwd: handle.guestWorkDir, timeoutMs: 60_000, ...call });
-      if (launched.exitCode !== 0)
-        throw fail(
-          `could not start ${definition.program} in the background (exit ${launched.exitCode}): ${launched.stderr || launched.stdout}`,
-        );
+  if (definition.leakMeasuredAt === 'while-running' && run.holding && !finished()) {
+    run = await phase('during', async () => {
+      progress({ kind: 'step', scope, message: `program holds ${run.held ?? '?'} socket(s): NETSTAT during` });
+      during = await takeSnapshot(handle, 'during', { ...call, family });
+      sampler.record('cycles', cyclesReported(text), during.tcptab ?? during.netstat);
+      // Looked: the program may let go now instead of waiting out its bound.
+      if (definition.heldBy) await release();
       let seen = await readOut(true);
-      while (!seen.holding && !finished()) {
-        if (Date.now() > deadline) throw fail(`${definition.program} never reached its hold point; output so far:\n${text.slice(-2000)}`);
+      while (!finished()) {
+        if (Date.now() > deadline) throw fail(`${definition.program} did not finish; output so far:\n${text.slice(-2000)}`);
         await sleep(pollMs, options.signal);
         seen = await readOut(true);
       }
       return seen;
     });
-    if (run.holding && !finished()) {
-      run = await phase('during', async () => {
-        progress({ kind: 'step', scope, message: `program holds ${run.held ?? '?'} socket(s): NETSTAT during` });
-        during = await takeSnapshot(handle, 'during', { ...call, family });
-        // Looked: the program may let go now instead of waiting out its bound.
-        if (definition.heldBy) await release();
-        let seen = await readOut(true);
-        while (!finished()) {
-          if (Date.now() > deadline) throw fail(`${definition.program} did not finish; output so far:\n${text.slice(-2000)}`);
-          await sleep(pollMs, options.signal);
-          seen = await readOut(true);
-        }
-        return seen;
-      });
-    }
   }
   await handle.agent.deleteFile(outFile, { missingOk: true, ...call });
 
-  await phase('settle', () => sleep(options.settleMs ?? 2_000, options.signal));
+  // The stack settles for settleMs at least, and until the series has its MIN_SAMPLES looks.
+  const cyclesDone = cyclesReported(text);
+  await phase('settle', async () => {
+    const until = performance.now() + (options.settleMs ?? 2_000);
+    while (sampler.working && (sampler.taken < MIN_SAMPLES || performance.now() < until)) await sampler.sample('settle', cyclesDone);
+    await sleep(Math.max(0, until - performance.now()), options.signal);
+  });
   const after = await phase('after', async () => {
     const snapshot = await takeSnapshot(handle, 'after', { ...call, family });
+    sampler.record('after', cyclesDone, snapshot.tcptab ?? snapshot.netstat);
     if (definition.heldBy === 'holder') await endHolder();
     return snapshot;
   });
@@ -206,6 +230,7 @@ export async function runScenario(
     ...(run.programFailure ? { programFailure: run.programFailure } : {}),
     snapshots: { before, ...(during ? { during } : {}), after },
     settings,
+    socketSeries: sampler.series(),
   };
 
   /**

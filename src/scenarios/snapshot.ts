@@ -2,7 +2,7 @@ import { parseNetstat } from '../netstat/netstat-parser.ts';
 import type { OsFamily } from '../os/os-family.ts';
 import { parseTcptab } from '../netstat/tcptab-parser.ts';
 import type { TargetHandle } from '../targets/target-handle.ts';
-import type { Snapshot } from '../model/scenario-observation.ts';
+import type { Snapshot, TableCapture } from '../model/scenario-observation.ts';
 import { deployGuestApp, guestPath } from './guest-deploy.ts';
 import { ScenarioError } from './errors.ts';
 
@@ -24,16 +24,35 @@ export async function takeSnapshot(
   label: string,
   options: { signal?: AbortSignal; family: Pick<OsFamily, 'snapshot'> },
 ): Promise<Snapshot> {
+  const snapshot: Snapshot = { netstat: await captureNetstat(handle, label, options) };
+  const tcptab = await captureTcptab(handle, label, options);
+  if (tcptab !== undefined) snapshot.tcptab = tcptab;
+  return snapshot;
+}
+
+/** NETSTAT -AN now, as printed and parsed. */
+export async function captureNetstat(
+  handle: TargetHandle,
+  label: string,
+  options: { signal?: AbortSignal; family: Pick<OsFamily, 'snapshot'> },
+): Promise<TableCapture> {
   const call = { signal: options.signal };
   const { capture, netstatCommand } = options.family.snapshot;
   const netstatText =
     capture === 'agent' ? await handle.agent.netstat(call) : await captured(handle, netstatCommand, `netstat-${label}.txt`, call);
-  const snapshot: Snapshot = {
-    netstat: { raw: netstatText, table: parseNetstat(netstatText, { origin: `${handle.target} NETSTAT (${label})` }) },
-  };
+  return { raw: netstatText, table: parseNetstat(netstatText, { origin: `${handle.target} NETSTAT (${label})` }) };
+}
+
+/** tcptab's table now; undefined where the guest has no iphlpapi (Win95). */
+export async function captureTcptab(
+  handle: TargetHandle,
+  label: string,
+  options: { signal?: AbortSignal; family: Pick<OsFamily, 'snapshot'> },
+): Promise<TableCapture | undefined> {
+  const call = { signal: options.signal };
   const tcptab = await deployGuestApp(handle, 'tcptab', call);
   let run: { exitCode: number; text: string; stderr: string };
-  if (capture === 'agent') {
+  if (options.family.snapshot.capture === 'agent') {
     const result = await handle.agent.exec(tcptab, { cwd: handle.guestWorkDir, timeoutMs: 30_000, ...call });
     if (result.stdoutTruncated)
       throw new ScenarioError(`tcptab's output was cut at the agent's reply limit (32000 bytes)`, handle.target, `snapshot ${label}`);
@@ -44,16 +63,13 @@ export async function takeSnapshot(
     run = { exitCode: result.exitCode, text: (await handle.agent.getFile(file, call)).toString('latin1'), stderr: result.stderr };
     await handle.agent.deleteFile(file, { missingOk: true, ...call });
   }
-  if (run.exitCode === 0) {
-    snapshot.tcptab = { raw: run.text, table: parseTcptab(run.text, { origin: `${handle.target} tcptab (${label})` }) };
-  } else if (run.exitCode !== TCPTAB_EXIT_UNAVAILABLE) {
-    throw new ScenarioError(
-      `tcptab failed in the guest (exit ${run.exitCode}): ${(run.stderr || run.text).slice(0, 500)}`,
-      handle.target,
-      `snapshot ${label}`,
-    );
-  }
-  return snapshot;
+  if (run.exitCode === 0) return { raw: run.text, table: parseTcptab(run.text, { origin: `${handle.target} tcptab (${label})` }) };
+  if (run.exitCode === TCPTAB_EXIT_UNAVAILABLE) return undefined;
+  throw new ScenarioError(
+    `tcptab failed in the guest (exit ${run.exitCode}): ${(run.stderr || run.text).slice(0, 500)}`,
+    handle.target,
+    `snapshot ${label}`,
+  );
 }
 
 /** Runs `command` with its output redirected to a guest file (cmd.exe: NT and Wine), fetches the file and removes it. */

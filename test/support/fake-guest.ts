@@ -149,7 +149,8 @@ export class FakeGuest implements GuestAgent {
     const redirect = /^(.*?) > (\S+)$/.exec(commandLine);
     if (/^if not exist /.test(commandLine)) return done(0);
     if (redirect && /^netstat -an$/i.test(redirect[1]!)) {
-      this.#say('netstat');
+      // The socket sampler's looks (netstat-sample-N.txt) are told apart from the scenario's snapshots.
+      this.#say(/sample/.test(redirect[2]!) ? 'netstat sample' : 'netstat');
       this.files.set(redirect[2]!, Buffer.from(this.#netstatText(), 'latin1'));
       return done(0);
     }
@@ -205,7 +206,8 @@ export class FakeGuest implements GuestAgent {
     }
     if (behaviour === 'hang') {
       this.#append(outFile, lines);
-      return done(1, true);
+      // Started in the background it never ends; run by exec, the guest kills it at its timeout.
+      return background ? done(0, false) : done(1, true);
     }
     const finalPort = nextPort++;
     lines.push(`event=final-connect role=parent app=0 cycle=0 ok=1 err=0 call=connect ms=0 local_port=${finalPort}`);
