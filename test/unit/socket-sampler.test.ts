@@ -14,7 +14,7 @@ async function runOne(scenario: ScenarioName, cycles: number) {
   const log: string[] = [];
   const prepared = fakePreparedTarget({ log });
   const { entries } = await runMatrix({
-    docker: { endpoint: 'fake://' } as DockerClient,
+    hosts: [{ name: 'local', docker: { endpoint: 'fake://' } as DockerClient, slots: 1 }],
     targets: ['wine'],
     scenarios: [scenario],
     cycles,
