@@ -31,6 +31,14 @@ export default {
       to: { path: '^src/', pathNot: '^src/os/' },
     },
     {
+      name: 'wait-core-imports-no-domain',
+      comment:
+        "src/wait (waitFor and the generic strategies: socket listening) is a layer under every domain, so that agent, qemu and targets can all use it: it may import only src/util and src/errors.ts. A strategy that knows a protocol (QMP up, the agent banner) lives in that protocol's folder.",
+      severity: 'error',
+      from: { path: '^src/wait/' },
+      to: { path: '^src/', pathNot: ['^src/wait/', '^src/util/', '^src/errors\\.ts$'] },
+    },
+    {
       name: 'no-module-cycle',
       comment: 'Files must not import each other in a loop at run time (a loop through a type-only import is harmless).',
       severity: 'error',

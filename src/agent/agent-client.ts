@@ -1,11 +1,12 @@
 import { randomInt } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import createDebug from 'debug';
-import pRetry, { AbortError } from 'p-retry';
 import { crc32 } from '../util/crc32.ts';
+import type { WaitProgress } from '../wait/wait-for.ts';
+import { waitForAgentBanner } from './agent-banner.ts';
 import { errorMessage } from '../errors.ts';
 import { AgentProtocolError, AgentRequestError, AgentTimeoutError, GuestCommandError, GuestDataTooLargeError } from './errors.ts';
-import { encodeFrame, FrameDecoder, MAX_PAYLOAD, PROTOCOL_VERSION, type DecodeEvent, type Frame } from './frame-codec.ts';
+import { encodeFrame, FrameDecoder, MAX_PAYLOAD, type DecodeEvent, type Frame } from './frame-codec.ts';
 import {
   MAX_COMMAND_BYTES,
   MAX_PATH_BYTES,
@@ -14,7 +15,6 @@ import {
   ReplyType,
   RequestType,
   decodeText,
-  parseBanner,
   parseErrorReply,
   parseExecReply,
   str16,
@@ -35,6 +35,8 @@ export interface AgentClientOptions {
   signal?: AbortSignal;
   /** How long `connect` keeps saying HELLO before it gives up. */
   handshakeTimeoutMs?: number;
+  /** Told how the wait for the agent's banner goes (see WaitProgress). */
+  onWait?: WaitProgress;
   /** How long one attempt of an ordinary request waits before retransmitting. */
   attemptTimeoutMs?: number;
   /** Transmissions of one request (the first plus retransmissions). */
@@ -172,42 +174,16 @@ export class AgentClient implements AsyncDisposable {
   }
 
   async #handshake(options: AgentClientOptions): Promise<void> {
-    const timeoutMs = options.handshakeTimeoutMs ?? 60_000;
-    const started = performance.now();
-    const signal = deadlineSignal(options.signal, timeoutMs);
-    let attempts = 0;
-    try {
-      const frame = await pRetry(
-        async () => {
-          attempts++;
-          const reply = await this.#request('hello', Buffer.alloc(0), { signal, attemptTimeoutMs: 1_000, maxAttempts: 1 });
-          if (reply.type !== ReplyType.banner) throw new AbortError(unexpectedReply('HELLO', reply));
-          return reply;
-        },
-        {
-          retries: Number.MAX_SAFE_INTEGER,
-          minTimeout: 100,
-          maxTimeout: 1_000,
-          factor: 1.5,
-          randomize: false,
-          signal,
-          shouldRetry: ({ error }) => error instanceof AgentTimeoutError,
-        },
-      );
-      const banner = parseBanner(frame.payload);
-      if (banner.protocolVersion !== PROTOCOL_VERSION) {
-        throw new AgentProtocolError(
-          `the agent speaks protocol version ${banner.protocolVersion} (${banner.text}); this client speaks ${PROTOCOL_VERSION}: rebuild the agent (npm run build:guest) and redeploy it`,
-          { context: { banner } },
-        );
-      }
-      this.#banner = banner;
-      debug('connected: %s (max payload %d)', banner.text, banner.maxPayload);
-    } catch (error) {
-      if (options.signal?.aborted) throw options.signal.reason;
-      if (signal.aborted) throw new AgentTimeoutError('HELLO (handshake)', attempts, performance.now() - started, { cause: error });
-      throw error;
-    }
+    const banner = await waitForAgentBanner(
+      async (signal) => {
+        const reply = await this.#request('hello', Buffer.alloc(0), { signal, attemptTimeoutMs: 1_000, maxAttempts: 1 });
+        if (reply.type !== ReplyType.banner) throw new AgentProtocolError(unexpectedReply('HELLO', reply));
+        return reply;
+      },
+      { timeoutMs: options.handshakeTimeoutMs ?? 60_000, signal: options.signal, onProgress: options.onWait },
+    );
+    this.#banner = banner;
+    debug('connected: %s (max payload %d)', banner.text, banner.maxPayload);
   }
 
   async ping(payload: Uint8Array = Buffer.alloc(0), options: CallOptions = {}): Promise<{ roundTripMs: number }> {

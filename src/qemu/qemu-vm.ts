@@ -1,8 +1,6 @@
-import { connect, type Socket } from 'node:net';
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, posix, resolve } from 'node:path';
 import createDebug from 'debug';
-import pRetry, { AbortError } from 'p-retry';
 import type { QemuVmSpec } from '../config/vm-spec.ts';
 import { ConfigError } from '../errors.ts';
 import type { BindMount } from '../docker/container-spec.ts';
@@ -13,6 +11,8 @@ import { RUNNER_IMAGES } from '../docker/image-names.ts';
 import type { ProgressSink } from '../report/progress.ts';
 import { silentProgress } from '../report/progress.ts';
 import { ResourceStack } from '../util/dispose.ts';
+import { waitForSocketListening } from '../wait/socket-listening.ts';
+import type { WaitProgress } from '../wait/wait-for.ts';
 import {
   QEMU_BINARY,
   QEMU_OVERHEAD_MB,
@@ -35,7 +35,8 @@ import {
 } from './errors.ts';
 import type { DiskImageInfo } from './overlay-disk.ts';
 import { convertPpmFileToPng } from './ppm-to-png.ts';
-import { QmpClient, type VmStatus } from './qmp-client.ts';
+import type { QmpClient, VmStatus } from './qmp-client.ts';
+import { waitForQmp } from './qmp-up.ts';
 import type { RunDirectory } from './run-directory.ts';
 import { SerialLine, lastLinesOf } from './serial-line.ts';
 
@@ -75,6 +76,8 @@ export interface QemuVmStartOptions {
   bootOrder?: BootDevice[];
   signal?: AbortSignal;
   onProgress?: ProgressSink;
+  /** Told how the waits for QEMU's serial line and monitor go (see WaitProgress). */
+  onWait?: WaitProgress;
 }
 
 /**
@@ -212,9 +215,29 @@ export class QemuVm implements AsyncDisposable {
     let serial: SerialLine;
     let qmp: QmpClient;
     try {
-      const serialSocket = await connectWhenListening(join(runDir.hostPath, RUN_FILES.serial), exited, options.signal);
+      let gone: string | undefined;
+      void exited.then((reason) => (gone = reason));
+      const serialPath = join(runDir.hostPath, RUN_FILES.serial);
+      const serialSocket = await waitForSocketListening(serialPath, {
+        what: `QEMU's serial line (${RUN_FILES.serial}) to accept a connection`,
+        timeoutMs: SOCKET_WAIT_MS,
+        firstDelayMs: 20,
+        maxDelayMs: 200,
+        signal: options.signal,
+        onProgress: options.onWait,
+        check: () => {
+          if (gone) throw new Error(`QEMU exited before opening ${RUN_FILES.serial}: ${gone}`);
+        },
+      });
       serial = stack.adopt(new SerialLine(serialSocket), (line) => void line.destroy());
-      qmp = stack.use(await connectQmp(join(runDir.hostPath, RUN_FILES.qmp), exited, options.signal));
+      qmp = stack.use(
+        await waitForQmp(join(runDir.hostPath, RUN_FILES.qmp), {
+          timeoutMs: SOCKET_WAIT_MS,
+          signal: options.signal,
+          onProgress: options.onWait,
+          exitReason: () => gone,
+        }),
+      );
     } catch (error) {
       options.signal?.throwIfAborted();
       const stderr = container
@@ -457,40 +480,6 @@ export class QemuVm implements AsyncDisposable {
     this.#stopping = true;
     await this.#resources[Symbol.asyncDispose]();
   }
-}
-
-/** Connects to a unix socket QEMU is about to create, retrying until it listens or QEMU is gone. */
-async function connectWhenListening(path: string, exited: Promise<string>, signal: AbortSignal | undefined): Promise<Socket> {
-  let gone: string | undefined;
-  void exited.then((reason) => (gone = reason));
-  return pRetry(
-    async () => {
-      if (gone) throw new AbortError(new Error(`QEMU exited before opening ${basename(path)}: ${gone}`));
-      return new Promise<Socket>((resolve, reject) => {
-        const socket = connect(path);
-        socket.once('connect', () => {
-          socket.off('error', reject);
-          resolve(socket);
-        });
-        socket.once('error', reject);
-      });
-    },
-    { retries: 300, minTimeout: 20, maxTimeout: 200, maxRetryTime: SOCKET_WAIT_MS, signal },
-  );
-}
-
-async function connectQmp(path: string, exited: Promise<string>, signal: AbortSignal | undefined): Promise<QmpClient> {
-  let gone: string | undefined;
-  void exited.then((reason) => (gone = reason));
-  return pRetry(
-    async () => {
-      if (gone) throw new AbortError(new Error(`QEMU exited before QMP answered: ${gone}`));
-      return QmpClient.connect(path, {
-        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(5_000)]) : AbortSignal.timeout(5_000),
-      });
-    },
-    { retries: 300, minTimeout: 20, maxTimeout: 200, maxRetryTime: SOCKET_WAIT_MS, signal },
-  );
 }
 
 function lastLine(stderr: string): string {

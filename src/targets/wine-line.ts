@@ -1,7 +1,6 @@
 import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import pRetry from 'p-retry';
 import type { DockerClient } from '../docker/docker-client.ts';
 import { RUNNER_IMAGES } from '../docker/image-names.ts';
 import type { StartedContainer } from '../docker/started-container.ts';
@@ -9,6 +8,8 @@ import { ResourceStack } from '../util/dispose.ts';
 import { PROJECT_ROOT, cacheDir } from '../util/paths.ts';
 import { TargetStartError } from './errors.ts';
 import { trackPath } from '../util/owner-ledger.ts';
+import { waitForSocketListening } from '../wait/socket-listening.ts';
+import type { WaitProgress } from '../wait/wait-for.ts';
 
 /** The wine user of the wine-runner image. */
 const WINE_UID = 1000;
@@ -31,26 +32,10 @@ export interface WineLine extends AsyncDisposable {
   readonly container: StartedContainer;
 }
 
-function connectUnix(path: string, signal: AbortSignal): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(path);
-    const onAbort = () => socket.destroy(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    socket.once('connect', () => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(socket);
-    });
-    socket.once('error', (error) => {
-      signal.removeEventListener('abort', onAbort);
-      reject(error);
-    });
-  });
-}
-
 export async function startWineLine(
   docker: DockerClient,
   /** `binDir`: the folder of the built guest programs (mounted as /opt/retrolab/bin; the agent starts from there). */
-  options: { binDir: string; signal?: AbortSignal; lineTimeoutMs?: number; verbose?: boolean },
+  options: { binDir: string; signal?: AbortSignal; lineTimeoutMs?: number; verbose?: boolean; onWait?: WaitProgress },
 ): Promise<WineLine> {
   await using stack = new ResourceStack();
   const runsRoot = join(cacheDir(), 'runs');
@@ -83,25 +68,24 @@ export async function startWineLine(
       { signal: options.signal },
     ),
   );
-  const deadline = AbortSignal.any([AbortSignal.timeout(options.lineTimeoutMs ?? 60_000), ...(options.signal ? [options.signal] : [])]);
-  // The socket file appears at bind(), a moment before socat listens: refusals are retried.
-  const stream = await pRetry(
-    async () => {
+  const socketPath = join(runDir, 'serial.sock');
+  const stream = await waitForSocketListening(socketPath, {
+    what: "the wine container's serial line (serial.sock) to accept a connection",
+    timeoutMs: options.lineTimeoutMs ?? 60_000,
+    firstDelayMs: 100,
+    maxDelayMs: 300,
+    factor: 1.2,
+    signal: options.signal,
+    onProgress: options.onWait,
+    check: async () => {
       if (!(await container.isRunning())) {
         throw new TargetStartError(`the wine container exited before its serial line came up:\n${container.output().stderr.slice(-2000)}`);
       }
-      return connectUnix(join(runDir, 'serial.sock'), deadline);
     },
-    {
-      retries: 1000,
-      minTimeout: 100,
-      maxTimeout: 300,
-      factor: 1.2,
-      signal: deadline,
-      shouldRetry: ({ error }) => !(error instanceof TargetStartError),
-    },
-  ).catch((error: unknown) => {
-    throw new TargetStartError(`the wine container's serial line (${join(runDir, 'serial.sock')}) did not come up`, {
+  }).catch((error: unknown) => {
+    if (error instanceof TargetStartError) throw error;
+    options.signal?.throwIfAborted();
+    throw new TargetStartError(`the wine container's serial line (${socketPath}) did not come up`, {
       cause: error,
       context: { runDir, stderr: container.output().stderr.slice(-2000) },
     });

@@ -44,6 +44,41 @@ describe('AgentClient against a scripted peer', () => {
     expect(client.stats.garbageBytes).toBe('boot noise\r\n'.length);
   });
 
+  it('gives up saying HELLO at the handshake deadline with AgentTimeoutError, telling the wait as it goes', async () => {
+    let hellos = 0;
+    const peer = scriptedPeer(() => {
+      hellos++;
+      return [];
+    });
+    const ticks: [number, number, string][] = [];
+    const error = await AgentClient.connect(peer.stream, {
+      handshakeTimeoutMs: 2_500,
+      onWait: (...tick) => ticks.push(tick),
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AgentTimeoutError);
+    expect((error as AgentTimeoutError).request).toBe('HELLO (handshake)');
+    expect((error as AgentTimeoutError).attempts).toBe(hellos);
+    expect(hellos).toBeGreaterThan(1);
+    expect((error as AgentTimeoutError).elapsedMs).toBeGreaterThanOrEqual(2_400);
+    expect(ticks.length).toBeGreaterThanOrEqual(2);
+    expect(ticks[0]?.[1]).toBe(2_500);
+    expect(ticks[0]?.[2]).toBe("the agent's banner (HELLO)");
+  });
+
+  it('refuses a banner of another protocol version at once, with the fix', async () => {
+    let hellos = 0;
+    const peer = scriptedPeer((frame) => {
+      hellos++;
+      return [
+        encodeFrame({ type: 0x80, seq: frame.seq, payload: Buffer.concat([hex('0200 0000 00000100'), Buffer.from('retrolab-agent 2.0')]) }),
+      ];
+    });
+    await expect(AgentClient.connect(peer.stream, { handshakeTimeoutMs: 10_000 })).rejects.toThrow(
+      /protocol version 2 .*rebuild the agent \(npm run build:guest\)/,
+    );
+    expect(hellos).toBe(1);
+  });
+
   it('retransmits the identical frame (same seq) after a NAK', async () => {
     const pings: Buffer[] = [];
     const peer = scriptedPeer((frame, received) => {
