@@ -8,16 +8,7 @@ import { join } from 'node:path';
 import type { RunResults } from '../src/model/run-results.ts';
 import type { ProgressSink } from '../src/report/progress.ts';
 import { PROJECT_ROOT } from '../src/util/paths.ts';
-
-/** The same shape as bench/main.ts's rows (kept here so this module imports nothing that runs the bench). */
-interface ScaleOutRow {
-  case: string;
-  target: string;
-  metric: string;
-  value: number;
-  unit: string;
-  samples: number[];
-}
+import { single, type BenchGroup, type BenchRow } from './bench-row.ts';
 
 /** Cycles per program run: the scenarios' own counts (up to 120) would make one sample last most of an hour under TCG. */
 const CYCLES = 10;
@@ -59,24 +50,17 @@ async function runOnce(jobs: number, signal: AbortSignal, onProgress: ProgressSi
   }
 }
 
-export const scaleOutCase = {
+export const scaleOut: BenchGroup = {
   name: 'scale-out',
-  async run({ signal, onProgress }: { signal: AbortSignal; onProgress: ProgressSink }): Promise<ScaleOutRow[]> {
+  describe: 'the open matrix (--cycles 10) with --jobs 1 against --jobs 2 on the local engine',
+  async run({ signal, onProgress }): Promise<BenchRow[]> {
     const one = await runOnce(1, signal, onProgress);
     const two = await runOnce(2, signal, onProgress);
-    const round = (v: number) => Math.round(v * 100) / 100;
-    const row = (metric: string, unit: string, value: number): ScaleOutRow => ({
-      case: 'scale-out',
-      target: OPEN_TARGETS.join('+'),
-      metric,
-      value: round(value),
-      unit,
-      samples: [round(value)],
-    });
+    const target = OPEN_TARGETS.join('+');
     return [
-      row(`open matrix (${one.entries} scenarios, --cycles ${CYCLES}), --jobs 1, one host`, 's', one.wallS),
-      row(`open matrix (${two.entries} scenarios, --cycles ${CYCLES}), --jobs 2, one host`, 's', two.wallS),
-      row('--jobs 2 wall time as share of --jobs 1', '%', (100 * two.wallS) / one.wallS),
+      single('scale-out', target, `open matrix (${one.entries} scenarios, --cycles ${CYCLES}), --jobs 1, one host`, 's', one.wallS),
+      single('scale-out', target, `open matrix (${two.entries} scenarios, --cycles ${CYCLES}), --jobs 2, one host`, 's', two.wallS),
+      single('scale-out', target, '--jobs 2 wall time as share of --jobs 1', '%', (100 * two.wallS) / one.wallS),
     ];
   },
 };

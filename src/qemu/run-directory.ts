@@ -28,6 +28,11 @@ export function containerUser(): string {
 /** Makes a directory the container user may write (root on the host hands it over with chown). */
 export async function prepareWritableDirectory(path: string): Promise<void> {
   await mkdir(path, { recursive: true });
+  await handToContainerUser(path);
+}
+
+/** Root on the host hands a file or folder it made to the container user (chown); anyone else already is that user. */
+export async function handToContainerUser(path: string): Promise<void> {
   if ((process.getuid?.() ?? 0) === 0) {
     const [uid, gid] = containerUser().split(':').map(Number) as [number, number];
     await chown(path, uid, gid);

@@ -1,4 +1,4 @@
-import { rename, stat } from 'node:fs/promises';
+import { copyFile, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentClient } from '../agent/agent-client.ts';
 import { resolveFileSource } from '../config/load-vm-spec.ts';
@@ -11,9 +11,9 @@ import { ensureWineVmGuest } from '../images/wine-vm-disk.ts';
 import { familyOf } from '../os/os-profiles.ts';
 import { chooseAccel } from '../qemu/accel.ts';
 import type { GuestForward } from '../qemu/command-line.ts';
-import { createOverlay } from '../qemu/overlay-disk.ts';
+import { createOverlay, type DiskImageInfo } from '../qemu/overlay-disk.ts';
 import { QemuVm } from '../qemu/qemu-vm.ts';
-import { createRunDirectory } from '../qemu/run-directory.ts';
+import { createRunDirectory, handToContainerUser } from '../qemu/run-directory.ts';
 import type { ProgressSink } from '../report/progress.ts';
 import { silentProgress } from '../report/progress.ts';
 import { ResourceStack } from '../util/dispose.ts';
@@ -35,6 +35,9 @@ const PEER_FORWARD: GuestForward = {
   guestPort: PEER.port,
   to: "cmd:sh -c 'timeout 3 cat >/dev/null'",
 };
+
+/** Bumped when what a saved state holds changes (2: the guest work folder is made before saving). */
+const STATE_RECIPE = 2;
 
 interface BootMedia {
   golden: string;
@@ -118,7 +121,7 @@ async function warmStateKey(
 ): Promise<string> {
   if (agentSha === undefined) throw new Error('buildGuestApps returned no agent');
   const runner = (await docker.imageLabels(RUNNER_IMAGES.qemu)) ?? {};
-  return hashInputs({ image: media.identity, spec, qemuRunner: runner, agent: agentSha, accel, peer: PEER_FORWARD });
+  return hashInputs({ image: media.identity, spec, qemuRunner: runner, agent: agentSha, accel, peer: PEER_FORWARD, recipe: STATE_RECIPE });
 }
 
 /**
@@ -152,12 +155,13 @@ export async function prepareQemuTarget(spec: QemuVmSpec, options: StartQemuTarg
   let warm = options.coldBoot ? undefined : await findWarmState(spec.target, key);
   if (!warm) warm = await saveColdBootState(spec, media, key, accel.accel, options);
   const ready = warm;
+  const template = await runOverlayTemplate(docker, ready, options);
   return {
     spec,
     accel: accel.accel,
     warm: ready,
     startGuest: (start) =>
-      startWarm(spec, media, ready, accel.accel, {
+      startWarm(spec, media, ready, template, accel.accel, {
         docker,
         maxFileBytes: options.maxFileBytes,
         ...start,
@@ -245,6 +249,14 @@ async function bootAndSave(
       scope: spec.target,
       message: `agent ready after a cold boot (${(coldBootMs / 1000).toFixed(1)} s): saving the VM state`,
     });
+    // Made once here, so every warm start finds it on its overlay without a command of its own
+    // (an EXEC is a shell start in the guest: ~1 s under Wine and TCG). `NUL` inside a folder exists
+    // exactly when the folder does, on command.com as on cmd.
+    const guestWorkDir = familyOf(spec.os).guestWorkDir;
+    await agent.execChecked(`if not exist ${guestWorkDir}\\NUL mkdir ${guestWorkDir}`, {
+      timeoutMs: 30_000,
+      signal: options.signal,
+    });
     saved = await vm.saveState(stateFile, options);
     await agent.close().catch(() => undefined);
   }
@@ -256,6 +268,7 @@ async function startWarm(
   spec: QemuVmSpec,
   media: BootMedia,
   warm: WarmState,
+  template: DiskImageInfo,
   accel: 'tcg' | 'kvm',
   options: StartQemuTargetOptions,
 ): Promise<TargetHandle> {
@@ -263,11 +276,7 @@ async function startWarm(
   const started = Date.now();
   await using stack = new ResourceStack();
   const runDir = stack.use(await createRunDirectory(join(cacheDir(), 'runs')));
-  const overlay = await createOverlay(
-    options.docker,
-    { backing: warm.goldenOverlay, overlay: join(runDir.hostPath, 'run.qcow2') },
-    options,
-  );
+  const overlay = await copyRunOverlay(template, join(runDir.hostPath, 'run.qcow2'));
   const artifactsDir = options.artifactsDir ?? join(resultsDir(), 'artifacts', `${options.docker.runId}-${spec.target}`);
   const vm = stack.use(
     await QemuVm.start({
@@ -299,12 +308,8 @@ async function startWarm(
   options.onWarmStart?.(warmStartMs);
   const guest = { start: 'saved-state' as const, id: vm.container.id.slice(0, 12), startMs: warmStartMs };
   progress({ kind: 'done', scope: spec.target, message: `agent ready (warm start from saved state)`, durationMs: warmStartMs });
+  // The saved state was taken after the work folder was made (bootAndSave), so it exists on this overlay.
   const guestWorkDir = familyOf(spec.os).guestWorkDir;
-  // `NUL` inside a folder exists exactly when the folder does, on command.com as on cmd.
-  await agent.execChecked(`if not exist ${guestWorkDir}\\NUL mkdir ${guestWorkDir}`, {
-    timeoutMs: 30_000,
-    signal: options.signal,
-  });
   const owned = stack.move();
   return {
     target: spec.target,
@@ -313,6 +318,7 @@ async function startWarm(
     guestWorkDir,
     artifactsDir,
     guest,
+    serialLine: vm.serial,
     async collectArtifacts(reason: string) {
       const saved = await vm.collectArtifacts(reason.replace(/[^a-z0-9]+/gi, '-').slice(0, 40));
       return [saved.serialLogPath, saved.screenshotPath].filter((p): p is string => typeof p === 'string');
@@ -326,4 +332,40 @@ async function startWarm(
       }),
     [Symbol.asyncDispose]: () => owned[Symbol.asyncDispose](),
   };
+}
+
+const TEMPLATE = 'run-template.qcow2';
+const TEMPLATE_INFO = 'run-template.json';
+
+/**
+ * An empty overlay on the saved state's disk, made once per saved state
+ * (qemu-img in a container, and its backing chain read, three container runs
+ * in all) and kept beside the state. Every warm start copies it: an empty
+ * qcow2 overlay is a small file naming its backing image by absolute path,
+ * so a copy is the same as a new one, without a container.
+ */
+async function runOverlayTemplate(docker: DockerClient, warm: WarmState, options: { signal?: AbortSignal }): Promise<DiskImageInfo> {
+  const path = join(warm.dir, TEMPLATE);
+  const infoPath = join(warm.dir, TEMPLATE_INFO);
+  try {
+    await stat(path);
+    return JSON.parse(await readFile(infoPath, 'utf8')) as DiskImageInfo;
+  } catch {
+    // Not made yet (or half made by a run that stopped): make it.
+  }
+  await using runDir = await createRunDirectory(join(cacheDir(), 'runs'));
+  const made = await createOverlay(docker, { backing: warm.goldenOverlay, overlay: join(runDir.hostPath, TEMPLATE) }, options);
+  const info: DiskImageInfo = { ...made, path, chain: [{ path, format: 'qcow2' }, ...made.chain.slice(1)] };
+  const partial = `${path}.${process.pid}.tmp`;
+  await copyFile(made.path, partial);
+  await writeFile(infoPath, `${JSON.stringify(info, null, 2)}\n`);
+  await rename(partial, path);
+  return info;
+}
+
+/** A fresh run overlay: a copy of the template, writable by the container's user. */
+async function copyRunOverlay(template: DiskImageInfo, overlay: string): Promise<DiskImageInfo> {
+  await copyFile(template.path, overlay);
+  await handToContainerUser(overlay);
+  return { ...template, path: overlay, chain: [{ path: overlay, format: 'qcow2' }, ...template.chain.slice(1)] };
 }

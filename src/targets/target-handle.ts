@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { GuestAgent } from '../agent/guest-agent.ts';
 import type { TargetName } from '../config/vm-spec.ts';
 import type { GuestStart } from '../model/run-results.ts';
@@ -26,6 +27,12 @@ export interface TargetHandle extends AsyncDisposable {
   readonly artifactsDir: string;
   /** How this guest started (results.json records it per scenario). */
   readonly guest: GuestStart;
+  /**
+   * The agent's serial line itself (QEMU's COM1 socket), for the bench's raw
+   * byte pump only: whoever writes to it while the agent client has a request
+   * outstanding breaks that request. Absent where the line is not a QEMU serial port.
+   */
+  readonly serialLine?: Duplex;
   /** Saves what helps to debug a failure into artifactsDir; returns the files written. */
   collectArtifacts(reason: string): Promise<string[]>;
   /**
