@@ -31,7 +31,7 @@ const DISK_RECIPE = {
   freeMiB: 512,
   alignMiB: 64,
   format: 'qcow2',
-  provision: { cpu: 'pentium3', memoryMb: 512, append: 'console=ttyS1 panic=-1 retrolab.provision' },
+  provision: { cpu: 'pentium3', memoryMb: 512, append: 'console=ttyS1 panic=-1 no_timer_check retrolab.provision' },
 } as const;
 
 /** The provisioning boot runs wineboot under TCG: a minute or two, more on a loaded host. */
@@ -42,8 +42,15 @@ const PROVISION_TIMEOUT_MS = 15 * 60_000;
  * (give QEMU a second serial port, e.g. a log file) because the agent owns
  * ttyS0. The initramfs finds the root disk itself (/dev/vda, then /dev/sda),
  * so the disk bus is the spec's choice; `root=/dev/X` overrides the search.
+ *
+ * `no_timer_check`: at boot the kernel checks that the IO-APIC timer ticks
+ * within a busy-wait calibrated a moment before; under TCG on a loaded host
+ * the vCPU is descheduled long enough for the check to fail, and the boot
+ * panicked with "IO-APIC + timer doesn't work!" (seen on a cold boot while
+ * other engineers' QEMU guests and Wine scenarios used both cores). QEMU's
+ * emulated PIT and IO-APIC are known good, so the check only costs boots.
  */
-export const WINE_VM_KERNEL_APPEND = 'console=ttyS1 panic=-1';
+export const WINE_VM_KERNEL_APPEND = 'console=ttyS1 panic=-1 no_timer_check';
 
 export interface WineVmGuest {
   /** Debian's 686 kernel. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadVmSpec } from '../../src/config/load-vm-spec.ts';
 import type { QemuVmSpec, TargetName } from '../../src/config/vm-spec.ts';
 import { ConfigError } from '../../src/errors.ts';
+import { WINE_VM_KERNEL_APPEND } from '../../src/images/wine-vm-disk.ts';
 import { qemuArguments, type QemuRunOptions } from '../../src/qemu/command-line.ts';
 
 async function qemuSpec(target: TargetName): Promise<QemuVmSpec> {
@@ -117,7 +118,9 @@ describe('qemuArguments for every QEMU target', () => {
     expect(value(args, '-device')).toBe('e1000,netdev=n0');
     expect(value(args, '-kernel')).toBe('/build/vmlinuz');
     expect(value(args, '-initrd')).toBe('/build/initrd.img');
-    expect(value(args, '-append')).toBe('console=ttyS1 panic=-1');
+    // The spec's line is the one the guest build expects (no_timer_check: a loaded host's TCG failed the IO-APIC timer check).
+    expect(value(args, '-append')).toBe('console=ttyS1 panic=-1 no_timer_check');
+    expect(value(args, '-append')).toBe(WINE_VM_KERNEL_APPEND);
     // COM1 for the agent first, then the guest's console (ttyS1) into a file.
     expect(values(args, '-chardev')).toEqual([
       'socket,id=ser0,path=/run/retrolab/serial.sock,server=on,wait=on',
