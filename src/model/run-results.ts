@@ -91,7 +91,7 @@ export const verdictEvidence = z.object({
   tableExhausted: z.boolean(),
   /** Where and how the run met WSAENOBUFS; null when it never did (absent in results written before it was recorded). */
   tableExhaustion: tableExhaustion.nullable().default(null),
-  /** Connections to the peer in any state that appeared in the table during or after the cycles: the sign the table saw them. */
+  /** The scenario's connections in any state that appeared in the table during or after the cycles, from the guest's end (to the peer) or the peer's end (to a port the cycles' connects reported): the sign the table saw them. */
   peerRowsSeen: z.number().int().min(0).optional(),
   /** The stack settings the run used (those the guest reported or the lab set). */
   settings,

@@ -69,14 +69,36 @@ export function countLeaked(before: Snapshot, at: Snapshot, peer: { addr: string
 }
 
 /**
- * Connections to the peer in any state (TIME_WAIT and closing ones too) at
- * `at` that were not in the table before: the positive sign that the table
- * saw the scenario's connections at all. tcptab wins as in countLeaked.
+ * The peer's own end of one of the program's connections: local is the peer,
+ * foreign is a port the program's connect events reported. A table shows it
+ * where the peer shares the guest's stack (on `wine`, socat in the same
+ * container). The peer closes first as soon as it has read the child's bytes,
+ * so when the guest closes late (the late-close workaround) its own end ends
+ * in a passive close and leaves no row, while the peer's end waits out
+ * TIME_WAIT.
  */
-export function newPeerRows(before: Snapshot, at: Snapshot, peer: { addr: string; port: number }): SocketRow[] {
+function fromPeer(row: SocketRow, peer: { addr: string; port: number }, localPorts: ReadonlySet<number>): boolean {
+  return row.proto === 'TCP' && row.local.port === peer.port && row.local.addr === peer.addr && localPorts.has(row.foreign.port);
+}
+
+/**
+ * The scenario's connections in any state (TIME_WAIT and closing ones too) at
+ * `at` that were not in the table before: the positive sign that the table
+ * saw them at all. A row counts from either end: the guest's end (foreign is
+ * the peer) or the peer's end of a connection whose guest port is in
+ * `localPorts` (the ports the program's connect events reported). tcptab
+ * wins as in countLeaked.
+ */
+export function newPeerRows(
+  before: Snapshot,
+  at: Snapshot,
+  peer: { addr: string; port: number },
+  localPorts: ReadonlySet<number> = new Set(),
+): SocketRow[] {
   const captures = pickCaptures(before, at);
-  const seen = new Set(captures.before.table.rows.filter((row) => toPeer(row, peer)).map(connectionKey));
-  return captures.at.table.rows.filter((row) => toPeer(row, peer) && !seen.has(connectionKey(row)));
+  const ours = (row: SocketRow) => toPeer(row, peer) || fromPeer(row, peer, localPorts);
+  const seen = new Set(captures.before.table.rows.filter(ours).map(connectionKey));
+  return captures.at.table.rows.filter((row) => ours(row) && !seen.has(connectionKey(row)));
 }
 
 /** Rows to the peer in any state: what evidence quotes when nothing was held. */

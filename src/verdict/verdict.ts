@@ -93,9 +93,10 @@ export function decideVerdict(observation: ScenarioObservation, expectation: Sce
   const noBufs = firstNoBufs(observation);
   const tableExhausted =
     noBufs !== null && classifyConnectFailure(WSAENOBUFS, measured.leaked, finalTable, observation.settings) === 'socket-table-full';
+  const localPorts = new Set(observation.cycles.flatMap((cycle) => (cycle.localPort === undefined ? [] : [cycle.localPort])));
   const seenRows = [
-    ...(during === undefined ? [] : [newPeerRows(before, during, observation.peer)]),
-    newPeerRows(before, after, observation.peer),
+    ...(during === undefined ? [] : [newPeerRows(before, during, observation.peer, localPorts)]),
+    newPeerRows(before, after, observation.peer, localPorts),
   ];
   const peerRowsSeen = Math.max(...seenRows.map((rows) => rows.length));
 
@@ -190,7 +191,7 @@ export function decideVerdict(observation: ScenarioObservation, expectation: Sce
     }
     if (peerRowsSeen === 0) {
       return infra(
-        `no row to the peer ${peerText} in NETSTAT${before.tcptab === undefined ? '' : ' or tcptab'} during or after the run, in any state: the table shows none of the ${connectionsOpened} connections the cycles opened, so it cannot show that they were closed`,
+        `no row to the peer ${peerText} in NETSTAT${before.tcptab === undefined ? '' : ' or tcptab'} during or after the run, in any state, and no row of the peer's end of a connection from one of the cycles' ${localPorts.size} local ports: the table shows none of the ${connectionsOpened} connections the cycles opened, so it cannot show that they were closed`,
         "check that the snapshot lists this guest's TCP connections (NETSTAT -AN output in results.json) and that the peer address matches what the guest sees",
       );
     }

@@ -200,6 +200,48 @@ describe('evidence holes (issue 10 item 4): each of these passed before', () => 
     expect(verdict.reason).toContain('no row to the peer 10.0.2.2:7000');
   });
 
+  describe("the peer's end of the cycles' connections (Wine: the peer shares the guest's stack)", () => {
+    // Wine's NETSTAT -AN after workaround-late-close (3 cycles): the peer (socat on 127.0.0.1:7000) closed
+    // first once it had read the child's bytes, so the guest's ends closed passively and left no row; the
+    // peer's ends wait out TIME_WAIT. The final connect's own row is gone too here (its close raced the same
+    // way), which is the run that was once reported as "no row to the peer".
+    const wine = (rows: string[]): Snapshot => {
+      const raw = ['', 'Active Connections', '', '  Proto  Local Address          Foreign Address        State', ...rows, ''].join('\n');
+      return { netstat: { raw, table: parseNetstat(raw) } };
+    };
+    const peerEnd = (port: number) => `  TCP    127.0.0.1:7000         127.0.0.1:${port}        TIME_WAIT`;
+    const lateClose = (after: Snapshot, before: Snapshot = wine([])): ScenarioObservation =>
+      observation({
+        scenario: 'workaround-late-close',
+        peer: { addr: '127.0.0.1', port: 7000 },
+        cyclesPlanned: 3,
+        cycles: [50170, 50186, 50196].map((localPort, i) => ({ index: i + 1, connected: true, ok: true, localPort })),
+        snapshots: { before, after },
+      });
+
+    it('counts as the positive sign a clean verdict needs', () => {
+      const verdict = decideVerdict(lateClose(wine([peerEnd(50170), peerEnd(50186), peerEnd(50196)])), CLEAN);
+      expect(verdict.status, verdict.reason).toBe('pass');
+      expect(verdict.observed).toBe('clean');
+      expect(verdict.evidence?.peerRowsSeen).toBe(3);
+    });
+
+    it("does not count when its guest port is none of the cycles' (another program's connection)", () => {
+      const verdict = decideVerdict(lateClose(wine([peerEnd(40001), peerEnd(40002)])), CLEAN);
+      expect(verdict.status).toBe('infra-error');
+      expect(verdict.reason).toContain("no row of the peer's end of a connection from one of the cycles' 3 local ports");
+    });
+
+    it('does not count when it was in the table before the run', () => {
+      const old = wine([peerEnd(50170)]);
+      expect(decideVerdict(lateClose(wine([peerEnd(50170)]), old), CLEAN).status).toBe('infra-error');
+    });
+
+    it('a table that shows nothing at all is still an infrastructure error', () => {
+      expect(decideVerdict(lateClose(wine([])), CLEAN).status).toBe('infra-error');
+    });
+  });
+
   it('clean needs a connect event for every planned cycle', () => {
     const cycles = [...connectedCycles(100), ...range(101, 20).map((index) => ({ index, connected: false, ok: true }))];
     const verdict = decideVerdict(
