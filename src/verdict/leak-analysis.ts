@@ -78,7 +78,13 @@ export function countLeaked(before: Snapshot, at: Snapshot, peer: { addr: string
  * TIME_WAIT.
  */
 function fromPeer(row: SocketRow, peer: { addr: string; port: number }, localPorts: ReadonlySet<number>): boolean {
-  return row.proto === 'TCP' && row.local.port === peer.port && row.local.addr === peer.addr && localPorts.has(row.foreign.port);
+  return (
+    row.proto === 'TCP' &&
+    row.local.port === peer.port &&
+    row.local.addr === peer.addr &&
+    row.foreign.port !== null &&
+    localPorts.has(row.foreign.port)
+  );
 }
 
 /**
