@@ -1,7 +1,7 @@
 import { join, relative } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
-import { readJsonFile, schemaProblems } from './json-file.ts';
+import { parseWithSchema, readJsonFile } from './json-file.ts';
 import { expectedOutcome } from '../model/run-results.ts';
 import { SCENARIO_NAMES, type ScenarioName } from '../model/scenario-catalog.ts';
 import { PROJECT_ROOT } from '../util/paths.ts';
@@ -68,8 +68,5 @@ export async function loadExpectations(
 
 /** Checks already-parsed expectations; `source` names them in messages (`vms/win98/expectations.json: scenarios.dup-close.expect: ...`). */
 export function parseExpectations(json: unknown, source: string): TargetExpectations {
-  const result = targetExpectations.safeParse(json);
-  if (result.success) return result.data;
-  const problems = schemaProblems(source, result.error);
-  throw new ConfigError(problems.join('\n'), { cause: result.error, context: { file: source, problems } });
+  return parseWithSchema(targetExpectations, json, source);
 }

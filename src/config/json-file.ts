@@ -28,3 +28,14 @@ export function schemaProblems(source: string, error: z.ZodError): string[] {
     return `${source}: ${path.length > 0 ? `${path}: ` : ''}${issue.message}`;
   });
 }
+
+/**
+ * Checks parsed JSON against a schema; every problem is reported at once, one
+ * `source: path: message` line each, in one ConfigError.
+ */
+export function parseWithSchema<S extends z.ZodType>(schema: S, json: unknown, source: string): z.output<S> {
+  const result = schema.safeParse(json);
+  if (result.success) return result.data;
+  const problems = schemaProblems(source, result.error);
+  throw new ConfigError(problems.join('\n'), { cause: result.error, context: { file: source, problems } });
+}

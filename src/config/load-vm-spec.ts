@@ -1,7 +1,6 @@
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
-import { readJsonFile } from './json-file.ts';
+import { parseWithSchema, readJsonFile } from './json-file.ts';
 import { PROJECT_ROOT } from '../util/paths.ts';
 import { vmSpec, type FileSource, type TargetName, type VmSpec } from './vm-spec.ts';
 
@@ -27,15 +26,7 @@ export async function loadVmSpec(target: TargetName, options: { root?: string; s
 
 /** Checks an already-parsed spec; `source` names it in messages (`vms/win98/spec.json: nic.model: ...`). */
 export function parseVmSpec(json: unknown, source: string): VmSpec {
-  const result = vmSpec.safeParse(json);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${source}: ${formatIssue(issue)}`);
-  throw new ConfigError(problems.join('\n'), { cause: result.error, context: { file: source, problems } });
-}
-
-function formatIssue(issue: z.core.$ZodIssue): string {
-  const path = issue.path.map(String).join('.');
-  return path.length > 0 ? `${path}: ${issue.message}` : issue.message;
+  return parseWithSchema(vmSpec, json, source);
 }
 
 export type ResolvedFile = { ok: true; path: string } | { ok: false; reason: string; fix: string };

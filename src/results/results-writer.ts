@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError, RetrolabError } from '../errors.ts';
+import { RetrolabError } from '../errors.ts';
 import { resultsDir } from '../util/paths.ts';
 import { formatJunit } from './junit-xml.ts';
-import { readJsonFile, schemaProblems } from '../config/json-file.ts';
+import { parseWithSchema, readJsonFile } from '../config/json-file.ts';
 import { runResults, type RunResults } from '../model/run-results.ts';
 
 export interface WrittenResults {
@@ -60,8 +60,5 @@ async function writeAtomically(file: string, text: string, signal?: AbortSignal)
 /** Reads a stored run (e.g. a `--baseline` file); every problem is reported at once as `path: message`. */
 export async function readRunResults(file: string, options: { signal?: AbortSignal } = {}): Promise<RunResults> {
   const json = await readJsonFile(file, { what: 'the stored run', signal: options.signal });
-  const result = runResults.safeParse(json);
-  if (result.success) return result.data;
-  const problems = schemaProblems(file, result.error);
-  throw new ConfigError(problems.join('\n'), { cause: result.error, context: { file, problems } });
+  return parseWithSchema(runResults, json, file);
 }
