@@ -6,6 +6,7 @@ import { EXIT } from './exit-codes.ts';
 import { renderHelp } from './help.ts';
 import { parseCommandLine } from './parse-command-line.ts';
 import { UsageError } from './usage-error.ts';
+import { diskFullMessage } from '../util/disk-full.ts';
 
 /**
  * The last line of defence against echoing input: every error quotes at most
@@ -63,6 +64,11 @@ export async function runCli(
     if (error instanceof PrerequisiteError) {
       io.stderr.write(`retrolab: ${boundedMessage(error.message)}\n`);
       return EXIT.failed;
+    }
+    const diskFull = diskFullMessage(error);
+    if (diskFull) {
+      io.stderr.write(`retrolab: ${diskFull}\n`);
+      return EXIT.infrastructure;
     }
     io.stderr.write(`retrolab: ${boundedMessage(error instanceof RetrolabError ? error.message : errorMessage(error))}\n`);
     if (process.env.DEBUG && error instanceof Error) io.stderr.write(`${error.stack ?? ''}\n`);

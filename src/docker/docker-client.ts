@@ -279,11 +279,15 @@ export class DockerClient implements AsyncDisposable {
   }
 }
 
-/** The engine DOCKER_HOST names (unix, tcp and ssh://user@host, which docker-modem reads itself), else the local socket. */
-export function dockerFromEnvironment(): { docker: Docker; endpoint: string; release?: () => Promise<void> } {
-  const host = process.env.DOCKER_HOST;
-  const endpoint = host && host.length > 0 ? host : 'unix:///var/run/docker.sock';
-  return { docker: host && host.length > 0 ? new Docker() : new Docker({ socketPath: '/var/run/docker.sock' }), endpoint };
+/**
+ * The engine DOCKER_HOST names (unix, tcp and ssh://user@host, which docker-modem reads itself), else the local socket.
+ * `host` names another unix socket instead (chaos runs watch an engine of their own while DOCKER_HOST stays as it is).
+ */
+export function dockerFromEnvironment(host?: `unix://${string}`): { docker: Docker; endpoint: string; release?: () => Promise<void> } {
+  if (host) return { docker: new Docker({ socketPath: host.slice('unix://'.length) }), endpoint: host };
+  const fromEnv = process.env.DOCKER_HOST;
+  const endpoint = fromEnv && fromEnv.length > 0 ? fromEnv : 'unix:///var/run/docker.sock';
+  return { docker: fromEnv && fromEnv.length > 0 ? new Docker() : new Docker({ socketPath: '/var/run/docker.sock' }), endpoint };
 }
 
 /**

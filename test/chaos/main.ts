@@ -5,9 +5,9 @@ import '../../src/util/dispose.ts';
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { dockerFromEnvironment } from '../../src/docker/docker-client.ts';
 import { errorMessage } from '../../src/errors.ts';
 import { PROJECT_ROOT, cacheDir } from '../../src/util/paths.ts';
@@ -16,6 +16,9 @@ import { badInputCases, runBadInput } from './bad-inputs.ts';
 import { fuzzAgentReceive, MUTANTS } from './agent-receive.ts';
 import { fuzzFrameDecoder, type FuzzReport } from './frame-fuzz.ts';
 import { containersOf, leftoversOf, startCli, waitFor, watchLedger } from './process-faults.ts';
+import { startPrivateEngine, type PrivateEngine } from './private-engine.ts';
+import { RUNNER_IMAGES } from '../../src/docker/image-names.ts';
+import type { RunResults } from '../../src/model/run-results.ts';
 
 export interface ChaosRow {
   case: string;
@@ -56,34 +59,42 @@ const WINE_RUN = ['run', '--target', 'wine', '--scenario', 'dup-close', '--cycle
 const WINE_VM_RUN = ['run', '--target', 'wine-vm', '--scenario', 'dup-close', '--cycles', '3'];
 
 /** Starts a run, waits until it has a container and `ready` holds, applies the fault, and counts what is left 30 s later. */
-async function killMidScenario(args: string[], fault: (pid: number) => Promise<void> | void, ready: (output: string) => boolean) {
-  const cli = startCli(args);
+async function killMidScenario(
+  args: string[],
+  fault: (pid: number) => Promise<void> | void,
+  ready: (output: string) => boolean,
+  options: { engine?: PrivateEngine } = {},
+) {
+  const engine = options.engine?.host;
+  const cli = startCli(args, engine ? { DOCKER_HOST: engine } : {});
   const ledger = watchLedger(cli.pid);
   try {
-    const started = await waitFor(async () => (await containersOf(cli.pid)).length > 0 && ready(cli.output()), 600_000, 500);
+    const started = await waitFor(async () => (await containersOf(cli.pid, engine)).length > 0 && ready(cli.output()), 600_000, 500);
     if (!started)
       return {
         ok: false,
         result: `the run never reached the fault point: ${cli.output().slice(-300)}`,
         exit: null as number | null,
         output: cli.output(),
+        pid: cli.pid,
       };
     await fault(cli.pid);
     const exit = await Promise.race([cli.exited, new Promise<null>((r) => setTimeout(() => r(null), 120_000))]);
     const clean = await waitFor(
       async () => {
-        const left = await leftoversOf(cli.pid, ledger.seen);
+        const left = await leftoversOf(cli.pid, ledger.seen, engine);
         return left.containers + left.paths + left.processes === 0;
       },
       LEFTOVER_WINDOW_MS,
       1_000,
     );
-    const left = await leftoversOf(cli.pid, ledger.seen);
+    const left = await leftoversOf(cli.pid, ledger.seen, engine);
     return {
       ok: clean,
       result: `${left.containers + left.paths + left.processes} left after 30 s (watched ${ledger.seen.paths.size} folder(s), ${ledger.seen.processes.size} process(es))${left.detail.length ? `: ${left.detail.join(', ')}` : ''}`,
       exit,
       output: cli.output(),
+      pid: cli.pid,
     };
   } finally {
     ledger.stop();
@@ -190,21 +201,44 @@ const CASES: ChaosCase[] = [
     },
   },
   {
-    name: 'QEMU killed mid-scenario (wine-vm)',
+    name: 'QEMU killed mid-scenario (wine-vm): qemu-system-i386 inside the container gets SIGKILL',
     quick: false,
-    async run() {
+    async run({ work }) {
+      const out = join(work, 'qemu-killed');
+      const killed: string[] = [];
       const outcome = await killMidScenario(
-        WINE_VM_RUN,
+        [...WINE_VM_RUN, '--scenario', 'close-order', '--out', out],
         async (pid) => {
           const { docker } = dockerFromEnvironment();
-          for (const c of await containersOf(pid)) if (c.image.includes('qemu-runner')) await docker.getContainer(c.id).kill();
+          for (const c of await containersOf(pid)) {
+            if (!c.image.includes('qemu-runner')) continue;
+            // top lists the container's processes by their pid on this host: the run's own QEMU, nothing else.
+            const top = (await docker.getContainer(c.id).top({ ps_args: '-eo pid,args' })) as { Processes?: string[][] };
+            for (const [hostPid, command] of top.Processes ?? []) {
+              if (!command?.includes('qemu-system-i386')) continue;
+              process.kill(Number(hostPid), 'SIGKILL');
+              killed.push(`${hostPid} (${command.split(' ')[0]})`);
+            }
+          }
         },
-        (out) => /wine-vm dup-close/.test(out) && /NETSTAT before|cycles against/.test(out),
+        (output) => /wine-vm dup-close/.test(output) && /NETSTAT before|cycles against/.test(output),
       );
-      const infra = /INFRA-ERROR/i.test(outcome.output);
+      const results = await readResults(out);
+      const killedEntry = results?.entries.find((e) => e.target === 'wine-vm' && e.scenario === 'dup-close');
+      const next = results?.entries.find((e) => e.target === 'wine-vm' && e.scenario === 'close-order');
+      const named = killedEntry?.verdict === 'infra-error' && /QEMU/.test(killedEntry.reason);
+      const fresh =
+        next !== undefined &&
+        next.verdict !== 'infra-error' &&
+        next.guest !== undefined &&
+        next.guest.start !== 'reused' &&
+        next.guest.id !== killedEntry?.guest?.id;
       return {
-        ok: outcome.ok && outcome.exit === 3 && infra,
-        result: `exit ${outcome.exit}, ${infra ? 'infra-error' : 'no infra-error'}; ${outcome.result}`,
+        ok: killed.length > 0 && outcome.ok && outcome.exit === 3 && named && fresh,
+        result:
+          `killed ${killed.join(', ') || 'nothing (no QEMU found)'}; exit ${outcome.exit}; dup-close ${killedEntry?.verdict ?? 'missing'}` +
+          `${named ? ' naming QEMU' : ''}: "${killedEntry?.reason.slice(0, 90) ?? ''}"; ` +
+          `close-order ${next?.verdict ?? 'missing'} on ${fresh ? `a fresh guest (${next.guest?.start})` : 'NOT a fresh guest'}; ${outcome.result}`,
       };
     },
   },
@@ -219,30 +253,39 @@ const CASES: ChaosCase[] = [
     run: () => vitestCase('test/integration/agent-wine.test.ts', 'corrupted|runs once|replays|garbage'),
   },
   {
-    name: 'disk full under image prepare (--out on a 256 KiB tmpfs)',
+    name: 'cache disk full (RETROLAB_CACHE on a 64 MiB tmpfs, prepare --target wine-vm)',
     quick: false,
-    async run({ work, userImage }) {
+    async run({ work }) {
       const mount = join(work, 'small-cache');
       await mkdir(mount, { recursive: true });
       try {
-        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mount]);
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', mount]);
       } catch (error) {
         return { ok: false, result: `cannot mount a tmpfs here (needs root): ${errorMessage(error).slice(0, 100)}` };
       }
       try {
-        // The work copy goes beside --out: a 64 MB disk cannot fit. (RETROLAB_CACHE on the tmpfs fails earlier, unpacking the toolchain.)
-        const cli = startCli(['image', 'prepare', '--target', 'win98', '--image', userImage, '--out', join(mount, 'prepared.qcow2')]);
+        // mingw: Open Watcom would be unpacked into the cache first; the guest disk (~400 MiB of Wine) is what must not fit.
+        const cli = startCli(['prepare', '--target', 'wine-vm', '--toolchain', 'mingw'], {
+          RETROLAB_CACHE: mount,
+          RETROLAB_TOOLCHAIN: 'mingw',
+        });
         const exit = await cli.exited;
-        const line =
-          cli
-            .output()
-            .split('\n')
-            .find((l) => l.startsWith('retrolab:')) ?? '';
-        const clear = /no space left on device|ENOSPC/i.test(line) && !/^\s+at /m.test(cli.output());
-        const left = (await readdir(mount).catch(() => [] as string[])).filter((n) => n.startsWith('.prepare-'));
+        const errors = cli
+          .output()
+          .split('\n')
+          .filter((l) => l.startsWith('retrolab:'));
+        const line = errors[0] ?? '';
+        const clear = /no space left on device|ENOSPC/i.test(line) && errors.length === 1 && !/^\s+at /m.test(cli.output());
+        // What the failed build left: anything but the owner ledgers (which the reaper removes as its owner's last act).
+        const left = await waitFor(
+          async () => (await filesUnder(mount)).filter((f) => !f.startsWith('owners/')).length === 0,
+          30_000,
+          1_000,
+        );
+        const leftovers = (await filesUnder(mount)).filter((f) => !f.startsWith('owners/'));
         return {
-          ok: exit !== 0 && clear && left.length === 0,
-          result: `exit ${exit}: ${line.slice(0, 140)}; ${left.length} work folder(s) left`,
+          ok: exit !== 0 && clear && left,
+          result: `exit ${exit}: ${line.slice(0, 160)}; ${leftovers.length} partial file(s) left${leftovers.length ? `: ${leftovers.slice(0, 3).join(', ')}` : ''}`,
         };
       } finally {
         // The run's reaper keeps its log open on the tmpfs until it has finished its owner's sweep.
@@ -263,15 +306,67 @@ const CASES: ChaosCase[] = [
     },
   },
   {
-    name: 'dockerd restarted mid-run',
+    name: 'dockerd restarted mid-run (wine, on a private engine)',
     quick: false,
-    run: () =>
-      Promise.resolve({
-        ok: true,
-        result: 'not run: the engine is shared with other runs on this host; restarting it would kill their containers',
-      }),
+    async run({ work }) {
+      const engine = await startPrivateEngine([RUNNER_IMAGES.wine]);
+      try {
+        const out = join(work, 'dockerd-restart');
+        let downMs = 0;
+        const outcome = await killMidScenario(
+          [...WINE_RUN, '--out', out],
+          async () => {
+            downMs = (await engine.restart()).downMs;
+          },
+          (output) => /NETSTAT before|cycles against/.test(output),
+          { engine },
+        );
+        const results = await readResults(out);
+        const entry = results?.entries.find((e) => e.target === 'wine' && e.scenario === 'dup-close');
+        const infra = entry?.verdict === 'infra-error';
+        // The next run on the restarted engine: it must sweep what is left and pass on a clean start.
+        const next = startCli([...WINE_RUN, '--out', join(work, 'after-restart')], { DOCKER_HOST: engine.host });
+        const nextLedger = watchLedger(next.pid);
+        const nextExit = await next.exited;
+        nextLedger.stop();
+        const nextResults = await readResults(join(work, 'after-restart'));
+        const nextEntry = nextResults?.entries.find((e) => e.target === 'wine' && e.scenario === 'dup-close');
+        const nextLeft = await leftoversOf(next.pid, nextLedger.seen, engine.host);
+        const firstLeft = await containersOf(outcome.pid, engine.host);
+        const nextCount = nextLeft.containers + nextLeft.paths + nextLeft.processes;
+        return {
+          ok:
+            outcome.exit === 3 &&
+            infra &&
+            outcome.ok &&
+            nextExit === 0 &&
+            nextEntry?.verdict === 'pass' &&
+            nextCount === 0 &&
+            firstLeft.length === 0,
+          result:
+            `engine down ${(downMs / 1000).toFixed(1)} s; exit ${outcome.exit}, dup-close ${entry?.verdict ?? 'missing'}: "${entry?.reason.slice(0, 90) ?? ''}"; ${outcome.result}; ` +
+            `next run: exit ${nextExit}, dup-close ${nextEntry?.verdict ?? 'missing'}, ${nextCount + firstLeft.length} left`,
+        };
+      } finally {
+        await engine.stop();
+      }
+    },
   },
 ];
+
+async function readResults(out: string): Promise<RunResults | undefined> {
+  try {
+    return JSON.parse(await readFile(join(out, 'latest', 'results.json'), 'utf8')) as RunResults;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every file under `dir`, relative to it. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => !e.isDirectory()).map((e) => relative(dir, join(e.parentPath, e.name)));
+}
 
 async function sha256(path: string): Promise<string> {
   const hash = createHash('sha256');

@@ -44,8 +44,9 @@ export async function waitFor(predicate: () => Promise<boolean> | boolean, ms: n
   return predicate();
 }
 
-export async function containersOf(pid: number): Promise<{ id: string; image: string }[]> {
-  const { docker } = dockerFromEnvironment();
+/** Containers labelled with `pid` as their owner, on the shared engine or on the one `engine` names. */
+export async function containersOf(pid: number, engine?: `unix://${string}`): Promise<{ id: string; image: string }[]> {
+  const { docker } = dockerFromEnvironment(engine);
   const found = await docker.listContainers({
     all: true,
     filters: { label: [`${LABEL.product}=${PRODUCT}`, `${LABEL.ownerPid}=${pid}`, `${LABEL.ownerHost}=${hostname()}`] },
@@ -67,8 +68,12 @@ export interface Leftovers {
   detail: string[];
 }
 
-export async function leftoversOf(pid: number, seen: { paths: Set<string>; processes: Set<number> }): Promise<Leftovers> {
-  const containers = await containersOf(pid);
+export async function leftoversOf(
+  pid: number,
+  seen: { paths: Set<string>; processes: Set<number> },
+  engine?: `unix://${string}`,
+): Promise<Leftovers> {
+  const containers = await containersOf(pid, engine);
   const paths: string[] = [];
   for (const path of seen.paths)
     if (

@@ -5,6 +5,7 @@ import { TOOLCHAIN_ENV } from '../../guest-apps/toolchain.ts';
 import { consoleProgress } from '../../report/progress.ts';
 import { TargetSkippedError } from '../../targets/errors.ts';
 import { prepareTarget } from '../../targets/prepare-target.ts';
+import { diskFullMessage } from '../../util/disk-full.ts';
 import type { CommandIo } from '../command.ts';
 import { EXIT } from '../exit-codes.ts';
 import type { ParsedArgs } from '../parsed-args.ts';
@@ -33,7 +34,7 @@ export async function prepareCommand(args: ParsedArgs, io: CommandIo): Promise<n
         io.stdout.write(`skipped ${target}: ${error.reason}\n  to enable: ${error.fix}\n`);
       } else {
         broken += 1;
-        io.stdout.write(`could not prepare ${target}: ${errorMessage(error)}\n`);
+        io.stderr.write(`retrolab: could not prepare ${target}: ${diskFullMessage(error) ?? errorMessage(error)}\n`);
       }
     }
   }
