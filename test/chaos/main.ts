@@ -215,9 +215,11 @@ const CASES: ChaosCase[] = [
             // top lists the container's processes by their pid on this host: the run's own QEMU, nothing else.
             const top = (await docker.getContainer(c.id).top({ ps_args: '-eo pid,args' })) as { Processes?: string[][] };
             for (const [hostPid, command] of top.Processes ?? []) {
-              if (!command?.includes('qemu-system-i386')) continue;
+              // The program itself, not docker-init, whose arguments name it too.
+              const program = command?.split(' ')[0] ?? '';
+              if (!program.endsWith('/qemu-system-i386') && program !== 'qemu-system-i386') continue;
               process.kill(Number(hostPid), 'SIGKILL');
-              killed.push(`${hostPid} (${command.split(' ')[0]})`);
+              killed.push(`${hostPid} (${program})`);
             }
           }
         },
@@ -237,7 +239,7 @@ const CASES: ChaosCase[] = [
         ok: killed.length > 0 && outcome.ok && outcome.exit === 3 && named && fresh,
         result:
           `killed ${killed.join(', ') || 'nothing (no QEMU found)'}; exit ${outcome.exit}; dup-close ${killedEntry?.verdict ?? 'missing'}` +
-          `${named ? ' naming QEMU' : ''}: "${killedEntry?.reason.slice(0, 90) ?? ''}"; ` +
+          `${named ? ' naming QEMU' : ''}: "${firstLine(killedEntry?.reason)}"; ` +
           `close-order ${next?.verdict ?? 'missing'} on ${fresh ? `a fresh guest (${next.guest?.start})` : 'NOT a fresh guest'}; ${outcome.result}`,
       };
     },
@@ -344,7 +346,7 @@ const CASES: ChaosCase[] = [
             nextCount === 0 &&
             firstLeft.length === 0,
           result:
-            `engine down ${(downMs / 1000).toFixed(1)} s; exit ${outcome.exit}, dup-close ${entry?.verdict ?? 'missing'}: "${entry?.reason.slice(0, 90) ?? ''}"; ${outcome.result}; ` +
+            `engine down ${(downMs / 1000).toFixed(1)} s; exit ${outcome.exit}, dup-close ${entry?.verdict ?? 'missing'}: "${firstLine(entry?.reason)}"; ${outcome.result}; ` +
             `next run: exit ${nextExit}, dup-close ${nextEntry?.verdict ?? 'missing'}, ${nextCount + firstLeft.length} left`,
         };
       } finally {
@@ -353,6 +355,10 @@ const CASES: ChaosCase[] = [
     },
   },
 ];
+
+function firstLine(text: string | undefined): string {
+  return (text ?? '').split('\n')[0]!.slice(0, 120);
+}
 
 async function readResults(out: string): Promise<RunResults | undefined> {
   try {
@@ -431,7 +437,7 @@ export function formatChaosTable(rows: ChaosRow[]): string {
   const lines = ['| case | result | measured | time |', '|---|---|---|---|'];
   for (const row of rows)
     lines.push(
-      `| ${row.case} | ${row.ok ? 'ok' : '**FAILED**'} | ${row.result.replaceAll('|', '\\|')} | ${(row.durationMs / 1000).toFixed(1)} s |`,
+      `| ${row.case} | ${row.ok ? 'ok' : '**FAILED**'} | ${row.result.replaceAll('|', '\\|').replaceAll('\n', ' ')} | ${(row.durationMs / 1000).toFixed(1)} s |`,
     );
   return lines.join('\n');
 }

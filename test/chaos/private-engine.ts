@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dockerFromEnvironment } from '../../src/docker/docker-client.ts';
 import { PrerequisiteError } from '../../src/errors.ts';
@@ -41,8 +41,18 @@ function run(command: string, args: string[]): Promise<string> {
   );
 }
 
+/** The dockerd a chaos run that was killed left running, by its pidfile in this engine's own exec folder. */
+async function leftoverDockerd(): Promise<number | undefined> {
+  const pid = Number((await readFile(join(RUN, 'dockerd.pid'), 'utf8').catch(() => '')).trim());
+  if (!pid || !processAlive(pid)) return undefined;
+  const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  return command.startsWith('dockerd\0') && command.includes(`${SOCKET}\0`) ? pid : undefined;
+}
+
 async function startDockerd(): Promise<number> {
   const { docker } = dockerFromEnvironment(HOST);
+  const leftover = await leftoverDockerd();
+  if (leftover) await stopDockerd(leftover);
   await mkdir(RUN, { recursive: true });
   await rm(SOCKET, { force: true });
   const log = openSync(join(STATE, 'dockerd.log'), 'a');
