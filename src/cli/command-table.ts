@@ -201,6 +201,20 @@ export const COMMANDS: readonly CommandSpec[] = [
     reaped: true,
   },
   {
+    name: 'report',
+    summary: 'writes report.html of a run (the matrix, socket states over the cycles, NETSTAT side by side) from its results.json',
+    usage: ['retrolab report [RUN_DIR | --latest] [--baseline FILE] [--open]'],
+    positionals: [
+      { name: 'RUN_DIR', required: false, description: 'the run folder (results/<run-id>) or its results.json; default: --latest' },
+    ],
+    options: [
+      { name: 'latest', type: 'boolean', description: 'the latest run: results/latest (or RETROLAB_RESULTS/latest)' },
+      { name: 'baseline', type: 'string', value: 'FILE', description: "mark the changes against this stored run instead of the run's own" },
+      { name: 'open', type: 'boolean', description: 'open the report in the desktop browser (xdg-open) once written' },
+    ],
+    load: async () => (await import('./commands/report.ts')).reportCommand,
+  },
+  {
     name: 'results',
     summary: 'stored results',
     subcommands: [

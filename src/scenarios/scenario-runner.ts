@@ -53,6 +53,8 @@ async function stackSettings(
   const settings: StackSettings = {};
   const max = info.mstcpMaxConnections ? Number(info.mstcpMaxConnections.value) : Number.NaN;
   if (Number.isFinite(max)) settings.maxConnections = max;
+  // Which Winsock the guest offers: the KB's WSADuplicateSocket path needs ws2_32, the 1.1 path has only wsock32.
+  settings.winsock = info.ws2_32 ? '2 (ws2_32.dll)' : '1.1 (wsock32.dll only)';
   settings.os = `${info.platformId === 1 ? 'win9x' : 'nt'} ${info.major}.${info.minor}.${info.build}${info.wineVersion ? ` (wine ${info.wineVersion})` : ''}`;
   return { settings, family: familyOfReported(info) };
 }

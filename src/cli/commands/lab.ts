@@ -16,6 +16,7 @@ import {
   type RunSettings,
 } from '../../model/run-results.ts';
 import { consoleProgress } from '../../report/progress.ts';
+import { writeRunReport } from '../../report/write-report.ts';
 import { artifactsFolder, listArtifacts, pruneEmptyFolders } from '../../results/artifact-list.ts';
 import { compareWithBaseline } from '../../results/baseline-compare.ts';
 import { formatPhaseTotals } from '../../results/phase-totals.ts';
@@ -224,7 +225,14 @@ async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
   io.stdout.write(`\n${formatSummaryTable(results, { width: process.stdout.columns ?? 120 })}\n`);
   const phases = formatPhaseTotals(results);
   if (phases) io.stdout.write(`\n${phases}\n`);
-  io.stdout.write(`results: ${written.resultsFile}\n         ${written.junitFile}\n         ${written.latestLink} -> ${results.runId}\n`);
+  // The page is for people; a run whose report cannot be written still has its results and its exit code.
+  const report = await writeRunReport(written.directory, { results }).catch((error: unknown) => {
+    io.stderr.write(`retrolab: warning: report.html not written: ${errorMessage(error)}\n`);
+    return undefined;
+  });
+  io.stdout.write(
+    `results: ${written.resultsFile}\n         ${written.junitFile}\n${report ? `         ${report}\n` : ''}         ${written.latestLink} -> ${results.runId}\n`,
+  );
   const skipped = entries.filter((entry) => entry.verdict === 'skipped');
   const skippedTargets = [...new Map(skipped.map((entry) => [entry.target, entry])).values()];
   for (const entry of skippedTargets)
