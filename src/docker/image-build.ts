@@ -3,6 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { ProgressSink } from '../report/progress.ts';
 import { silentProgress } from '../report/progress.ts';
+import { trackProgress } from '../report/progress-tracker.ts';
 import { ImageBuildError } from './errors.ts';
 
 export interface BuildImageOptions {
@@ -39,6 +40,8 @@ export async function buildImageFromContext(docker: Docker, options: BuildImageO
     tail.push(line);
     if (tail.length > 30) tail.shift();
   };
+  // A build says nothing for minutes at a time (apt installing Wine): the time so far and its latest line show it is alive.
+  using progressed = trackProgress(sink, { scope, what: 'building' });
   let stream: NodeJS.ReadableStream;
   try {
     stream = await docker.buildImage(
@@ -70,6 +73,7 @@ export async function buildImageFromContext(docker: Docker, options: BuildImageO
         for (const line of (event.stream ?? event.status ?? '').split('\n')) {
           if (line.trim() === '') continue;
           remember(line);
+          progressed.set({ detail: line.trim().slice(0, 200) });
           sink({ kind: 'log', scope, line });
         }
       },

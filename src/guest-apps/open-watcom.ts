@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errorMessage } from '../errors.ts';
-import type { ProgressSink } from '../report/progress.ts';
+import { silentProgress, type ProgressSink } from '../report/progress.ts';
+import { trackProgress, withProgress } from '../report/progress-tracker.ts';
 import { probeHostCommand, tail } from '../util/host-command.ts';
 import { cacheDir, PROJECT_ROOT } from '../util/paths.ts';
 import { OpenWatcomProvisionError } from './errors.ts';
@@ -139,7 +140,9 @@ export async function unpackOpenWatcom(
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp);
   try {
-    const result = await probeHostCommand('tar', ['-xf', tarball, '-C', tmp, '--no-same-owner'], { signal: options.signal });
+    const result = await withProgress(options.onProgress ?? silentProgress, { scope: SCOPE, what: 'unpacking' }, () =>
+      probeHostCommand('tar', ['-xf', tarball, '-C', tmp, '--no-same-owner'], { signal: options.signal }),
+    );
     if (result.exitCode !== 0) {
       throw new OpenWatcomProvisionError(`tar could not unpack ${tarball} (exit ${result.exitCode ?? result.signal}): ${tail(result.stderr)}`, tarball, fix);
     }
@@ -239,16 +242,20 @@ export async function downloadOpenWatcomRelease(
   }
   const hash = createHash('sha256');
   let bytes = 0;
-  let reported = 0;
+  const length = Number(response.headers.get('content-length'));
+  using progressed = trackProgress(options.onProgress ?? silentProgress, {
+    scope: SCOPE,
+    what: 'downloading',
+    unit: 'MiB',
+    done: 0,
+    total: length > 0 ? Math.round(length / 2 ** 20) : undefined,
+  });
   try {
     const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
     body.on('data', (chunk: Buffer) => {
       hash.update(chunk);
       bytes += chunk.length;
-      if (bytes - reported >= 16 * 2 ** 20) {
-        reported = bytes;
-        options.onProgress?.({ kind: 'log', scope: SCOPE, line: `${(bytes / 2 ** 20).toFixed(0)} MiB` });
-      }
+      progressed.set({ done: Math.floor(bytes / 2 ** 20) });
     });
     await pipeline(body, createWriteStream(part), { signal: options.signal });
     const digest = hash.digest('hex');

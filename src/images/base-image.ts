@@ -7,6 +7,7 @@ import { LABEL } from '../docker/labels.ts';
 import { PrerequisiteError, RetrolabError } from '../errors.ts';
 import type { ProgressSink } from '../report/progress.ts';
 import { silentProgress } from '../report/progress.ts';
+import { trackProgress } from '../report/progress-tracker.ts';
 import { debianMirror } from './debian-mirror.ts';
 import { hashInputs } from './input-hash.ts';
 import { cacheDir } from '../util/paths.ts';
@@ -86,10 +87,15 @@ async function bootstrapAndImport(
       ['--variant=minbase', `--arch=${arch}`, `--cache-dir=${debs}`, SUITE, rootfs, mirror],
       call,
     );
-    for await (const line of debootstrap.lines()) {
-      if (line.trim()) options.onProgress({ kind: 'log', scope: `base ${arch}`, line });
+    {
+      using progressed = trackProgress(options.onProgress, { scope: `base ${arch}`, what: 'debootstrap' });
+      for await (const line of debootstrap.lines()) {
+        if (!line.trim()) continue;
+        progressed.set({ detail: line.trim().slice(0, 200) });
+        options.onProgress({ kind: 'log', scope: `base ${arch}`, line });
+      }
+      await debootstrap.done;
     }
-    await debootstrap.done;
     await runHostCommand(
       'rm',
       ['-rf', ...['var/lib/apt/lists', 'var/cache/apt', 'usr/share/doc', 'usr/share/man', 'usr/share/locale'].map((d) => join(rootfs, d))],

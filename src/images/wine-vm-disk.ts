@@ -6,6 +6,7 @@ import { LABEL } from '../docker/labels.ts';
 import { PrerequisiteError, RetrolabError, errorMessage } from '../errors.ts';
 import { buildGuestApps } from '../guest-apps/build.ts';
 import { silentProgress, type ProgressSink } from '../report/progress.ts';
+import { trackProgress, type TrackedProgress } from '../report/progress-tracker.ts';
 import { HostCommandError, runHostCommand, type HostCommandOptions, type HostCommandResult } from '../util/host-command.ts';
 import { PROJECT_ROOT, cacheDir as projectCacheDir } from '../util/paths.ts';
 import { ensureBaseImage } from './base-image.ts';
@@ -134,6 +135,8 @@ export async function ensureWineVmGuest(options: EnsureWineVmGuestOptions = {}):
 
   const started = Date.now();
   sink({ kind: 'step', scope, message: `building guest ${hash} (cold build: several minutes)` });
+  using progressed = trackProgress(sink, { scope, what: 'building the guest disk' });
+  progressed.set({ detail: 'the root filesystem image' });
   const rootImage = `${ROOT_IMAGE_REPO}:${rootHash}`;
   if (!(await docker.imageExists(rootImage, { signal }))) {
     await docker.buildImage({
@@ -150,7 +153,7 @@ export async function ensureWineVmGuest(options: EnsureWineVmGuestOptions = {}):
   const work = join(cacheDir, `${hash}.partial-${process.pid}-${randomBytes(3).toString('hex')}`);
   const untrack = trackPath(work);
   try {
-    const manifest = await buildDisk({ docker, rootImage, work, agent, agentSha256, hash, signal, sink });
+    const manifest = await buildDisk({ docker, rootImage, work, agent, agentSha256, hash, signal, sink, progressed });
     manifest.buildMs = Date.now() - started;
     await writeFile(join(work, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     await publish(work, dir);
@@ -171,13 +174,15 @@ async function buildDisk(args: {
   hash: string;
   signal: AbortSignal | undefined;
   sink: ProgressSink;
+  progressed: TrackedProgress;
 }): Promise<Manifest> {
-  const { docker, rootImage, work, signal, sink } = args;
+  const { docker, rootImage, work, signal, sink, progressed } = args;
   const rootfs = join(work, 'rootfs');
   await mkdir(rootfs, { recursive: true });
   const call = { signal };
 
   sink({ kind: 'step', scope, message: `exporting ${rootImage}` });
+  progressed.set({ detail: `exporting ${rootImage}` });
   const tar = await docker.exportImageFilesystem(rootImage, { signal });
   await run('tar', ['-x', '--numeric-owner', '-p', '-C', rootfs], 'tar -x (the exported root filesystem)', { ...call, input: tar });
 
@@ -194,9 +199,11 @@ async function buildDisk(args: {
   const diskMiB = Math.ceil((usedMiB * 1.1 + DISK_RECIPE.freeMiB) / DISK_RECIPE.alignMiB) * DISK_RECIPE.alignMiB;
   const raw = join(work, 'root.ext4');
   sink({ kind: 'step', scope, message: `writing ${usedMiB} MiB into a ${diskMiB} MiB ext4 disk` });
+  progressed.set({ detail: `mkfs.ext4: ${usedMiB} MiB into ${diskMiB} MiB` });
   await run('mkfs.ext4', [...DISK_RECIPE.mkfsOptions, '-d', rootfs, raw, `${diskMiB}M`], 'mkfs.ext4 -d', call);
   await rm(rootfs, { recursive: true });
-  await provision({ docker, kernel, initrd, raw, work, signal, sink });
+  await provision({ docker, kernel, initrd, raw, work, signal, sink, progressed });
+  progressed.set({ detail: 'qemu-img convert to qcow2' });
 
   const disk = join(work, 'root.qcow2');
   await run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, disk], 'qemu-img convert', call);
@@ -228,6 +235,7 @@ async function provision(args: {
   work: string;
   signal: AbortSignal | undefined;
   sink: ProgressSink;
+  progressed: TrackedProgress;
 }): Promise<void> {
   const { provision: vm } = DISK_RECIPE;
   const log = join(args.work, 'provision.log');
@@ -252,6 +260,11 @@ async function provision(args: {
     consoleLog: inContainer(log),
   });
   let result;
+  // The guest's console log is the only sign of life of a boot that takes minutes: its latest line is shown.
+  args.progressed.set({ detail: 'provisioning boot' });
+  const showConsole = setInterval(() => {
+    void lastLogLine(log).then((line) => args.progressed.set({ detail: `provisioning boot: ${line ?? '(no console output yet)'}` }));
+  }, 2_000);
   try {
     result = await args.docker.run(
       {
@@ -269,11 +282,13 @@ async function provision(args: {
       { signal },
     );
   } catch (error) {
+    clearInterval(showConsole);
     throw new RetrolabError(`the wine-vm provisioning boot failed: ${errorMessage(error)}\n${await logTail(log)}`, {
       cause: error,
       context: { log },
     });
   }
+  clearInterval(showConsole);
   if (result.exitCode !== 0) {
     throw new RetrolabError(
       `the wine-vm provisioning boot's QEMU exited with status ${result.exitCode}: ${result.stderr.trim().slice(-500)}\n${await logTail(log)}`,
@@ -289,6 +304,16 @@ async function provision(args: {
     });
   }
   args.sink({ kind: 'done', scope, message: 'Wine prefix made in the guest', durationMs: Date.now() - started });
+}
+
+async function lastLogLine(log: string): Promise<string | undefined> {
+  const text = await readFile(log, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .map((line) => line.replace(/\p{Cc}/gu, '').trim())
+    .filter(Boolean)
+    .at(-1)
+    ?.slice(0, 200);
 }
 
 async function logTail(log: string): Promise<string> {

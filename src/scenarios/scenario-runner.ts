@@ -8,6 +8,7 @@ import type { OsFamily } from '../os/os-family.ts';
 import { familyOfReported } from '../os/os-profiles.ts';
 import type { ProgressSink } from '../report/progress.ts';
 import { silentProgress } from '../report/progress.ts';
+import { trackProgress, withProgress, type TrackedProgress } from '../report/progress-tracker.ts';
 import type { TargetHandle } from '../targets/target-handle.ts';
 import { ScenarioError } from './errors.ts';
 import type { ProgramSource } from '../targets/prepare-target.ts';
@@ -44,6 +45,13 @@ const ERROR_PATH_NOT_FOUND = 3;
 const ERROR_ACCESS_DENIED = 5;
 const ERROR_SHARING_VIOLATION = 32;
 let runCounter = 0;
+
+/** A numeric flag of a scenario's program (`--hold-ms 120000`, `--apps 15`), if given. */
+function numericFlag(args: readonly string[], flag: string): number | undefined {
+  const at = args.indexOf(flag);
+  const value = at >= 0 ? Number(args[at + 1]) : Number.NaN;
+  return Number.isFinite(value) ? value : undefined;
+}
 
 async function stackSettings(
   handle: TargetHandle,
@@ -112,6 +120,9 @@ export async function runScenario(
     return { program: path, ...(await stackSettings(handle, call)) };
   });
   const cycles = Math.min(options.cycles ?? definition.cycles, options.maxCycles ?? Number.POSITIVE_INFINITY);
+  // The cycles planned, for the count shown while they run; the hold's bound (`--hold-ms`), for the countdown while the runner looks.
+  const planned = cycles * (numericFlag(definition.args, '--apps') ?? 1);
+  const holdMs = numericFlag(definition.args, '--hold-ms');
   const peer = `${handle.peer.host}:${handle.peer.port}`;
 
   progress({ kind: 'step', scope, message: `NETSTAT before, then ${definition.program} × ${cycles} cycles against ${peer}` });
@@ -154,10 +165,12 @@ export async function runScenario(
     ...call,
   });
   sampler.record('before', 0, before.tcptab ?? before.netstat);
-  /** Waits for the program's output to satisfy `done`, looking at the socket table in the meantime. */
-  const watch = async (done: (seen: DupcloseRun) => boolean, late: () => string): Promise<DupcloseRun> => {
+  /** Waits for the program's output to satisfy `done`, looking at the socket table in the meantime and showing the cycles it reports. */
+  const watch = async (done: (seen: DupcloseRun) => boolean, late: () => string, progressed: TrackedProgress): Promise<DupcloseRun> => {
     let seen = await readOut(true);
-    while (!done(seen)) {
+    for (;;) {
+      progressed.set({ done: cyclesReported(text), total: seen.cyclesPlanned ?? planned });
+      if (done(seen)) break;
       if (Date.now() > deadline) throw fail(`${late()}; output so far:\n${text.slice(-2000)}`);
       if (sampler.working) await sampler.sample('cycles', cyclesReported(text));
       else await sleep(pollMs, options.signal);
@@ -170,6 +183,8 @@ export async function runScenario(
   // cycles (the agent answers one request at a time; an exec would hold it).
   const deadline = Date.now() + timeoutMs;
   let run = await phase('cycles', async () => {
+    // The count is the program's own `event=cycle` lines, read from its output file between the runner's other requests.
+    using progressed = trackProgress(progress, { scope, what: 'cycles', done: 0, total: planned });
     const start = family.backgroundStart(commandLine);
     const launched = await handle.agent.exec(start, { cwd: handle.guestWorkDir, timeoutMs: 60_000, ...call });
     if (launched.exitCode !== 0)
@@ -180,19 +195,23 @@ export async function runScenario(
       return watch(
         finished,
         () => `${definition.program} did not finish within ${timeoutMs} ms (left running: its guest is not used again)`,
+        progressed,
       );
     }
     // The sockets only stay while the program lives: NETSTAT is taken while it says it is holding them.
     return watch(
       (seen) => seen.holding || finished(),
       () => `${definition.program} never reached its hold point within ${timeoutMs} ms`,
+      progressed,
     );
   });
   let during: ScenarioObservation['snapshots']['during'];
   if (definition.leakMeasuredAt === 'while-running' && run.holding && !finished()) {
     run = await phase('during', async () => {
       progress({ kind: 'step', scope, message: `program holds ${run.held ?? '?'} socket(s): NETSTAT during` });
-      during = await takeSnapshot(handle, 'during', { ...call, family });
+      during = await holding(`holding ${run.held ?? '?'} socket(s) for NETSTAT during,`, () =>
+        takeSnapshot(handle, 'during', { ...call, family }),
+      );
       sampler.record('cycles', cyclesReported(text), during.tcptab ?? during.netstat);
       // Looked: the program may let go now instead of waiting out its bound.
       if (definition.heldBy) await release();
@@ -215,7 +234,10 @@ export async function runScenario(
     await sleep(Math.max(0, until - performance.now()), options.signal);
   });
   const after = await phase('after', async () => {
-    const snapshot = await takeSnapshot(handle, 'after', { ...call, family });
+    const snapshot =
+      definition.heldBy === 'holder'
+        ? await holding('the holder keeps its sockets for NETSTAT after,', () => takeSnapshot(handle, 'after', { ...call, family }))
+        : await takeSnapshot(handle, 'after', { ...call, family });
     sampler.record('after', cyclesDone, snapshot.tcptab ?? snapshot.netstat);
     if (definition.heldBy === 'holder') await endHolder();
     return snapshot;
@@ -234,6 +256,16 @@ export async function runScenario(
     settings,
     socketSeries: sampler.series(),
   };
+
+  /**
+   * A snapshot taken while the guest holds sockets for it, with a countdown
+   * to the hold's bound (counted from when the runner saw the hold, so the
+   * guest's own bound is a little nearer than shown).
+   */
+  function holding<T>(what: string, work: () => Promise<T>): Promise<T> {
+    if (holdMs === undefined) return work();
+    return withProgress(progress, { scope, what, limitMs: holdMs, countdown: true }, work);
+  }
 
   /**
    * The holder outlives the program on purpose; once the after-exit table is

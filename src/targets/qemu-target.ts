@@ -15,6 +15,7 @@ import { createOverlay, type DiskImageInfo } from '../qemu/overlay-disk.ts';
 import { QemuVm } from '../qemu/qemu-vm.ts';
 import { createRunDirectory, handToContainerUser } from '../qemu/run-directory.ts';
 import type { ProgressSink } from '../report/progress.ts';
+import { withProgress } from '../report/progress-tracker.ts';
 import { silentProgress } from '../report/progress.ts';
 import { ResourceStack } from '../util/dispose.ts';
 import { cacheDir, resultsDir } from '../util/paths.ts';
@@ -234,14 +235,19 @@ async function bootAndSave(
       onProgress: progress,
       signal: options.signal,
     });
-    const agent = await vm.waitForReady(
-      (signal) =>
-        AgentClient.connect(vm.serial, {
-          signal,
-          handshakeTimeoutMs: spec.timeouts.bootToReadyMs,
-          maxFileBytes: options.maxFileBytes,
-        }),
-      options,
+    const agent = await withProgress(
+      progress,
+      { scope: spec.target, what: 'cold boot: waiting for the agent', limitMs: spec.timeouts.bootToReadyMs },
+      () =>
+        vm.waitForReady(
+          (signal) =>
+            AgentClient.connect(vm.serial, {
+              signal,
+              handshakeTimeoutMs: spec.timeouts.bootToReadyMs,
+              maxFileBytes: options.maxFileBytes,
+            }),
+          options,
+        ),
     );
     coldBootMs = Date.now() - started;
     progress({
@@ -294,14 +300,16 @@ async function startWarm(
     }),
   );
   const agent = stack.use(
-    await vm.waitForReady(
-      (signal) =>
-        AgentClient.connect(vm.serial, {
-          signal,
-          handshakeTimeoutMs: spec.timeouts.bootToReadyMs,
-          maxFileBytes: options.maxFileBytes,
-        }),
-      options,
+    await withProgress(progress, { scope: spec.target, what: 'waiting for the agent', limitMs: spec.timeouts.bootToReadyMs }, () =>
+      vm.waitForReady(
+        (signal) =>
+          AgentClient.connect(vm.serial, {
+            signal,
+            handshakeTimeoutMs: spec.timeouts.bootToReadyMs,
+            maxFileBytes: options.maxFileBytes,
+          }),
+        options,
+      ),
     ),
   );
   const warmStartMs = Date.now() - started;

@@ -4,6 +4,7 @@ import { AgentClient } from '../agent/agent-client.ts';
 import type { DockerClient } from '../docker/docker-client.ts';
 import { buildGuestApps, type GuestBuildResult } from '../guest-apps/build.ts';
 import type { ProgressSink } from '../report/progress.ts';
+import { withProgress } from '../report/progress-tracker.ts';
 import { silentProgress } from '../report/progress.ts';
 import { ResourceStack } from '../util/dispose.ts';
 import { resultsDir } from '../util/paths.ts';
@@ -81,11 +82,13 @@ export async function startWineGuest(options: StartTargetOptions & { binDir: str
   let agent: AgentClient;
   try {
     agent = stack.use(
-      await AgentClient.connect(line.stream, {
-        signal,
-        handshakeTimeoutMs: readyTimeoutMs,
-        maxFileBytes: options.maxFileBytes,
-      }),
+      await withProgress(progress, { scope: 'wine', what: 'waiting for the agent', limitMs: readyTimeoutMs }, () =>
+        AgentClient.connect(line.stream, {
+          signal,
+          handshakeTimeoutMs: readyTimeoutMs,
+          maxFileBytes: options.maxFileBytes,
+        }),
+      ),
     );
   } catch (error) {
     const files = await collectArtifacts(`start failed: ${error instanceof Error ? error.message : String(error)}`).catch(() => []);

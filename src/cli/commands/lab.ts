@@ -221,8 +221,10 @@ async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
   }
   // No signal: after Ctrl-C the results are exactly what must still be written.
   const written = await writeRunResults(results, { dir: resultsRoot });
+  // A live progress line left on the terminal would run into the summary.
+  progress.clear();
 
-  io.stdout.write(`\n${formatSummaryTable(results, { width: process.stdout.columns ?? 120 })}\n`);
+  io.stdout.write(`\n${formatSummaryTable(results, { width: process.stdout.columns || 120 })}\n`);
   const phases = formatPhaseTotals(results);
   if (phases) io.stdout.write(`\n${phases}\n`);
   // The page is for people; a run whose report cannot be written still has its results and its exit code.
