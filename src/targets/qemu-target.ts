@@ -15,7 +15,7 @@ import { createOverlay, type DiskImageInfo } from '../qemu/overlay-disk.ts';
 import { QemuVm } from '../qemu/qemu-vm.ts';
 import { createRunDirectory, handToContainerUser } from '../qemu/run-directory.ts';
 import type { ProgressSink } from '../report/progress.ts';
-import { withProgress } from '../report/progress-tracker.ts';
+import { reportWaits } from '../report/wait-reporter.ts';
 import { silentProgress } from '../report/progress.ts';
 import { ResourceStack } from '../util/dispose.ts';
 import { cacheDir, resultsDir } from '../util/paths.ts';
@@ -222,6 +222,8 @@ async function bootAndSave(
   const disk = await createOverlay(options.docker, { backing: media.golden, overlay: join(runDir.hostPath, 'golden.qcow2') }, options);
   let saved: { bytes: number };
   let coldBootMs: number;
+  // QEMU's serial line, its monitor, then the agent's banner: each wait shows as it lasts.
+  using waits = reportWaits(progress, spec.target);
   {
     await using vm = await QemuVm.start({
       docker: options.docker,
@@ -233,22 +235,20 @@ async function bootAndSave(
       kernel: media.kernel,
       forwards: { guest: [PEER_FORWARD] },
       onProgress: progress,
+      onWait: waits.onWait,
       signal: options.signal,
     });
-    const agent = await withProgress(
-      progress,
-      { scope: spec.target, what: 'cold boot: waiting for the agent', limitMs: spec.timeouts.bootToReadyMs },
-      () =>
-        vm.waitForReady(
-          (signal) =>
-            AgentClient.connect(vm.serial, {
-              signal,
-              handshakeTimeoutMs: spec.timeouts.bootToReadyMs,
-              maxFileBytes: options.maxFileBytes,
-            }),
-          options,
-        ),
+    const agent = await vm.waitForReady(
+      (signal) =>
+        AgentClient.connect(vm.serial, {
+          signal,
+          handshakeTimeoutMs: spec.timeouts.bootToReadyMs,
+          maxFileBytes: options.maxFileBytes,
+          onWait: waits.onWait,
+        }),
+      options,
     );
+    waits.end();
     coldBootMs = Date.now() - started;
     progress({
       kind: 'step',
@@ -284,6 +284,7 @@ async function startWarm(
   const runDir = stack.use(await createRunDirectory(join(cacheDir(), 'runs')));
   const overlay = await copyRunOverlay(template, join(runDir.hostPath, 'run.qcow2'));
   const artifactsDir = options.artifactsDir ?? join(resultsDir(), 'artifacts', `${options.docker.runId}-${spec.target}`);
+  using waits = reportWaits(progress, spec.target);
   const vm = stack.use(
     await QemuVm.start({
       docker: options.docker,
@@ -296,22 +297,23 @@ async function startWarm(
       incomingStateFile: warm.stateFile,
       forwards: { guest: [PEER_FORWARD] },
       onProgress: progress,
+      onWait: waits.onWait,
       signal: options.signal,
     }),
   );
   const agent = stack.use(
-    await withProgress(progress, { scope: spec.target, what: 'waiting for the agent', limitMs: spec.timeouts.bootToReadyMs }, () =>
-      vm.waitForReady(
-        (signal) =>
-          AgentClient.connect(vm.serial, {
-            signal,
-            handshakeTimeoutMs: spec.timeouts.bootToReadyMs,
-            maxFileBytes: options.maxFileBytes,
-          }),
-        options,
-      ),
+    await vm.waitForReady(
+      (signal) =>
+        AgentClient.connect(vm.serial, {
+          signal,
+          handshakeTimeoutMs: spec.timeouts.bootToReadyMs,
+          maxFileBytes: options.maxFileBytes,
+          onWait: waits.onWait,
+        }),
+      options,
     ),
   );
+  waits.end();
   const warmStartMs = Date.now() - started;
   options.onWarmStart?.(warmStartMs);
   const guest = { start: 'saved-state' as const, id: vm.container.id.slice(0, 12), startMs: warmStartMs };

@@ -4,7 +4,7 @@ import { AgentClient } from '../agent/agent-client.ts';
 import type { DockerClient } from '../docker/docker-client.ts';
 import { buildGuestApps, type GuestBuildResult } from '../guest-apps/build.ts';
 import type { ProgressSink } from '../report/progress.ts';
-import { withProgress } from '../report/progress-tracker.ts';
+import { reportWaits } from '../report/wait-reporter.ts';
 import { silentProgress } from '../report/progress.ts';
 import { ResourceStack } from '../util/dispose.ts';
 import { resultsDir } from '../util/paths.ts';
@@ -69,7 +69,9 @@ export async function startWineGuest(options: StartTargetOptions & { binDir: str
   await using stack = new ResourceStack();
 
   progress({ kind: 'step', scope: 'wine', message: 'starting the Wine container and the agent' });
-  const line = stack.use(await startWineLine(options.docker, { binDir: options.binDir, signal }));
+  // The container's serial socket, then the agent's banner: each wait shows as it lasts.
+  using waits = reportWaits(progress, 'wine');
+  const line = stack.use(await startWineLine(options.docker, { binDir: options.binDir, signal, onWait: waits.onWait }));
   const artifactsDir = options.artifactsDir ?? join(resultsDir(), 'artifacts', `${options.docker.runId}-wine`);
   const collectArtifacts = async (reason: string): Promise<string[]> => {
     await mkdir(artifactsDir, { recursive: true });
@@ -82,14 +84,14 @@ export async function startWineGuest(options: StartTargetOptions & { binDir: str
   let agent: AgentClient;
   try {
     agent = stack.use(
-      await withProgress(progress, { scope: 'wine', what: 'waiting for the agent', limitMs: readyTimeoutMs }, () =>
-        AgentClient.connect(line.stream, {
-          signal,
-          handshakeTimeoutMs: readyTimeoutMs,
-          maxFileBytes: options.maxFileBytes,
-        }),
-      ),
+      await AgentClient.connect(line.stream, {
+        signal,
+        handshakeTimeoutMs: readyTimeoutMs,
+        maxFileBytes: options.maxFileBytes,
+        onWait: waits.onWait,
+      }),
     );
+    waits.end();
   } catch (error) {
     const files = await collectArtifacts(`start failed: ${error instanceof Error ? error.message : String(error)}`).catch(() => []);
     throw new TargetStartError(`The wine target's agent did not answer: ${error instanceof Error ? error.message : String(error)}`, {

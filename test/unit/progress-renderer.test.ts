@@ -1,8 +1,9 @@
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ProgressUpdate } from '../../src/report/progress.ts';
+import type { ProgressEvent, ProgressUpdate } from '../../src/report/progress.ts';
 import { consoleProgress, formatProgress, LOG_LINE_EVERY_MS, LOG_QUIET_FOR_MS } from '../../src/report/progress-renderer.ts';
 import { trackProgress } from '../../src/report/progress-tracker.ts';
+import { reportWaits } from '../../src/report/wait-reporter.ts';
 
 /** A stream that records what was written, with a terminal width. */
 function capture(columns = 200): { stream: PassThrough & { columns: number }; text: () => string } {
@@ -172,5 +173,32 @@ describe('trackProgress', () => {
     const count = events.length;
     vi.advanceTimersByTime(5_000);
     expect(events).toHaveLength(count);
+  });
+});
+
+describe("reportWaits (the wait strategies' onWait callback as progress)", () => {
+  it('ends a wait when the next one begins and on end(), and reports nothing for a wait that never called back', () => {
+    const events: ProgressUpdate[] = [];
+    const sink = (event: ProgressEvent) => {
+      if (event.kind === 'progress') events.push(event);
+    };
+    const quiet = reportWaits(sink, 'wine');
+    quiet.end();
+    expect(events).toEqual([]);
+
+    const waits = reportWaits(sink, 'wine-vm');
+    waits.onWait(1_000, 5_000, "QEMU's serial line (serial.sock) to accept a connection");
+    waits.onWait(1_000, 240_000, "the agent's banner (HELLO)");
+    waits.onWait(2_000, 240_000, "the agent's banner (HELLO)");
+    waits.end();
+    waits.end();
+    expect(events.map((e) => `${e.what} ${e.elapsedMs}/${e.limitMs}${e.end ? ' end' : ''}`)).toEqual([
+      "waiting for QEMU's serial line (serial.sock) to accept a connection 1000/5000",
+      "waiting for QEMU's serial line (serial.sock) to accept a connection 1000/5000 end",
+      "waiting for the agent's banner (HELLO) 1000/240000",
+      "waiting for the agent's banner (HELLO) 2000/240000",
+      "waiting for the agent's banner (HELLO) 2000/240000 end",
+    ]);
+    expect(formatProgress(events[3]!)).toBe("waiting for the agent's banner (HELLO) 2/240 s");
   });
 });
