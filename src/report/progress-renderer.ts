@@ -38,7 +38,7 @@ export function formatProgress(update: ProgressUpdate): string {
   } else {
     time = `${seconds(update.elapsedMs)} s`;
   }
-  parts.push(counted ? `(${time})` : time);
+  parts.push(counted || update.countdown ? `(${time})` : time);
   const text = parts.join(' ');
   return update.detail ? `${text}: ${update.detail}` : text;
 }

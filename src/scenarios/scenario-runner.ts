@@ -192,14 +192,14 @@ export async function runScenario(
         `could not start ${definition.program} in the background (exit ${launched.exitCode}): ${launched.stderr || launched.stdout}`,
       );
     if (definition.leakMeasuredAt === 'after-exit') {
-      return watch(
+      return await watch(
         finished,
         () => `${definition.program} did not finish within ${timeoutMs} ms (left running: its guest is not used again)`,
         progressed,
       );
     }
     // The sockets only stay while the program lives: NETSTAT is taken while it says it is holding them.
-    return watch(
+    return await watch(
       (seen) => seen.holding || finished(),
       () => `${definition.program} never reached its hold point within ${timeoutMs} ms`,
       progressed,
@@ -209,7 +209,7 @@ export async function runScenario(
   if (definition.leakMeasuredAt === 'while-running' && run.holding && !finished()) {
     run = await phase('during', async () => {
       progress({ kind: 'step', scope, message: `program holds ${run.held ?? '?'} socket(s): NETSTAT during` });
-      during = await holding(`holding ${run.held ?? '?'} socket(s) for NETSTAT during,`, () =>
+      during = await holding(`holding ${run.held ?? '?'} socket(s) for NETSTAT during`, () =>
         takeSnapshot(handle, 'during', { ...call, family }),
       );
       sampler.record('cycles', cyclesReported(text), during.tcptab ?? during.netstat);
@@ -236,7 +236,7 @@ export async function runScenario(
   const after = await phase('after', async () => {
     const snapshot =
       definition.heldBy === 'holder'
-        ? await holding('the holder keeps its sockets for NETSTAT after,', () => takeSnapshot(handle, 'after', { ...call, family }))
+        ? await holding('the holder keeps its sockets for NETSTAT after', () => takeSnapshot(handle, 'after', { ...call, family }))
         : await takeSnapshot(handle, 'after', { ...call, family });
     sampler.record('after', cyclesDone, snapshot.tcptab ?? snapshot.netstat);
     if (definition.heldBy === 'holder') await endHolder();

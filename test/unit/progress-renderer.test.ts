@@ -30,9 +30,9 @@ describe('formatProgress', () => {
         update('wine dup-close', 'cycles', 35_000, { total: 120, limitMs: 600_000, detail: 'counted when the program exits' }),
       ),
     ).toBe('cycles ?/120 (35/600 s): counted when the program exits');
-    expect(formatProgress(update('wine leak-control', 'hold', 25_000, { limitMs: 120_000, countdown: true }))).toBe(
-      'hold 95 s left of 120 s',
-    );
+    expect(
+      formatProgress(update('wine leak-control', 'holding 40 socket(s) for NETSTAT during', 25_000, { limitMs: 120_000, countdown: true })),
+    ).toBe('holding 40 socket(s) for NETSTAT during (95 s left of 120 s)');
     expect(formatProgress(update('image wine', 'building', 45_000, { detail: 'Step 4/9 : RUN apt-get install wine' }))).toBe(
       'building 45 s: Step 4/9 : RUN apt-get install wine',
     );
