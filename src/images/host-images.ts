@@ -8,6 +8,7 @@ import type { ProgressSink } from '../report/progress.ts';
 import { silentProgress } from '../report/progress.ts';
 import { ensureBaseImage, type DebianArch } from './base-image.ts';
 import { ensureRunnerImage, RUNNER_RECIPES } from './ensure-runner-images.ts';
+import { ensureWineVmGuest } from './wine-vm-disk.ts';
 
 /** One image a host needs: `hashRef` names its inputs (the same ref on every engine), `ref` is what containers use. */
 interface NeededImage {
@@ -52,7 +53,7 @@ export async function copyImage(from: DockerClient, to: DockerClient, ref: strin
  */
 export async function ensureImagesOnHosts(
   hosts: readonly RunHost[],
-  options: { signal?: AbortSignal; onProgress?: ProgressSink } = {},
+  options: { signal?: AbortSignal; onProgress?: ProgressSink; wineVmGuest?: boolean } = {},
 ): Promise<void> {
   const progress = options.onProgress ?? silentProgress;
   const call = options.signal ? { signal: options.signal } : {};
@@ -98,6 +99,9 @@ export async function ensureImagesOnHosts(
       }
       await checkHostSeesFiles(host.docker, host.name, call);
     }
+    // The wine-vm guest is built (from Debian's packages) by the engine that can reach a mirror: this machine's.
+    // The hosts then find it in the cache under the same input hash, since they have the same base images.
+    if (options.wineVmGuest) await ensureWineVmGuest({ docker: source, signal: options.signal, onProgress: progress });
   } finally {
     await opened?.[Symbol.asyncDispose]();
   }

@@ -118,7 +118,11 @@ async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
     endpoint = connected.hosts[0]?.docker.endpoint;
     usedHosts = connected.hosts.map((host) => ({ name: host.name, url: host.url, slots: host.slots }));
     // Every host gets the runner images of this checkout (copied from the local engine by input hash) before any work starts.
-    await ensureImagesOnHosts(connected.hosts, { signal: io.signal, onProgress: progress });
+    await ensureImagesOnHosts(connected.hosts, {
+      signal: io.signal,
+      onProgress: progress,
+      wineVmGuest: options.targets.includes('wine-vm'),
+    });
     if (connected.hosts.length > 1 || usedHosts.some((host) => host.slots > 1))
       progress({
         kind: 'step',
