@@ -37,6 +37,7 @@ import type { DiskImageInfo } from './overlay-disk.ts';
 import { convertPpmFileToPng } from './ppm-to-png.ts';
 import type { QmpClient, VmStatus } from './qmp-client.ts';
 import { waitForQmp } from './qmp-up.ts';
+import { GuestNotRunningError, waitForGuestRunning } from './vm-running.ts';
 import type { RunDirectory } from './run-directory.ts';
 import { SerialLine, lastLinesOf } from './serial-line.ts';
 
@@ -262,10 +263,14 @@ export class QemuVm implements AsyncDisposable {
     });
     if (options.incomingStateFile) {
       try {
-        await vm.guard('restoring the saved state', (signal) => vm.waitUntilRunning({ signal }), {
-          timeoutMs: spec.timeouts.bootToReadyMs,
-          signal: options.signal,
-        });
+        await vm.guard(
+          'restoring the saved state',
+          (signal) => vm.waitUntilRunning({ timeoutMs: spec.timeouts.bootToReadyMs, signal, onWait: options.onWait }),
+          {
+            timeoutMs: spec.timeouts.bootToReadyMs,
+            signal: options.signal,
+          },
+        );
       } catch (error) {
         await vm[Symbol.asyncDispose]();
         throw error;
@@ -288,15 +293,13 @@ export class QemuVm implements AsyncDisposable {
     return this.qmp.queryStatus(options);
   }
 
-  /** Polls until the guest runs (an incoming migration reports `inmigrate` until the state is loaded). */
-  async waitUntilRunning(options: { signal?: AbortSignal; pollMs?: number } = {}): Promise<void> {
-    for (;;) {
-      const { status, running } = await this.qmp.queryStatus(options);
-      if (running) return;
-      if (status !== 'inmigrate' && status !== 'prelaunch' && status !== 'restore-vm') {
-        throw new VmError(`the guest is "${status}", not running`, this.spec.target, await this.collectArtifacts('not-running'));
-      }
-      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 20));
+  /** Polls until the guest runs, within `timeoutMs`; a guest that settles in another state is a VmError with the artifacts. */
+  async waitUntilRunning(options: { timeoutMs: number; signal?: AbortSignal; pollMs?: number; onWait?: WaitProgress }): Promise<void> {
+    try {
+      await waitForGuestRunning(this.qmp, { ...options, onProgress: options.onWait });
+    } catch (error) {
+      if (!(error instanceof GuestNotRunningError)) throw error;
+      throw new VmError(error.message, this.spec.target, await this.collectArtifacts('not-running'), { cause: error });
     }
   }
 
