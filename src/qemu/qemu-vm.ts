@@ -13,15 +13,7 @@ import { silentProgress } from '../report/progress.ts';
 import { ResourceStack } from '../util/dispose.ts';
 import { waitForSocketListening } from '../wait/socket-listening.ts';
 import type { WaitProgress } from '../wait/wait-for.ts';
-import {
-  QEMU_BINARY,
-  QEMU_OVERHEAD_MB,
-  RUN_FILES,
-  qemuArguments,
-  type BootDevice,
-  type GuestForward,
-  type HostForward,
-} from './command-line.ts';
+import { QEMU_BINARY, QEMU_OVERHEAD_MB, RUN_FILES, qemuArguments, type QemuRunOptions } from './command-line.ts';
 import { containerUserFor } from './accel.ts';
 import {
   BootTimeoutError,
@@ -53,7 +45,8 @@ const FROZEN_GRACE_MS = 5_000;
 /** After an operation fails, how long to wait for the sign that QEMU itself died (the sockets close at once). */
 const CRASH_GRACE_MS = 1_500;
 
-export interface QemuVmStartOptions {
+/** `forwards`, `devices`, `reboot` and `bootOrder` mean what they mean on QEMU's command line (QemuRunOptions). */
+export interface QemuVmStartOptions extends Pick<QemuRunOptions, 'forwards' | 'devices' | 'reboot' | 'bootOrder'> {
   docker: DockerClient;
   spec: QemuVmSpec;
   runDir: RunDirectory;
@@ -66,15 +59,10 @@ export interface QemuVmStartOptions {
   kernel?: { image: string; initrd?: string };
   /** Host path of a saved state to start from instead of booting. */
   incomingStateFile?: string;
-  forwards?: { host?: HostForward[]; guest?: GuestForward[] };
-  devices?: string[];
-  /** See QemuRunOptions.reboot; default `exit`. */
-  reboot?: 'exit' | 'allow';
   /** Host path of a raw floppy image for drive A:; write-protected unless `readOnly` is false, which needs it in the run directory. */
   floppy?: { path: string; readOnly?: boolean };
   /** Host path of a CD image; lent to the container read-only. */
   cdrom?: { path: string };
-  bootOrder?: BootDevice[];
   signal?: AbortSignal;
   onProgress?: ProgressSink;
   /** Told how the waits for QEMU's serial line and monitor go (see WaitProgress). */
