@@ -220,7 +220,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     subcommands: [
       {
         name: 'results merge',
-        summary: 'joins the results of --shard i/n runs into the results of the whole matrix (results.json, junit.xml)',
+        summary:
+          'joins the results of --shard i/n runs into the results of the whole matrix (results.json, junit.xml, report.html, artifacts)',
         positionals: [
           {
             name: 'DIR',

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -94,10 +94,13 @@ describe('results merge', () => {
   it('retrolab results merge DIR... --out DIR writes the whole run (results.json with totals, junit.xml) and exits as the whole run would', async () => {
     const root = await mkdtemp(join(tmpdir(), 'retrolab-merge-cli-'));
     try {
-      await writeRunResults(
+      const first = await writeRunResults(
         shardOf(whole, 1, 2, (i) => i % 2 === 0),
         { dir: join(root, 'one') },
       );
+      // An artifact of the first shard, at the path its entry would list (relative to its run folder).
+      await mkdir(join(first.directory, 'artifacts', 'wine', 'dup-close'), { recursive: true });
+      await writeFile(join(first.directory, 'artifacts', 'wine', 'dup-close', 'container.log'), 'from shard 1');
       await writeRunResults(
         shardOf(whole, 2, 2, (i) => i % 2 === 1),
         { dir: join(root, 'two') },
@@ -108,6 +111,8 @@ describe('results merge', () => {
       expect(merged.entries).toEqual(whole.entries);
       expect(merged.totals?.entries).toBe(whole.entries.length);
       expect(merged.shards?.map((s) => s.index)).toEqual([1, 2]);
+      expect(await readFile(join(out, 'latest', 'report.html'), 'utf8')).toContain(whole.entries[0]!.scenario);
+      expect(await readFile(join(out, 'latest', 'artifacts', 'wine', 'dup-close', 'container.log'), 'utf8')).toBe('from shard 1');
       const junit = await readFile(join(out, 'latest', 'junit.xml'), 'utf8');
       expect(junit.match(/<testcase /g)?.length).toBeGreaterThanOrEqual(whole.entries.length);
       // The sample run holds an infra-error: the merged run exits 3, as the whole run would have.
