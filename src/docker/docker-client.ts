@@ -40,6 +40,7 @@ export interface EngineCapacity {
 export class DockerClient implements AsyncDisposable {
   readonly #docker: Docker;
   readonly #live = new Set<StartedContainer>();
+  #removed = 0;
   readonly runId: string;
   readonly endpoint: string;
 
@@ -228,7 +229,9 @@ export class DockerClient implements AsyncDisposable {
       if (isNotFound(error)) throw new ImageMissingError(spec.image);
       throw new ContainerError(`Creating a container from ${spec.image} failed: ${messageOf(error)}`, spec.image, undefined, error);
     }
-    const started = new DockerStartedContainer(created, spec, (c) => this.#live.delete(c));
+    const started = new DockerStartedContainer(created, spec, (c, removed) => {
+      if (this.#live.delete(c) && removed) this.#removed++;
+    });
     this.#live.add(started);
     try {
       await started.begin(options);
@@ -267,9 +270,14 @@ export class DockerClient implements AsyncDisposable {
     }
   }
 
-  /** How many containers this client started are still there (what disposing it removes; the CLI says so after Ctrl-C). */
+  /** How many containers this client started are still there (what disposing it removes). */
   get liveContainerCount(): number {
     return this.#live.size;
+  }
+
+  /** How many containers this client started and has removed so far (the CLI counts those removed after Ctrl-C). */
+  get removedContainerCount(): number {
+    return this.#removed;
   }
 
   /** Removes every container this client started and did not remove yet. */

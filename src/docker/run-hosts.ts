@@ -21,6 +21,8 @@ export interface RunHosts extends AsyncDisposable {
   readonly hosts: readonly RunHost[];
   /** Containers this run still has on all hosts (what disposing removes). */
   readonly liveContainerCount: number;
+  /** Containers this run started and removed so far, on all hosts. */
+  readonly removedContainerCount: number;
 }
 
 /**
@@ -67,6 +69,9 @@ export async function connectRunHosts(
     hosts,
     get liveContainerCount() {
       return hosts.reduce((sum, host) => sum + host.docker.liveContainerCount, 0);
+    },
+    get removedContainerCount() {
+      return hosts.reduce((sum, host) => sum + host.docker.removedContainerCount, 0);
     },
     [Symbol.asyncDispose]: dispose,
   };

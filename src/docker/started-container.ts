@@ -45,14 +45,15 @@ class BoundedBuffer {
 export class DockerStartedContainer implements StartedContainer {
   readonly #container: Docker.Container;
   readonly #spec: ContainerSpec;
-  readonly #onGone: (c: StartedContainer) => void;
+  readonly #onGone: (c: StartedContainer, removed: boolean) => void;
   readonly #stdout = new BoundedBuffer(OUTPUT_LIMIT);
   readonly #stderr = new BoundedBuffer(OUTPUT_LIMIT);
   #attachEnded: Promise<void> = Promise.resolve();
   #stopping: Promise<void> | undefined;
   readonly #startedAt = Date.now();
 
-  constructor(container: Docker.Container, spec: ContainerSpec, onGone: (c: StartedContainer) => void) {
+  /** `onGone(container, removed)`: the container is no longer this client's; `removed` says the engine confirmed it is gone. */
+  constructor(container: Docker.Container, spec: ContainerSpec, onGone: (c: StartedContainer, removed: boolean) => void) {
     this.#container = container;
     this.#spec = spec;
     this.#onGone = onGone;
@@ -152,14 +153,17 @@ export class DockerStartedContainer implements StartedContainer {
 
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
+      let removed = false;
       try {
         await this.#container.remove({ force: true, v: true });
+        removed = true;
       } catch (error) {
         const status = (error as { statusCode?: number }).statusCode;
         // 404: already gone; 409: removal already in progress.
         if (status !== 404 && status !== 409) throw error;
+        removed = true;
       } finally {
-        this.#onGone(this);
+        this.#onGone(this, removed);
       }
     })();
     return this.#stopping;

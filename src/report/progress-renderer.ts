@@ -46,7 +46,7 @@ export function formatProgress(update: ProgressUpdate): string {
 function endLine(update: ProgressUpdate): string {
   const count =
     update.done !== undefined
-      ? `, ${update.total !== undefined ? `${update.done}/${update.total}` : update.done} ${update.unit ?? ''}`.trimEnd()
+      ? ` at ${update.total !== undefined ? `${update.done}/${update.total}` : update.done} ${update.unit ?? ''}`.trimEnd()
       : '';
   return `${update.what}: ended after ${Math.round(update.elapsedMs / 1000)} s${count}`;
 }

@@ -103,9 +103,27 @@ function track(opened: LedgerLine, closed: LedgerLine): () => void {
   };
 }
 
+let releasedPaths = 0;
+
 /** Records a work folder or partial file; call the returned function once it is removed or handed to the user. */
 export function trackPath(path: string): () => void {
-  return track({ op: '+path', path }, { op: '-path', path });
+  const release = track({ op: '+path', path }, { op: '-path', path });
+  let released = false;
+  return () => {
+    if (!released) releasedPaths++;
+    released = true;
+    release();
+  };
+}
+
+/**
+ * Work folders and partial files (QEMU run folders with their guest
+ * overlays, Wine run folders, build folders) this process tracked and has
+ * let go of so far: removed, or handed over once finished. After Ctrl-C
+ * every one let go of is one the cleanup removed; the CLI counts those.
+ */
+export function releasedPathCount(): number {
+  return releasedPaths;
 }
 
 /** Records a child process; call the returned function once it has exited. */

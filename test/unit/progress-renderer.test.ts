@@ -96,6 +96,7 @@ describe('consoleProgress in a log (not a terminal)', () => {
       progress(update('wine dup-close', 'cycles', ms, { done: Math.floor(ms / 1000), total: 120 }));
     }
     progress(update('wine-vm', 'waiting for the agent', 61_000, { limitMs: 240_000, end: true }));
+    progress(update('wine dup-close', 'cycles', 61_000, { done: 61, total: 120, end: true }));
     await new Promise((resolve) => setImmediate(resolve));
     const lines = out.text().trimEnd().split('\n');
     expect(out.text()).not.toContain('\r');
@@ -112,7 +113,8 @@ describe('consoleProgress in a log (not a terminal)', () => {
     ]);
     const cycles = lines.filter((line) => line.startsWith('[wine dup-close] '));
     expect(cycles[0]).toBe('[wine dup-close] cycles 5/120 (5 s)');
-    expect(cycles).toHaveLength(6);
+    expect(cycles).toHaveLength(7);
+    expect(cycles.at(-1)).toBe('[wine dup-close] cycles: ended after 61 s at 61/120');
   });
 
   it('throttles by the clock, not by the number of updates: a burst prints one line, the next after 10 s', async () => {

@@ -1,7 +1,7 @@
 import { access, copyFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { chooseHosts } from '../../docker/host-address.ts';
-import { connectRunHosts } from '../../docker/run-hosts.ts';
+import { connectRunHosts, type RunHosts } from '../../docker/run-hosts.ts';
 import { ensureImagesOnHosts } from '../../images/host-images.ts';
 import { loadRetrolabConfig } from '../../licensed/licensed-config.ts';
 import { errorMessage } from '../../errors.ts';
@@ -26,6 +26,7 @@ import { formatSummaryTable } from '../../results/summary-table.ts';
 import { matrixItems, runMatrix } from '../../scenarios/matrix-run.ts';
 import { validatePatchDir } from '../../scenarios/patch.ts';
 import { PROJECT_ROOT, resultsDir } from '../../util/paths.ts';
+import { releasedPathCount } from '../../util/owner-ledger.ts';
 import { infraErrorVerdict } from '../../verdict/verdict.ts';
 import type { CommandIo } from '../command.ts';
 import { EXIT } from '../exit-codes.ts';
@@ -111,10 +112,18 @@ async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
   const fromTarget = new Set<ResultEntry>();
   let stoppedBy: string | undefined;
   let endpoint: string | undefined;
-  let removedContainers = 0;
+  // What Ctrl-C makes the run remove is counted from the moment it comes, for the closing line.
+  let runHosts: RunHosts | undefined;
+  const atInterrupt = { containers: 0, paths: 0 };
+  const onInterrupt = () => {
+    atInterrupt.containers = runHosts?.removedContainerCount ?? 0;
+    atInterrupt.paths = releasedPathCount();
+  };
+  io.signal.addEventListener('abort', onInterrupt, { once: true });
   let usedHosts: { name: string; url: string; slots: number }[] = [];
   try {
     await using connected = await connectRunHosts(addresses, { signal: io.signal, onProgress: progress });
+    runHosts = connected;
     endpoint = connected.hosts[0]?.docker.endpoint;
     usedHosts = connected.hosts.map((host) => ({ name: host.name, url: host.url, slots: host.slots }));
     // Every host gets the runner images of this checkout (copied from the local engine by input hash) before any work starts.
@@ -129,33 +138,29 @@ async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
         scope: 'hosts',
         message: usedHosts.map((host) => `${host.name} (${host.slots} slot${host.slots === 1 ? '' : 's'})`).join(', '),
       });
-    try {
-      await runMatrix({
-        hosts: connected.hosts,
-        targets: options.targets,
-        scenarios: options.scenarios,
-        signal: io.signal,
-        onProgress: progress,
-        cycles: options.cycles,
-        reuseGuest: options.reuseGuest,
-        shard: options.shard,
-        ...(options.patchDir ? { patch: { dir: resolve(options.patchDir), installCommand: options.patchInstall } } : {}),
-        artifactsDir: (target, scenario) => artifactsFolder(runDir, target, scenario),
-        onEntry: (entry, origin) => {
-          entries.push(entry);
-          // A target that did not start was reported once already; its scenarios' entries say the same again.
-          if (origin === 'target') fromTarget.add(entry);
-          else
-            progress({
-              kind: 'step',
-              scope: `${entry.target} ${entry.scenario}`,
-              message: `${entry.verdict.toUpperCase()}${entry.host !== undefined && usedHosts.length > 1 ? ` on ${entry.host}` : ''}: ${entry.reason}`,
-            });
-        },
-      });
-    } finally {
-      removedContainers = connected.liveContainerCount;
-    }
+    await runMatrix({
+      hosts: connected.hosts,
+      targets: options.targets,
+      scenarios: options.scenarios,
+      signal: io.signal,
+      onProgress: progress,
+      cycles: options.cycles,
+      reuseGuest: options.reuseGuest,
+      shard: options.shard,
+      ...(options.patchDir ? { patch: { dir: resolve(options.patchDir), installCommand: options.patchInstall } } : {}),
+      artifactsDir: (target, scenario) => artifactsFolder(runDir, target, scenario),
+      onEntry: (entry, origin) => {
+        entries.push(entry);
+        // A target that did not start was reported once already; its scenarios' entries say the same again.
+        if (origin === 'target') fromTarget.add(entry);
+        else
+          progress({
+            kind: 'step',
+            scope: `${entry.target} ${entry.scenario}`,
+            message: `${entry.verdict.toUpperCase()}${entry.host !== undefined && usedHosts.length > 1 ? ` on ${entry.host}` : ''}: ${entry.reason}`,
+          });
+      },
+    });
   } catch (error) {
     if (!io.signal.aborted) {
       stoppedBy = errorMessage(error).split('\n')[0] ?? 'unknown error';
@@ -163,6 +168,7 @@ async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
     }
   }
   const interrupted = io.signal.aborted;
+  io.signal.removeEventListener('abort', onInterrupt);
 
   // What the run could not get to is an infra-error naming why, so nothing it was asked for goes missing from the results.
   if (stoppedBy !== undefined) {
@@ -263,8 +269,11 @@ async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
 
   const outcome = runOutcome(results, { failOnSkip: options.failOnSkip });
   if (interrupted) {
+    // Counted from Ctrl-C on: what the unwinding removed (each guest's own cleanup, then the hosts' dispose).
+    const containers = (runHosts?.removedContainerCount ?? 0) - atInterrupt.containers;
+    const folders = releasedPathCount() - atInterrupt.paths;
     io.stderr.write(
-      `retrolab: interrupted: stopped and removed the ${removedContainers} container(s) this run still had (guest overlays and work folders with them); wrote ${written.directory} with the ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} decided so far\n`,
+      `retrolab: interrupted: removed ${containers} container(s) and ${folders} work folder(s) (guest overlays, run folders) this run still had; wrote ${written.directory} (results.json marked interrupted, ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} decided so far)\n`,
     );
   }
   io.stdout.write(`${outcome.line}\n`);
