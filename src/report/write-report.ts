@@ -66,7 +66,7 @@ export async function writeRunReport(
   const baseline = options.baseline ?? stored;
   const html = buildReportHtml({
     results,
-    ...(baseline ? { baseline } : {}),
+    baseline,
     artifacts: await readArtifacts(runDir, results),
     chartLibrary: await readChartLibrary({ signal: options.signal }),
   });

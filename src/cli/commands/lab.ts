@@ -101,7 +101,7 @@ async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
     targets: options.targets,
     scenarios: options.scenarios,
     reuseGuest: options.reuseGuest,
-    ...(options.shard ? { shard: options.shard } : {}),
+    shard: options.shard,
   }).flatMap((item) => item.scenarios.map((scenario) => ({ target: item.target, scenario })));
 
   const startedAt = new Date();

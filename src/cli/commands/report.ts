@@ -55,7 +55,7 @@ export async function reportCommand(args: ParsedArgs, io: CommandIo): Promise<nu
     const comparison = compareWithBaseline(results, await readRunResults(baselineFile, { signal: io.signal }));
     baseline = { name: resolve(baselineFile), changes: comparison.changes, warnings: comparison.warnings };
   }
-  const file = await writeRunReport(runDir, { results, signal: io.signal, ...(baseline ? { baseline } : {}) });
+  const file = await writeRunReport(runDir, { results, signal: io.signal, baseline });
   io.stdout.write(`report: ${file}\n`);
   if (args.flag('open')) await openInBrowser(file, io);
   return EXIT.ok;
