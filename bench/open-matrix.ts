@@ -17,13 +17,14 @@ const CLI = join(PROJECT_ROOT, 'bin', 'retrolab.js');
 export const openMatrix: BenchGroup = {
   name: 'open-matrix',
   describe: 'warm open matrix wall time via `retrolab lab` (goal <= 150 s), cycles/s, overhead, guest start per scenario',
-  async run({ signal, onProgress, runs }) {
+  // One run whatever --runs says: a lab run of the open matrix takes minutes.
+  async run({ signal, onProgress }) {
     const targetArgs = TARGETS.flatMap((t) => ['--target', t]);
     onProgress({ kind: 'step', scope: 'bench', message: `retrolab prepare ${targetArgs.join(' ')} (not timed)` });
     await $({ signal, cwd: PROJECT_ROOT, stdio: ['ignore', 'inherit', 'inherit'] })`node ${CLI} prepare ${targetArgs}`;
     const wall = new Samples();
     const rows: BenchRow[] = [];
-    const count = runs ?? 1;
+    const count = 1;
     for (let i = 0; i < count; i++) {
       const out = await mkdtemp(join(tmpdir(), 'retrolab-bench-matrix-'));
       try {
