@@ -183,6 +183,26 @@ static void drain(void)
     }
 }
 
+/*
+ * Bytes the frame at the start of rx still lacks: after rx_next said RX_MORE,
+ * rx starts at a magic; once its header is in and sound, its length is known.
+ * 0 when no sound header is there yet.
+ */
+static unsigned long frame_lacks(const struct rx_buf *b)
+{
+    unsigned long avail = b->end - b->start, total;
+    const unsigned char *f = b->data + b->start;
+
+    if (avail < HEADER_SIZE || memcmp(f, "RLAG", 4) != 0 || crc32_update(0, f, 16) != get_u32(f + 16)) {
+        return 0;
+    }
+    if (get_u32(f + 12) > MAX_PAYLOAD) {
+        return 0;
+    }
+    total = HEADER_SIZE + get_u32(f + 12) + TRAILER_SIZE;
+    return total > avail ? total - avail : 0;
+}
+
 static void usage(void)
 {
     rt_err("usage: agent [--port COM1|\\\\.\\COMn|path] [--verbose]\r\n");
@@ -220,7 +240,7 @@ int rt_main(int argc, char **argv)
 
     for (;;) {
         buf = rx_space(&rx, &cap);
-        got = serial_read(buf, cap);
+        got = serial_read(buf, cap, frame_lacks(&rx));
         if (got == 0) {
             /* a line error or a hang-up: back off and keep listening */
             if (++failures % 100 == 1) {

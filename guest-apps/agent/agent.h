@@ -96,7 +96,8 @@ int rx_next(struct rx_buf *b, struct rx_frame *out);
 
 /* serial.c */
 int serial_open(const char *name);
-unsigned long serial_read(unsigned char *buf, unsigned long cap);
+/* want: bytes the frame in progress still lacks (0: none begun); the read lets them gather briefly. */
+unsigned long serial_read(unsigned char *buf, unsigned long cap, unsigned long want);
 void serial_write(const unsigned char *p, unsigned long n);
 void serial_flush(void);
 

@@ -61,11 +61,40 @@ int serial_open(const char *name)
     return 1;
 }
 
-/* Returns the number of bytes read into buf (at least 1), or 0 after a failed read. */
-unsigned long serial_read(unsigned char *buf, unsigned long cap)
+/*
+ * How long a read lets the rest of a frame gather before taking what is
+ * there: polls ClearCommError every SETTLE_POLL_MS while cbInQue grows, up to
+ * SETTLE_POLLS times. Under Wine on QEMU's 16550 the bytes of a frame trickle
+ * into the tty a few at a time while the agent reads: taking cbInQue at once
+ * read 1-16 bytes per ReadFile, and a PUT of 32 KiB moved at 10-35 KiB/s
+ * (three Wine calls per few bytes). The line's own rate is megabytes a
+ * second, so a frame's bytes are there a few milliseconds later.
+ */
+#define SETTLE_POLL_MS 1
+#define SETTLE_POLLS 40
+/* The Linux tty's read buffer is 4 KiB: cbInQue stops growing near it. */
+#define SETTLE_ENOUGH 3968UL
+
+static unsigned long queued(void)
 {
-    DWORD got = 0, more = 0, errors = 0;
+    DWORD errors = 0;
     COMSTAT st;
+
+    if (!ClearCommError(port, &errors, &st)) {
+        return 0;
+    }
+    return st.cbInQue;
+}
+
+/*
+ * Returns the number of bytes read into buf (at least 1), or 0 after a failed
+ * read. `want` is how many bytes the frame in progress still lacks (0 when no
+ * frame header has been seen): the read waits briefly for those to arrive.
+ */
+unsigned long serial_read(unsigned char *buf, unsigned long cap, unsigned long want)
+{
+    DWORD got = 0, more = 0;
+    unsigned long have, last = 0, i, enough;
 
     if (cap == 0) {
         return 0;
@@ -77,13 +106,24 @@ unsigned long serial_read(unsigned char *buf, unsigned long cap)
         return got;
     }
     if (!ReadFile(port, buf, 1, &got, NULL) || got == 0) {
-        ClearCommError(port, &errors, &st);
+        queued();
         return 0;
     }
-    if (!ClearCommError(port, &errors, &st)) {
-        return got;
+    enough = want > 1 ? want - 1 : 0;
+    if (enough > SETTLE_ENOUGH) {
+        enough = SETTLE_ENOUGH;
     }
-    more = st.cbInQue;
+    if (enough > cap - 1) {
+        enough = cap - 1;
+    }
+    have = queued();
+    /* Stop early when the queue holds what the frame lacks, or stopped growing (the host paused). */
+    for (i = 0; i < SETTLE_POLLS && have < enough && (i == 0 || have > last); i++) {
+        last = have;
+        Sleep(SETTLE_POLL_MS);
+        have = queued();
+    }
+    more = have;
     if (more > cap - 1) {
         more = cap - 1;
     }
