@@ -1,6 +1,7 @@
 import { listTargets, loadTargetSpecs } from '../config/target-list.ts';
 import type { TargetName } from '../config/vm-spec.ts';
 import { TOOLCHAIN_KINDS, type ToolchainChoice } from '../guest-apps/toolchain.ts';
+import { PATCH_WHEN, type PatchWhen } from '../scenarios/patch.ts';
 import { SCENARIO_NAMES, SCENARIOS, type ScenarioName } from '../model/scenario-catalog.ts';
 import type { OptionSpec } from './command-spec.ts';
 import { EXIT_CODES } from './exit-codes.ts';
@@ -49,6 +50,14 @@ export const LAB_OPTIONS: readonly OptionSpec[] = [
     type: 'string',
     value: 'CMD',
     description: 'with --patch: run CMD in the guest (in the patch folder) to install it',
+  },
+  {
+    name: 'patch-when',
+    type: 'string',
+    value: 'W',
+    choices: [...PATCH_WHEN],
+    description:
+      "with --patch: per-guest installs it in every scenario's guest (default); saved-state installs it once, before the state every guest starts from (QEMU: a saved VM state keyed by the patch; wine: a patched prefix image)",
   },
   {
     name: 'out',
@@ -134,6 +143,8 @@ export interface LabOptions {
   tolerance?: number;
   patchDir?: string;
   patchInstall?: string;
+  /** `--patch-when`: in every scenario's guest (default) or once before the saved state. */
+  patchWhen: PatchWhen;
   out?: string;
   /** `--toolchain`: the compiler of the guest programs; undefined leaves it to RETROLAB_TOOLCHAIN (default: Open Watcom when found). */
   toolchain?: ToolchainChoice;
@@ -203,6 +214,7 @@ export async function parseLabOptions(args: ParsedArgs, mode: 'lab' | 'run'): Pr
   }
   const tolerance = number('tolerance', 0, 1);
   if (args.has('patch-install') && !args.has('patch')) problems.push('--patch-install: needs --patch DIR (the folder it installs)');
+  if (args.has('patch-when') && !args.has('patch')) problems.push('--patch-when: needs --patch DIR (the patch it places)');
   if (args.has('tolerance') && !args.has('baseline')) problems.push('--tolerance: only means something with --baseline FILE');
   if (args.flag('baseline-strict') && !args.has('baseline')) problems.push('--baseline-strict: only means something with --baseline FILE');
   if (problems.length > 0) throw new UsageError(problems.join('\n'), { name: args.command.name, usage: usageLines(args.command) });
@@ -220,6 +232,7 @@ export async function parseLabOptions(args: ParsedArgs, mode: 'lab' | 'run'): Pr
     tolerance,
     patchDir,
     patchInstall,
+    patchWhen: (args.string('patch-when') as PatchWhen | undefined) ?? 'per-guest',
     out,
     toolchain,
     reuseGuest: args.flag('reuse-guest'),

@@ -25,6 +25,8 @@ export interface StartedContainer extends AsyncDisposable {
   isRunning(): Promise<boolean>;
   /** Kills and removes the container. Safe to call more than once. */
   stop(): Promise<void>;
+  /** Saves the container's file system as the image `repo:tag` (running or exited); returns the image id. */
+  commit(ref: { repo: string; tag: string }, options?: { signal?: AbortSignal }): Promise<string>;
 }
 
 /** Keeps the last `limit` bytes written to it. */
@@ -149,6 +151,15 @@ export class DockerStartedContainer implements StartedContainer {
       info = await exec.inspect();
     }
     return { exitCode: info.ExitCode ?? -1, stdout: stdout.toString(), stderr: stderr.toString(), durationMs: Date.now() - started };
+  }
+
+  async commit(ref: { repo: string; tag: string }, options: { signal?: AbortSignal } = {}): Promise<string> {
+    options.signal?.throwIfAborted();
+    // pause: a running container is frozen while its layer is copied, so the image is one moment of it.
+    const result = (await this.#container.commit({ repo: ref.repo, tag: ref.tag, pause: true })) as { Id?: string };
+    if (typeof result.Id !== 'string')
+      throw new ContainerError(`docker commit as ${ref.repo}:${ref.tag} returned no image id`, this.image, this.id);
+    return result.Id;
   }
 
   stop(): Promise<void> {

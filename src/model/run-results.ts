@@ -148,7 +148,12 @@ export type PhaseTimes = z.infer<typeof phaseTimes>;
  * The patch a scenario ran under (`--patch DIR --patch-install CMD`): the hash
  * of the folder's contents (names and bytes), the install command with its
  * exit code and output, and where it was applied: `each-guest` installed in
- * every scenario's fresh guest before the scenario.
+ * every scenario's fresh guest before the scenario; `saved-state` installed
+ * once, before the state every scenario's guest starts from was taken
+ * (`--patch-when saved-state`: QEMU, a saved VM state keyed by the patch;
+ * wine, a committed image of the patched prefix). `savedState` then names
+ * that state and says whether an earlier run made it (the exit code and
+ * output are that run's).
  */
 export const patchRecord = z.object({
   dir: z.string(),
@@ -157,7 +162,8 @@ export const patchRecord = z.object({
   installCommand: z.string().nullable(),
   exitCode: z.number().int().nullable(),
   output: z.string(),
-  appliedTo: z.enum(['each-guest']),
+  appliedTo: z.enum(['each-guest', 'saved-state']),
+  savedState: z.object({ kind: z.enum(['vm-state', 'image']), id: z.string(), reused: z.boolean() }).optional(),
 });
 export type PatchRecord = z.infer<typeof patchRecord>;
 

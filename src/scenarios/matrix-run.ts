@@ -19,7 +19,7 @@ import { silentProgress } from '../report/progress.ts';
 import { GuestMismatchError, TargetSkippedError } from '../targets/errors.ts';
 import { prepareTarget, type PreparedTarget, type PrepareOptions, type StartedTarget } from '../targets/prepare-target.ts';
 import { infraErrorVerdict, skippedVerdict } from '../verdict/verdict.ts';
-import { PatchInstallError, preparePatch, type PatchSpec } from './patch.ts';
+import { PatchInstallError, preparePatch, savedStatePatchOf, type PatchSpec, type PatchWhen } from './patch.ts';
 import { PhaseClock } from './phase-clock.ts';
 import { selectShard, type Shard } from '../scheduler/shard.ts';
 import { schedule } from '../scheduler/work-scheduler.ts';
@@ -44,6 +44,8 @@ export interface MatrixOptions {
   cycles?: number;
   /** Copied into every scenario's guest (and installed) before the scenario runs. */
   patch?: PatchSpec;
+  /** `per-guest` (default): the patch is installed in every scenario's guest; `saved-state`: once, before the state they all start from. */
+  patchWhen?: PatchWhen;
   /** Run every scenario of a target in one guest (today's speed, no isolation); the entries say `reused`. */
   reuseGuest?: boolean;
   /** Where each scenario's artifacts go (results/<run-id>/artifacts/<target>/<scenario>); `prepare` for a target's preparation. */
@@ -114,6 +116,7 @@ export async function runMatrix(options: MatrixOptions): Promise<RunResults> {
   const call = { signal: options.signal };
   const startedAt = new Date();
   const patch = options.patch ? await preparePatch(options.patch, call) : undefined;
+  const savedStatePatch = patch !== undefined && options.patchWhen === 'saved-state' ? savedStatePatchOf(patch) : undefined;
   // Progress from several guests at once interleaves: each line then says which host it comes from.
   const parallel = options.hosts.length > 1 || options.hosts.some((host) => host.slots > 1);
   const onHost = (host: string): ProgressSink =>
@@ -137,7 +140,9 @@ export async function runMatrix(options: MatrixOptions): Promise<RunResults> {
     let prepared = preparations.get(key);
     if (!prepared) {
       const artifactsDir = options.artifactsDir?.(target, 'prepare');
-      const next = prepareQueue.then(() => prepare(target, { docker: host.docker, onProgress: onHost(host.name), signal, artifactsDir }));
+      const next = prepareQueue.then(() =>
+        prepare(target, { docker: host.docker, onProgress: onHost(host.name), signal, artifactsDir, patch: savedStatePatch }),
+      );
       prepareQueue = next.catch(() => undefined);
       prepared = next;
       preparations.set(key, prepared);
@@ -177,6 +182,16 @@ export async function runMatrix(options: MatrixOptions): Promise<RunResults> {
       prepared = await preparedOn(target, host, signal);
     } catch (error) {
       signal.throwIfAborted();
+      if (error instanceof PatchInstallError) {
+        stopTarget(target, {
+          verdict: infraErrorVerdict(
+            `${target}: ${errorMessage(error)}`,
+            'fix the patch or its --patch-install command; no scenario ran unpatched',
+          ),
+          extra: { patch: error.record },
+        });
+        return stopEntries(item, stopped.get(target)!);
+      }
       if (!(error instanceof TargetSkippedError))
         throw new Error(`${target} could not be prepared on ${host.name}: ${errorMessage(error)}`, { cause: error });
       stopTarget(target, { verdict: skippedVerdict(error.reason, error.fix), extra: {} });
@@ -187,7 +202,8 @@ export async function runMatrix(options: MatrixOptions): Promise<RunResults> {
       onProgress: hostProgress,
       signal,
       cycles: options.cycles,
-      patch,
+      // Under saved-state the prepared target holds it already; its record is prepared.patch.
+      patch: savedStatePatch === undefined ? patch : undefined,
       run: options.run,
       artifactsDir: options.artifactsDir,
     };
@@ -327,7 +343,7 @@ async function* runReusingGuest(
   progress: ProgressSink,
 ): AsyncGenerator<ResultEntry> {
   let shared: StartedTarget | undefined;
-  let sharedPatch: PatchRecord | undefined;
+  let sharedPatch: PatchRecord | undefined = prepared.patch;
   try {
     for (const scenario of scenarios) {
       unit.signal?.throwIfAborted();
@@ -350,7 +366,7 @@ async function* runReusingGuest(
           continue;
         }
         guestStart = shared.guest;
-        sharedPatch = undefined;
+        sharedPatch = prepared.patch;
       } else {
         guestStart = { start: 'reused', id: shared.guest.id, startMs: 0 };
       }

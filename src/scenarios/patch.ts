@@ -3,7 +3,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, RetrolabError } from '../errors.ts';
 import type { PatchRecord } from '../model/run-results.ts';
-import type { TargetHandle } from '../targets/target-handle.ts';
+import type { SavedStatePatch, TargetHandle } from '../targets/target-handle.ts';
 import { quoteInput } from '../util/quote-input.ts';
 
 /** A folder copied into the guest before the scenarios, and an optional command that installs it. */
@@ -11,6 +11,10 @@ export interface PatchSpec {
   dir: string;
   installCommand?: string;
 }
+
+/** When a patch is installed: in every scenario's guest, or once before the saved state they all start from. */
+export const PATCH_WHEN = ['per-guest', 'saved-state'] as const;
+export type PatchWhen = (typeof PATCH_WHEN)[number];
 
 /** The patch read once on the host: its files and the hash that identifies them in the results. */
 export interface PreparedPatch {
@@ -93,7 +97,11 @@ export async function preparePatch(spec: PatchSpec, options: { signal?: AbortSig
  * PatchInstallError carrying that record: testing a patch that did not
  * install would compare the wrong thing with the baseline.
  */
-export async function applyPatch(handle: TargetHandle, patch: PreparedPatch, options: { signal?: AbortSignal } = {}): Promise<PatchRecord> {
+export async function applyPatch(
+  handle: Pick<TargetHandle, 'agent' | 'guestWorkDir'>,
+  patch: PreparedPatch,
+  options: { signal?: AbortSignal; appliedTo?: PatchRecord['appliedTo'] } = {},
+): Promise<PatchRecord> {
   const call = { signal: options.signal };
   const guestDir = `${handle.guestWorkDir}\\${PATCH_FOLDER}`;
   // `NUL` inside a folder exists exactly when the folder does, on command.com as on cmd.
@@ -110,7 +118,7 @@ export async function applyPatch(handle: TargetHandle, patch: PreparedPatch, opt
     installCommand: patch.spec.installCommand ?? null,
     exitCode: null,
     output: '',
-    appliedTo: 'each-guest',
+    appliedTo: options.appliedTo ?? 'each-guest',
   };
   if (patch.spec.installCommand === undefined) return record;
   const result = await handle.agent.exec(patch.spec.installCommand, { cwd: guestDir, timeoutMs: 300_000, ...call });
@@ -125,4 +133,20 @@ export async function applyPatch(handle: TargetHandle, patch: PreparedPatch, opt
     );
   }
   return record;
+}
+
+/**
+ * The patch as a target installs it before taking the state its guests start
+ * from (`--patch-when saved-state`). The key (files' hash and install
+ * command) makes a QEMU target's saved state and wine's patched image the
+ * patch's own.
+ */
+export function savedStatePatchOf(patch: PreparedPatch): SavedStatePatch {
+  const key = createHash('sha256')
+    .update(`${patch.sha256}\0${patch.spec.installCommand ?? ''}`)
+    .digest('hex');
+  return {
+    key,
+    install: (guest, options) => applyPatch(guest, patch, { ...options, appliedTo: 'saved-state' }),
+  };
 }

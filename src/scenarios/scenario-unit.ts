@@ -69,6 +69,7 @@ export async function runScenarioOnFreshGuest(
     run: { programs: prepared.programs, ...options.run },
     clock,
     guestStart: live.guest,
+    appliedPatch: prepared.patch,
   });
 }
 

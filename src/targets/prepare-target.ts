@@ -4,15 +4,15 @@ import type { DockerClient } from '../docker/docker-client.ts';
 import { readFile } from 'node:fs/promises';
 import { buildGuestApps, type GuestBuildResult } from '../guest-apps/build.ts';
 import type { GuestAppName } from '../guest-apps/guest-app-table.ts';
-import type { GuestToolchain } from '../model/run-results.ts';
+import type { GuestToolchain, PatchRecord } from '../model/run-results.ts';
 import { maxGuestFileBytes } from '../licensed/licensed-config.ts';
 import { licensedReadiness } from '../licensed/readiness.ts';
 import type { ProgressSink } from '../report/progress.ts';
 import { TargetSkippedError } from './errors.ts';
 import { checkGuest, type GuestFacts } from './guest-check.ts';
 import { prepareQemuTarget } from './qemu-target.ts';
-import type { TargetHandle } from './target-handle.ts';
-import { prepareWineTarget, startWineGuest } from './wine-target.ts';
+import type { SavedStatePatch, TargetHandle } from './target-handle.ts';
+import { patchedWineImage, prepareWineTarget, startWineGuest } from './wine-target.ts';
 
 export interface PrepareOptions {
   docker: DockerClient;
@@ -20,6 +20,8 @@ export interface PrepareOptions {
   onProgress?: ProgressSink;
   /** Where artifacts of the preparation go (a QEMU cold boot that fails); made only when one is written. */
   artifactsDir?: string;
+  /** `--patch-when saved-state`: installed once, before the state every guest starts from (QEMU: the saved VM state; wine: a committed image). */
+  patch?: SavedStatePatch;
 }
 
 /** A started guest that passed the first-boot check. */
@@ -52,6 +54,8 @@ export interface PreparedTarget {
   readonly programs: ProgramSource;
   /** The compiler that built `programs` (a fake in unit tests may leave it out). */
   readonly toolchain?: GuestToolchain;
+  /** The patch in the state every guest starts from (PrepareOptions.patch); its entries record it as theirs. */
+  readonly patch?: PatchRecord;
   /** What the last guest's first-boot check found; undefined before the first guest. */
   readonly facts: GuestFacts | undefined;
   /** A fresh guest; disposing it stops it and deletes what it wrote. Throws GuestMismatchError (guest already stopped) for an image of another system. */
@@ -70,10 +74,22 @@ export async function prepareTarget(target: TargetName, options: PrepareOptions)
   const limits = maxFileBytes !== undefined ? { maxFileBytes } : {};
   let start: (options: GuestStartOptions) => Promise<TargetHandle>;
   let built: readonly GuestBuildResult[];
+  let patch: PatchRecord | undefined;
   if (spec.kind === 'wine-container') {
     const wine = await prepareWineTarget(options);
     built = wine.built;
-    start = (opts) => startWineGuest({ docker: options.docker, ...limits, binDir: wine.binDir, ...opts });
+    const patched = options.patch
+      ? await patchedWineImage({
+          docker: options.docker,
+          ...limits,
+          binDir: wine.binDir,
+          patch: options.patch,
+          ...call,
+          onProgress: options.onProgress,
+        })
+      : undefined;
+    patch = patched?.record;
+    start = (opts) => startWineGuest({ docker: options.docker, ...limits, binDir: wine.binDir, image: patched?.image, ...opts });
   } else {
     let image: string | undefined;
     if (spec.licensed) {
@@ -90,6 +106,7 @@ export async function prepareTarget(target: TargetName, options: PrepareOptions)
     // Every guest program, once: a scenario's guest then only gets them copied in.
     built = await buildGuestApps({ ...call, onProgress: options.onProgress });
     const qemu = await prepareQemuTarget(spec, { ...options, ...limits, image });
+    patch = qemu.patch;
     start = (opts) => qemu.startGuest(opts);
   }
 
@@ -107,6 +124,7 @@ export async function prepareTarget(target: TargetName, options: PrepareOptions)
     prepareMs: Date.now() - started,
     programs,
     ...(first ? { toolchain: { kind: first.toolchain, identity: first.toolchainIdentity } } : {}),
+    patch,
     get facts() {
       return facts;
     },

@@ -4,6 +4,7 @@ import { AgentClient } from '../agent/agent-client.ts';
 import { resolveFileSource } from '../config/load-vm-spec.ts';
 import type { QemuVmSpec } from '../config/vm-spec.ts';
 import type { DockerClient } from '../docker/docker-client.ts';
+import { patchRecord, type PatchRecord } from '../model/run-results.ts';
 import { RUNNER_IMAGES } from '../docker/image-names.ts';
 import { buildGuestApps } from '../guest-apps/build.ts';
 import { hashInputs } from '../images/input-hash.ts';
@@ -20,7 +21,7 @@ import { silentProgress } from '../report/progress.ts';
 import { ResourceStack } from '../util/dispose.ts';
 import { cacheDir, resultsDir } from '../util/paths.ts';
 import { TargetSkippedError } from './errors.ts';
-import type { PeerEndpoint, TargetHandle } from './target-handle.ts';
+import type { PeerEndpoint, SavedStatePatch, TargetHandle } from './target-handle.ts';
 import { beginWarmState, findWarmState, type WarmState } from './warm-state.ts';
 
 /**
@@ -58,6 +59,8 @@ export interface StartQemuTargetOptions {
   coldBoot?: boolean;
   /** The disk image to boot, instead of the spec's source (a licensed target's prepared image). */
   image?: string;
+  /** `--patch-when saved-state`: installed after the cold boot, before the state is saved; its key is part of the state's. */
+  patch?: SavedStatePatch;
   /** The most the agent client takes in one getFile (limits.maxGuestFileMiB). */
   maxFileBytes?: number;
   /**
@@ -106,7 +109,7 @@ export async function coldBootQemuTarget(spec: QemuVmSpec, options: StartQemuTar
   const { coldBootMs } = await saveColdBootState(
     spec,
     media,
-    await warmStateKey(spec, media, accel.accel, options.docker, agent?.sha256),
+    await warmStateKey(spec, media, accel.accel, options.docker, agent?.sha256, options.patch?.key),
     accel.accel,
     options,
   );
@@ -119,10 +122,20 @@ async function warmStateKey(
   accel: 'tcg' | 'kvm',
   docker: DockerClient,
   agentSha: string | undefined,
+  patch: string | undefined,
 ): Promise<string> {
   if (agentSha === undefined) throw new Error('buildGuestApps returned no agent');
   const runner = (await docker.imageLabels(RUNNER_IMAGES.qemu)) ?? {};
-  return hashInputs({ image: media.identity, spec, qemuRunner: runner, agent: agentSha, accel, peer: PEER_FORWARD, recipe: STATE_RECIPE });
+  return hashInputs({
+    image: media.identity,
+    spec,
+    qemuRunner: runner,
+    agent: agentSha,
+    accel,
+    peer: PEER_FORWARD,
+    recipe: STATE_RECIPE,
+    ...(patch === undefined ? {} : { patch }),
+  });
 }
 
 /**
@@ -134,6 +147,8 @@ export interface PreparedQemuTarget {
   readonly spec: QemuVmSpec;
   readonly accel: 'tcg' | 'kvm';
   readonly warm: WarmState;
+  /** The patch installed before the state was saved (`--patch-when saved-state`). */
+  readonly patch?: PatchRecord;
   /** A guest of its own, restored from the saved state onto a fresh overlay; disposing it stops it and deletes the overlay. */
   startGuest(options: Pick<StartQemuTargetOptions, 'signal' | 'onProgress' | 'onWarmStart' | 'artifactsDir'>): Promise<TargetHandle>;
 }
@@ -151,16 +166,17 @@ export async function prepareQemuTarget(spec: QemuVmSpec, options: StartQemuTarg
   const [agent] = await buildGuestApps({ only: ['agent'], ...call });
   const media = await bootMedia(spec, options, agent?.path);
   const accel = await chooseAccel(docker, spec, { ...call, onProgress: progress });
-  const key = await warmStateKey(spec, media, accel.accel, docker, agent?.sha256);
+  const key = await warmStateKey(spec, media, accel.accel, docker, agent?.sha256, options.patch?.key);
 
-  let warm = options.coldBoot ? undefined : await findWarmState(spec.target, key);
-  if (!warm) warm = await saveColdBootState(spec, media, key, accel.accel, options);
-  const ready = warm;
+  const found = options.coldBoot ? undefined : await findWarmState(spec.target, key);
+  const ready = found ?? (await saveColdBootState(spec, media, key, accel.accel, options));
+  const patch = patchOfState(ready, found !== undefined, options.patch);
   const template = await runOverlayTemplate(docker, ready, options);
   return {
     spec,
     accel: accel.accel,
     warm: ready,
+    patch,
     startGuest: (start) =>
       startWarm(spec, media, ready, template, accel.accel, {
         docker,
@@ -193,7 +209,10 @@ async function saveColdBootState(
   const building = await beginWarmState(spec.target, key);
   try {
     const saved = await bootAndSave(spec, media, accel, building.stateFile, building.goldenOverlay, options);
-    const state = await building.commit({ stateBytes: saved.bytes, inputs: { image: media.identity, accel } });
+    const state = await building.commit({
+      stateBytes: saved.bytes,
+      inputs: { image: media.identity, accel, ...(saved.patch === undefined ? {} : { patch: saved.patch }) },
+    });
     progress({
       kind: 'done',
       scope: spec.target,
@@ -215,7 +234,7 @@ async function bootAndSave(
   stateFile: string,
   overlayDestination: string,
   options: StartQemuTargetOptions,
-): Promise<{ bytes: number; coldBootMs: number }> {
+): Promise<{ bytes: number; coldBootMs: number; patch?: PatchRecord }> {
   const progress = options.onProgress ?? silentProgress;
   const started = Date.now();
   await using runDir = await createRunDirectory(join(cacheDir(), 'runs'));
@@ -224,6 +243,7 @@ async function bootAndSave(
   let coldBootMs: number;
   // QEMU's serial line, its monitor, then the agent's banner: each wait shows as it lasts.
   using waits = reportWaits(progress, spec.target);
+  let patch: PatchRecord | undefined;
   {
     await using vm = await QemuVm.start({
       docker: options.docker,
@@ -263,11 +283,15 @@ async function bootAndSave(
       timeoutMs: 30_000,
       signal: options.signal,
     });
+    if (options.patch) {
+      progress({ kind: 'step', scope: spec.target, message: 'installing the patch once, before the state is saved' });
+      patch = await options.patch.install({ agent, guestWorkDir }, { signal: options.signal });
+    }
     saved = await vm.saveState(stateFile, options);
     await agent.close().catch(() => undefined);
   }
   await rename(disk.path, overlayDestination);
-  return { ...saved, coldBootMs };
+  return { ...saved, coldBootMs, ...(patch === undefined ? {} : { patch }) };
 }
 
 async function startWarm(
@@ -378,4 +402,19 @@ async function copyRunOverlay(template: DiskImageInfo, overlay: string): Promise
   await copyFile(template.path, overlay);
   await handToContainerUser(overlay);
   return { ...template, path: overlay, chain: [{ path: overlay, format: 'qcow2' }, ...template.chain.slice(1)] };
+}
+
+/**
+ * The patch record of a saved state: the one its cold boot installed, kept in
+ * its meta.json. `reused`: an earlier run made the state (and ran the
+ * command); its exit code and output are that run's.
+ */
+function patchOfState(state: WarmState, reused: boolean, patch: SavedStatePatch | undefined): PatchRecord | undefined {
+  if (patch === undefined) return undefined;
+  const parsed = patchRecord.safeParse(state.inputs?.patch);
+  if (!parsed.success)
+    throw new Error(
+      `the saved state ${state.dir} was made for a patch but its meta.json holds no valid patch record; delete that folder to make it again`,
+    );
+  return { ...parsed.data, appliedTo: 'saved-state', savedState: { kind: 'vm-state', id: state.key.slice(0, 16), reused } };
 }

@@ -1,3 +1,4 @@
+import type { PatchRecord } from '../model/run-results.ts';
 import type { Duplex } from 'node:stream';
 import type { GuestAgent } from '../agent/guest-agent.ts';
 import type { TargetName } from '../config/vm-spec.ts';
@@ -45,4 +46,16 @@ export interface TargetHandle extends AsyncDisposable {
    * are the whole story (Wine).
    */
   watch?<T>(during: string, operation: (signal: AbortSignal) => Promise<T>, options?: { signal?: AbortSignal }): Promise<T>;
+}
+
+/**
+ * `--patch-when saved-state`: a patch installed once, before the state every
+ * scenario's guest starts from is taken. The targets only run `install` in
+ * the guest they save; what a patch is stays in src/scenarios/patch.ts.
+ */
+export interface SavedStatePatch {
+  /** Identifies the patch (its files' hash and install command): part of the saved state's key. */
+  readonly key: string;
+  /** Copies and installs the patch in the guest; throws (PatchInstallError) when the install fails. */
+  install(guest: Pick<TargetHandle, 'agent' | 'guestWorkDir'>, options: { signal?: AbortSignal }): Promise<PatchRecord>;
 }

@@ -12,6 +12,8 @@ export interface WarmState {
   stateFile: string;
   goldenOverlay: string;
   key: string;
+  /** What the state was made from (meta.json's inputs). */
+  inputs?: Record<string, unknown>;
 }
 
 interface Meta {
@@ -34,10 +36,10 @@ export async function findWarmState(target: string, key: string): Promise<WarmSt
     if (meta.key !== key) return undefined;
     await stat(join(dir, 'state.bin'));
     await stat(join(dir, 'golden.qcow2'));
+    return { dir, stateFile: join(dir, 'state.bin'), goldenOverlay: join(dir, 'golden.qcow2'), key, inputs: meta.inputs };
   } catch {
     return undefined;
   }
-  return { dir, stateFile: join(dir, 'state.bin'), goldenOverlay: join(dir, 'golden.qcow2'), key };
 }
 
 /** A folder to build a new state in; `commit` moves it into place only once it is complete. */
@@ -63,7 +65,7 @@ export async function beginWarmState(
       await writeFile(join(dir, 'meta.json'), `${JSON.stringify({ key, target, savedAt: new Date().toISOString(), ...meta }, null, 2)}\n`);
       await rm(final, { recursive: true, force: true });
       await rename(dir, final);
-      return { dir: final, stateFile: join(final, 'state.bin'), goldenOverlay: join(final, 'golden.qcow2'), key };
+      return { dir: final, stateFile: join(final, 'state.bin'), goldenOverlay: join(final, 'golden.qcow2'), key, inputs: meta.inputs };
     },
     async abandon() {
       await rm(dir, { recursive: true, force: true });

@@ -18,6 +18,8 @@ const RUN_DIR = '/run/retrolab';
 /** Where the run directory appears to programs under Wine. */
 export const WINE_GUEST_RUN_DIR = 'Z:\\run\\retrolab';
 export const WINE_PEER_PORT = 7000;
+/** The agent's working folder in the prefix (vms/wine/start-agent.sh makes it). */
+export const WINE_GUEST_WORK_DIR = 'C:\\retrolab';
 
 /**
  * The agent running under Wine in a wine-runner container, and the host end
@@ -35,7 +37,15 @@ export interface WineLine extends AsyncDisposable {
 export async function startWineLine(
   docker: DockerClient,
   /** `binDir`: the folder of the built guest programs (mounted as /opt/retrolab/bin; the agent starts from there). */
-  options: { binDir: string; signal?: AbortSignal; lineTimeoutMs?: number; verbose?: boolean; onWait?: WaitProgress },
+  options: {
+    binDir: string;
+    /** The image to start; the wine-runner image by default (a patched one under --patch-when saved-state). */
+    image?: string;
+    signal?: AbortSignal;
+    lineTimeoutMs?: number;
+    verbose?: boolean;
+    onWait?: WaitProgress;
+  },
 ): Promise<WineLine> {
   await using stack = new ResourceStack();
   const runsRoot = join(cacheDir(), 'runs');
@@ -50,7 +60,7 @@ export async function startWineLine(
   const container = stack.use(
     await docker.start(
       {
-        image: RUNNER_IMAGES.wine,
+        image: options.image ?? RUNNER_IMAGES.wine,
         cmd: ['sh', '/opt/retrolab/vm/start-agent.sh', ...(options.verbose ? ['--verbose'] : [])],
         user: `${WINE_UID}:${WINE_UID}`,
         hardening: 'standard',

@@ -9,8 +9,9 @@ import { silentProgress } from '../report/progress.ts';
 import { ResourceStack } from '../util/dispose.ts';
 import { resultsDir } from '../util/paths.ts';
 import { TargetStartError } from './errors.ts';
-import type { TargetHandle } from './target-handle.ts';
-import { WINE_PEER_PORT, startWineLine } from './wine-line.ts';
+import type { PatchRecord } from '../model/run-results.ts';
+import type { SavedStatePatch, TargetHandle } from './target-handle.ts';
+import { WINE_GUEST_WORK_DIR, WINE_PEER_PORT, startWineLine } from './wine-line.ts';
 
 export interface StartTargetOptions {
   docker: DockerClient;
@@ -61,7 +62,7 @@ export async function prepareWineTarget(options: { signal?: AbortSignal; onProgr
  * scenario's guest survives into it. Disposing it removes the container and
  * its run folder. `binDir`: the programs prepareWineTarget built.
  */
-export async function startWineGuest(options: StartTargetOptions & { binDir: string }): Promise<TargetHandle> {
+export async function startWineGuest(options: StartTargetOptions & { binDir: string; image?: string }): Promise<TargetHandle> {
   const progress = options.onProgress ?? silentProgress;
   const started = Date.now();
   const readyTimeoutMs = options.readyTimeoutMs ?? 180_000;
@@ -71,7 +72,9 @@ export async function startWineGuest(options: StartTargetOptions & { binDir: str
   progress({ kind: 'step', scope: 'wine', message: 'starting the Wine container and the agent' });
   // The container's serial socket, then the agent's banner: each wait shows as it lasts.
   using waits = reportWaits(progress, 'wine');
-  const line = stack.use(await startWineLine(options.docker, { binDir: options.binDir, signal, onWait: waits.onWait }));
+  const line = stack.use(
+    await startWineLine(options.docker, { binDir: options.binDir, image: options.image, signal, onWait: waits.onWait }),
+  );
   const artifactsDir = options.artifactsDir ?? join(resultsDir(), 'artifacts', `${options.docker.runId}-wine`);
   const collectArtifacts = async (reason: string): Promise<string[]> => {
     await mkdir(artifactsDir, { recursive: true });
@@ -107,10 +110,56 @@ export async function startWineGuest(options: StartTargetOptions & { binDir: str
     target: 'wine',
     agent,
     peer: { host: '127.0.0.1', port: WINE_PEER_PORT },
-    guestWorkDir: 'C:\\retrolab',
+    guestWorkDir: WINE_GUEST_WORK_DIR,
     artifactsDir,
     guest: { start: 'container', id: line.container.id.slice(0, 12), startMs },
     collectArtifacts,
     [Symbol.asyncDispose]: () => owned[Symbol.asyncDispose](),
   };
+}
+
+/** Where patched wine-runner images go: one tag per patch key, replaced when the same patch is installed again. */
+export const PATCHED_WINE_REPO = 'retrolab/wine-patched';
+
+/**
+ * `--patch-when saved-state` on wine: the patch is installed once, in a
+ * container of the wine-runner image, and that container's file system (the
+ * prefix with the patch folder and whatever the install command changed) is
+ * committed as an image that every scenario's container then starts from.
+ * Wine is ended first (`wineserver -k`), so the registry is on disk, not only
+ * in the wineserver's memory. The programs and the run folder are bind mounts
+ * and stay out of the image. The image is made anew on every run, so its
+ * record is this run's.
+ */
+export async function patchedWineImage(
+  options: StartTargetOptions & { binDir: string; patch: SavedStatePatch },
+): Promise<{ image: string; record: PatchRecord }> {
+  const progress = options.onProgress ?? silentProgress;
+  const started = Date.now();
+  const signal = options.signal;
+  progress({ kind: 'step', scope: 'wine', message: 'installing the patch once, in the container the patched image is made from' });
+  await using line = await startWineLine(options.docker, { binDir: options.binDir, signal });
+  const agent = await AgentClient.connect(line.stream, {
+    signal: AbortSignal.any([AbortSignal.timeout(options.readyTimeoutMs ?? 180_000), ...(signal ? [signal] : [])]),
+    handshakeTimeoutMs: options.readyTimeoutMs ?? 180_000,
+    maxFileBytes: options.maxFileBytes,
+  });
+  let record: PatchRecord;
+  try {
+    record = await options.patch.install({ agent, guestWorkDir: WINE_GUEST_WORK_DIR }, { signal });
+  } finally {
+    await agent.close().catch(() => undefined);
+  }
+  const killed = await line.container.exec(['wineserver', '-k'], { signal });
+  if (killed.exitCode !== 0)
+    throw new TargetStartError(
+      `wineserver -k failed (exit ${killed.exitCode}) before the patched prefix was saved: ${killed.stderr.trim()}`,
+    );
+  await line.container.waitForExit({ signal: AbortSignal.any([AbortSignal.timeout(60_000), ...(signal ? [signal] : [])]) });
+  const tag = options.patch.key.slice(0, 16);
+  const image = `${PATCHED_WINE_REPO}:${tag}`;
+  await options.docker.removeImage(image);
+  const id = await line.container.commit({ repo: PATCHED_WINE_REPO, tag }, { signal });
+  progress({ kind: 'done', scope: 'wine', message: `patched image ${image} (${id.slice(7, 19)})`, durationMs: Date.now() - started });
+  return { image, record: { ...record, appliedTo: 'saved-state', savedState: { kind: 'image', id: image, reused: false } } };
 }

@@ -144,3 +144,74 @@ describe('--patch on wine: the files reach the guest, the command runs, the run 
     expect(find(await latestResults(resultsRoot), 'wine', 'dup-close').patch?.sha256).toBe(entry.patch?.sha256);
   });
 });
+
+describe('--patch-when saved-state on wine: installed once, in the image every scenario starts from', () => {
+  it('records the one install for every scenario, and the image holds the files and exactly one run of the command', async () => {
+    const resultsRoot = join(work, 'results-patch-saved');
+    const patchDir = join(work, 'patch-saved');
+    await mkdir(patchDir, { recursive: true });
+    const nonce = randomBytes(8).toString('hex');
+    await writeFile(join(patchDir, 'marker.txt'), `patched ${nonce}\r\n`);
+    // Each run of the command adds a line to a file outside the patch folder and prints the file.
+    const install = `echo ran ${nonce}>>C:\\patch-runs.txt & type C:\\patch-runs.txt & type marker.txt`;
+    const run = await retrolab(
+      [
+        'run',
+        '--target',
+        'wine',
+        '--scenario',
+        'dup-close',
+        '--scenario',
+        'workaround-late-close',
+        '--cycles',
+        '3',
+        '--patch',
+        patchDir,
+        '--patch-install',
+        install,
+        '--patch-when',
+        'saved-state',
+      ],
+      resultsRoot,
+    );
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    const results = await latestResults(resultsRoot);
+    const entries = [find(results, 'wine', 'dup-close'), find(results, 'wine', 'workaround-late-close')];
+    for (const entry of entries) {
+      expect(entry.verdict, entry.reason).toBe('pass');
+      expect(entry.guest?.start).toBe('container');
+      expect(entry.patch).toMatchObject({ files: 1, installCommand: install, exitCode: 0, appliedTo: 'saved-state' });
+      expect(entry.patch?.savedState).toMatchObject({ kind: 'image', reused: false });
+      // The command ran once before the image was saved: its output shows one run, and the marker.
+      expect(entry.patch?.output.match(new RegExp(`ran ${nonce}`, 'g'))).toHaveLength(1);
+      expect(entry.patch?.output).toContain(`patched ${nonce}`);
+    }
+    expect(entries[1]?.patch).toEqual(entries[0]?.patch);
+    expect(entries[0]?.guest?.id).not.toBe(entries[1]?.guest?.id);
+    expect(`${run.stdout}${run.stderr}`.match(/installing the patch once/g)).toHaveLength(1);
+
+    // The image the scenarios' containers started from holds the patch folder and one run of the command.
+    const image = entries[0]!.patch!.savedState!.id;
+    const prefix = '/home/wine/.wine/drive_c';
+    const seen = await new Promise<string>((resolve, reject) =>
+      execFile(
+        'docker',
+        [
+          'run',
+          '--rm',
+          '--network',
+          'none',
+          '--entrypoint',
+          'sh',
+          image,
+          '-c',
+          `cat ${prefix}/retrolab/patch/marker.txt ${prefix}/patch-runs.txt`,
+        ],
+        (error, stdout, stderr) => (error ? reject(new Error(`docker run ${image}: ${stderr}`, { cause: error })) : resolve(stdout)),
+      ),
+    );
+    expect(seen).toContain(`patched ${nonce}`);
+    expect(seen.match(new RegExp(`ran ${nonce}`, 'g'))).toHaveLength(1);
+    await new Promise((resolve) => execFile('docker', ['rmi', '-f', image], resolve));
+  });
+});

@@ -23,6 +23,7 @@ function matrix(
     behaviour?: (commandLine: string) => FakeBehaviour;
     execGuestMs?: number;
     patch?: MatrixOptions['patch'];
+    patchWhen?: MatrixOptions['patchWhen'];
     install?: (commandLine: string) => { exitCode: number; stdout: string };
     programTimeoutMs?: number;
   } = {},
@@ -38,10 +39,16 @@ function matrix(
     hosts: [{ name: 'local', docker: FAKE_DOCKER, slots: 1 }],
     targets: ['wine'],
     scenarios,
-    prepare: () => Promise.resolve(prepared),
+    // Like the real targets: a saved-state patch is installed once, in a guest of the preparation.
+    prepare: async (_target, prepareOptions) => {
+      if (prepareOptions.patch === undefined) return prepared;
+      await using guest = await prepared.startGuest();
+      return Object.assign(prepared, { patch: await prepareOptions.patch.install(guest, {}) });
+    },
     run: { settleMs: 0, pollMs: 1, releaseAckMs: 1000, programTimeoutMs: options.programTimeoutMs ?? 30_000 },
     ...(options.reuseGuest ? { reuseGuest: true } : {}),
     patch: options.patch,
+    patchWhen: options.patchWhen,
   });
   return { log, prepared, run };
 }
@@ -182,6 +189,51 @@ describe('runMatrix: --patch', () => {
       expect(guest.execs).toContain('install.bat');
     }
     expect(prepared.guests).toHaveLength(2);
+  });
+
+  it('--patch-when saved-state installs it once, before the guests, and records that one install for every scenario', async () => {
+    const folder = await patchFolder();
+    const { log, prepared, run } = matrix(['dup-close', 'workaround-late-close'], {
+      patch: { dir: folder, installCommand: 'install.bat' },
+      patchWhen: 'saved-state',
+      install: () => ({ exitCode: 0, stdout: 'installed\r\n' }),
+    });
+    const { entries } = await run;
+    // g1 is the preparation's guest (its state is what the others start from); g2 and g3 run the scenarios.
+    expect(log.filter((line) => /^(start|dispose) /.test(line))).toEqual([
+      'start g1',
+      'dispose g1',
+      'start g2',
+      'dispose g2',
+      'start g3',
+      'dispose g3',
+    ]);
+    const installs = prepared.guests.map((guest) => guest.execs.filter((command) => command === 'install.bat').length);
+    expect(installs).toEqual([1, 0, 0]);
+    expect(prepared.guests[0]!.files.get('C:\\retrolab\\patch\\fix.reg')?.toString()).toBe('REGEDIT4\r\n');
+    for (const e of entries) {
+      expect(e.verdict, e.reason).toBe('pass');
+      expect(e.patch).toMatchObject({
+        files: 2,
+        installCommand: 'install.bat',
+        exitCode: 0,
+        output: 'installed\r\n',
+        appliedTo: 'saved-state',
+      });
+    }
+  });
+
+  it('--patch-when saved-state: a failed install is an infra-error for every scenario, and no scenario guest starts', async () => {
+    const folder = await patchFolder();
+    const { log, run } = matrix(['dup-close', 'workaround-late-close'], {
+      patch: { dir: folder, installCommand: 'install.bat' },
+      patchWhen: 'saved-state',
+      install: () => ({ exitCode: 5, stdout: 'access denied\r\n' }),
+    });
+    const { entries } = await run;
+    expect(entries.map((e) => e.verdict)).toEqual(['infra-error', 'infra-error']);
+    for (const e of entries) expect(e.patch).toMatchObject({ exitCode: 5, appliedTo: 'saved-state' });
+    expect(log.filter((line) => /^start /.test(line))).toEqual(['start g1']);
   });
 
   it('a failed install is an infra-error for every scenario of the target, and none runs unpatched', async () => {

@@ -147,7 +147,9 @@ async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
       cycles: options.cycles,
       reuseGuest: options.reuseGuest,
       shard: options.shard,
-      ...(options.patchDir ? { patch: { dir: resolve(options.patchDir), installCommand: options.patchInstall } } : {}),
+      ...(options.patchDir
+        ? { patch: { dir: resolve(options.patchDir), installCommand: options.patchInstall }, patchWhen: options.patchWhen }
+        : {}),
       artifactsDir: (target, scenario) => artifactsFolder(runDir, target, scenario),
       onEntry: (entry, origin) => {
         entries.push(entry);
