@@ -125,6 +125,8 @@ export const guestStart = z.object({
   id: z.string().min(1),
   /** Time to agent ready; 0 for a reused guest. */
   startMs: z.number().min(0),
+  /** What it started from: the image of a wine container, the key (16 hex digits) of a QEMU saved state. */
+  from: z.string().optional(),
 });
 export type GuestStart = z.infer<typeof guestStart>;
 

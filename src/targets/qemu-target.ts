@@ -340,7 +340,7 @@ async function startWarm(
   waits.end();
   const warmStartMs = Date.now() - started;
   options.onWarmStart?.(warmStartMs);
-  const guest = { start: 'saved-state' as const, id: vm.container.id.slice(0, 12), startMs: warmStartMs };
+  const guest = { start: 'saved-state' as const, id: vm.container.id.slice(0, 12), startMs: warmStartMs, from: warm.key.slice(0, 16) };
   progress({ kind: 'done', scope: spec.target, message: `agent ready (warm start from saved state)`, durationMs: warmStartMs });
   // The saved state was taken after the work folder was made (bootAndSave), so it exists on this overlay.
   const guestWorkDir = familyOf(spec.os).guestWorkDir;

@@ -112,7 +112,7 @@ export async function startWineGuest(options: StartTargetOptions & { binDir: str
     peer: { host: '127.0.0.1', port: WINE_PEER_PORT },
     guestWorkDir: WINE_GUEST_WORK_DIR,
     artifactsDir,
-    guest: { start: 'container', id: line.container.id.slice(0, 12), startMs },
+    guest: { start: 'container', id: line.container.id.slice(0, 12), startMs, from: line.container.image },
     collectArtifacts,
     [Symbol.asyncDispose]: () => owned[Symbol.asyncDispose](),
   };
@@ -150,12 +150,21 @@ export async function patchedWineImage(
   } finally {
     await agent.close().catch(() => undefined);
   }
-  const killed = await line.container.exec(['wineserver', '-k'], { signal });
-  if (killed.exitCode !== 0)
+  // wineserver -k: SIGINT, on which the wineserver ends every Wine process and flushes the registry. The agent
+  // is the container's main process, so the container stops, and the exec is killed with it (exit 137): its
+  // own exit code says nothing; the container's exit does.
+  await line.container.exec(['wineserver', '-k'], { signal });
+  try {
+    await line.container.waitForExit({ signal: AbortSignal.any([AbortSignal.timeout(60_000), ...(signal ? [signal] : [])]) });
+  } catch (error) {
+    signal?.throwIfAborted();
     throw new TargetStartError(
-      `wineserver -k failed (exit ${killed.exitCode}) before the patched prefix was saved: ${killed.stderr.trim()}`,
+      'the wine container did not stop within 60 s of wineserver -k, so its prefix was not saved as the patched image',
+      {
+        cause: error,
+      },
     );
-  await line.container.waitForExit({ signal: AbortSignal.any([AbortSignal.timeout(60_000), ...(signal ? [signal] : [])]) });
+  }
   const tag = options.patch.key.slice(0, 16);
   const image = `${PATCHED_WINE_REPO}:${tag}`;
   await options.docker.removeImage(image);

@@ -188,6 +188,8 @@ describe('--patch-when saved-state on wine: installed once, in the image every s
     }
     expect(entries[1]?.patch).toEqual(entries[0]?.patch);
     expect(entries[0]?.guest?.id).not.toBe(entries[1]?.guest?.id);
+    // Each scenario's container started from the patched image.
+    for (const entry of entries) expect(entry.guest?.from).toBe(entry.patch?.savedState?.id);
     expect(`${run.stdout}${run.stderr}`.match(/installing the patch once/g)).toHaveLength(1);
 
     // The image the scenarios' containers started from holds the patch folder and one run of the command.
