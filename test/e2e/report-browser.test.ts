@@ -114,7 +114,7 @@ async function checkReport(opened: Opened, results: RunResults): Promise<void> {
     expect(await cell.getAttribute('data-verdict')).toBe(entry.verdict);
     const style = VERDICT_STYLES[entry.verdict];
     expect(await page.evaluate(computed(selector, 'backgroundColor'))).toBe(rgb(style.color));
-    expect(await page.evaluate(computed(selector, 'backgroundImage'))).toBe(
+    expect(await page.evaluate(computed(selector, 'backgroundImage'))).toEqual(
       style.pattern === 'none' ? 'none' : expect.stringContaining('gradient'),
     );
     const text = await cell.innerText();
