@@ -20,6 +20,7 @@ import { reportWaits } from '../report/wait-reporter.ts';
 import { silentProgress } from '../report/progress.ts';
 import { ResourceStack } from '../util/dispose.ts';
 import { cacheDir, resultsDir } from '../util/paths.ts';
+import type { WaitProgress } from '../wait/wait-for.ts';
 import { TargetSkippedError } from './errors.ts';
 import type { PeerEndpoint, SavedStatePatch, TargetHandle } from './target-handle.ts';
 import { beginWarmState, findWarmState, type WarmState } from './warm-state.ts';
@@ -258,16 +259,7 @@ async function bootAndSave(
       onWait: waits.onWait,
       signal: options.signal,
     });
-    const agent = await vm.waitForReady(
-      (signal) =>
-        AgentClient.connect(vm.serial, {
-          signal,
-          handshakeTimeoutMs: spec.timeouts.bootToReadyMs,
-          maxFileBytes: options.maxFileBytes,
-          onWait: waits.onWait,
-        }),
-      options,
-    );
+    const agent = await connectAgent(vm, { ...options, onWait: waits.onWait });
     waits.end();
     coldBootMs = Date.now() - started;
     progress({
@@ -325,18 +317,7 @@ async function startWarm(
       signal: options.signal,
     }),
   );
-  const agent = stack.use(
-    await vm.waitForReady(
-      (signal) =>
-        AgentClient.connect(vm.serial, {
-          signal,
-          handshakeTimeoutMs: spec.timeouts.bootToReadyMs,
-          maxFileBytes: options.maxFileBytes,
-          onWait: waits.onWait,
-        }),
-      options,
-    ),
-  );
+  const agent = stack.use(await connectAgent(vm, { ...options, onWait: waits.onWait }));
   waits.end();
   const warmStartMs = Date.now() - started;
   options.onWarmStart?.(warmStartMs);
@@ -417,4 +398,22 @@ function patchOfState(state: WarmState, reused: boolean, patch: SavedStatePatch 
       `the saved state ${state.dir} was made for a patch but its meta.json holds no valid patch record; delete that folder to make it again`,
     );
   return { ...parsed.data, appliedTo: 'saved-state', savedState: { kind: 'vm-state', id: state.key.slice(0, 16), reused } };
+}
+
+/**
+ * The agent on the guest's COM1, said HELLO to until it answers within the
+ * spec's boot-to-ready time; when it does not, the serial tail and a
+ * screenshot are saved (QemuVm.waitForReady).
+ */
+function connectAgent(vm: QemuVm, options: { signal?: AbortSignal; maxFileBytes?: number; onWait?: WaitProgress }): Promise<AgentClient> {
+  return vm.waitForReady(
+    (signal) =>
+      AgentClient.connect(vm.serial, {
+        signal,
+        handshakeTimeoutMs: vm.spec.timeouts.bootToReadyMs,
+        maxFileBytes: options.maxFileBytes,
+        onWait: options.onWait,
+      }),
+    { signal: options.signal },
+  );
 }
