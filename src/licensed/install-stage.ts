@@ -5,6 +5,7 @@ import type { QemuVmSpec } from '../config/vm-spec.ts';
 import type { DockerClient } from '../docker/docker-client.ts';
 import type { ProgressSink } from '../report/progress.ts';
 import { silentProgress } from '../report/progress.ts';
+import { trackProgress } from '../report/progress-tracker.ts';
 import { RUN_FILES } from '../qemu/command-line.ts';
 import { VmCrashedError } from '../qemu/errors.ts';
 import { QemuVm } from '../qemu/qemu-vm.ts';
@@ -47,12 +48,13 @@ export interface InstallStageOptions {
   disk: string;
   floppy: string;
   iso: string;
+  /** How often QEMU's run state is asked for the progress line (the time on it moves every second regardless). */
   progressIntervalMs?: number;
   signal?: AbortSignal;
   onProgress?: ProgressSink;
 }
 
-const DEFAULT_PROGRESS_INTERVAL_MS = 30_000;
+const DEFAULT_PROGRESS_INTERVAL_MS = 5_000;
 
 export async function runInstallStage(options: InstallStageOptions): Promise<StageOutcome> {
   const { stage, runDir, target } = options;
@@ -99,6 +101,8 @@ export async function runInstallStage(options: InstallStageOptions): Promise<Sta
     if (event.event === 'SHUTDOWN') shutdownReason = typeof event.data?.reason === 'string' ? event.data.reason : 'shutdown';
     progress({ kind: 'log', scope, line: `QMP event ${event.event}${event.data ? ` ${JSON.stringify(event.data)}` : ''}` });
   });
+  // The time against the stage's timeout, every second; QEMU's run state and the guest's last line, as often as they are asked for.
+  const waiting = trackProgress(progress, { scope, what: stage.what, limitMs: stage.timeoutMs, detail: 'nothing on COM1 yet' });
   const ticker = setInterval(() => {
     void vm
       .status({ signal: AbortSignal.timeout(2_000) })
@@ -107,12 +111,8 @@ export async function runInstallStage(options: InstallStageOptions): Promise<Sta
         () => 'no QMP answer',
       )
       .then((status) => {
-        const said = lastLine ? `; last on COM1: ${JSON.stringify(lastLine.slice(0, 120))}` : '; nothing on COM1 yet';
-        progress({
-          kind: 'step',
-          scope,
-          message: `${formatDuration(Date.now() - started)} of ${formatDuration(stage.timeoutMs)}, guest ${status}${said}`,
-        });
+        const said = lastLine ? `last on COM1: ${JSON.stringify(lastLine.slice(0, 120))}` : 'nothing on COM1 yet';
+        waiting.set({ detail: `guest ${status}; ${said}` });
       });
   }, options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS);
 
@@ -154,6 +154,7 @@ export async function runInstallStage(options: InstallStageOptions): Promise<Sta
   } finally {
     clearTimeout(timer);
     clearInterval(ticker);
+    waiting.end();
     if (onAbort) options.signal?.removeEventListener('abort', onAbort);
     offEvents();
     log.end();

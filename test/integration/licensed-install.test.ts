@@ -288,12 +288,15 @@ describe('image install on a tiny setup guest', () => {
     expect(timeout.message).toContain(`work directory kept: ${kept}`);
     expect(timeout.message).toContain('fix: look at the screenshot');
     expect(timeout.lastSerialLines).toEqual([SETUP_BANNER, NO_ANSWER_LINE]);
-    // While it waited, progress said the stage, the time, QEMU's run state and the guest's last line.
+    // While it waited, progress said the stage, the time against the timeout, QEMU's run state and the guest's last line, and ended.
     const following = events.flatMap((e) => (e.kind === 'step' && e.scope === 'win98 stage 1/1' ? [e.message] : []));
     expect(following[0]).toBe('tiny setup without an answer file: booting from cdrom (timeout 15.0 s)');
-    expect(following.some((m) => /^\d+\.\d s of 15\.0 s, guest running; last on COM1: "NO ANSWER FILE ON A:, WAITING"$/.test(m))).toBe(
-      true,
-    );
+    const waited = events.flatMap((e) => (e.kind === 'progress' && e.scope === 'win98 stage 1/1' ? [e] : []));
+    expect(waited[0]).toMatchObject({ what: 'tiny setup without an answer file', limitMs: 15_000, detail: 'nothing on COM1 yet' });
+    expect(waited.some((e) => e.detail === 'guest running; last on COM1: "NO ANSWER FILE ON A:, WAITING"')).toBe(true);
+    expect(waited.map((e) => e.elapsedMs)).toEqual([...waited.map((e) => e.elapsedMs)].sort((a, b) => a - b));
+    expect(waited.at(-1)?.end).toBe(true);
+    expect(waited.at(-1)?.elapsedMs).toBeGreaterThanOrEqual(14_000);
 
     const screenshot = timeout.screenshotPath!;
     expect(screenshot.startsWith(kept)).toBe(true);
