@@ -33,6 +33,34 @@ const log = (message: string, removal = false) => {
 };
 
 let reaping = false;
+let failures = 0;
+const ENGINE_PATIENCE_MS = 20_000;
+
+/** Removes the owner's containers and volumes; throws when the engine does not answer the listing. */
+async function removeLabelled(labels: string[]): Promise<void> {
+  const { docker } = dockerFromEnvironment();
+  for (const c of await docker.listContainers({ all: true, filters: { label: labels } })) {
+    await docker
+      .getContainer(c.Id)
+      .remove({ force: true, v: true })
+      .then(() => log(`removed container ${c.Id.slice(0, 12)} (${c.Image})`, true))
+      .catch((error: unknown) => {
+        failures++;
+        log(`container ${c.Id.slice(0, 12)}: ${String(error)}`);
+      });
+  }
+  const { Volumes } = await docker.listVolumes({ filters: { label: labels } });
+  for (const v of Volumes ?? []) {
+    await docker
+      .getVolume(v.Name)
+      .remove({ force: true })
+      .then(() => log(`removed volume ${v.Name}`, true))
+      .catch((error: unknown) => {
+        failures++;
+        log(`volume ${v.Name}: ${String(error)}`);
+      });
+  }
+}
 
 
 async function reap(why: string): Promise<void> {
@@ -46,26 +74,23 @@ async function reap(why: string): Promise<void> {
     return;
   }
   log(`${why}: reaping`);
-  const { docker } = dockerFromEnvironment();
   const labels = [`${LABEL.product}=${PRODUCT}`, `${LABEL.ownerPid}=${owner}`, `${LABEL.ownerHost}=${ownerHost}`];
-  try {
-    for (const c of await docker.listContainers({ all: true, filters: { label: labels } })) {
-      await docker
-        .getContainer(c.Id)
-        .remove({ force: true, v: true })
-        .then(() => log(`removed container ${c.Id.slice(0, 12)} (${c.Image})`, true))
-        .catch((error: unknown) => log(`container ${c.Id.slice(0, 12)}: ${String(error)}`));
+  // An engine that is restarting (or was restarted under the owner) answers again within seconds; the goal is
+  // nothing left 30 s after the owner died, so keep asking for ENGINE_PATIENCE_MS before leaving it to the next sweep.
+  const deadline = Date.now() + ENGINE_PATIENCE_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await removeLabelled(labels);
+      break;
+    } catch (error) {
+      failures++;
+      if (Date.now() >= deadline) {
+        log(`the engine did not answer after ${attempt} attempt(s) (${String(error)}); the next command's sweep removes the containers`);
+        break;
+      }
+      log(`the engine did not answer (${String(error)}); asking again in 1 s`);
+      await new Promise((r) => setTimeout(r, 1_000));
     }
-    const { Volumes } = await docker.listVolumes({ filters: { label: labels } });
-    for (const v of Volumes ?? []) {
-      await docker
-        .getVolume(v.Name)
-        .remove({ force: true })
-        .then(() => log(`removed volume ${v.Name}`, true))
-        .catch((error: unknown) => log(`volume ${v.Name}: ${String(error)}`));
-    }
-  } catch (error) {
-    log(`the engine did not answer (${String(error)}); the next command's sweep removes the containers`);
   }
   if (ledger) {
     const cleaned = await cleanLedger(ledger);
@@ -73,8 +98,8 @@ async function reap(why: string): Promise<void> {
     for (const path of cleaned.paths) log(`removed ${path}`, true);
   }
   log('done');
-  // An owner that ended cleanly leaves no log to read.
-  if (removed === 0 && values.log) await unlink(values.log).catch(() => undefined);
+  // An owner that ended cleanly leaves no log to read; a log that records a failure stays.
+  if (removed === 0 && failures === 0 && values.log) await unlink(values.log).catch(() => undefined);
   process.exit(0);
 }
 
