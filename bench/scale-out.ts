@@ -32,15 +32,7 @@ async function runOnce(jobs: number, signal: AbortSignal, onProgress: ProgressSi
     ];
     onProgress({ kind: 'step', scope: 'bench', message: `open matrix with --jobs ${jobs}` });
     const started = performance.now();
-    const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/retrolab.js'), ...args], {
-        cwd: PROJECT_ROOT,
-        stdio: ['ignore', 'ignore', 'inherit'],
-        signal,
-      });
-      child.once('error', reject);
-      child.once('exit', resolve);
-    });
+    const code = await runRetrolab(args, signal);
     const wallS = (performance.now() - started) / 1000;
     if (code !== 0) throw new Error(`retrolab lab --jobs ${jobs} exited ${code}: the timing of a run that failed says nothing`);
     const results = JSON.parse(await readFile(join(root, await readlink(join(root, 'latest')), 'results.json'), 'utf8')) as RunResults;
@@ -52,7 +44,13 @@ async function runOnce(jobs: number, signal: AbortSignal, onProgress: ProgressSi
 
 async function prepareOpenTargets(signal: AbortSignal): Promise<void> {
   const args = ['prepare', ...OPEN_TARGETS.flatMap((t) => ['--target', t])];
-  const code = await new Promise<number | null>((resolve, reject) => {
+  const code = await runRetrolab(args, signal);
+  if (code !== 0) throw new Error(`retrolab ${args.join(' ')} exited ${code}`);
+}
+
+/** Runs the CLI as a process (its stderr shown, its stdout dropped) and resolves with its exit code. */
+function runRetrolab(args: readonly string[], signal: AbortSignal): Promise<number | null> {
+  return new Promise<number | null>((resolve, reject) => {
     const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/retrolab.js'), ...args], {
       cwd: PROJECT_ROOT,
       stdio: ['ignore', 'ignore', 'inherit'],
@@ -61,7 +59,6 @@ async function prepareOpenTargets(signal: AbortSignal): Promise<void> {
     child.once('error', reject);
     child.once('exit', resolve);
   });
-  if (code !== 0) throw new Error(`retrolab ${args.join(' ')} exited ${code}`);
 }
 
 export const scaleOut: BenchGroup = {
