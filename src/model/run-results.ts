@@ -275,6 +275,12 @@ export const runTotals = z.object({
 });
 export type RunTotals = z.infer<typeof runTotals>;
 
+/** The totals of a run: how many entries, and how many of each verdict. */
+export function tallyRunTotals(entries: readonly { verdict: string }[]): RunTotals {
+  const count = (verdict: string) => entries.filter((entry) => entry.verdict === verdict).length;
+  return { entries: entries.length, pass: count('pass'), fail: count('fail'), infraError: count('infra-error'), skipped: count('skipped') };
+}
+
 export const runResults = z.object({
   schemaVersion: z.literal(RESULTS_SCHEMA_VERSION),
   runId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be a plain folder name (letters, digits, . _ -)'),

@@ -5,15 +5,11 @@ export const TICK_MS = 1_000;
 /** Updates closer together than this wait for the next tick (an image build prints hundreds of lines a second). */
 const MIN_UPDATE_MS = 200;
 
-export interface TrackProgressOptions {
-  scope: string;
-  what: string;
-  limitMs?: number;
-  countdown?: boolean;
-  done?: number;
-  total?: number;
-  unit?: string;
-  detail?: string;
+/** What the first update says (the fields of a ProgressUpdate), plus the tick and the clock (for tests). */
+export interface TrackProgressOptions extends Pick<
+  ProgressUpdate,
+  'scope' | 'what' | 'limitMs' | 'countdown' | 'done' | 'total' | 'unit' | 'detail'
+> {
   tickMs?: number;
   now?: () => number;
 }

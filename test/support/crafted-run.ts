@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResultEntry, RunResults } from '../../src/model/run-results.ts';
-import { runResults } from '../../src/model/run-results.ts';
+import { runResults, tallyRunTotals } from '../../src/model/run-results.ts';
 import { compareWithBaseline } from '../../src/results/baseline-compare.ts';
 import { encodePng } from '../../src/qemu/ppm-to-png.ts';
 
@@ -187,7 +187,6 @@ const skippedEntries: ResultEntry[] = ['dup-close', 'close-order', 'leak-after-e
 }));
 
 function run(runId: string, entries: ResultEntry[]): RunResults {
-  const count = (verdict: ResultEntry['verdict']) => entries.filter((e) => e.verdict === verdict).length;
   return runResults.parse({
     schemaVersion: 1,
     runId,
@@ -195,13 +194,7 @@ function run(runId: string, entries: ResultEntry[]): RunResults {
     finishedAt: '2026-12-01T10:05:00.000Z',
     host: { hostname: 'lab', platform: 'linux', release: '6.1', arch: 'x64', cpus: 2, memoryMb: 24000, node: 'v20' },
     retrolab: { version: '0.1.0', commit: null },
-    totals: {
-      entries: entries.length,
-      pass: count('pass'),
-      fail: count('fail'),
-      infraError: count('infra-error'),
-      skipped: count('skipped'),
-    },
+    totals: tallyRunTotals(entries),
     entries,
   });
 }

@@ -11,6 +11,7 @@ import {
   makeRunId,
   resultEntryFrom,
   RESULTS_SCHEMA_VERSION,
+  tallyRunTotals,
   type ResultEntry,
   type RunResults,
   type RunSettings,
@@ -197,7 +198,6 @@ async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
   }
   await pruneEmptyFolders(join(runDir, 'artifacts'));
 
-  const count = (verdict: ResultEntry['verdict']) => entries.filter((entry) => entry.verdict === verdict).length;
   const results: RunResults = {
     schemaVersion: RESULTS_SCHEMA_VERSION,
     runId,
@@ -209,13 +209,7 @@ async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
     retrolab: await retrolabVersion(),
     options: labOptionsRecord(options),
     settings: runSettings(options, entries),
-    totals: {
-      entries: entries.length,
-      pass: count('pass'),
-      fail: count('fail'),
-      infraError: count('infra-error'),
-      skipped: count('skipped'),
-    },
+    totals: tallyRunTotals(entries),
     ...(interrupted ? { interrupted: true } : {}),
     ...(stoppedBy !== undefined ? { stoppedBy } : {}),
     entries,

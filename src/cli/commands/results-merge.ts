@@ -1,6 +1,7 @@
 import { cp, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { errorMessage } from '../../errors.ts';
+import { tallyRunTotals } from '../../model/run-results.ts';
 import { writeRunReport } from '../../report/write-report.ts';
 import { mergeShardDirectories } from '../../results/results-merge.ts';
 import { writeRunResults } from '../../results/results-writer.ts';
@@ -18,14 +19,7 @@ import { runOutcome } from '../run-outcome.ts';
  */
 export async function resultsMergeCommand(args: ParsedArgs, io: CommandIo): Promise<number> {
   const merged = await mergeShardDirectories(args.positionals, { signal: io.signal });
-  const count = (verdict: string) => merged.entries.filter((entry) => entry.verdict === verdict).length;
-  merged.totals = {
-    entries: merged.entries.length,
-    pass: count('pass'),
-    fail: count('fail'),
-    infraError: count('infra-error'),
-    skipped: count('skipped'),
-  };
+  merged.totals = tallyRunTotals(merged.entries);
   const written = await writeRunResults(merged, { dir: resolve(args.string('out') ?? resultsDir()) });
   // Each entry lists its artifacts relative to its run folder: the shards' folders come along, so the links hold.
   for (const shard of merged.shards ?? []) {
