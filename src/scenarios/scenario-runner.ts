@@ -146,8 +146,13 @@ export async function runScenario(
   const timeoutMs = options.programTimeoutMs ?? 600_000;
   let text = '';
   const readOut = async (partial: boolean): Promise<DupcloseRun> => {
-    const bytes = await handle.agent.getFile(outFile, call).catch(() => Buffer.alloc(0));
-    // The file only grows; a read that fails while the program writes (a sharing violation) keeps what was read.
+    // The guest's refusal (not written yet, a sharing violation while the program writes) keeps what was read; a
+    // line that ended or an agent that stopped answering ends the scenario now, not at the program's timeout.
+    const bytes = await handle.agent.getFile(outFile, call).catch((error: unknown) => {
+      if (error instanceof AgentRequestError && !error.fatal) return Buffer.alloc(0);
+      throw error;
+    });
+    // The file only grows.
     if (bytes.length >= text.length) text = bytes.toString('latin1');
     return summarizeDupcloseRun(parseDupcloseEvents(text, { program: definition.program, origin: scope, partial: partial && !finished() }));
   };

@@ -1,5 +1,5 @@
 /* eslint-disable @typescript-eslint/require-await -- an in-memory fake of async interfaces: nothing to wait for */
-import { AgentRequestError } from '../../src/agent/errors.ts';
+import { AgentProtocolError, AgentRequestError } from '../../src/agent/errors.ts';
 import type { ExecOptions, ExecResult, GuestSysinfo } from '../../src/agent/agent-client.ts';
 import type { GuestAgent } from '../../src/agent/guest-agent.ts';
 import type { GuestStart } from '../../src/model/run-results.ts';
@@ -17,9 +17,11 @@ import type { PreparedTarget, StartedTarget } from '../../src/targets/prepare-ta
  *
  * `behaviour` bends the program: `hang` (the guest kills it at its timeout),
  * `short` (one cycle of the plan, then a clean exit), `silent` (the agent stops
- * answering, as a hung guest does).
+ * answering, as a hung guest does), `gone` (started in the background, then
+ * the serial line ends: every later call fails as the agent client's do when
+ * the container or QEMU went away, e.g. a dockerd restart).
  */
-export type FakeBehaviour = 'normal' | 'hang' | 'short' | 'silent';
+export type FakeBehaviour = 'normal' | 'hang' | 'short' | 'silent' | 'gone';
 
 export interface FakeGuestOptions {
   id: string;
@@ -64,9 +66,15 @@ export class FakeGuest implements GuestAgent {
   readonly execs: string[] = [];
   readonly #options: FakeGuestOptions;
   readonly #holds: Hold[] = [];
+  /** Set once the line ended (`gone`): every later call throws it. */
+  #gone: AgentProtocolError | undefined;
 
   constructor(options: FakeGuestOptions) {
     this.#options = options;
+  }
+
+  #alive(): void {
+    if (this.#gone) throw this.#gone;
   }
 
   #say(what: string): void {
@@ -74,10 +82,12 @@ export class FakeGuest implements GuestAgent {
   }
 
   async ping(): Promise<{ roundTripMs: number }> {
+    this.#alive();
     return { roundTripMs: 0 };
   }
 
   async putFile(path: string, bytes: Uint8Array): Promise<{ size: number; crc32: number }> {
+    this.#alive();
     this.#say(`put ${path}`);
     this.files.set(path, Buffer.from(bytes));
     // A held program polls its release file: it sees it, deletes it, lets go.
@@ -93,12 +103,14 @@ export class FakeGuest implements GuestAgent {
   }
 
   async getFile(path: string): Promise<Buffer> {
+    this.#alive();
     const bytes = this.files.get(path);
     if (bytes === undefined) throw notFound('GET', path);
     return bytes;
   }
 
   async deleteFile(path: string, options: { missingOk?: boolean } = {}): Promise<boolean> {
+    this.#alive();
     if (!this.files.delete(path)) {
       if (options.missingOk) return false;
       throw notFound('DELETE', path);
@@ -107,6 +119,7 @@ export class FakeGuest implements GuestAgent {
   }
 
   async sysinfo(): Promise<GuestSysinfo> {
+    this.#alive();
     return {
       platformId: 2,
       major: 6,
@@ -122,6 +135,7 @@ export class FakeGuest implements GuestAgent {
   }
 
   async netstat(): Promise<string> {
+    this.#alive();
     return this.#netstatText();
   }
 
@@ -132,6 +146,7 @@ export class FakeGuest implements GuestAgent {
   }
 
   async exec(commandLine: string, _options: ExecOptions = {}): Promise<ExecResult> {
+    this.#alive();
     this.execs.push(commandLine);
     const behaviour = this.#options.behaviour?.(commandLine) ?? 'normal';
     if (behaviour === 'silent') throw new Error(`fake guest ${this.#options.id}: the agent did not answer EXEC (the guest hangs)`);
@@ -203,6 +218,13 @@ export class FakeGuest implements GuestAgent {
       const row: Row = { local: `${GUEST_ADDR}:${port}`, remote: peer, state: mode === 'plain' ? 'TIME_WAIT' : 'CLOSE_WAIT' };
       this.rows.push(row);
       if (mode !== 'plain') held.push(row);
+    }
+    if (behaviour === 'gone') {
+      this.#append(outFile, lines.slice(0, 3));
+      this.#gone = new AgentProtocolError(
+        'the serial stream ended (the guest side closed COM1: QEMU, the line bridge or the container went away)',
+      );
+      return done(0, false);
     }
     if (behaviour === 'hang') {
       this.#append(outFile, lines);

@@ -118,6 +118,21 @@ describe('runMatrix: a clean guest per scenario', () => {
     expect(entry(entries, 'workaround-dummy-socket').guest?.id).toBe('g2');
   });
 
+  // The chaos case "dockerd restarted mid-run": the container went away after the program was started, and the
+  // runner read the program's output as "not written yet" on every failed GET, polling a dead line until the
+  // program's 600 s timeout (the orchestrator did not exit within 120 s of the restart).
+  it('a serial line that ends while the program runs is an infra-error at once, not at the program timeout', async () => {
+    const gone = (commandLine: string): FakeBehaviour => (/dupclose\.exe/.test(commandLine) ? 'gone' : 'normal');
+    const { log, run } = matrix(['dup-close', 'workaround-dummy-socket'], { behaviour: gone, programTimeoutMs: 600_000 });
+    const { entries } = await run;
+    for (const scenario of ['dup-close', 'workaround-dummy-socket']) {
+      expect(entry(entries, scenario).verdict).toBe('infra-error');
+      expect(entry(entries, scenario).reason).toMatch(/^the serial stream ended/);
+    }
+    // Each guest is disposed right after its line ended, and the next scenario gets a fresh one.
+    for (const id of ['g1', 'g2']) expect(log[log.indexOf(`${id}: dupclose plain (background) 120/120`) + 1]).toBe(`dispose ${id}`);
+  }, 10_000);
+
   it('a run cut short (1 of 120 cycles, clean exit) is an infra-error, not a clean pass', async () => {
     const { run } = matrix(['dup-close'], { behaviour: (commandLine) => (/dupclose\.exe/.test(commandLine) ? 'short' : 'normal') });
     const [result] = (await run).entries;
