@@ -6,7 +6,7 @@ import { silentProgress } from '../report/progress.ts';
 import { toCreateOptions, type ContainerSpec, type RunResult } from './container-spec.ts';
 import { ContainerError, DockerUnavailableError, ImageMissingError } from './errors.ts';
 import { LABEL, PRODUCT, newRunId, ownerLabels } from './labels.ts';
-import { DockerStartedContainer, type StartedContainer } from './started-container.ts';
+import { CLEANUP_CALL_MS, DockerStartedContainer, type StartedContainer } from './started-container.ts';
 import { buildImageFromContext, type BuildImageOptions } from './image-build.ts';
 import { sweepLeftovers, type SweepReport } from './sweeper.ts';
 import { raceAbort } from '../util/abortable.ts';
@@ -45,13 +45,18 @@ export class DockerClient implements AsyncDisposable {
   readonly endpoint: string;
 
   readonly #release: (() => Promise<void>) | undefined;
+  readonly #cleanupMs: number;
 
-  /** `release` closes what the connection holds (an SSH session) after the containers are gone. */
-  constructor(docker: Docker, endpoint: string, runId: string, release?: () => Promise<void>) {
+  /**
+   * `release` closes what the connection holds (an SSH session) after the containers are gone.
+   * `cleanupMs`: the deadline of each Docker call on a cleanup path (CLEANUP_CALL_MS).
+   */
+  constructor(docker: Docker, endpoint: string, runId: string, release?: () => Promise<void>, options: { cleanupMs?: number } = {}) {
     this.#docker = docker;
     this.endpoint = endpoint;
     this.runId = runId;
     this.#release = release;
+    this.#cleanupMs = options.cleanupMs ?? CLEANUP_CALL_MS;
   }
 
   /** Whether the engine answers within the signal's time. */
@@ -203,7 +208,7 @@ export class DockerClient implements AsyncDisposable {
     const raw = (await container.export({ abortSignal: options.signal })) as unknown as Readable;
     const out = new PassThrough();
     raw.pipe(out);
-    const remove = () => void container.remove({ force: true }).catch(() => undefined);
+    const remove = () => void container.remove({ force: true, abortSignal: AbortSignal.timeout(this.#cleanupMs) }).catch(() => undefined);
     raw.once('end', remove);
     raw.once('error', (err) => {
       remove();
@@ -229,14 +234,20 @@ export class DockerClient implements AsyncDisposable {
       if (isNotFound(error)) throw new ImageMissingError(spec.image);
       throw new ContainerError(`Creating a container from ${spec.image} failed: ${messageOf(error)}`, spec.image, undefined, error);
     }
-    const started = new DockerStartedContainer(created, spec, (c, removed) => {
-      if (this.#live.delete(c) && removed) this.#removed++;
-    });
+    const started = new DockerStartedContainer(
+      created,
+      spec,
+      (c, removed) => {
+        if (this.#live.delete(c) && removed) this.#removed++;
+      },
+      { cleanupMs: this.#cleanupMs },
+    );
     this.#live.add(started);
     try {
       await started.begin(options);
     } catch (error) {
-      await started.stop();
+      // The start's own error is the one to tell; a removal that failed too is the reaper's to finish.
+      await started.stop().catch((stopError: unknown) => debug('%s', messageOf(stopError)));
       throw error;
     }
     debug('started %s from %s', created.id.slice(0, 12), spec.image);
@@ -245,7 +256,7 @@ export class DockerClient implements AsyncDisposable {
 
   /** Removes containers and volumes left by earlier runs whose process is gone, and their host work folders and processes. */
   async sweep(options: { signal?: AbortSignal } = {}): Promise<SweepReport & LeftoverSet> {
-    const engine = await sweepLeftovers(this.#docker, this.runId, options);
+    const engine = await sweepLeftovers(this.#docker, this.runId, { ...options, callMs: this.#cleanupMs });
     const host = await sweepDeadOwners();
     return { ...engine, ...host };
   }
@@ -280,9 +291,10 @@ export class DockerClient implements AsyncDisposable {
     return this.#removed;
   }
 
-  /** Removes every container this client started and did not remove yet. */
+  /** Removes every container this client started and did not remove yet; each removal has its deadline (cleanupMs). */
   async [Symbol.asyncDispose](): Promise<void> {
-    await Promise.allSettled([...this.#live].map((c) => c.stop()));
+    const stopped = await Promise.allSettled([...this.#live].map((c) => c.stop()));
+    for (const result of stopped) if (result.status === 'rejected') debug('%s', messageOf(result.reason));
     await this.#release?.();
   }
 }

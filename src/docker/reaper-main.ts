@@ -19,6 +19,9 @@ const { values } = parseArgs({
     'owner-host': { type: 'string' },
     ledger: { type: 'string' },
     log: { type: 'string' },
+    // For tests: how long an engine that does not answer is asked again, and each call's deadline.
+    'engine-patience-ms': { type: 'string' },
+    'call-ms': { type: 'string' },
   },
 });
 const owner = Number(values['owner-pid']);
@@ -34,26 +37,33 @@ const log = (message: string, removal = false) => {
 
 let reaping = false;
 let failures = 0;
-const ENGINE_PATIENCE_MS = 20_000;
+const ENGINE_PATIENCE_MS = Number(values['engine-patience-ms'] ?? 20_000);
+/**
+ * Each engine call's deadline. An engine that is shutting down or frozen can accept a connection and never
+ * answer; without one the reaper waited on its listing forever and never got to the owner's work folders
+ * and processes.
+ */
+const CALL_MS = Number(values['call-ms'] ?? 5_000);
+const deadline = () => AbortSignal.timeout(CALL_MS);
 
 /** Removes the owner's containers and volumes; throws when the engine does not answer the listing. */
 async function removeLabelled(labels: string[]): Promise<void> {
   const { docker } = dockerFromEnvironment();
-  for (const c of await docker.listContainers({ all: true, filters: { label: labels } })) {
+  for (const c of await docker.listContainers({ all: true, filters: { label: labels }, abortSignal: deadline() })) {
     await docker
       .getContainer(c.Id)
-      .remove({ force: true, v: true })
+      .remove({ force: true, v: true, abortSignal: deadline() })
       .then(() => log(`removed container ${c.Id.slice(0, 12)} (${c.Image})`, true))
       .catch((error: unknown) => {
         failures++;
         log(`container ${c.Id.slice(0, 12)}: ${String(error)}`);
       });
   }
-  const { Volumes } = await docker.listVolumes({ filters: { label: labels } });
+  const { Volumes } = await docker.listVolumes({ filters: { label: labels }, abortSignal: deadline() });
   for (const v of Volumes ?? []) {
     await docker
       .getVolume(v.Name)
-      .remove({ force: true })
+      .remove({ force: true, abortSignal: deadline() })
       .then(() => log(`removed volume ${v.Name}`, true))
       .catch((error: unknown) => {
         failures++;
@@ -61,7 +71,6 @@ async function removeLabelled(labels: string[]): Promise<void> {
       });
   }
 }
-
 
 async function reap(why: string): Promise<void> {
   if (reaping) return;
@@ -74,28 +83,29 @@ async function reap(why: string): Promise<void> {
     return;
   }
   log(`${why}: reaping`);
+  // The host's part first: it needs no engine, so a silent engine cannot keep the owner's processes and folders.
+  if (ledger) {
+    const cleaned = await cleanLedger(ledger);
+    for (const p of cleaned.processes) log(`killed process ${p.pid}`, true);
+    for (const path of cleaned.paths) log(`removed ${path}`, true);
+  }
   const labels = [`${LABEL.product}=${PRODUCT}`, `${LABEL.ownerPid}=${owner}`, `${LABEL.ownerHost}=${ownerHost}`];
   // An engine that is restarting (or was restarted under the owner) answers again within seconds; the goal is
   // nothing left 30 s after the owner died, so keep asking for ENGINE_PATIENCE_MS before leaving it to the next sweep.
-  const deadline = Date.now() + ENGINE_PATIENCE_MS;
+  const giveUpAt = Date.now() + ENGINE_PATIENCE_MS;
   for (let attempt = 1; ; attempt++) {
     try {
       await removeLabelled(labels);
       break;
     } catch (error) {
       failures++;
-      if (Date.now() >= deadline) {
+      if (Date.now() >= giveUpAt) {
         log(`the engine did not answer after ${attempt} attempt(s) (${String(error)}); the next command's sweep removes the containers`);
         break;
       }
       log(`the engine did not answer (${String(error)}); asking again in 1 s`);
       await new Promise((r) => setTimeout(r, 1_000));
     }
-  }
-  if (ledger) {
-    const cleaned = await cleanLedger(ledger);
-    for (const p of cleaned.processes) log(`killed process ${p.pid}`, true);
-    for (const path of cleaned.paths) log(`removed ${path}`, true);
   }
   log('done');
   // An owner that ended cleanly leaves no log to read; a log that records a failure stays.

@@ -5,6 +5,16 @@ import { ContainerError } from './errors.ts';
 
 const OUTPUT_LIMIT = 4 * 1024 * 1024;
 
+/**
+ * How long one Docker call on a cleanup path (removing a container, asking
+ * whether it runs) may take. An engine that is being restarted accepts a
+ * connection and may never answer it; a removal without a deadline held the
+ * run's dispose, and with it the whole run, for as long as the engine stayed
+ * silent. What a removal that gave up leaves is the reaper's and the next
+ * sweep's to remove.
+ */
+export const CLEANUP_CALL_MS = 15_000;
+
 export interface ExecOptions {
   user?: string;
   env?: Record<string, string>;
@@ -53,12 +63,22 @@ export class DockerStartedContainer implements StartedContainer {
   #attachEnded: Promise<void> = Promise.resolve();
   #stopping: Promise<void> | undefined;
   readonly #startedAt = Date.now();
+  readonly #cleanupMs: number;
 
-  /** `onGone(container, removed)`: the container is no longer this client's; `removed` says the engine confirmed it is gone. */
-  constructor(container: Docker.Container, spec: ContainerSpec, onGone: (c: StartedContainer, removed: boolean) => void) {
+  /**
+   * `onGone(container, removed)`: the container is no longer this client's; `removed` says the engine confirmed it is gone.
+   * `cleanupMs`: the deadline of each cleanup call (CLEANUP_CALL_MS).
+   */
+  constructor(
+    container: Docker.Container,
+    spec: ContainerSpec,
+    onGone: (c: StartedContainer, removed: boolean) => void,
+    options: { cleanupMs?: number } = {},
+  ) {
     this.#container = container;
     this.#spec = spec;
     this.#onGone = onGone;
+    this.#cleanupMs = options.cleanupMs ?? CLEANUP_CALL_MS;
   }
 
   get id(): string {
@@ -98,7 +118,7 @@ export class DockerStartedContainer implements StartedContainer {
     const onAbort = () => void this.stop();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const { StatusCode } = (await this.#container.wait()) as { StatusCode: number };
+      const { StatusCode } = (await this.#container.wait({ abortSignal: options.signal })) as { StatusCode: number };
       options.signal?.throwIfAborted();
       await this.#attachEnded;
       return { exitCode: StatusCode, ...this.output(), durationMs: Date.now() - this.#startedAt };
@@ -113,7 +133,7 @@ export class DockerStartedContainer implements StartedContainer {
 
   async isRunning(): Promise<boolean> {
     try {
-      const info = await this.#container.inspect();
+      const info = await this.#container.inspect({ abortSignal: AbortSignal.timeout(this.#cleanupMs) });
       return info.State.Running;
     } catch {
       return false;
@@ -131,8 +151,9 @@ export class DockerStartedContainer implements StartedContainer {
       ...(options.user ? { User: options.user } : {}),
       ...(options.workdir ? { WorkingDir: options.workdir } : {}),
       Env: Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      abortSignal: options.signal,
     });
-    const stream = await exec.start({ hijack: true, stdin: options.stdin !== undefined });
+    const stream = await exec.start({ hijack: true, stdin: options.stdin !== undefined, abortSignal: options.signal });
     const stdout = new BoundedBuffer(OUTPUT_LIMIT);
     const stderr = new BoundedBuffer(OUTPUT_LIMIT);
     const ended = this.#collect(stream, stdout, stderr);
@@ -145,10 +166,12 @@ export class DockerStartedContainer implements StartedContainer {
       options.signal?.removeEventListener('abort', onAbort);
     }
     options.signal?.throwIfAborted();
-    let info = await exec.inspect();
+    // The stream ends a moment before the engine records the exit code.
+    const inspect = () => exec.inspect({ abortSignal: AbortSignal.any([AbortSignal.timeout(this.#cleanupMs), ...(options.signal ? [options.signal] : [])]) });
+    let info = await inspect();
     for (let i = 0; info.Running && i < 50; i++) {
       await new Promise((r) => setTimeout(r, 20));
-      info = await exec.inspect();
+      info = await inspect();
     }
     return { exitCode: info.ExitCode ?? -1, stdout: stdout.toString(), stderr: stderr.toString(), durationMs: Date.now() - started };
   }
@@ -156,7 +179,7 @@ export class DockerStartedContainer implements StartedContainer {
   async commit(ref: { repo: string; tag: string }, options: { signal?: AbortSignal } = {}): Promise<string> {
     options.signal?.throwIfAborted();
     // pause: a running container is frozen while its layer is copied, so the image is one moment of it.
-    const result = (await this.#container.commit({ repo: ref.repo, tag: ref.tag, pause: true })) as { Id?: string };
+    const result = (await this.#container.commit({ repo: ref.repo, tag: ref.tag, pause: true, abortSignal: options.signal })) as { Id?: string };
     if (typeof result.Id !== 'string')
       throw new ContainerError(`docker commit as ${ref.repo}:${ref.tag} returned no image id`, this.image, this.id);
     return result.Id;
@@ -166,12 +189,21 @@ export class DockerStartedContainer implements StartedContainer {
     this.#stopping ??= (async () => {
       let removed = false;
       try {
-        await this.#container.remove({ force: true, v: true });
+        await this.#container.remove({ force: true, v: true, abortSignal: AbortSignal.timeout(this.#cleanupMs) });
         removed = true;
       } catch (error) {
         const status = (error as { statusCode?: number }).statusCode;
         // 404: already gone; 409: removal already in progress.
-        if (status !== 404 && status !== 409) throw error;
+        if (status !== 404 && status !== 409) {
+          const silent = error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
+          throw new ContainerError(
+            `Removing container ${this.id.slice(0, 12)} (${this.image}) ${silent ? `got no answer from the engine within ${this.#cleanupMs / 1000} s` : `failed: ${error instanceof Error ? error.message : String(error)}`}; ` +
+              'the reaper removes it once this run ends, or the next command sweeps it',
+            this.image,
+            this.id,
+            error,
+          );
+        }
         removed = true;
       } finally {
         this.#onGone(this, removed);

@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import { hostname } from 'node:os';
 import { LABEL, PRODUCT } from './labels.ts';
+import { CLEANUP_CALL_MS } from './started-container.ts';
 
 export interface SweepReport {
   containers: string[];
@@ -21,32 +22,38 @@ function ownerIsGone(labels: Record<string, string>, currentRunId: string): bool
   }
 }
 
-/** Removes retrolab containers and volumes whose owning process has died (a killed run). */
+/**
+ * Removes retrolab containers and volumes whose owning process has died (a killed run). Each engine call
+ * has its own deadline (`callMs`, default CLEANUP_CALL_MS): an engine that accepts and never answers
+ * fails the sweep instead of holding it.
+ */
 export async function sweepLeftovers(
   docker: Docker,
   currentRunId: string,
-  options: { signal?: AbortSignal } = {},
+  options: { signal?: AbortSignal; callMs?: number } = {},
 ): Promise<SweepReport> {
   const report: SweepReport = { containers: [], volumes: [] };
+  const callMs = options.callMs ?? CLEANUP_CALL_MS;
+  const deadline = () => AbortSignal.any([AbortSignal.timeout(callMs), ...(options.signal ? [options.signal] : [])]);
   const containers = await docker.listContainers({
     all: true,
     filters: { label: [`${LABEL.product}=${PRODUCT}`] },
-    abortSignal: options.signal,
+    abortSignal: deadline(),
   });
   for (const c of containers) {
     if (!ownerIsGone(c.Labels, currentRunId)) continue;
     try {
-      await docker.getContainer(c.Id).remove({ force: true, v: true });
+      await docker.getContainer(c.Id).remove({ force: true, v: true, abortSignal: deadline() });
       report.containers.push(c.Id);
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode !== 404) throw error;
     }
   }
-  const { Volumes } = await docker.listVolumes({ filters: { label: [`${LABEL.product}=${PRODUCT}`] } });
+  const { Volumes } = await docker.listVolumes({ filters: { label: [`${LABEL.product}=${PRODUCT}`] }, abortSignal: deadline() });
   for (const v of Volumes ?? []) {
     if (!ownerIsGone(v.Labels ?? {}, currentRunId)) continue;
     try {
-      await docker.getVolume(v.Name).remove({ force: true });
+      await docker.getVolume(v.Name).remove({ force: true, abortSignal: deadline() });
       report.volumes.push(v.Name);
     } catch (error) {
       const status = (error as { statusCode?: number }).statusCode;
