@@ -1,5 +1,5 @@
 import { access } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { readJsonFile, schemaProblems } from '../config/json-file.ts';
 import { checkTargetName, listLicensedTargets } from '../config/target-list.ts';
@@ -52,23 +52,55 @@ export async function parseLicensedTarget(
   return checkTargetName(value, { ...options, licensedOnly: true });
 }
 
+/** Moves retrolab.config.json: the path of the file to read instead of the one at the repository root. */
+export const CONFIG_ENV = 'RETROLAB_CONFIG';
+
+export interface ConfigLocation {
+  file: string;
+  /** The folder relative paths in the file are resolved against: the file's own. */
+  root: string;
+  /** How messages name the file. */
+  shown: string;
+  /** Named by RETROLAB_CONFIG, so it must exist. */
+  explicit: boolean;
+}
+
+/** Which config file a command reads: `root`'s (tests), else RETROLAB_CONFIG's, else the repository's. */
+export function configLocation(options: { root?: string; env?: NodeJS.ProcessEnv } = {}): ConfigLocation {
+  const named = (options.env ?? process.env)[CONFIG_ENV];
+  if (options.root === undefined && named !== undefined && named.length > 0) {
+    const file = resolve(named);
+    return { file, root: dirname(file), shown: named, explicit: true };
+  }
+  const root = options.root ?? PROJECT_ROOT;
+  return { file: join(root, CONFIG_FILE_NAME), root, shown: CONFIG_FILE_NAME, explicit: false };
+}
+
 /** Reads retrolab.config.json; a missing file is an empty config, a bad one lists every problem as `path: message`. */
-export async function loadRetrolabConfig(options: { root?: string; signal?: AbortSignal } = {}): Promise<RetrolabConfig> {
-  const file = join(options.root ?? PROJECT_ROOT, CONFIG_FILE_NAME);
+export async function loadRetrolabConfig(
+  options: { root?: string; signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {},
+): Promise<RetrolabConfig> {
+  const { file, shown, explicit } = configLocation(options);
   try {
     await access(file);
   } catch {
+    if (explicit)
+      throw new ConfigError(
+        `${CONFIG_ENV}=${shown}: no such file; point it at a retrolab.config.json, or unset it to use the one at the repository root`,
+        {
+          context: { file },
+        },
+      );
     return { images: {}, limits: {} };
   }
-  const json = await readJsonFile(file, { shown: CONFIG_FILE_NAME, what: 'it', signal: options.signal });
+  const json = await readJsonFile(file, { shown, what: 'it', signal: options.signal });
   const result = retrolabConfig.safeParse(json);
-  const problems = result.success ? [] : schemaProblems(CONFIG_FILE_NAME, result.error);
+  const problems = result.success ? [] : schemaProblems(shown, result.error);
   if (result.success) {
     // A key that names no licensed target would be ignored without a word: a typo (win89) must not look configured.
     const licensed = await listLicensedTargets({ signal: options.signal });
     for (const key of Object.keys(result.data.images)) {
-      if (!licensed.includes(key))
-        problems.push(`${CONFIG_FILE_NAME}: images.${key}: not a licensed target; use one of ${licensed.join(', ')}`);
+      if (!licensed.includes(key)) problems.push(`${shown}: images.${key}: not a licensed target; use one of ${licensed.join(', ')}`);
     }
     if (problems.length === 0) return result.data;
   }
@@ -88,13 +120,13 @@ export async function configuredImage(
   target: LicensedTarget,
   options: { root?: string; env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {},
 ): Promise<ConfiguredImage> {
-  const root = options.root ?? PROJECT_ROOT;
   const variable = imageEnvVariable(target);
   const fromEnv = (options.env ?? process.env)[variable];
   if (fromEnv !== undefined && fromEnv.length > 0) return { configured: true, path: resolve(fromEnv), from: variable };
-  const config = await loadRetrolabConfig({ root, signal: options.signal });
+  const { root, shown } = configLocation(options);
+  const config = await loadRetrolabConfig({ root: options.root, env: options.env, signal: options.signal });
   const fromFile = config.images[target];
-  if (fromFile !== undefined) return { configured: true, path: resolve(root, fromFile), from: `${CONFIG_FILE_NAME} images.${target}` };
+  if (fromFile !== undefined) return { configured: true, path: resolve(root, fromFile), from: `${shown} images.${target}` };
   return {
     configured: false,
     reason: `no ${target} image: ${variable} is not set and ${CONFIG_FILE_NAME} has no images.${target}`,

@@ -39,6 +39,12 @@ export async function badInputCases(dir: string): Promise<BadInputCase[]> {
   await writeFile(join(badPatch, 'CON.DLL'), 'x');
   const disk = join(dir, 'disk.img');
   await writeFile(disk, Buffer.alloc(1024 * 1024));
+  // retrolab.config.json, moved with RETROLAB_CONFIG so that the checkout's own stays as it is.
+  const config = async (name: string, text: string) => {
+    await writeFile(join(dir, name), text);
+    return { RETROLAB_CONFIG: join(dir, name) };
+  };
+  const wineRun = ['run', '--target', 'wine', '--scenario', 'dup-close'];
   return [
     { name: 'unknown command', args: ['frobnicate'], exitCode: 2, says: 'unknown command' },
     { name: 'lab: unknown target', args: ['lab', '--target', 'win3.11'], exitCode: 2, says: '--target' },
@@ -109,6 +115,41 @@ export async function badInputCases(dir: string): Promise<BadInputCase[]> {
       says: '--disk-size-mb',
     },
     { name: 'images: unknown subcommand', args: ['images', 'burn'], exitCode: 2, says: 'images subcommand' },
+    {
+      name: 'config: not JSON',
+      args: wineRun,
+      env: await config('not-json.json', '{ "images": { "win98": "98.img", } '),
+      exitCode: 2,
+      says: `${join(dir, 'not-json.json')}: not valid JSON`,
+    },
+    {
+      name: 'config: unknown key',
+      args: wineRun,
+      env: await config('unknown-key.json', JSON.stringify({ imagez: { win98: '98.img' } })),
+      exitCode: 2,
+      says: `${join(dir, 'unknown-key.json')}: Unrecognized key: "imagez"`,
+    },
+    {
+      name: 'config: wrong type',
+      args: wineRun,
+      env: await config('wrong-type.json', JSON.stringify({ limits: { maxGuestFileMiB: 'lots' } })),
+      exitCode: 2,
+      says: `${join(dir, 'wrong-type.json')}: limits.maxGuestFileMiB: must be a whole number of MiB`,
+    },
+    {
+      name: 'config: a target that is not licensed',
+      args: wineRun,
+      env: await config('not-licensed.json', JSON.stringify({ images: { win89: '89.img' } })),
+      exitCode: 2,
+      says: `${join(dir, 'not-licensed.json')}: images.win89: not a licensed target`,
+    },
+    {
+      name: 'config: RETROLAB_CONFIG names no file',
+      args: wineRun,
+      env: { RETROLAB_CONFIG: join(dir, 'none.json') },
+      exitCode: 2,
+      says: `RETROLAB_CONFIG=${join(dir, 'none.json')}: no such file`,
+    },
   ];
 }
 

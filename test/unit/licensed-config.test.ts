@@ -1,12 +1,12 @@
 import { listLicensedTargets } from '../../src/config/target-list.ts';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGuestApps } from '../../src/guest-apps/build.ts';
 import { setIniValue, setBatchBlock } from '../../src/licensed/ini-text.ts';
-import { configuredImage, loadRetrolabConfig } from '../../src/licensed/licensed-config.ts';
+import { configLocation, configuredImage, loadRetrolabConfig } from '../../src/licensed/licensed-config.ts';
 import { makeSetupMedia } from '../../src/licensed/setup-media.ts';
 
 let dir: string;
@@ -66,6 +66,27 @@ describe('retrolab.config.json and the environment', () => {
     const missing = await configuredImage('winnt4', { root: dir, env: {} });
     expect(missing).toMatchObject({ configured: false });
     expect(missing.configured ? '' : missing.fix).toContain('retrolab image prepare --target winnt4');
+  });
+
+  it('RETROLAB_CONFIG moves the file: its messages name it, its relative paths are its folder’s, a missing one is an error', async () => {
+    const elsewhere = join(dir, 'elsewhere');
+    await mkdir(elsewhere, { recursive: true });
+    const file = join(elsewhere, 'lab.json');
+    await writeFile(file, JSON.stringify({ images: { win98: 'disks/98.img' } }));
+    const env = { RETROLAB_CONFIG: file };
+    expect(configLocation({ env })).toEqual({ file, root: elsewhere, shown: file, explicit: true });
+    expect(await configuredImage('win98', { env })).toEqual({
+      configured: true,
+      path: join(elsewhere, 'disks/98.img'),
+      from: `${file} images.win98`,
+    });
+    await writeFile(file, JSON.stringify({ limits: { maxGuestFileMiB: 'lots' } }));
+    await expect(loadRetrolabConfig({ env })).rejects.toThrow(`${file}: limits.maxGuestFileMiB: must be a whole number of MiB`);
+    await expect(loadRetrolabConfig({ env: { RETROLAB_CONFIG: join(elsewhere, 'none.json') } })).rejects.toThrow(
+      `RETROLAB_CONFIG=${join(elsewhere, 'none.json')}: no such file`,
+    );
+    // A test's own root wins over the variable, so the tests above read their own file whatever the environment says.
+    expect(configLocation({ root: dir, env }).file).toBe(join(dir, 'retrolab.config.json'));
   });
 });
 

@@ -3,9 +3,8 @@ import { chooseHosts, hostUrl, type HostAddress } from '../../docker/host-addres
 import { connectHost } from '../../docker/docker-host.ts';
 import { LABEL, PRODUCT } from '../../docker/labels.ts';
 import { errorMessage } from '../../errors.ts';
-import { loadRetrolabConfig } from '../../licensed/licensed-config.ts';
+import { configLocation, loadRetrolabConfig } from '../../licensed/licensed-config.ts';
 import { kvmOnEngine } from '../../qemu/accel.ts';
-import { PROJECT_ROOT } from '../../util/paths.ts';
 import type { CommandIo } from '../command.ts';
 import { EXIT } from '../exit-codes.ts';
 import { formatRows } from '../help.ts';
@@ -72,7 +71,7 @@ export async function hostsCommand(args: ParsedArgs, io: CommandIo): Promise<num
     flags: args.strings('host'),
     jobs,
     config: config.hosts,
-    configRoot: PROJECT_ROOT,
+    configRoot: configLocation().root,
     env: process.env,
   });
   const reports: HostReport[] = [];

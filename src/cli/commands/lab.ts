@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { chooseHosts } from '../../docker/host-address.ts';
 import { connectRunHosts, type RunHosts } from '../../docker/run-hosts.ts';
 import { ensureImagesOnHosts } from '../../images/host-images.ts';
-import { loadRetrolabConfig } from '../../licensed/licensed-config.ts';
+import { configLocation, loadRetrolabConfig } from '../../licensed/licensed-config.ts';
 import { errorMessage } from '../../errors.ts';
 import { TOOLCHAIN_ENV } from '../../guest-apps/toolchain.ts';
 import {
@@ -26,7 +26,7 @@ import { retrolabVersion } from '../../results/retrolab-version.ts';
 import { formatSummaryTable } from '../../results/summary-table.ts';
 import { matrixItems, runMatrix } from '../../scenarios/matrix-run.ts';
 import { validatePatchDir } from '../../scenarios/patch.ts';
-import { PROJECT_ROOT, resultsDir } from '../../util/paths.ts';
+import { resultsDir } from '../../util/paths.ts';
 import { releasedPathCount } from '../../util/owner-ledger.ts';
 import { infraErrorVerdict } from '../../verdict/verdict.ts';
 import type { CommandIo } from '../command.ts';
@@ -94,7 +94,7 @@ async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
     flags: options.hosts,
     jobs: options.jobs,
     config: config.hosts,
-    configRoot: PROJECT_ROOT,
+    configRoot: configLocation().root,
     env: process.env,
   });
   // What this run is asked to decide: the whole matrix, or its shard's part of it.
