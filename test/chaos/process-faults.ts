@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { access, readFile } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { access, readdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { dockerFromEnvironment } from '../../src/docker/docker-client.ts';
@@ -21,10 +22,19 @@ export interface RunningCli {
   exited: Promise<number | null>;
 }
 
+/** Where a run that does not exit writes its Node report (whatHolds). */
+export const REPORT_DIR = join(PROJECT_ROOT, 'results', 'chaos');
+
 export function startCli(args: string[], env: Record<string, string> = {}): RunningCli {
+  mkdirSync(REPORT_DIR, { recursive: true });
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/retrolab.js'), ...args], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, ...env },
+    // SIGUSR2 makes the run write a Node report: what holds a run that should have ended.
+    env: {
+      ...process.env,
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --report-on-signal --report-signal=SIGUSR2 --report-directory=${REPORT_DIR}`.trim(),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -32,6 +42,49 @@ export function startCli(args: string[], env: Record<string, string> = {}): Runn
   child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 + 9 : null))));
   return { child, pid: child.pid ?? 0, output: () => out, exited };
+}
+
+/** The exit code, or null when the process did not exit within `ms` (the timer ends with the wait, so it keeps nothing alive). */
+export async function exitWithin(cli: RunningCli, ms: number): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([cli.exited, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * What keeps a run alive that should have ended: it is asked for a Node report (SIGUSR2), and the report's
+ * active, referenced libuv handles (timers, sockets, processes) and its JavaScript stack are summed up.
+ */
+export async function whatHolds(cli: RunningCli): Promise<string> {
+  if (cli.child.exitCode !== null) return 'it has exited';
+  const before = new Set(await readdir(REPORT_DIR).catch(() => [] as string[]));
+  cli.child.kill('SIGUSR2');
+  const found = await waitFor(
+    async () => (await readdir(REPORT_DIR).catch(() => [])).some((f) => !before.has(f) && f.includes(`.${cli.pid}.`)),
+    5_000,
+    100,
+  );
+  const name = found ? (await readdir(REPORT_DIR)).find((f) => !before.has(f) && f.includes(`.${cli.pid}.`)) : undefined;
+  if (!name) return 'no Node report within 5 s';
+  const report = JSON.parse(await readFile(join(REPORT_DIR, name), 'utf8')) as {
+    javascriptStack?: { stack?: string[] };
+    libuv?: {
+      type: string;
+      is_active?: boolean;
+      is_referenced?: boolean;
+      localEndpoint?: unknown;
+      remoteEndpoint?: unknown;
+      firesInMsFromNow?: number;
+    }[];
+  };
+  const held = (report.libuv ?? []).filter((h) => h.is_active && h.is_referenced);
+  const counts = new Map<string, number>();
+  for (const handle of held) counts.set(handle.type, (counts.get(handle.type) ?? 0) + 1);
+  const stack = (report.javascriptStack?.stack ?? []).slice(0, 3).map((line) => line.trim());
+  return `its event loop held ${[...counts].map(([type, n]) => `${n} ${type}`).join(', ') || 'nothing active'}${stack.length ? `; stack: ${stack.join(' < ')}` : ''} (${join('results/chaos', name)})`;
 }
 
 /** Waits until `predicate` holds, polling; false after `ms`. */
