@@ -40,6 +40,8 @@ interface ChaosCase {
 }
 
 const LEFTOVER_WINDOW_MS = 30_000;
+/** How long a second Ctrl-C may take to end the run (it leaves at once; the reaper does the rest). */
+const SECOND_SIGNAL_EXIT_MS = 5_000;
 /** How long a run gets to exit after its fault before it counts as hung. */
 const EXIT_WINDOW_MS = 120_000;
 
@@ -77,11 +79,14 @@ async function killMidScenario(
         ok: false,
         result: `the run never reached the fault point: ${cli.output().slice(-300)}`,
         exit: null as number | null,
+        exitMs: null as number | null,
         output: cli.output(),
         pid: cli.pid,
       };
     await fault(cli.pid);
+    const faulted = Date.now();
     const exit = await exitWithin(cli, EXIT_WINDOW_MS);
+    const exitMs = exit === null ? null : Date.now() - faulted;
     const held = exit === null ? `; did not exit within ${EXIT_WINDOW_MS / 1000} s of the fault: ${await whatHolds(cli)}` : '';
     const clean = await waitFor(
       async () => {
@@ -96,6 +101,7 @@ async function killMidScenario(
       ok: clean,
       result: `${left.containers + left.paths + left.processes} left after 30 s (watched ${ledger.seen.paths.size} folder(s), ${ledger.seen.processes.size} process(es))${left.detail.length ? `: ${left.detail.join(', ')}` : ''}${held}`,
       exit,
+      exitMs,
       output: cli.output(),
       pid: cli.pid,
     };
@@ -187,19 +193,42 @@ const CASES: ChaosCase[] = [
     },
   },
   {
-    name: 'a whole run (wine): no MaxListenersExceededWarning, nothing left',
+    name: 'a second SIGINT mid-scenario (wine): out at once, the reaper removes the rest',
     quick: false,
     async run() {
-      const cli = startCli(WINE_RUN);
+      const outcome = await killMidScenario(
+        WINE_RUN,
+        async (pid) => {
+          process.kill(pid, 'SIGINT');
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          process.kill(pid, 'SIGINT');
+        },
+        (out) => /NETSTAT before|cycles against/.test(out),
+      );
+      const said = /SIGINT again: leaving now/.test(outcome.output);
+      const prompt = outcome.exitMs !== null && outcome.exitMs <= SECOND_SIGNAL_EXIT_MS;
+      return {
+        ok: outcome.ok && outcome.exit === 130 && said && prompt,
+        result: `exit ${outcome.exit} ${outcome.exitMs === null ? '' : `${(outcome.exitMs / 1000).toFixed(1)} s after the second SIGINT`}${said ? '' : ' (no "leaving now" line)'}; ${outcome.result}`,
+      };
+    },
+  },
+  {
+    name: 'a whole matrix run (wine, every scenario): no MaxListenersExceededWarning, nothing left',
+    quick: false,
+    async run({ work }) {
+      const cli = startCli(['lab', '--target', 'wine', '--cycles', '3', '--out', join(work, 'whole-matrix')]);
       const ledger = watchLedger(cli.pid);
       const exit = await cli.exited;
       ledger.stop();
       const warned = /MaxListenersExceededWarning/.test(cli.output());
       const left = await leftoversOf(cli.pid, ledger.seen);
       const count = left.containers + left.paths + left.processes;
+      const entries = (await readResults(join(work, 'whole-matrix')))?.entries ?? [];
+      const passed = entries.filter((e) => e.verdict === 'pass').length;
       return {
-        ok: exit === 0 && !warned && count === 0,
-        result: `exit ${exit}, ${warned ? 'a listener warning' : 'no listener warning'}, ${count} left`,
+        ok: exit === 0 && !warned && count === 0 && entries.length > 1 && passed === entries.length,
+        result: `exit ${exit}, ${passed}/${entries.length} scenarios passed, ${warned ? 'a listener warning' : 'no listener warning'}, ${count} left`,
       };
     },
   },
