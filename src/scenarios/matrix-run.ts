@@ -270,7 +270,8 @@ export async function runMatrix(options: MatrixOptions): Promise<RunResults> {
       const entries = item.scenarios.map((scenario) =>
         resultEntryFrom(
           infraErrorVerdict(
-            `not run: its host dropped (${hosts.join(', then ')}): ${reason}`,
+            // An item lost on a host had started there: cut short, not "not run" (the chaos dockerd restart read so).
+            hosts.length > 0 ? `cut short: its host dropped while it ran (${hosts.join(', then ')}): ${reason}` : `not run: ${reason}`,
             'check the host named (its engine, its SSH server, its network) and run the scenario again',
           ),
           { target: item.target, scenario, durationMs: 0 },
