@@ -21,6 +21,8 @@ export interface BenchRow {
   met?: boolean;
   /** How the figure was obtained, when the metric alone does not say. */
   note?: string;
+  /** When its group started measuring (ISO time): rows of other groups are kept from earlier runs. */
+  measuredAt?: string;
 }
 
 export interface BenchContext {

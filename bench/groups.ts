@@ -5,8 +5,18 @@ import { agentLineWine } from './agent-line-wine.ts';
 import { cleanGuest } from './clean-guest.ts';
 import { imageSizes } from './image-sizes.ts';
 import { openMatrix } from './open-matrix.ts';
+import { sampler } from './sampler.ts';
 import { scaleOut } from './scale-out.ts';
 import { serialWineVm } from './serial-wine-vm.ts';
 import { warmStart } from './warm-start.ts';
 
-export const BENCH_GROUPS: readonly BenchGroup[] = [imageSizes, warmStart, cleanGuest, agentLineWine, serialWineVm, openMatrix, scaleOut];
+export const BENCH_GROUPS: readonly BenchGroup[] = [
+  imageSizes,
+  warmStart,
+  cleanGuest,
+  agentLineWine,
+  serialWineVm,
+  sampler,
+  openMatrix,
+  scaleOut,
+];

@@ -2,7 +2,7 @@
 // results/bench/latest.json (medians with their samples and the load average of each) and a table.
 // The groups live in bench/groups.ts; run only on an otherwise idle machine (or inside /work/heavy's slot).
 import '../src/util/dispose.ts';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, hostname, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { connectDocker } from '../src/docker/docker-client.ts';
@@ -49,6 +49,18 @@ function parseArgs(argv: string[]): { only: string[]; runs: number | undefined; 
   return { only, runs, list };
 }
 
+/** The rows of the last results/bench/latest.json, none when there is none (or it is not a bench file). */
+async function previousRows(): Promise<BenchRow[]> {
+  let text: string;
+  try {
+    text = await readFile(RESULTS, 'utf8');
+  } catch {
+    return [];
+  }
+  const parsed = JSON.parse(text) as { rows?: unknown };
+  return Array.isArray(parsed.rows) ? (parsed.rows as BenchRow[]) : [];
+}
+
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   if (args.list) {
@@ -67,7 +79,9 @@ async function main(): Promise<number> {
     await using docker = await connectDocker({ signal: controller.signal });
     for (const group of groups) {
       try {
-        rows.push(...(await group.run({ signal: controller.signal, onProgress, docker, runs: args.runs })));
+        const measuredAt = new Date().toISOString();
+        const measured = await group.run({ signal: controller.signal, onProgress, docker, runs: args.runs });
+        rows.push(...measured.map((r) => ({ ...r, measuredAt })));
       } catch (error) {
         if (controller.signal.aborted) throw error;
         failures.push({ group: group.name, error: errorMessage(error) });
@@ -86,7 +100,18 @@ async function main(): Promise<number> {
     loadAtStart,
     loadAtEnd: loadavg(),
   };
-  const report = { startedAt, finishedAt: new Date().toISOString(), groups: groups.map((g) => g.name), host, rows, failures };
+  // Rows of groups this run left out stay from the file before (each says when it was measured), so
+  // `npm run bench -- GROUP` updates its own rows without dropping the others'.
+  const kept = (await previousRows()).filter((r) => !groups.some((g) => g.name === r.group));
+  if (kept.length > 0) process.stdout.write(`kept ${kept.length} row(s) of other groups from ${RESULTS}\n`);
+  const report = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    groups: groups.map((g) => g.name),
+    host,
+    rows: [...rows, ...kept],
+    failures,
+  };
   await writeFile(RESULTS, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`written to ${RESULTS}\n`);
   return failures.length > 0 ? 1 : 0;

@@ -1,14 +1,12 @@
 // Bench case `scale-out`: the open matrix (wine and wine-vm, every scenario, each on a fresh guest)
 // as `retrolab run` runs it, with --jobs 1 and --jobs 2 on the local engine: the wall time of the
 // whole run, and how much of it the second slot saves.
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, readlink, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunResults } from '../src/model/run-results.ts';
 import type { ProgressSink } from '../src/report/progress.ts';
-import { PROJECT_ROOT } from '../src/util/paths.ts';
 import { single, type BenchGroup, type BenchRow } from './bench-row.ts';
+import { latestResults, prepareTargets, runRetrolab } from './retrolab-cli.ts';
 
 /** Cycles per program run: the scenarios' own counts (up to 120) would make one sample last most of an hour under TCG. */
 const CYCLES = 10;
@@ -35,30 +33,11 @@ async function runOnce(jobs: number, signal: AbortSignal, onProgress: ProgressSi
     const code = await runRetrolab(args, signal);
     const wallS = (performance.now() - started) / 1000;
     if (code !== 0) throw new Error(`retrolab lab --jobs ${jobs} exited ${code}: the timing of a run that failed says nothing`);
-    const results = JSON.parse(await readFile(join(root, await readlink(join(root, 'latest')), 'results.json'), 'utf8')) as RunResults;
+    const results = await latestResults(root, signal);
     return { wallS, entries: results.entries.length };
   } finally {
     await rm(root, { recursive: true, force: true });
   }
-}
-
-async function prepareOpenTargets(signal: AbortSignal): Promise<void> {
-  const args = ['prepare', ...OPEN_TARGETS.flatMap((t) => ['--target', t])];
-  const code = await runRetrolab(args, signal);
-  if (code !== 0) throw new Error(`retrolab ${args.join(' ')} exited ${code}`);
-}
-
-/** Runs the CLI as a process (its stderr shown, its stdout dropped) and resolves with its exit code. */
-function runRetrolab(args: readonly string[], signal: AbortSignal): Promise<number | null> {
-  return new Promise<number | null>((resolve, reject) => {
-    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/retrolab.js'), ...args], {
-      cwd: PROJECT_ROOT,
-      stdio: ['ignore', 'ignore', 'inherit'],
-      signal,
-    });
-    child.once('error', reject);
-    child.once('exit', resolve);
-  });
 }
 
 export const scaleOut: BenchGroup = {
@@ -67,7 +46,7 @@ export const scaleOut: BenchGroup = {
   async run({ signal, onProgress }): Promise<BenchRow[]> {
     // Untimed: guest programs, the wine-vm disk and its saved state, so neither timed run pays a cold boot the other does not.
     onProgress({ kind: 'step', scope: 'bench', message: 'retrolab prepare (not timed)' });
-    await prepareOpenTargets(signal);
+    await prepareTargets(OPEN_TARGETS, signal);
     const one = await runOnce(1, signal, onProgress);
     const two = await runOnce(2, signal, onProgress);
     const target = OPEN_TARGETS.join('+');

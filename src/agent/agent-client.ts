@@ -231,14 +231,20 @@ export class AgentClient implements AsyncDisposable {
    * Reads a guest file in chunks. The size the guest announces is checked
    * against `maxBytes` before anything is kept, and every chunk against the
    * size and the chunk asked for, so memory stays bounded whatever the guest says.
+   * `from`: only the bytes from that offset on (a file that grows, read again
+   * and again, moves only what is new over the serial line); empty when
+   * nothing was added (the agent refuses an offset past the end).
    */
-  async getFile(guestPath: string, options: CallOptions & { chunkSize?: number; maxBytes?: number } = {}): Promise<Buffer> {
+  async getFile(guestPath: string, options: CallOptions & { chunkSize?: number; maxBytes?: number; from?: number } = {}): Promise<Buffer> {
     const path = str16(guestPath, 'guest path', MAX_PATH_BYTES);
     const chunkSize = Math.max(1, Math.min(options.chunkSize ?? GET_CHUNK, MAX_PAYLOAD - 4));
     const limit = options.maxBytes ?? this.#maxFileBytes;
     const signal = deadlineSignal(options.signal, options.deadlineMs ?? 120_000);
+    const from = options.from ?? 0;
+    if (!Number.isInteger(from) || from < 0 || from > 0xffffffff)
+      throw new RangeError(`GET ${guestPath}: from ${from} is not a file offset`);
     const chunks: Buffer[] = [];
-    let offset = 0;
+    let offset = from;
     let size: number | undefined;
     do {
       const reply = await this.#ok('get', Buffer.concat([u32(offset), u32(chunkSize), path]), { signal });

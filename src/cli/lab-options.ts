@@ -104,6 +104,13 @@ export const LAB_OPTIONS: readonly OptionSpec[] = [
     value: 'I/N',
     description: 'run only the I-th of N parts of the matrix (CI sharding; join them with results merge)',
   },
+  {
+    name: 'sample-share',
+    type: 'string',
+    value: 'F',
+    description:
+      'the most of the time while cycles run that looks at the socket table may take, 0 to 1 (default 0.2; 1: back to back; 0: only after the cycles)',
+  },
   { name: 'verbose', type: 'boolean', description: 'print every line the guest programs log' },
 ];
 
@@ -158,6 +165,8 @@ export interface LabOptions {
   jobs?: number;
   /** `--shard i/n`. */
   shard?: Shard;
+  /** `--sample-share`: the socket sampler's share of the time while cycles run (SAMPLE_SHARE when absent). */
+  sampleShare?: number;
 }
 
 /** The options as they were given, for results.json (`options`): what a reader needs to rerun it. */
@@ -213,6 +222,7 @@ export async function parseLabOptions(args: ParsedArgs, mode: 'lab' | 'run'): Pr
     }
   }
   const tolerance = number('tolerance', 0, 1);
+  const sampleShare = number('sample-share', 0, 1);
   if (args.has('patch-install') && !args.has('patch')) problems.push('--patch-install: needs --patch DIR (the folder it installs)');
   if (args.has('patch-when') && !args.has('patch')) problems.push('--patch-when: needs --patch DIR (the patch it places)');
   if (args.has('tolerance') && !args.has('baseline')) problems.push('--tolerance: only means something with --baseline FILE');
@@ -241,5 +251,6 @@ export async function parseLabOptions(args: ParsedArgs, mode: 'lab' | 'run'): Pr
     hosts: args.strings('host'),
     jobs: jobs === undefined ? undefined : Math.floor(jobs),
     shard,
+    ...(sampleShare !== undefined ? { sampleShare } : {}),
   };
 }

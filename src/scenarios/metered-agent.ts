@@ -4,13 +4,20 @@ import type { TargetHandle } from '../targets/target-handle.ts';
 /** The time a guest spent running what it was asked to, summed over the calls of one scenario. */
 export interface GuestTimeMeter {
   ms: number;
+  /**
+   * Set while the scenario's program runs detached: its own run time is
+   * added when it is over (scenario-runner.ts), and the execs meanwhile (the
+   * sampler's looks) overlap it on the same guest, so they add nothing.
+   */
+  detached?: boolean;
 }
 
 /**
  * The same guest with an agent that adds the guest's own time to `meter`:
  * each exec's run time as the agent measured it in the guest, and NETSTAT's
- * whole call (the agent runs it and reports no time of its own). Everything
- * else (transfers, the host's work) is the orchestrator's overhead.
+ * whole call (the agent runs it and reports no time of its own), except
+ * while a detached program's own time is counted instead. Everything else
+ * (transfers, the host's work) is the orchestrator's overhead.
  */
 export function meteredHandle<T extends TargetHandle>(handle: T, meter: GuestTimeMeter): T {
   const inner = handle.agent;
@@ -22,12 +29,12 @@ export function meteredHandle<T extends TargetHandle>(handle: T, meter: GuestTim
     sysinfo: (...args) => inner.sysinfo(...args),
     async exec(...args) {
       const result = await inner.exec(...args);
-      meter.ms += result.guestDurationMs;
+      if (!meter.detached) meter.ms += result.guestDurationMs;
       return result;
     },
     async execChecked(...args) {
       const result = await inner.execChecked(...args);
-      meter.ms += result.guestDurationMs;
+      if (!meter.detached) meter.ms += result.guestDurationMs;
       return result;
     },
     async netstat(...args) {
@@ -35,7 +42,7 @@ export function meteredHandle<T extends TargetHandle>(handle: T, meter: GuestTim
       try {
         return await inner.netstat(...args);
       } finally {
-        meter.ms += performance.now() - started;
+        if (!meter.detached) meter.ms += performance.now() - started;
       }
     },
   };

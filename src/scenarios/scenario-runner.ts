@@ -16,6 +16,7 @@ import { deployGuestApp, guestPath } from './guest-deploy.ts';
 import { takeSnapshot } from './snapshot.ts';
 import { cyclesReported, MIN_SAMPLES, SocketSampler } from './socket-sampler.ts';
 import { sleep } from '../util/abortable.ts';
+import type { GuestTimeMeter } from './metered-agent.ts';
 
 export interface RunScenarioOptions {
   signal?: AbortSignal;
@@ -32,6 +33,14 @@ export interface RunScenarioOptions {
   pollMs?: number;
   /** How long a released holder gets to acknowledge (delete the release file) before the runner goes on without it. */
   releaseAckMs?: number;
+  /** The most of the time while cycles run that looks at the socket table may take (0 to 1; SAMPLE_SHARE by default). */
+  sampleShare?: number;
+  /**
+   * The guest's own time of the scenario (metered-agent.ts): while the
+   * program runs detached its own run time is what counts, not the looks'
+   * execs that overlap it on the same guest.
+   */
+  guestTime?: GuestTimeMeter;
   /** Told how long each phase of the scenario took (deploy, before, cycles, during, settle, after). */
   onPhase?: (phase: PhaseName, ms: number) => void;
   /** Where the guest programs' bytes come from (the build output by default). */
@@ -65,6 +74,18 @@ async function stackSettings(
   settings.winsock = info.ws2_32 ? '2 (ws2_32.dll)' : '1.1 (wsock32.dll only)';
   settings.os = `${info.platformId === 1 ? 'win9x' : 'nt'} ${info.major}.${info.minor}.${info.build}${info.wineVersion ? ` (wine ${info.wineVersion})` : ''}`;
   return { settings, family: familyOfReported(info) };
+}
+
+/**
+ * How long the scenario's program worked in the guest, by its own clock: the
+ * top-level summary's `ms` less the time it held its sockets for the runner
+ * (`hold-end ms`, idle polling). 0 when it printed no summary.
+ */
+export function programWorkMs(output: string): number {
+  const top = /event=summary role=(?:launcher|parent app=0) [^\r\n]*\bms=(\d+)/.exec(output);
+  if (!top) return 0;
+  const held = /event=hold-end role=(?:launcher|parent app=0) [^\r\n]*\bms=(\d+)/.exec(output);
+  return Math.max(0, Number(top[1]) - (held ? Number(held[1]) : 0));
 }
 
 /**
@@ -146,14 +167,15 @@ export async function runScenario(
   const timeoutMs = options.programTimeoutMs ?? 600_000;
   let text = '';
   const readOut = async (partial: boolean): Promise<DupcloseRun> => {
-    // The guest's refusal (not written yet, a sharing violation while the program writes) keeps what was read; a
-    // line that ended or an agent that stopped answering ends the scenario now, not at the program's timeout.
-    const bytes = await handle.agent.getFile(outFile, call).catch((error: unknown) => {
+    // The file only grows: each read fetches what was added since the last (a whole-file read every poll moved
+    // the output of every earlier cycle over the serial line again). The guest's refusal (not written yet, a
+    // sharing violation while the program writes) is read again at the next poll; a line that ended or an agent
+    // that stopped answering ends the scenario now, not at the program's timeout.
+    const bytes = await handle.agent.getFile(outFile, { ...call, from: text.length }).catch((error: unknown) => {
       if (error instanceof AgentRequestError && !error.fatal) return Buffer.alloc(0);
       throw error;
     });
-    // The file only grows.
-    if (bytes.length >= text.length) text = bytes.toString('latin1');
+    text += bytes.toString('latin1');
     return summarizeDupcloseRun(parseDupcloseEvents(text, { program: definition.program, origin: scope, partial: partial && !finished() }));
   };
   // The top-level summary: the launcher's with --apps (its apps' parents print their own), the parent's otherwise.
@@ -167,6 +189,7 @@ export async function runScenario(
     family,
     peer: { addr: handle.peer.host, port: handle.peer.port },
     source: before.tcptab === undefined ? 'netstat' : 'tcptab',
+    ...(options.sampleShare === undefined ? {} : { share: options.sampleShare }),
     ...call,
   });
   sampler.record('before', 0, before.tcptab ?? before.netstat);
@@ -177,7 +200,7 @@ export async function runScenario(
       progressed.set({ done: cyclesReported(text), total: seen.cyclesPlanned ?? planned });
       if (done(seen)) break;
       if (Date.now() > deadline) throw fail(`${late()}; output so far:\n${text.slice(-2000)}`);
-      if (sampler.working) await sampler.sample('cycles', cyclesReported(text));
+      if (sampler.due) await sampler.sample('cycles', cyclesReported(text));
       else await sleep(pollMs, options.signal);
       seen = await readOut(true);
     }
@@ -196,19 +219,25 @@ export async function runScenario(
       throw fail(
         `could not start ${definition.program} in the background (exit ${launched.exitCode}): ${launched.stderr || launched.stdout}`,
       );
-    if (definition.leakMeasuredAt === 'after-exit') {
+    if (options.guestTime) options.guestTime.detached = true;
+    try {
+      if (definition.leakMeasuredAt === 'after-exit') {
+        return await watch(
+          finished,
+          () => `${definition.program} did not finish within ${timeoutMs} ms (left running: its guest is not used again)`,
+          progressed,
+        );
+      }
+      // The sockets only stay while the program lives: NETSTAT is taken while it says it is holding them.
       return await watch(
-        finished,
-        () => `${definition.program} did not finish within ${timeoutMs} ms (left running: its guest is not used again)`,
+        (seen) => seen.holding || finished(),
+        () => `${definition.program} never reached its hold point within ${timeoutMs} ms`,
         progressed,
       );
+    } finally {
+      // Holding, the program only idles: the "during" snapshot's execs are the guest's work again.
+      if (options.guestTime) options.guestTime.detached = false;
     }
-    // The sockets only stay while the program lives: NETSTAT is taken while it says it is holding them.
-    return await watch(
-      (seen) => seen.holding || finished(),
-      () => `${definition.program} never reached its hold point within ${timeoutMs} ms`,
-      progressed,
-    );
   });
   let during: ScenarioObservation['snapshots']['during'];
   if (definition.leakMeasuredAt === 'while-running' && run.holding && !finished()) {
@@ -229,6 +258,7 @@ export async function runScenario(
       return seen;
     });
   }
+  if (options.guestTime) options.guestTime.ms += programWorkMs(text);
   await handle.agent.deleteFile(outFile, { missingOk: true, ...call });
 
   // The stack settles for settleMs at least, and until the series has its MIN_SAMPLES looks.

@@ -24,7 +24,7 @@ export interface ScenarioUnitOptions {
   /** Where a scenario's artifacts go (a run passes results/<run-id>/artifacts/<target>/<scenario>). */
   artifactsDir?: (target: string, scenario: ScenarioName) => string;
   /** Passed to runScenario (settle time, timeouts, where programs come from). */
-  run?: Omit<RunScenarioOptions, 'signal' | 'onProgress' | 'cycles' | 'onPhase'>;
+  run?: Omit<RunScenarioOptions, 'signal' | 'onProgress' | 'cycles' | 'onPhase' | 'guestTime'>;
 }
 
 /**
@@ -117,6 +117,7 @@ export async function runScenarioOnGuest(
         signal,
         onProgress: progress,
         onPhase: (phase, ms) => clock.add(phase, ms),
+        guestTime: meter,
         cycles: options.cycles,
       });
     // Under the target's watchdog (QEMU), a guest that goes quiet is an infra-error within its silence budget.

@@ -11,6 +11,15 @@ import { captureNetstat, captureTcptab } from './snapshot.ts';
 /** The fewest looks at the table a scenario's series gets between "before" and "after" (settling waits for the rest). */
 export const MIN_SAMPLES = 10;
 
+/**
+ * The most of the time while the cycles run that the looks may take, by
+ * default. A look is a program start in the guest (tcptab or NETSTAT, under
+ * Wine through cmd.exe: two process starts), on the same vCPU and serial line
+ * the cycles use; taken back to back (share 1) they slowed wine-vm's cycles
+ * measurably (`npm run bench -- sampler`).
+ */
+export const SAMPLE_SHARE = 0.2;
+
 /** Cycles a dupclose/duphandle output reports finished so far: its `event=cycle` lines (every app's). */
 export function cyclesReported(output: string): number {
   return output.match(/(?:^|\s)event=cycle\s/gm)?.length ?? 0;
@@ -27,6 +36,11 @@ export function cyclesReported(output: string): number {
  * request at a time between the runner's own, through programs that open no
  * socket, so it takes no slot of the table it measures. A look that fails is
  * recorded and ends the sampling; the scenario and its verdict go on without it.
+ *
+ * While the cycles run, looks are paced (`due`): after a look that took t,
+ * the next is due t·(1 − share)/share later, so the looks take at most
+ * `share` of that time whatever a look costs on the guest at hand (a Wine
+ * container's look is ten times cheaper than a TCG guest's).
  */
 export class SocketSampler {
   readonly #handle: TargetHandle;
@@ -36,12 +50,24 @@ export class SocketSampler {
   readonly #signal: AbortSignal | undefined;
   readonly #startedAt = performance.now();
   readonly #samples: SocketSample[] = [];
+  readonly #share: number;
+  #nextDueAt = 0;
   #error: string | undefined;
 
   constructor(
     handle: TargetHandle,
-    options: { family: Pick<OsFamily, 'snapshot'>; peer: { addr: string; port: number }; source: TableSource; signal?: AbortSignal },
+    options: {
+      family: Pick<OsFamily, 'snapshot'>;
+      peer: { addr: string; port: number };
+      source: TableSource;
+      /** The most of the time while cycles run that looks may take, 0 to 1 (SAMPLE_SHARE by default; 0: none until the settle). */
+      share?: number;
+      signal?: AbortSignal;
+    },
   ) {
+    const share = options.share ?? SAMPLE_SHARE;
+    if (!(share >= 0 && share <= 1)) throw new RangeError(`SocketSampler: share ${share} is not between 0 and 1`);
+    this.#share = share;
     this.#handle = handle;
     this.#family = options.family;
     this.#peer = options.peer;
@@ -71,9 +97,15 @@ export class SocketSampler {
     this.#samples.push({ atMs: Math.round(performance.now() - this.#startedAt), phase, cycle, states, total: rows.length });
   }
 
+  /** Whether a paced look is due now (while cycles run): working, a share above 0 and the last look's pause over. */
+  get due(): boolean {
+    return this.working && this.#share > 0 && performance.now() >= this.#nextDueAt;
+  }
+
   /** Takes one look at the table now. */
   async sample(phase: 'cycles' | 'settle', cycle: number): Promise<void> {
     if (!this.working) return;
+    const started = performance.now();
     const label = `sample-${this.#samples.length}`;
     const options = { family: this.#family, signal: this.#signal };
     try {
@@ -81,6 +113,8 @@ export class SocketSampler {
         this.#source === 'tcptab' ? await captureTcptab(this.#handle, label, options) : await captureNetstat(this.#handle, label, options);
       if (capture === undefined) throw new Error('tcptab answered that iphlpapi is missing, though it worked for "before"');
       this.record(phase, cycle, capture);
+      const took = performance.now() - started;
+      this.#nextDueAt = this.#share > 0 ? performance.now() + (took * (1 - this.#share)) / this.#share : Number.POSITIVE_INFINITY;
     } catch (error) {
       this.#signal?.throwIfAborted();
       this.#error = `sample ${this.#samples.length + 1} (${this.#source}, ${phase}, cycle ${cycle}) failed: ${errorMessage(error)}`;

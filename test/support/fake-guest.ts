@@ -64,10 +64,13 @@ export class FakeGuest implements GuestAgent {
   readonly files = new Map<string, Buffer>();
   readonly rows: Row[] = [];
   readonly execs: string[] = [];
+  /** Bytes GET returned per path, summed: what a scenario moved over the (fake) serial line. */
+  readonly bytesRead = new Map<string, number>();
   readonly #options: FakeGuestOptions;
   readonly #holds: Hold[] = [];
   /** Set once the line ended (`gone`): every later call throws it. */
   #gone: AgentProtocolError | undefined;
+  readonly #written = new Map<string, number>();
 
   constructor(options: FakeGuestOptions) {
     this.#options = options;
@@ -102,11 +105,12 @@ export class FakeGuest implements GuestAgent {
     return { size: bytes.length, crc32: 0 };
   }
 
-  async getFile(path: string): Promise<Buffer> {
+  async getFile(path: string, options: { from?: number } = {}): Promise<Buffer> {
     this.#alive();
     const bytes = this.files.get(path);
     if (bytes === undefined) throw notFound('GET', path);
-    return bytes;
+    this.bytesRead.set(path, (this.bytesRead.get(path) ?? 0) + Math.max(0, bytes.length - (options.from ?? 0)));
+    return bytes.subarray(options.from ?? 0);
   }
 
   async deleteFile(path: string, options: { missingOk?: boolean } = {}): Promise<boolean> {
@@ -255,7 +259,14 @@ export class FakeGuest implements GuestAgent {
 
   #append(path: string, lines: string[]): void {
     const before = this.files.get(path)?.toString('latin1') ?? '';
-    this.files.set(path, Buffer.from(`${before}${lines.map((line) => `${line}\r\n`).join('')}`, 'latin1'));
+    const text = `${before}${lines.map((line) => `${line}\r\n`).join('')}`;
+    this.files.set(path, Buffer.from(text, 'latin1'));
+    this.#written.set(path, text.length);
+  }
+
+  /** How long a program's output file grew (kept after the runner deleted it). */
+  outputLength(path: string): number {
+    return this.#written.get(path) ?? 0;
   }
 
   #netstatText(): string {

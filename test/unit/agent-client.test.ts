@@ -149,6 +149,30 @@ describe('AgentClient against a scripted peer', () => {
     expect(await client.deleteFile('C:\\x', { missingOk: true })).toBe(false);
   });
 
+  it('GET from an offset asks for the bytes from there on only: a growing file is read again without what was read', async () => {
+    // The guest's file: 70000 bytes (three chunks from 0). The peer serves GET as the agent does: offset, count, then the path.
+    const file = Buffer.alloc(70_000, 0x61);
+    file.write('tail', 69_996);
+    const asked: number[] = [];
+    const peer = scriptedPeer((frame) => {
+      if (frame.type === 0x01) return [banner(frame.seq)];
+      const offset = frame.payload.readUInt32LE(0);
+      const count = frame.payload.readUInt32LE(4);
+      asked.push(offset);
+      const size = Buffer.alloc(4);
+      size.writeUInt32LE(file.length);
+      return [ok(frame.seq, Buffer.concat([size, file.subarray(offset, offset + count)]))];
+    });
+    await using client = await AgentClient.connect(peer.stream);
+    expect((await client.getFile('C:\\out.log')).length).toBe(70_000);
+    expect(asked).toEqual([0, 32768, 65536]);
+    asked.length = 0;
+    expect((await client.getFile('C:\\out.log', { from: 69_990 })).toString('latin1')).toBe('aaaaaatail');
+    expect(asked).toEqual([69_990]);
+    expect((await client.getFile('C:\\out.log', { from: 70_000 })).length).toBe(0);
+    await expect(client.getFile('C:\\out.log', { from: -1 })).rejects.toThrow(/from -1 is not a file offset/);
+  });
+
   it('parses an exec result and lets execChecked throw GuestCommandError for a non-zero exit', async () => {
     // exit 3, flags 0, 12 ms, stdout "out\r\n", stderr "bad"
     const result = hex('03000000 00 0c000000 05000000 6f75740d0a 03000000 626164');

@@ -154,13 +154,28 @@ describe('runMatrix: a clean guest per scenario', () => {
   });
 });
 
+describe('runMatrix: reading the program’s output', () => {
+  it('moves each byte of the output once, though it is read before the hold and again after it', async () => {
+    const { prepared, run } = matrix(['leak-control']);
+    const [result] = (await run).entries;
+    expect(result?.verdict, result?.reason).toBe('pass');
+    const reads = [...prepared.guests[0]!.bytesRead].filter(([path]) => /leak-control-\d+\.log$/.test(path));
+    expect(reads).toHaveLength(1);
+    // Crafted: every read fetched the whole file before, so the lines up to the hold came over the line twice or more.
+    const whole = 'event=summary role=parent app=0'.length;
+    expect(reads[0]![1]).toBeGreaterThan(whole);
+    expect(reads[0]![1]).toBe(prepared.guests[0]!.outputLength(reads[0]![0]));
+  });
+});
+
 describe('runMatrix: phase times', () => {
-  it('times every phase; guest side is the guests’ own exec time and overhead the rest of the wall time', async () => {
+  it('times every phase; guest side is the guests’ own exec time plus the detached program’s run time, overhead the rest', async () => {
     const { prepared, run } = matrix(['dup-close'], { execGuestMs: 7 });
     const [result] = (await run).entries;
     const phases = result!.phases!;
     expect(Object.keys(phases).sort()).toEqual([...PHASE_NAMES, 'wall', 'guestSide', 'overhead'].sort());
-    expect(phases.guestSide).toBe(7 * prepared.guests[0]!.execs.length);
+    // The fake dupclose's summary says ms=5: the cycles' own time, which the background start's exec (7) does not contain.
+    expect(phases.guestSide).toBe(7 * prepared.guests[0]!.execs.length + 5);
     expect(phases.overhead).toBe(phases.wall - phases.guestSide);
     expect(result!.durationMs).toBe(phases.wall);
   });

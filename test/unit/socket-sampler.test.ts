@@ -1,9 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DockerClient } from '../../src/docker/docker-client.ts';
 import { resultEntry } from '../../src/model/run-results.ts';
 import type { ScenarioName } from '../../src/model/scenario-catalog.ts';
 import { runMatrix } from '../../src/scenarios/matrix-run.ts';
-import { cyclesReported, MIN_SAMPLES } from '../../src/scenarios/socket-sampler.ts';
+import { cyclesReported, MIN_SAMPLES, SAMPLE_SHARE, SocketSampler } from '../../src/scenarios/socket-sampler.ts';
+import type { TargetHandle } from '../../src/targets/target-handle.ts';
 import { fakePreparedTarget } from '../support/fake-guest.ts';
 
 // The socket series a scenario records, against the in-memory guest
@@ -59,5 +60,65 @@ describe('socket series', () => {
     ].join('\r\n');
     expect(cyclesReported(text)).toBe(2);
     expect(cyclesReported('')).toBe(0);
+  });
+});
+
+describe('SocketSampler pacing (--sample-share)', () => {
+  const NETSTAT = [
+    '',
+    'Active Connections',
+    '',
+    '  Proto  Local Address          Foreign Address        State',
+    '  TCP    10.0.2.15:1025         10.0.2.2:7000          TIME_WAIT',
+    '',
+  ].join('\r\n');
+  /** A guest whose every look takes `lookMs` of the (fake) clock. */
+  function sampler(share: number | undefined, lookMs: number) {
+    const agent = {
+      netstat: () => {
+        vi.advanceTimersByTime(lookMs);
+        return Promise.resolve(NETSTAT);
+      },
+    };
+    const handle = { target: 'win98', agent } as unknown as TargetHandle;
+    return new SocketSampler(handle, {
+      family: { snapshot: { netstatCommand: 'netstat -an', capture: 'agent' } },
+      peer: { addr: '10.0.2.2', port: 7000 },
+      source: 'netstat',
+      ...(share === undefined ? {} : { share }),
+    });
+  }
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['performance', 'setTimeout', 'Date'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it(`by default (${SAMPLE_SHARE}) a look that took t is followed by a pause of t·(1 − share)/share before the next is due`, async () => {
+    const s = sampler(undefined, 500);
+    expect(s.due).toBe(true);
+    await s.sample('cycles', 1);
+    expect(s.series().samples[0]).toMatchObject({ phase: 'cycles', total: 1, states: { TIME_WAIT: 1 } });
+    // Crafted: the old loop looked again at once, so looks took all the guest's time between the program's reads.
+    expect(s.due).toBe(false);
+    vi.advanceTimersByTime(1999);
+    expect(s.due).toBe(false);
+    vi.advanceTimersByTime(1);
+    expect(s.due).toBe(true);
+  });
+
+  it('share 1 looks back to back; share 0 never while cycling (the settle still takes its looks)', async () => {
+    const back = sampler(1, 500);
+    await back.sample('cycles', 1);
+    expect(back.due).toBe(true);
+    const none = sampler(0, 500);
+    expect(none.due).toBe(false);
+    await none.sample('settle', 3);
+    expect(none.taken).toBe(1);
+  });
+
+  it('refuses a share outside 0..1, naming it', () => {
+    expect(() => sampler(1.5, 1)).toThrow(/share 1.5 is not between 0 and 1/);
   });
 });

@@ -148,6 +148,7 @@ async function labOrRun(options: LabOptions, io: CommandIo): Promise<number> {
       cycles: options.cycles,
       reuseGuest: options.reuseGuest,
       shard: options.shard,
+      ...(options.sampleShare !== undefined ? { run: { sampleShare: options.sampleShare } } : {}),
       ...(options.patchDir
         ? { patch: { dir: resolve(options.patchDir), installCommand: options.patchInstall }, patchWhen: options.patchWhen }
         : {}),
