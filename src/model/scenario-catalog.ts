@@ -48,6 +48,25 @@ export const HOLD_MS = 120_000;
  */
 export type HeldBy = 'program' | 'holder';
 
+/** Win9x's TCP socket table without a MaxConnections value: 100 slots (the KB). */
+export const DEFAULT_TABLE_SLOTS = 100;
+
+/**
+ * How far past the table a table-filling scenario runs: 20% more cycles than
+ * slots, so WSAENOBUFS comes within the run even with a few slots taken by
+ * other connections (120 cycles for the default 100).
+ */
+export const TABLE_FILL_FACTOR = 1.2;
+
+/**
+ * A table-filling scenario's cycles (over all its apps) on a guest without
+ * MSTCP's table: the KB's 10 to 20 applications' worth, twice over. Each
+ * cycle either closes its connection or holds it, so 30 tell clean from a
+ * leak (0 held against at least 15) as surely as 120 do; 120 only add time
+ * (on wine-vm under TCG, about 0.4 s a cycle).
+ */
+export const TABLE_FREE_CYCLES = 30;
+
 export interface ScenarioDefinition {
   name: ScenarioName;
   title: string;
@@ -59,8 +78,22 @@ export interface ScenarioDefinition {
    * `event=hold` when it starts holding) so the runner can take NETSTAT then.
    */
   args: readonly string[];
-  /** Cycles per program run (per app with `--apps`); the KB cycle runs more than Win9x's default 100 table slots, so a leaking stack runs out. */
+  /**
+   * Cycles per program run (per app with `--apps`). For a scenario that
+   * `fillsTable`, this is the count for Win9x's default table of
+   * DEFAULT_TABLE_SLOTS: the runner scales it to the table the guest reports
+   * (tableFillCycles), so that a leaking stack runs out wherever it is.
+   */
   cycles: number;
+  /**
+   * Set where the KB's symptom is the full table (WSAENOBUFS once the held
+   * connections fill MSTCP's MaxConnections slots), so the cycles must outrun
+   * the table. `withoutTable`: the cycles on a guest that has no such table
+   * (NT, Wine): no count can fill one there, and what the verdict needs —
+   * every cycle connected, and none of its connections held after close, or
+   * at least half of them for a leak — shows in each cycle.
+   */
+  fillsTable?: { withoutTable: number };
   leakMeasuredAt: LeakMeasurePoint;
   /** Set when the scenario's sockets are held on purpose until the runner releases them. */
   heldBy?: HeldBy;
@@ -77,6 +110,7 @@ export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioDefinition>> = {
     program: 'dupclose',
     args: [],
     cycles: 120,
+    fillsTable: { withoutTable: TABLE_FREE_CYCLES },
     leakMeasuredAt: 'after-exit',
     source: 'KB Q198663',
   },
@@ -88,6 +122,7 @@ export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioDefinition>> = {
     program: 'dupclose',
     args: ['--apps', '15'],
     cycles: 8,
+    fillsTable: { withoutTable: TABLE_FREE_CYCLES / 15 },
     leakMeasuredAt: 'after-exit',
     source: 'KB Q198663',
   },
@@ -99,6 +134,7 @@ export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioDefinition>> = {
     program: 'duphandle',
     args: [],
     cycles: 120,
+    fillsTable: { withoutTable: TABLE_FREE_CYCLES },
     leakMeasuredAt: 'after-exit',
     source: 'KB Q198663',
   },
@@ -109,6 +145,7 @@ export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioDefinition>> = {
     program: 'dupclose',
     args: ['--workaround', 'dummy-socket'],
     cycles: 120,
+    fillsTable: { withoutTable: TABLE_FREE_CYCLES },
     leakMeasuredAt: 'after-exit',
     source: 'KB Q198663 (resolution)',
   },
@@ -119,6 +156,7 @@ export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioDefinition>> = {
     program: 'dupclose',
     args: ['--workaround', 'late-close'],
     cycles: 120,
+    fillsTable: { withoutTable: TABLE_FREE_CYCLES },
     leakMeasuredAt: 'after-exit',
     source: 'KB Q198663 (resolution)',
   },
@@ -171,6 +209,23 @@ export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioDefinition>> = {
     source: 'retrolab (positive control)',
   },
 };
+
+/**
+ * The cycles per program run (per app) a scenario plans on a guest:
+ * `definition.cycles` unless it fills the table; then enough to outrun the
+ * table the guest reports (MaxConnections, else the default 100 slots) where
+ * it has MSTCP's table, and `withoutTable` where it has none.
+ */
+export function tableFillCycles(
+  definition: Pick<ScenarioDefinition, 'cycles' | 'fillsTable' | 'args'>,
+  guest: { hasMstcpTable: boolean; maxConnections?: number },
+): number {
+  if (!definition.fillsTable) return definition.cycles;
+  const at = definition.args.indexOf('--apps');
+  const apps = at >= 0 ? Number(definition.args[at + 1]) : 1;
+  if (!guest.hasMstcpTable) return definition.fillsTable.withoutTable;
+  return Math.ceil((TABLE_FILL_FACTOR * (guest.maxConnections ?? DEFAULT_TABLE_SLOTS)) / apps);
+}
 
 export function isScenarioName(name: string): name is ScenarioName {
   return (SCENARIO_NAMES as readonly string[]).includes(name);

@@ -2,7 +2,7 @@ import { AgentRequestError } from '../agent/errors.ts';
 import { parseDupcloseEvents } from '../dupclose/dupclose-events.ts';
 import { summarizeDupcloseRun, type DupcloseRun } from '../dupclose/dupclose-run.ts';
 import type { PhaseName } from '../model/run-results.ts';
-import type { ScenarioDefinition } from '../model/scenario-catalog.ts';
+import { tableFillCycles, type ScenarioDefinition } from '../model/scenario-catalog.ts';
 import type { ScenarioObservation, StackSettings } from '../model/scenario-observation.ts';
 import type { OsFamily } from '../os/os-family.ts';
 import { familyOfReported } from '../os/os-profiles.ts';
@@ -140,7 +140,9 @@ export async function runScenario(
     await deployGuestApp(handle, 'tcptab', deploy);
     return { program: path, ...(await stackSettings(handle, call)) };
   });
-  const cycles = Math.min(options.cycles ?? definition.cycles, options.maxCycles ?? Number.POSITIVE_INFINITY);
+  // A table-filling scenario outruns the table this guest has (none on NT and Wine); --cycles overrides.
+  const ownCycles = tableFillCycles(definition, { hasMstcpTable: family.mstcpMaxConnections, maxConnections: settings.maxConnections });
+  const cycles = Math.min(options.cycles ?? ownCycles, options.maxCycles ?? Number.POSITIVE_INFINITY);
   // The cycles planned, for the count shown while they run; the hold's bound (`--hold-ms`), for the countdown while the runner looks.
   const planned = cycles * (numericFlag(definition.args, '--apps') ?? 1);
   const holdMs = numericFlag(definition.args, '--hold-ms');

@@ -130,14 +130,15 @@ describe('runMatrix: a clean guest per scenario', () => {
       expect(entry(entries, scenario).reason).toMatch(/^the serial stream ended/);
     }
     // Each guest is disposed right after its line ended, and the next scenario gets a fresh one.
-    for (const id of ['g1', 'g2']) expect(log[log.indexOf(`${id}: dupclose plain (background) 120/120`) + 1]).toBe(`dispose ${id}`);
+    for (const id of ['g1', 'g2']) expect(log[log.indexOf(`${id}: dupclose plain (background) 30/30`) + 1]).toBe(`dispose ${id}`);
   }, 10_000);
 
-  it('a run cut short (1 of 120 cycles, clean exit) is an infra-error, not a clean pass', async () => {
+  it('a run cut short (1 of 30 cycles, clean exit) is an infra-error, not a clean pass', async () => {
     const { run } = matrix(['dup-close'], { behaviour: (commandLine) => (/dupclose\.exe/.test(commandLine) ? 'short' : 'normal') });
     const [result] = (await run).entries;
     expect(result?.verdict).toBe('infra-error');
-    expect(result?.reason).toMatch(/only 1 of 120 planned cycles ran/);
+    // 30: the fake is a Wine guest, which has no MSTCP table to outrun (tableFillCycles).
+    expect(result?.reason).toMatch(/only 1 of 30 planned cycles ran/);
   });
 
   it('a held program is released as soon as the runner has its "during" table, not at its --hold-ms bound', async () => {
