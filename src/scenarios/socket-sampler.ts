@@ -15,8 +15,8 @@ export const MIN_SAMPLES = 10;
  * The most of the time while the cycles run that the looks may take, by
  * default. A look is a program start in the guest (tcptab or NETSTAT, under
  * Wine through cmd.exe: two process starts), on the same vCPU and serial line
- * the cycles use; taken back to back (share 1) they slowed wine-vm's cycles
- * measurably (`npm run bench -- sampler`).
+ * the cycles use; back to back (share 1) the looks take that time from the
+ * cycles. The cost either way: `npm run bench -- sampler`.
  */
 export const SAMPLE_SHARE = 0.2;
 
