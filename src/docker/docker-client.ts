@@ -9,6 +9,7 @@ import { LABEL, PRODUCT, newRunId, ownerLabels } from './labels.ts';
 import { CLEANUP_CALL_MS, DockerStartedContainer, type StartedContainer } from './started-container.ts';
 import { buildImageFromContext, type BuildImageOptions } from './image-build.ts';
 import { sweepLeftovers, type SweepReport } from './sweeper.ts';
+import { sweepStaleDerivedImages } from './derived-images.ts';
 import { raceAbort } from '../util/abortable.ts';
 import { sweepDeadOwners, type LeftoverSet } from '../util/owner-ledger.ts';
 import { startReaper } from './reaper.ts';
@@ -120,6 +121,17 @@ export class DockerClient implements AsyncDisposable {
       return true;
     } catch (error) {
       if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  /** The image id (`sha256:...`) `ref` points at now; undefined when there is no such image. */
+  async imageId(ref: string, options: { signal?: AbortSignal } = {}): Promise<string | undefined> {
+    try {
+      options.signal?.throwIfAborted();
+      return (await this.#docker.getImage(ref).inspect()).Id;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
       throw error;
     }
   }
@@ -254,11 +266,15 @@ export class DockerClient implements AsyncDisposable {
     return started;
   }
 
-  /** Removes containers and volumes left by earlier runs whose process is gone, and their host work folders and processes. */
-  async sweep(options: { signal?: AbortSignal } = {}): Promise<SweepReport & LeftoverSet> {
+  /**
+   * Removes containers and volumes left by earlier runs whose process is gone, and their host work folders and
+   * processes; and derived images whose base image has changed since they were made (derived-images.ts).
+   */
+  async sweep(options: { signal?: AbortSignal } = {}): Promise<SweepReport & LeftoverSet & { images: string[] }> {
     const engine = await sweepLeftovers(this.#docker, this.runId, { ...options, callMs: this.#cleanupMs });
+    const images = await sweepStaleDerivedImages(this.#docker, { ...options, callMs: this.#cleanupMs });
     const host = await sweepDeadOwners();
-    return { ...engine, ...host };
+    return { ...engine, images, ...host };
   }
 
   async listContainers(filterLabels: Record<string, string>): Promise<{ id: string; labels: Record<string, string>; state: string }[]> {
@@ -336,6 +352,13 @@ export async function connectDocker(options: { signal?: AbortSignal; runId?: str
       kind: 'step',
       scope: 'sweep',
       message: `removed what killed runs left: ${swept.containers.length} container(s), ${swept.volumes.length} volume(s), ${swept.paths.length} work folder(s), ${swept.processes.length} process(es)`,
+    });
+  }
+  if (swept.images.length > 0) {
+    (options.onProgress ?? silentProgress)({
+      kind: 'step',
+      scope: 'sweep',
+      message: `removed ${swept.images.length} image(s) made from a base image that has changed since: ${swept.images.join(', ')}`,
     });
   }
   return client;

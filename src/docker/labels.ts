@@ -11,6 +11,11 @@ export const LABEL = {
   ownerPid: 'io.retrolab.owner-pid',
   ownerHost: 'io.retrolab.owner-host',
   inputHash: 'io.retrolab.input-hash',
+  /** An image made from another (derived-images.ts): the reference it was made from, and that reference's image id then. */
+  derivedFrom: 'io.retrolab.derived-from',
+  derivedFromId: 'io.retrolab.derived-from-id',
+  /** What went into an image a run made (base64 of JSON), read back when a later run reuses the image. */
+  record: 'io.retrolab.record',
 } as const;
 
 export const PRODUCT = 'retrolab';

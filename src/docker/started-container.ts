@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import { PassThrough, type Duplex } from 'node:stream';
 import type { ContainerSpec, RunResult } from './container-spec.ts';
 import { ContainerError } from './errors.ts';
+import { LABEL } from './labels.ts';
 
 const OUTPUT_LIMIT = 4 * 1024 * 1024;
 
@@ -35,8 +36,11 @@ export interface StartedContainer extends AsyncDisposable {
   isRunning(): Promise<boolean>;
   /** Kills and removes the container. Safe to call more than once. */
   stop(): Promise<void>;
-  /** Saves the container's file system as the image `repo:tag` (running or exited); returns the image id. */
-  commit(ref: { repo: string; tag: string }, options?: { signal?: AbortSignal }): Promise<string>;
+  /**
+   * Saves the container's file system as the image `repo:tag` (running or exited) with `labels` added and the
+   * run's owner labels emptied; returns the image id.
+   */
+  commit(ref: { repo: string; tag: string }, options?: { signal?: AbortSignal; labels?: Record<string, string> }): Promise<string>;
 }
 
 /** Keeps the last `limit` bytes written to it. */
@@ -176,10 +180,33 @@ export class DockerStartedContainer implements StartedContainer {
     return { exitCode: info.ExitCode ?? -1, stdout: stdout.toString(), stderr: stderr.toString(), durationMs: Date.now() - started };
   }
 
-  async commit(ref: { repo: string; tag: string }, options: { signal?: AbortSignal } = {}): Promise<string> {
+  async commit(
+    ref: { repo: string; tag: string },
+    options: { signal?: AbortSignal; labels?: Record<string, string> } = {},
+  ): Promise<string> {
     options.signal?.throwIfAborted();
+    // The image outlives this run: with the run's owner labels, a container started from it by anyone else (docker
+    // run) would look like this run's and be reaped once the run has ended. Empty, they match no owner.
+    const owner = { [LABEL.runId]: '', [LABEL.ownerPid]: '', [LABEL.ownerHost]: '' };
+    // A Dockerfile LABEL instruction applied to the image's config: it would expand $ and eat backslashes, so a
+    // value holds none (a record goes in as base64).
+    const labels = Object.entries({ ...owner, ...options.labels }).map(([key, value]) => {
+      if (!/^[\w .:/+=@-]*$/.test(key + value))
+        throw new ContainerError(
+          `label ${key}=${JSON.stringify(value)} for ${ref.repo}:${ref.tag} holds a character a LABEL instruction would change (only letters, digits, space and . : / + = @ - _); encode the value (base64)`,
+          this.image,
+          this.id,
+        );
+      return `${key}="${value}"`;
+    });
     // pause: a running container is frozen while its layer is copied, so the image is one moment of it.
-    const result = (await this.#container.commit({ repo: ref.repo, tag: ref.tag, pause: true, abortSignal: options.signal })) as { Id?: string };
+    const result = (await this.#container.commit({
+      repo: ref.repo,
+      tag: ref.tag,
+      pause: true,
+      changes: `LABEL ${labels.join(' ')}`,
+      abortSignal: options.signal,
+    })) as { Id?: string };
     if (typeof result.Id !== 'string')
       throw new ContainerError(`docker commit as ${ref.repo}:${ref.tag} returned no image id`, this.image, this.id);
     return result.Id;

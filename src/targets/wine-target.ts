@@ -1,7 +1,12 @@
+import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AgentClient } from '../agent/agent-client.ts';
 import type { DockerClient } from '../docker/docker-client.ts';
+import { derivedImageLabels, isDerivedFrom } from '../docker/derived-images.ts';
+import { ImageMissingError } from '../docker/errors.ts';
+import { RUNNER_IMAGES } from '../docker/image-names.ts';
+import { LABEL } from '../docker/labels.ts';
 import { buildGuestApps, type GuestBuildResult } from '../guest-apps/build.ts';
 import type { ProgressSink } from '../report/progress.ts';
 import { reportWaits } from '../report/wait-reporter.ts';
@@ -9,7 +14,7 @@ import { silentProgress } from '../report/progress.ts';
 import { ResourceStack } from '../util/dispose.ts';
 import { resultsDir } from '../util/paths.ts';
 import { TargetStartError } from './errors.ts';
-import type { PatchRecord } from '../model/run-results.ts';
+import { patchRecord, type PatchRecord } from '../model/run-results.ts';
 import type { SavedStatePatch, TargetHandle } from './target-handle.ts';
 import { WINE_GUEST_WORK_DIR, WINE_PEER_PORT, startWineLine } from './wine-line.ts';
 
@@ -118,7 +123,7 @@ export async function startWineGuest(options: StartTargetOptions & { binDir: str
   };
 }
 
-/** Where patched wine-runner images go: one tag per patch key, replaced when the same patch is installed again. */
+/** Where patched wine-runner images go: one tag per patch key and wine-runner image. */
 export const PATCHED_WINE_REPO = 'retrolab/wine-patched';
 
 /**
@@ -128,8 +133,13 @@ export const PATCHED_WINE_REPO = 'retrolab/wine-patched';
  * committed as an image that every scenario's container then starts from.
  * Wine is ended first (`wineserver -k`), so the registry is on disk, not only
  * in the wineserver's memory. The programs and the run folder are bind mounts
- * and stay out of the image. The image is made anew on every run, so its
- * record is this run's.
+ * and stay out of the image.
+ *
+ * The image is tagged by the patch key and the wine-runner image's id, and
+ * keeps the install's record in a label: a later run with the same patch on
+ * the same wine-runner image starts from it again (`reused: true`, the record
+ * of the install that made it). Once the wine-runner image is rebuilt, the
+ * sweep removes it (derived-images.ts).
  */
 export async function patchedWineImage(
   options: StartTargetOptions & { binDir: string; patch: SavedStatePatch },
@@ -137,8 +147,18 @@ export async function patchedWineImage(
   const progress = options.onProgress ?? silentProgress;
   const started = Date.now();
   const signal = options.signal;
+  const baseId = await options.docker.imageId(RUNNER_IMAGES.wine, { signal });
+  if (baseId === undefined) throw new ImageMissingError(RUNNER_IMAGES.wine);
+  const tag = createHash('sha256').update(`${options.patch.key}\0${baseId}`).digest('hex').slice(0, 16);
+  const image = `${PATCHED_WINE_REPO}:${tag}`;
+  const saved = await options.docker.imageLabels(image, { signal });
+  const savedRecord = saved && isDerivedFrom(saved, baseId) ? readPatchLabel(saved[LABEL.record]) : undefined;
+  if (savedRecord) {
+    progress({ kind: 'done', scope: 'wine', message: `patched image ${image} (made by an earlier run)`, durationMs: Date.now() - started });
+    return { image, record: { ...savedRecord, appliedTo: 'saved-state', savedState: { kind: 'image', id: image, reused: true } } };
+  }
   progress({ kind: 'step', scope: 'wine', message: 'installing the patch once, in the container the patched image is made from' });
-  await using line = await startWineLine(options.docker, { binDir: options.binDir, signal });
+  await using line = await startWineLine(options.docker, { binDir: options.binDir, image: baseId, signal });
   const agent = await AgentClient.connect(line.stream, {
     signal: AbortSignal.any([AbortSignal.timeout(options.readyTimeoutMs ?? 180_000), ...(signal ? [signal] : [])]),
     handshakeTimeoutMs: options.readyTimeoutMs ?? 180_000,
@@ -165,10 +185,29 @@ export async function patchedWineImage(
       },
     );
   }
-  const tag = options.patch.key.slice(0, 16);
-  const image = `${PATCHED_WINE_REPO}:${tag}`;
+  // An image under this tag without a readable record (made by an older retrolab) is made again.
   await options.docker.removeImage(image);
-  const id = await line.container.commit({ repo: PATCHED_WINE_REPO, tag }, { signal });
+  const id = await line.container.commit(
+    { repo: PATCHED_WINE_REPO, tag },
+    {
+      signal,
+      labels: {
+        ...derivedImageLabels(RUNNER_IMAGES.wine, baseId),
+        [LABEL.record]: Buffer.from(JSON.stringify(record)).toString('base64'),
+      },
+    },
+  );
   progress({ kind: 'done', scope: 'wine', message: `patched image ${image} (${id.slice(7, 19)})`, durationMs: Date.now() - started });
   return { image, record: { ...record, appliedTo: 'saved-state', savedState: { kind: 'image', id: image, reused: false } } };
+}
+
+/** The install record a patched image keeps in its label; undefined when the label is missing or not a record. */
+function readPatchLabel(value: string | undefined): PatchRecord | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const parsed = patchRecord.safeParse(JSON.parse(Buffer.from(value, 'base64').toString('utf8')));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }

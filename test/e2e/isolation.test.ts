@@ -214,6 +214,33 @@ describe('--patch-when saved-state on wine: installed once, in the image every s
     );
     expect(seen).toContain(`patched ${nonce}`);
     expect(seen.match(new RegExp(`ran ${nonce}`, 'g'))).toHaveLength(1);
+
+    // The same patch on the same wine-runner image: the image is reused, the command does not run again, and the
+    // entry keeps the record of the install that made the image.
+    const again = await retrolab(
+      [
+        'run',
+        '--target',
+        'wine',
+        '--scenario',
+        'dup-close',
+        '--cycles',
+        '3',
+        '--patch',
+        patchDir,
+        '--patch-install',
+        install,
+        '--patch-when',
+        'saved-state',
+      ],
+      resultsRoot,
+    );
+    expect(again.code, again.stderr + again.stdout).toBe(0);
+    const reused = find(await latestResults(resultsRoot), 'wine', 'dup-close');
+    expect(reused.verdict, reused.reason).toBe('pass');
+    expect(reused.patch).toEqual({ ...entries[0]!.patch, savedState: { kind: 'image', id: image, reused: true } });
+    expect(reused.guest?.from).toBe(image);
+    expect(`${again.stdout}${again.stderr}`).not.toMatch(/installing the patch once/);
     await new Promise((resolve) => execFile('docker', ['rmi', '-f', image], resolve));
   });
 });

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, chmod } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDocker, type DockerClient } from '../../src/docker/docker-client.ts';
 import { LABEL } from '../../src/docker/labels.ts';
 import { RUNNER_IMAGES } from '../../src/docker/image-names.ts';
-import { ImageMissingError } from '../../src/docker/errors.ts';
+import { ContainerError, ImageMissingError } from '../../src/docker/errors.ts';
+import { derivedImageLabels } from '../../src/docker/derived-images.ts';
 import { PROJECT_ROOT } from '../../src/util/paths.ts';
 
 let docker: DockerClient;
@@ -101,6 +103,49 @@ describe('docker layer against the real engine', () => {
     expect(report.containers).toContain(containerId);
     const after = await docker.listContainers({ [LABEL.product]: 'retrolab' });
     expect(after.map((c) => c.id)).not.toContain(containerId);
+  });
+
+  it('sweeps a derived image once its base reference points at another image or is gone, and keeps a current one', async () => {
+    const nonce = randomBytes(4).toString('hex');
+    const baseRef = `retrolab/test-derived-base:${nonce}`;
+    const made: string[] = [];
+    await using container = await docker.start({ image: RUNNER_IMAGES.qemu, cmd: ['sleep', '60'] });
+    const commit = async (repo: string, tag: string, labels?: Record<string, string>) => {
+      made.push(await container.commit({ repo, tag }, { labels }));
+      return `${repo}:${tag}`;
+    };
+    try {
+      await commit('retrolab/test-derived-base', nonce);
+      const firstBase = (await docker.imageId(baseRef))!;
+      const stale = await commit('retrolab/test-derived', `${nonce}-stale`, derivedImageLabels(baseRef, firstBase));
+      // The base reference is made again (as a rebuilt wine-runner image is): it points at another image now.
+      await commit('retrolab/test-derived-base', nonce);
+      const secondBase = (await docker.imageId(baseRef))!;
+      expect(secondBase).not.toBe(firstBase);
+      const current = await commit('retrolab/test-derived', `${nonce}-current`, derivedImageLabels(baseRef, secondBase));
+      const orphan = await commit('retrolab/test-derived', `${nonce}-orphan`, derivedImageLabels(`${baseRef}-gone`, secondBase));
+      // The image keeps the labels it was given and none of the run's owner labels (a container of it is nobody's).
+      expect(await docker.imageLabels(current)).toMatchObject({
+        ...derivedImageLabels(baseRef, secondBase),
+        [LABEL.product]: 'retrolab',
+        [LABEL.runId]: '',
+        [LABEL.ownerPid]: '',
+        [LABEL.ownerHost]: '',
+      });
+
+      const report = await docker.sweep();
+      expect(report.images).toEqual(expect.arrayContaining([stale, orphan]));
+      expect(report.images).not.toContain(current);
+      expect(await docker.imageExists(stale)).toBe(false);
+      expect(await docker.imageExists(orphan)).toBe(false);
+      expect(await docker.imageExists(current)).toBe(true);
+      // A value a LABEL instruction would expand is refused before the engine sees it.
+      await expect(container.commit({ repo: 'retrolab/test-derived', tag: nonce }, { labels: { x: '$HOME' } })).rejects.toThrow(
+        ContainerError,
+      );
+    } finally {
+      for (const ref of [baseRef, `retrolab/test-derived:${nonce}-current`, ...made]) await docker.removeImage(ref);
+    }
   });
 
   it('runs QEMU (TCG) in a hardened container far enough to answer on QMP', async () => {
