@@ -23,7 +23,7 @@ import { PatchInstallError, preparePatch, savedStatePatchOf, type PatchSpec, typ
 import { PhaseClock } from './phase-clock.ts';
 import { selectShard, type Shard } from '../scheduler/shard.ts';
 import { schedule } from '../scheduler/work-scheduler.ts';
-import { runScenarioOnFreshGuest, runScenarioOnGuest, type ScenarioUnitOptions } from './scenario-unit.ts';
+import { disposeGuest, runScenarioOnFreshGuest, runScenarioOnGuest, type ScenarioUnitOptions } from './scenario-unit.ts';
 
 /** One Docker host the matrix may run on: `slots` scenarios at a time. */
 export interface MatrixHost {
@@ -387,11 +387,11 @@ async function* runReusingGuest(
         });
         const broken = shared;
         shared = undefined;
-        await broken[Symbol.asyncDispose]();
+        await disposeGuest(broken, `${prepared.target} ${scenario}`, progress);
       }
       yield entry;
     }
   } finally {
-    await shared?.[Symbol.asyncDispose]();
+    if (shared) await disposeGuest(shared, prepared.target, progress);
   }
 }

@@ -62,15 +62,30 @@ export async function runScenarioOnFreshGuest(
     const phases = clock.finish(0);
     return resultEntryFrom(verdict, { target, scenario, durationMs: phases.wall, phases });
   }
-  await using live = guest;
-  // Awaited here, so the guest is disposed only once the scenario is over.
-  return await runScenarioOnGuest(live, scenario, {
-    ...options,
-    run: { programs: prepared.programs, ...options.run },
-    clock,
-    guestStart: live.guest,
-    appliedPatch: prepared.patch,
-  });
+  try {
+    return await runScenarioOnGuest(guest, scenario, {
+      ...options,
+      run: { programs: prepared.programs, ...options.run },
+      clock,
+      guestStart: guest.guest,
+      appliedPatch: prepared.patch,
+    });
+  } finally {
+    await disposeGuest(guest, `${target} ${scenario}`, options.onProgress);
+  }
+}
+
+/**
+ * Stops a scenario's guest. The entry stands whatever the cleanup does: a removal the engine did not answer
+ * (a dockerd restart) once replaced the scenario's own reason. A failure is a warning; what the guest left is
+ * the reaper's and the next sweep's to remove.
+ */
+export async function disposeGuest(guest: StartedTarget, scope: string, progress: ProgressSink = silentProgress): Promise<void> {
+  try {
+    await guest[Symbol.asyncDispose]();
+  } catch (error) {
+    progress({ kind: 'warn', scope, message: `the scenario's guest was not cleaned up: ${errorMessage(error)}` });
+  }
 }
 
 /**

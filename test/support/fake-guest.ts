@@ -31,6 +31,8 @@ export interface FakeGuestOptions {
   install?: (commandLine: string) => { exitCode: number; stdout: string };
   /** What each exec reports as the guest's own run time. */
   execGuestMs?: number;
+  /** Disposing a guest fails with this (after logging `dispose gN`), as a removal the engine does not answer does. */
+  disposeError?: Error;
 }
 
 interface Row {
@@ -312,6 +314,7 @@ export function fakePreparedTarget(
         collectArtifacts: async () => [],
         [Symbol.asyncDispose]: async () => {
           options.log.push(`dispose ${id}`);
+          if (options.disposeError) throw options.disposeError;
         },
       };
     },

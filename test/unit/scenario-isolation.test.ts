@@ -6,6 +6,7 @@ import type { DockerClient } from '../../src/docker/docker-client.ts';
 import { PHASE_NAMES, type ResultEntry } from '../../src/model/run-results.ts';
 import type { ScenarioName } from '../../src/model/scenario-catalog.ts';
 import { runMatrix, type MatrixOptions } from '../../src/scenarios/matrix-run.ts';
+import type { ProgressEvent } from '../../src/report/progress.ts';
 import { fakePreparedTarget, type FakeBehaviour } from '../support/fake-guest.ts';
 
 // The orchestration of a run against fake guests (test/support/fake-guest.ts):
@@ -132,6 +133,32 @@ describe('runMatrix: a clean guest per scenario', () => {
     // Each guest is disposed right after its line ended, and the next scenario gets a fresh one.
     for (const id of ['g1', 'g2']) expect(log[log.indexOf(`${id}: dupclose plain (background) 30/30`) + 1]).toBe(`dispose ${id}`);
   }, 10_000);
+
+  // A dockerd restart: the scenario ended, then its container's removal got no answer. The removal's error
+  // replaced the entry, so the run reported "Removing container ..." instead of what the scenario saw.
+  it('a guest whose cleanup fails keeps its entry, and the failure is a warning naming it', async () => {
+    const log: string[] = [];
+    const events: ProgressEvent[] = [];
+    const disposeError = new Error('Removing container c0ffee got no answer from the engine within 15 s');
+    const prepared = fakePreparedTarget({ log, disposeError });
+    const { entries } = await runMatrix({
+      hosts: [{ name: 'local', docker: FAKE_DOCKER, slots: 1 }],
+      targets: ['wine'],
+      scenarios: ['dup-close', 'workaround-dummy-socket'],
+      prepare: () => Promise.resolve(prepared),
+      onProgress: (event) => events.push(event),
+      run: { settleMs: 0, pollMs: 1, releaseAckMs: 1000, programTimeoutMs: 30_000 },
+    });
+    expect(entries.map((e) => [e.scenario, e.verdict, e.guest?.id])).toEqual([
+      ['dup-close', 'pass', 'g1'],
+      ['workaround-dummy-socket', 'pass', 'g2'],
+    ]);
+    expect(log.filter((line) => line.startsWith('dispose'))).toEqual(['dispose g1', 'dispose g2']);
+    expect(events.flatMap((e) => (e.kind === 'warn' ? [`${e.scope}: ${e.message}`] : []))).toEqual([
+      `wine dup-close: the scenario's guest was not cleaned up: ${disposeError.message}`,
+      `wine workaround-dummy-socket: the scenario's guest was not cleaned up: ${disposeError.message}`,
+    ]);
+  });
 
   it('a run cut short (1 of 30 cycles, clean exit) is an infra-error, not a clean pass', async () => {
     const { run } = matrix(['dup-close'], { behaviour: (commandLine) => (/dupclose\.exe/.test(commandLine) ? 'short' : 'normal') });
