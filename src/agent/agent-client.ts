@@ -5,7 +5,14 @@ import { crc32 } from '../util/crc32.ts';
 import type { WaitProgress } from '../wait/wait-for.ts';
 import { waitForAgentBanner } from './agent-banner.ts';
 import { errorMessage } from '../errors.ts';
-import { AgentProtocolError, AgentRequestError, AgentTimeoutError, GuestCommandError, GuestDataTooLargeError } from './errors.ts';
+import {
+  AgentProtocolError,
+  AgentRequestError,
+  AgentTimeoutError,
+  GuestCommandError,
+  GuestDataTooLargeError,
+  GuestFileChangedError,
+} from './errors.ts';
 import { encodeFrame, FrameDecoder, MAX_PAYLOAD, type DecodeEvent, type Frame } from './frame-codec.ts';
 import {
   MAX_COMMAND_BYTES,
@@ -270,9 +277,7 @@ export class AgentClient implements AsyncDisposable {
         );
       }
       if ((size !== undefined && nowSize !== size) || (data.length === 0 && offset < nowSize)) {
-        throw new AgentProtocolError(
-          `GET ${guestPath}: the file changed while it was read (size ${size} then ${nowSize} at offset ${offset})`,
-        );
+        throw new GuestFileChangedError(guestPath, { before: size, after: nowSize, offset });
       }
       size = nowSize;
       chunks.push(Buffer.from(data));

@@ -4,6 +4,18 @@ import { quoteInput } from '../util/quote-input.ts';
 /** The line or the agent broke the protocol: bad frames beyond the retry budget, an unexpected reply, an ERROR reply. */
 export class AgentProtocolError extends RetrolabError {}
 
+/** A GET saw the file's size change between its chunks: someone writes it now; reading it again later is the answer. */
+export class GuestFileChangedError extends AgentProtocolError {
+  constructor(
+    readonly path: string,
+    readonly sizes: { before: number | undefined; after: number; offset: number },
+  ) {
+    super(`GET ${path}: the file changed while it was read (size ${sizes.before} then ${sizes.after} at offset ${sizes.offset})`, {
+      context: { path, ...sizes },
+    });
+  }
+}
+
 /** The agent answered ERROR or FATAL; `kind` and `win32Error` are the reply's fields (PROTOCOL.md, "Error kinds"). */
 export class AgentRequestError extends AgentProtocolError {
   readonly request: string;

@@ -1,4 +1,4 @@
-import { AgentRequestError } from '../agent/errors.ts';
+import { AgentRequestError, GuestFileChangedError } from '../agent/errors.ts';
 import { parseDupcloseEvents } from '../dupclose/dupclose-events.ts';
 import { summarizeDupcloseRun, type DupcloseRun } from '../dupclose/dupclose-run.ts';
 import type { PhaseName } from '../model/run-results.ts';
@@ -171,10 +171,11 @@ export async function runScenario(
   const readOut = async (partial: boolean): Promise<DupcloseRun> => {
     // The file only grows: each read fetches what was added since the last (a whole-file read every poll moved
     // the output of every earlier cycle over the serial line again). The guest's refusal (not written yet, a
-    // sharing violation while the program writes) is read again at the next poll; a line that ended or an agent
-    // that stopped answering ends the scenario now, not at the program's timeout.
+    // sharing violation while the program writes) and a file that grew between the chunks of one read are read
+    // again at the next poll; a line that ended or an agent that stopped answering ends the scenario now, not at
+    // the program's timeout.
     const bytes = await handle.agent.getFile(outFile, { ...call, from: text.length }).catch((error: unknown) => {
-      if (error instanceof AgentRequestError && !error.fatal) return Buffer.alloc(0);
+      if ((error instanceof AgentRequestError && !error.fatal) || error instanceof GuestFileChangedError) return Buffer.alloc(0);
       throw error;
     });
     text += bytes.toString('latin1');

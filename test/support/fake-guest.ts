@@ -31,6 +31,8 @@ export interface FakeGuestOptions {
   install?: (commandLine: string) => { exitCode: number; stdout: string };
   /** What each exec reports as the guest's own run time. */
   execGuestMs?: number;
+  /** Checked before every GET: an error it returns is thrown instead of the read (a file that changed while read). */
+  getFileError?: (path: string) => Error | undefined;
   /** Disposing a guest fails with this (after logging `dispose gN`), as a removal the engine does not answer does. */
   disposeError?: Error;
 }
@@ -109,6 +111,8 @@ export class FakeGuest implements GuestAgent {
 
   async getFile(path: string, options: { from?: number } = {}): Promise<Buffer> {
     this.#alive();
+    const fault = this.#options.getFileError?.(path);
+    if (fault) throw fault;
     const bytes = this.files.get(path);
     if (bytes === undefined) throw notFound('GET', path);
     this.bytesRead.set(path, (this.bytesRead.get(path) ?? 0) + Math.max(0, bytes.length - (options.from ?? 0)));

@@ -6,6 +6,7 @@ import type { DockerClient } from '../../src/docker/docker-client.ts';
 import { PHASE_NAMES, type ResultEntry } from '../../src/model/run-results.ts';
 import type { ScenarioName } from '../../src/model/scenario-catalog.ts';
 import { runMatrix, type MatrixOptions } from '../../src/scenarios/matrix-run.ts';
+import { GuestFileChangedError } from '../../src/agent/errors.ts';
 import type { ProgressEvent } from '../../src/report/progress.ts';
 import { fakePreparedTarget, type FakeBehaviour } from '../support/fake-guest.ts';
 
@@ -133,6 +134,30 @@ describe('runMatrix: a clean guest per scenario', () => {
     // Each guest is disposed right after its line ended, and the next scenario gets a fresh one.
     for (const id of ['g1', 'g2']) expect(log[log.indexOf(`${id}: dupclose plain (background) 30/30`) + 1]).toBe(`dispose ${id}`);
   }, 10_000);
+
+  // dup-close-many-apps on wine: 15 programs write the output while the runner reads it in 32 KiB chunks, and a read
+  // saw the size change between two chunks. That read is a "try again", as every failed read was before the line's
+  // end became final; made final too, it turned a sound run into an infra-error.
+  it('an output file that grows while it is read is read again, not an infra-error', async () => {
+    const log: string[] = [];
+    let changed = 0;
+    const prepared = fakePreparedTarget({
+      log,
+      getFileError: (path) =>
+        /dup-close-\d+\.log$/.test(path) && changed++ < 3
+          ? new GuestFileChangedError(path, { before: 33580, after: 35180, offset: 32768 })
+          : undefined,
+    });
+    const { entries } = await runMatrix({
+      hosts: [{ name: 'local', docker: FAKE_DOCKER, slots: 1 }],
+      targets: ['wine'],
+      scenarios: ['dup-close'],
+      prepare: () => Promise.resolve(prepared),
+      run: { settleMs: 0, pollMs: 1, releaseAckMs: 1000, programTimeoutMs: 30_000 },
+    });
+    expect(changed).toBeGreaterThan(3);
+    expect(entries[0]?.verdict, entries[0]?.reason).toBe('pass');
+  });
 
   // A dockerd restart: the scenario ended, then its container's removal got no answer. The removal's error
   // replaced the entry, so the run reported "Removing container ..." instead of what the scenario saw.
