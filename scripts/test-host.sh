@@ -3,7 +3,9 @@
 # namespace joined to this one by a veth pair on private addresses, with its
 # own containerd + dockerd (own data-root, exec-root, pidfiles and socket) and
 # Debian's openssh-server listening on the namespace's address, a throwaway
-# client key and a known_hosts for it. Idempotent: `up` starts only what is
+# client key and a known_hosts for it. The engine also listens on
+# tcp://NS_ADDR:2376 with TLS (--tlsverify), with a throwaway CA, server and
+# client certificates made by openssl. Idempotent: `up` starts only what is
 # not running. Runs as root (it is what .ci/run and the tests call).
 #
 #   bash scripts/test-host.sh up            # make sure all of it runs; prints the env file
@@ -12,7 +14,9 @@
 #   bash scripts/test-host.sh purge         # down, and remove the engine's data-root and keys
 #
 # The env file ($STATE/env) gives RETROLAB_TESTHOST_URL, RETROLAB_SSH_KEY,
-# RETROLAB_KNOWN_HOSTS and RETROLAB_TESTHOST_ADDRESS to the tests.
+# RETROLAB_KNOWN_HOSTS and RETROLAB_TESTHOST_ADDRESS to the tests, and
+# RETROLAB_TESTHOST_TCP_URL with RETROLAB_TESTHOST_CERT_PATH (what
+# DOCKER_CERT_PATH takes: ca.pem, cert.pem, key.pem) for the TLS listener.
 set -euo pipefail
 
 NS=${RETROLAB_TESTHOST_NS:-retrolab-host2}
@@ -22,6 +26,7 @@ HOST_IF=rlhost0
 NS_IF=rlhost1
 HOST_ADDR=10.213.77.1
 NS_ADDR=10.213.77.2
+TLS_PORT=2376
 CGROUP_PARENT=retrolab-testhost
 WAIT_SECONDS=${RETROLAB_TESTHOST_WAIT:-60}
 
@@ -35,7 +40,7 @@ alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 need_root() {
   [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces, a second dockerd): run it as root"
   local tool
-  for tool in ip nsenter sshd ssh-keygen dockerd containerd; do
+  for tool in ip nsenter sshd ssh-keygen dockerd containerd openssl; do
     command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || die "$tool is missing: run bash scripts/host-setup.sh (it installs iproute2, openssh-server, docker.io)"
   done
 }
@@ -100,7 +105,30 @@ RETROLAB_TESTHOST_URL=ssh://root@$NS_ADDR$RUN/docker.sock
 RETROLAB_TESTHOST_SOCKET=$RUN/docker.sock
 RETROLAB_SSH_KEY=$STATE/client_ed25519
 RETROLAB_KNOWN_HOSTS=$STATE/known_hosts
+RETROLAB_TESTHOST_TCP_URL=tcp://$NS_ADDR:$TLS_PORT
+RETROLAB_TESTHOST_CERT_PATH=$STATE/tls-client
 EOF
+}
+
+# A CA, the engine's certificate (for NS_ADDR) and a client certificate, as dockerd --tlsverify wants them.
+tls_up() {
+  local tls=$STATE/tls client=$STATE/tls-client
+  [ -f "$client/key.pem" ] && [ -f "$tls/server-cert.pem" ] && return 0
+  mkdir -p "$tls" "$client"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 -subj "/CN=retrolab test CA" \
+    -keyout "$tls/ca-key.pem" -out "$tls/ca.pem" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$NS_ADDR" \
+    -keyout "$tls/server-key.pem" -out "$tls/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' "$NS_ADDR" >"$tls/server.ext"
+  openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca-key.pem" -CAcreateserial -days 3650 \
+    -extfile "$tls/server.ext" -out "$tls/server-cert.pem" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=retrolab test client" \
+    -keyout "$client/key.pem" -out "$tls/client.csr" 2>/dev/null
+  printf 'extendedKeyUsage=clientAuth\n' >"$tls/client.ext"
+  openssl x509 -req -in "$tls/client.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca-key.pem" -CAcreateserial -days 3650 \
+    -extfile "$tls/client.ext" -out "$client/cert.pem" 2>/dev/null
+  cp "$tls/ca.pem" "$client/ca.pem"
+  chmod 600 "$tls"/*-key.pem "$client/key.pem"
 }
 
 wait_for() {
@@ -115,6 +143,11 @@ wait_for() {
 
 engine_up() {
   mkdir -p "$RUN/containerd"
+  # An engine started by an older version of this script has no TLS listener: start it again with one.
+  if alive "$RUN/dockerd.pid" && ! in_ns ss -Hltn "sport = :$TLS_PORT" | grep -q .; then
+    say "restarting the engine in $NS to add its TLS listener on $NS_ADDR:$TLS_PORT"
+    kill_engine
+  fi
   if ! alive "$RUN/containerd.pid"; then
     say "starting containerd in $NS"
     in_ns setsid containerd --config "$STATE/containerd.toml" >>"$STATE/containerd.log" 2>&1 </dev/null &
@@ -128,6 +161,8 @@ engine_up() {
     in_ns setsid dockerd \
       --data-root "$STATE/docker" --exec-root "$RUN/exec" --pidfile "$RUN/dockerd.pid" \
       --host "unix://$RUN/docker.sock" --containerd "$RUN/containerd/containerd.sock" \
+      --host "tcp://$NS_ADDR:$TLS_PORT" --tlsverify --tlscacert "$STATE/tls/ca.pem" \
+      --tlscert "$STATE/tls/server-cert.pem" --tlskey "$STATE/tls/server-key.pem" \
       --bridge none --iptables=false --ip-masq=false --cgroup-parent "$CGROUP_PARENT" \
       >>"$STATE/dockerd.log" 2>&1 </dev/null &
     wait_for dockerd docker -H "unix://$RUN/docker.sock" version
@@ -171,6 +206,7 @@ case "${1:-up}" in
     need_root
     network_up
     keys_up
+    tls_up
     engine_up
     sshd_up
     say "ready: $(grep URL "$STATE/env")"

@@ -90,7 +90,7 @@ export const LAB_OPTIONS: readonly OptionSpec[] = [
     multiple: true,
     value: 'URL',
     description:
-      'a Docker host to run on: ssh://user@host[:port] or unix:///path (repeatable; default: hosts in retrolab.config.json, else DOCKER_HOST, else the local engine)',
+      'a Docker host to run on: ssh://user@host[:port], tcp://host[:port] (TLS as the docker CLI: DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) or unix:///path (repeatable; default: hosts in retrolab.config.json, else DOCKER_HOST, else the local engine)',
   },
   {
     name: 'jobs',

@@ -13,10 +13,22 @@ import { sweepStaleDerivedImages } from './derived-images.ts';
 import { raceAbort } from '../util/abortable.ts';
 import { sweepDeadOwners, type LeftoverSet } from '../util/owner-ledger.ts';
 import { startReaper } from './reaper.ts';
+import { EngineReaper } from './engine-reaper.ts';
+import { RUNNER_IMAGES } from './image-names.ts';
 import { openEngine } from './engine-connection.ts';
 import { parseHostAddress } from './host-address.ts';
+import { explainTcpFailure } from './engine-tls.ts';
 
 const debug = createDebug('retrolab:docker');
+
+/** The engine's API socket on the engine's own machine, for its reaper container. */
+export interface ReaperSocket {
+  socketPath: string;
+  /** Where the path came from (`the default`, a variable, a config field), for messages. */
+  socketSource: string;
+  /** What to set to name another (the fix). */
+  setting: string;
+}
 
 export interface EngineInfo {
   endpoint: string;
@@ -47,17 +59,53 @@ export class DockerClient implements AsyncDisposable {
 
   readonly #release: (() => Promise<void>) | undefined;
   readonly #cleanupMs: number;
+  readonly #reaperSocket: ReaperSocket | undefined;
+  #reaper: Promise<EngineReaper> | undefined;
 
   /**
    * `release` closes what the connection holds (an SSH session) after the containers are gone.
    * `cleanupMs`: the deadline of each Docker call on a cleanup path (CLEANUP_CALL_MS).
+   * `reaperSocket`: this engine is out of this machine's reaper process's reach, so a reaper
+   * container (engine-reaper.ts) with that socket mounted starts before the first container.
    */
-  constructor(docker: Docker, endpoint: string, runId: string, release?: () => Promise<void>, options: { cleanupMs?: number } = {}) {
+  constructor(
+    docker: Docker,
+    endpoint: string,
+    runId: string,
+    release?: () => Promise<void>,
+    options: { cleanupMs?: number; reaperSocket?: ReaperSocket } = {},
+  ) {
     this.#docker = docker;
     this.endpoint = endpoint;
     this.runId = runId;
     this.#release = release;
     this.#cleanupMs = options.cleanupMs ?? CLEANUP_CALL_MS;
+    this.#reaperSocket = options.reaperSocket;
+  }
+
+  /** Starts this engine's reaper container once, if it needs one; a failure is retried at the next call. */
+  async #ensureReaper(image: string | undefined, signal?: AbortSignal): Promise<void> {
+    const socket = this.#reaperSocket;
+    if (!socket) return;
+    this.#reaper ??= (async () => {
+      let chosen = image;
+      for (const ref of [RUNNER_IMAGES.qemu, RUNNER_IMAGES.wine]) {
+        if (chosen === undefined && (await this.imageExists(ref))) chosen = ref;
+      }
+      if (chosen === undefined) throw new ImageMissingError(RUNNER_IMAGES.qemu);
+      return EngineReaper.start(this.#docker, { ...socket, image: chosen, labels: this.labels, endpoint: this.endpoint, signal });
+    })();
+    try {
+      await this.#reaper;
+    } catch (error) {
+      this.#reaper = undefined;
+      throw error;
+    }
+  }
+
+  /** The id of this engine's reaper container, once one runs (none for an engine this machine's reaper process covers). */
+  async reaperId(): Promise<string | undefined> {
+    return this.#reaper ? (await this.#reaper).id : undefined;
   }
 
   /** Whether the engine answers within the signal's time. */
@@ -216,6 +264,7 @@ export class DockerClient implements AsyncDisposable {
 
   /** Streams a container's whole filesystem as a tar (docker export). */
   async exportImageFilesystem(image: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+    await this.#ensureReaper(image, options.signal);
     const container = await this.#docker.createContainer({ Image: image, Cmd: ['true'], Labels: this.labels });
     const raw = (await container.export({ abortSignal: options.signal })) as unknown as Readable;
     const out = new PassThrough();
@@ -239,6 +288,7 @@ export class DockerClient implements AsyncDisposable {
   /** Starts a long-running container. The handle removes it on dispose. */
   async start(spec: ContainerSpec, options: { signal?: AbortSignal } = {}): Promise<StartedContainer> {
     options.signal?.throwIfAborted();
+    await this.#ensureReaper(spec.image, options.signal);
     let created: Docker.Container;
     try {
       created = await this.#docker.createContainer(toCreateOptions(spec, this.labels));
@@ -286,6 +336,7 @@ export class DockerClient implements AsyncDisposable {
   }
 
   async createVolume(name: string): Promise<void> {
+    await this.#ensureReaper(undefined);
     await this.#docker.createVolume({ Name: name, Labels: this.labels });
   }
 
@@ -311,12 +362,16 @@ export class DockerClient implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     const stopped = await Promise.allSettled([...this.#live].map((c) => c.stop()));
     for (const result of stopped) if (result.status === 'rejected') debug('%s', messageOf(result.reason));
+    const reaper = this.#reaper;
+    this.#reaper = undefined;
+    await reaper?.then((r) => r.stop({ callMs: this.#cleanupMs })).catch(() => undefined);
     await this.#release?.();
   }
 }
 
 /**
  * The engine DOCKER_HOST names (unix, tcp and ssh://user@host, which docker-modem reads itself), else the local socket.
+ * For tests and tools that must not sweep; connectDocker is the way in for commands.
  * `host` names another unix socket instead (chaos runs watch an engine of their own while DOCKER_HOST stays as it is).
  */
 export function dockerFromEnvironment(host?: `unix://${string}`): { docker: Docker; endpoint: string; release?: () => Promise<void> } {
@@ -334,16 +389,21 @@ export function dockerFromEnvironment(host?: `unix://${string}`): { docker: Dock
  */
 export async function connectDocker(options: { signal?: AbortSignal; runId?: string; onProgress?: ProgressSink } = {}): Promise<DockerClient> {
   const host = process.env.DOCKER_HOST;
-  // An ssh:// engine goes through retrolab's SSH session: host key checked against known_hosts, one connection reused.
-  const { docker, endpoint, release } = host?.startsWith('ssh://') ? await openEngine(parseHostAddress(host, 'DOCKER_HOST'), options) : dockerFromEnvironment();
+  // ssh:// and tcp:// engines go through openEngine: host key checked against known_hosts, one connection reused, TLS as the CLI does.
+  const engine =
+    host !== undefined && host !== '' && !host.startsWith('unix://')
+      ? await openEngine(parseHostAddress(host, 'DOCKER_HOST'), options)
+      : { ...dockerFromEnvironment(), tls: undefined, reaperSocket: undefined };
+  const { docker, endpoint, release } = engine;
   try {
     const signal = options.signal ?? AbortSignal.timeout(10_000);
     await raceAbort(docker.ping(), signal);
   } catch (error) {
     await release?.();
+    if (endpoint.startsWith('tcp://')) throw explainTcpFailure(endpoint, engine.tls, error);
     throw new DockerUnavailableError(endpoint, error);
   }
-  const client = new DockerClient(docker, endpoint, options.runId ?? newRunId(), release);
+  const client = new DockerClient(docker, endpoint, options.runId ?? newRunId(), release, { reaperSocket: engine.reaperSocket });
   await startReaper();
   const swept = await client.sweep({ signal: options.signal });
   const removed = swept.containers.length + swept.volumes.length + swept.paths.length + swept.processes.length;

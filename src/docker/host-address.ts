@@ -26,14 +26,25 @@ export type HostAddress =
       identityFile?: string;
       /** The known_hosts file to check the host key against; RETROLAB_KNOWN_HOSTS or ~/.ssh/known_hosts otherwise. */
       knownHostsFile?: string;
+    }
+  | {
+      kind: 'tcp';
+      name: string;
+      host: string;
+      /** As the docker CLI: 2376 when TLS is on (DOCKER_TLS_VERIFY, DOCKER_TLS), else 2375, unless the URL names one. */
+      port: number;
+      slots?: number;
+      /** The engine's unix socket on its own machine, for the reaper container (hosts[].engineSocket). */
+      engineSocket?: string;
     };
 
 /** A `hosts` entry of retrolab.config.json. */
 export const hostConfigEntry = z.strictObject({
-  url: z.string().min(1, 'must be ssh://user@host[:port][/socket] or unix:///path'),
+  url: z.string().min(1, 'must be ssh://user@host[:port][/socket], tcp://host[:port] or unix:///path'),
   slots: z.number().int().min(1).max(64).optional(),
   identityFile: z.string().min(1).optional(),
   knownHosts: z.string().min(1).optional(),
+  engineSocket: z.string().startsWith('/', 'must be an absolute path (the engine socket on that machine)').optional(),
 });
 export type HostConfigEntry = z.infer<typeof hostConfigEntry>;
 
@@ -41,19 +52,41 @@ function expandHome(path: string): string {
   return path === '~' ? homedir() : path.startsWith('~/') ? join(homedir(), path.slice(2)) : path;
 }
 
+/** Whether the docker CLI would speak TLS to a tcp:// engine with this environment. */
+export function tlsWanted(env: NodeJS.ProcessEnv): boolean {
+  return (env.DOCKER_TLS_VERIFY ?? '') !== '' || (env.DOCKER_TLS ?? '') !== '';
+}
+
 /**
- * Parses `ssh://user@host[:port][/remote/engine.sock]` or `unix:///path`.
- * `where` names the flag or config field for the message.
+ * Parses `ssh://user@host[:port][/remote/engine.sock]`, `tcp://host[:port]`
+ * or `unix:///path`. `where` names the flag or config field for the message;
+ * `env` decides a tcp:// URL's default port as the docker CLI does.
  */
-export function parseHostAddress(text: string, where: string): HostAddress {
+export function parseHostAddress(text: string, where: string, env: NodeJS.ProcessEnv = process.env): HostAddress {
   const bad = (why: string) =>
-    new ConfigError(`${where}: ${JSON.stringify(text)} ${why}; use ssh://user@host[:port] (optionally /path/of/the/engine.sock after it) or unix:///path/to/docker.sock`, {
-      context: { where, value: text },
-    });
+    new ConfigError(
+      `${where}: ${JSON.stringify(text)} ${why}; use ssh://user@host[:port] (optionally /path/of/the/engine.sock after it), tcp://host[:port] or unix:///path/to/docker.sock`,
+      { context: { where, value: text } },
+    );
   if (text.startsWith('unix://')) {
     const socketPath = text.slice('unix://'.length);
     if (!isAbsolute(socketPath)) throw bad('has no absolute socket path');
     return { kind: 'unix', name: socketPath === DEFAULT_ENGINE_SOCKET ? 'local' : `unix:${socketPath}`, socketPath };
+  }
+  if (text.startsWith('tcp://')) {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw bad('is not a valid URL');
+    }
+    if (url.hostname === '') throw bad('names no host');
+    if (url.username !== '' || url.password !== '') throw bad('carries a user; a tcp:// engine takes none (TLS client certificates: DOCKER_CERT_PATH)');
+    if ((url.pathname !== '' && url.pathname !== '/') || url.search !== '' || url.hash !== '')
+      throw bad('has a path, query or fragment retrolab does not understand (the engine socket for the reaper goes in hosts[].engineSocket)');
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const port = url.port !== '' ? Number(url.port) : tlsWanted(env) ? 2376 : 2375;
+    return { kind: 'tcp', name: `${host.includes(':') ? `[${host}]` : host}:${port}`, host, port };
   }
   if (!text.startsWith('ssh://')) throw bad(text.includes('://') ? 'uses a scheme retrolab cannot reach' : 'is not a URL');
   let url: URL;
@@ -81,15 +114,19 @@ export function parseHostAddress(text: string, where: string): HostAddress {
 }
 
 /** A config entry as an address, with relative key paths taken from the config file's folder. */
-export function hostFromConfig(entry: HostConfigEntry, index: number, root: string): HostAddress {
-  const address = parseHostAddress(entry.url, `retrolab.config.json hosts[${index}].url`);
+export function hostFromConfig(entry: HostConfigEntry, index: number, root: string, env: NodeJS.ProcessEnv = process.env): HostAddress {
+  const address = parseHostAddress(entry.url, `retrolab.config.json hosts[${index}].url`, env);
   const file = (path: string) => resolve(root, expandHome(path));
-  if (address.kind === 'unix') {
-    if (entry.identityFile !== undefined || entry.knownHosts !== undefined) {
-      throw new ConfigError(`retrolab.config.json hosts[${index}]: identityFile and knownHosts are for ssh:// hosts, not ${entry.url}`);
-    }
-    return { ...address, slots: entry.slots };
+  if (address.kind !== 'ssh' && (entry.identityFile !== undefined || entry.knownHosts !== undefined)) {
+    throw new ConfigError(`retrolab.config.json hosts[${index}]: identityFile and knownHosts are for ssh:// hosts, not ${entry.url}`);
   }
+  if (address.kind !== 'tcp' && entry.engineSocket !== undefined) {
+    throw new ConfigError(
+      `retrolab.config.json hosts[${index}].engineSocket: only a tcp:// host takes it (an ssh:// URL names its socket after the host: ssh://user@host${entry.engineSocket}); remove it from ${entry.url}`,
+    );
+  }
+  if (address.kind === 'unix') return { ...address, slots: entry.slots };
+  if (address.kind === 'tcp') return { ...address, slots: entry.slots, ...(entry.engineSocket !== undefined ? { engineSocket: entry.engineSocket } : {}) };
   return {
     ...address,
     slots: entry.slots,
@@ -118,17 +155,22 @@ export interface HostChoiceInput {
 export function chooseHosts(input: HostChoiceInput): HostAddress[] {
   let hosts: HostAddress[];
   if (input.flags.length > 0) {
-    hosts = input.flags.map((flag) => parseHostAddress(flag, '--host'));
+    hosts = input.flags.map((flag) => parseHostAddress(flag, '--host', input.env));
   } else if (input.config && input.config.length > 0) {
-    hosts = input.config.map((entry, index) => hostFromConfig(entry, index, input.configRoot));
+    hosts = input.config.map((entry, index) => hostFromConfig(entry, index, input.configRoot, input.env));
   } else if (input.env.DOCKER_HOST !== undefined && input.env.DOCKER_HOST !== '') {
-    hosts = [parseHostAddress(input.env.DOCKER_HOST, 'DOCKER_HOST')];
+    hosts = [parseHostAddress(input.env.DOCKER_HOST, 'DOCKER_HOST', input.env)];
   } else {
     hosts = [{ kind: 'unix', name: 'local', socketPath: DEFAULT_ENGINE_SOCKET }];
   }
   const seen = new Map<string, string>();
   for (const host of hosts) {
-    const key = host.kind === 'unix' ? `unix:${host.socketPath}` : `ssh:${host.user}@${host.host}:${host.port}${host.socketPath}`;
+    const key =
+      host.kind === 'unix'
+        ? `unix:${host.socketPath}`
+        : host.kind === 'tcp'
+          ? `tcp:${host.host}:${host.port}`
+          : `ssh:${host.user}@${host.host}:${host.port}${host.socketPath}`;
     const first = seen.get(key);
     if (first !== undefined) throw new ConfigError(`hosts: ${host.name} is named twice; give it more slots (--jobs, or "slots" in retrolab.config.json) instead`);
     seen.set(key, host.name);
@@ -141,5 +183,6 @@ export function chooseHosts(input: HostChoiceInput): HostAddress[] {
 export function hostUrl(host: HostAddress): string {
   if (host.kind === 'unix') return `unix://${host.socketPath}`;
   const at = host.host.includes(':') ? `[${host.host}]` : host.host;
+  if (host.kind === 'tcp') return `tcp://${at}:${host.port}`;
   return `ssh://${host.user}@${at}${host.port === 22 ? '' : `:${host.port}`}${host.socketPath === DEFAULT_ENGINE_SOCKET ? '' : host.socketPath}`;
 }

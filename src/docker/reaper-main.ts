@@ -1,9 +1,11 @@
+import { existsSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { cleanLedger, processAlive } from '../util/owner-ledger.ts';
-import { dockerFromEnvironment } from './docker-client.ts';
+import Docker from 'dockerode';
 import { LABEL, PRODUCT } from './labels.ts';
+import { localReaperSockets } from './reaper.ts';
 
 /**
  * The reaper process (started by reaper.ts). Waits for its owner to die,
@@ -28,6 +30,8 @@ const owner = Number(values['owner-pid']);
 const ownerStart = values['owner-start'] || undefined;
 const ownerHost = values['owner-host'] ?? hostname();
 const ledger = values.ledger ?? '';
+// This machine's socket and DOCKER_HOST's unix socket (inherited from the owner); other engines have reaper containers.
+const engines = localReaperSockets().filter((socket) => existsSync(socket));
 
 let removed = 0;
 const log = (message: string, removal = false) => {
@@ -46,9 +50,9 @@ const ENGINE_PATIENCE_MS = Number(values['engine-patience-ms'] ?? 20_000);
 const CALL_MS = Number(values['call-ms'] ?? 5_000);
 const deadline = () => AbortSignal.timeout(CALL_MS);
 
-/** Removes the owner's containers and volumes; throws when the engine does not answer the listing. */
-async function removeLabelled(labels: string[]): Promise<void> {
-  const { docker } = dockerFromEnvironment();
+/** Removes the owner's containers and volumes on one engine; throws when the engine does not answer the listing. */
+async function removeLabelled(socketPath: string, labels: string[]): Promise<void> {
+  const docker = new Docker({ socketPath });
   for (const c of await docker.listContainers({ all: true, filters: { label: labels }, abortSignal: deadline() })) {
     await docker
       .getContainer(c.Id)
@@ -93,20 +97,24 @@ async function reap(why: string): Promise<void> {
   // An engine that is restarting (or was restarted under the owner) answers again within seconds; the goal is
   // nothing left 30 s after the owner died, so keep asking for ENGINE_PATIENCE_MS before leaving it to the next sweep.
   const giveUpAt = Date.now() + ENGINE_PATIENCE_MS;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await removeLabelled(labels);
-      break;
-    } catch (error) {
-      failures++;
-      if (Date.now() >= giveUpAt) {
-        log(`the engine did not answer after ${attempt} attempt(s) (${String(error)}); the next command's sweep removes the containers`);
-        break;
+  await Promise.all(
+    engines.map(async (engine) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await removeLabelled(engine, labels);
+          break;
+        } catch (error) {
+          failures++;
+          if (Date.now() >= giveUpAt) {
+            log(`the engine did not answer after ${attempt} attempt(s) at ${engine} (${String(error)}); the next command's sweep removes the containers`);
+            break;
+          }
+          log(`the engine did not answer at ${engine} (${String(error)}); asking again in 1 s`);
+          await new Promise((r) => setTimeout(r, 1_000));
+        }
       }
-      log(`the engine did not answer (${String(error)}); asking again in 1 s`);
-      await new Promise((r) => setTimeout(r, 1_000));
-    }
-  }
+    }),
+  );
   log('done');
   // An owner that ended cleanly leaves no log to read; a log that records a failure stays.
   if (removed === 0 && failures === 0 && values.log) await unlink(values.log).catch(() => undefined);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ledgerDir, ownLedgerFile, processStartTime } from '../util/owner-ledger.ts';
 import { PROJECT_ROOT } from '../util/paths.ts';
+import { DEFAULT_ENGINE_SOCKET } from './host-address.ts';
 
 /**
  * The reaper, in the manner of testcontainers' Ryuk: a small detached process
@@ -20,6 +21,20 @@ import { PROJECT_ROOT } from '../util/paths.ts';
  * It also checks the pid every second, in case a pipe end leaked to a
  * grandchild keeps the pipe open.
  */
+
+/**
+ * The engines this process's reaper removes containers from: this machine's
+ * socket, and the unix socket DOCKER_HOST names. Every other engine a run uses
+ * (ssh://, tcp://, another unix socket) gets a reaper container of its own
+ * (engine-reaper.ts): a process here cannot reach an engine whose connection
+ * died with its owner.
+ */
+export function localReaperSockets(env: NodeJS.ProcessEnv = process.env): string[] {
+  const sockets = [DEFAULT_ENGINE_SOCKET];
+  const fromEnv = env.DOCKER_HOST;
+  if (fromEnv?.startsWith('unix://') && fromEnv.slice('unix://'.length) !== DEFAULT_ENGINE_SOCKET) sockets.push(fromEnv.slice('unix://'.length));
+  return sockets;
+}
 
 const MAIN = fileURLToPath(new URL('./reaper-main.ts', import.meta.url));
 
@@ -38,7 +53,21 @@ async function spawnReaper(): Promise<number> {
   const log = openSync(logFile, 'a');
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', MAIN, '--owner-pid', String(process.pid), '--owner-start', processStartTime(process.pid) ?? '', '--owner-host', hostname(), '--ledger', ledger, '--log', logFile],
+    [
+      '--import',
+      'tsx',
+      MAIN,
+      '--owner-pid',
+      String(process.pid),
+      '--owner-start',
+      processStartTime(process.pid) ?? '',
+      '--owner-host',
+      hostname(),
+      '--ledger',
+      ledger,
+      '--log',
+      logFile,
+    ],
     { cwd: PROJECT_ROOT, detached: true, stdio: ['pipe', log, log], env: process.env },
   );
   // Neither end may keep this process alive: the pipe is there to break.

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PrerequisiteError, errorMessage } from '../errors.ts';
 import { cacheDir } from '../util/paths.ts';
 import type { DockerClient } from './docker-client.ts';
+import { EngineReaperError } from './engine-reaper.ts';
 import { RUNNER_IMAGES } from './image-names.ts';
 
 /**
@@ -36,6 +37,8 @@ export async function checkHostSeesFiles(docker: DockerClient, name: string, opt
     seen = result.exitCode === 0 ? result.stdout.trim() : `exit ${result.exitCode}: ${result.stderr.trim().slice(0, 200)}`;
   } catch (error) {
     options.signal?.throwIfAborted();
+    // The probe is the first container on a host: a reaper that cannot start there is its own problem, with its own fix.
+    if (error instanceof EngineReaperError) throw error;
     seen = errorMessage(error).split('\n')[0] ?? 'no answer';
   } finally {
     await rm(probe, { force: true });

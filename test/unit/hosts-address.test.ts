@@ -34,12 +34,40 @@ describe('host addresses', () => {
   it.each([
     ['ssh://build2', 'names no user'],
     ['ssh://lab:secret@build2', 'carries a password'],
-    ['tcp://build2:2375', 'uses a scheme'],
+    ['http://build2:2375', 'uses a scheme'],
+    ['tcp://lab@build2:2376', 'carries a user'],
+    ['tcp://build2:2376/v1.41', 'has a path, query or fragment'],
     ['build2', 'is not a URL'],
     ['unix://relative.sock', 'has no absolute socket path'],
   ])('refuses %s with the flag and the value in the message', (value, why) => {
     expect(() => parseHostAddress(value, '--host')).toThrow(ConfigError);
     expect(() => parseHostAddress(value, '--host')).toThrow(new RegExp(`--host: "${value.replace(/[/.]/g, '\\$&')}" ${why}`));
+  });
+
+  it('reads tcp:// as the docker CLI does: port 2376 when TLS is asked for, else 2375', () => {
+    expect(parseHostAddress('tcp://10.0.0.5:2376', '--host', {})).toEqual({
+      kind: 'tcp',
+      name: '10.0.0.5:2376',
+      host: '10.0.0.5',
+      port: 2376,
+    });
+    expect(parseHostAddress('tcp://build2', 'DOCKER_HOST', {})).toMatchObject({ port: 2375 });
+    expect(parseHostAddress('tcp://build2', 'DOCKER_HOST', { DOCKER_TLS_VERIFY: '1' })).toMatchObject({ port: 2376 });
+    expect(hostUrl(parseHostAddress('tcp://[fd00::5]:2376', '--host', {}))).toBe('tcp://[fd00::5]:2376');
+    expect(chooseHosts({ flags: [], configRoot: '/p', env: { DOCKER_HOST: 'tcp://ci:2376' } })).toMatchObject([
+      { kind: 'tcp', name: 'ci:2376' },
+    ]);
+    expect(() => chooseHosts({ flags: ['tcp://a:2376', 'tcp://a:2376/'], configRoot: '/p', env: {} })).toThrow(/named twice/);
+  });
+
+  it("engineSocket (the reaper's way to a tcp:// engine) only on tcp:// hosts, and absolute", () => {
+    expect(hostFromConfig({ url: 'tcp://b:2376', engineSocket: '/run/d.sock' }, 0, '/proj')).toMatchObject({
+      kind: 'tcp',
+      engineSocket: '/run/d.sock',
+    });
+    expect(() => hostFromConfig({ url: 'ssh://a@b', engineSocket: '/run/d.sock' }, 2, '/proj')).toThrow(
+      /hosts\[2\]\.engineSocket: only a tcp:\/\/ host takes it \(an ssh:\/\/ URL names its socket after the host: ssh:\/\/user@host\/run\/d\.sock\)/,
+    );
   });
 
   it('chooses --host over the config, the config over DOCKER_HOST, DOCKER_HOST over the local socket', () => {
@@ -77,8 +105,8 @@ describe('host addresses', () => {
       expect((error as Error).message).toMatch(/retrolab\.config\.json: hosts\.1\.slots: .*>=1/);
       expect((error as Error).message).toMatch(/hosts\.2.*slot/);
       // A URL the schema lets through but retrolab cannot reach is named by its index when the hosts are chosen.
-      expect(() => chooseHosts({ flags: [], config: [{ url: 'tcp://a:2375' }], configRoot: root, env: {} })).toThrow(
-        /retrolab\.config\.json hosts\[0\]\.url: "tcp:\/\/a:2375" uses a scheme retrolab cannot reach/,
+      expect(() => chooseHosts({ flags: [], config: [{ url: 'npipe:////./pipe/docker_engine' }], configRoot: root, env: {} })).toThrow(
+        /retrolab\.config\.json hosts\[0\]\.url: "npipe:\/\/\/\/\.\/pipe\/docker_engine" uses a scheme retrolab cannot reach/,
       );
     } finally {
       await rm(root, { recursive: true, force: true });
