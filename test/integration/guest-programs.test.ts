@@ -224,7 +224,8 @@ describe('leak control under Wine', () => {
       await wine.exec([
         'sh',
         '-c',
-        `wine /guest/dupclose.exe --leak-control --cycles ${cycles} --hold-ms 45000 >/tmp/leak.out 2>/tmp/leak.err &`,
+        // Held until the checks below are done (the release file), at most 45 s.
+        `wine /guest/dupclose.exe --leak-control --cycles ${cycles} --hold-ms 45000 --hold-until 'Z:\\tmp\\leak.go' >/tmp/leak.out 2>/tmp/leak.err &`,
       ]);
       let out = '';
       const deadline = Date.now() + 90_000;
@@ -264,6 +265,7 @@ describe('leak control under Wine', () => {
       const touching = tcp.filter((w) => w[1]?.endsWith(`:${port}`) === true || w[2]?.endsWith(`:${port}`) === true);
       expect(touching, netstat.stdout).toHaveLength(2 * cycles);
 
+      await wine.exec(['touch', '/tmp/leak.go']);
       let done = out;
       const exitDeadline = Date.now() + 90_000;
       while (!done.includes('event=summary') && Date.now() < exitDeadline) {
@@ -271,6 +273,9 @@ describe('leak control under Wine', () => {
         done = (await wine.exec(['cat', '/tmp/leak.out'])).stdout;
       }
       expect(only(events(done), 'summary')[0]?.f, done).toMatchObject({ final_ok: '1', held: String(2 * cycles) });
+      // The hold ended on the release file, not at --hold-ms; the program deleted the file to say it saw it.
+      expect(only(events(done), 'hold-end')[0]?.f, done).toMatchObject({ released: '1' });
+      expect((await wine.exec(['test', '-e', '/tmp/leak.go'])).exitCode).toBe(1);
       // Wine cleans up at process exit like NT: the held connections do not outlive the program.
       await new Promise((r) => setTimeout(r, 1000));
       const after = await run('tcptab');
