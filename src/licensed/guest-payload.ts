@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { PROJECT_ROOT } from '../util/paths.ts';
 import type { LicensedTarget } from './licensed-config.ts';
-import { loadLicensedOs, type LicensedOs } from './licensed-os.ts';
+import { loadLicensedOs, targetsOfFamily, type LicensedOs } from './licensed-os.ts';
 import { RegFile } from './reg-file.ts';
 
 /**
@@ -43,6 +43,23 @@ export interface PayloadOptions {
 }
 
 export const MAX_CONNECTIONS_RANGE = { min: 8, max: 10_000 } as const;
+
+/**
+ * What `image prepare` and `image install` check of the guest settings before
+ * any work: MaxConnections where MSTCP has it, a logon account only on NT.
+ */
+export async function checkGuestSettings(
+  licensed: Pick<LicensedOs, 'target' | 'os' | 'family'>,
+  settings: { maxConnections?: number; logon?: LogonAccount },
+  options: { signal?: AbortSignal } = {},
+): Promise<void> {
+  checkMaxConnections(licensed, settings.maxConnections);
+  if (settings.logon && !licensed.family.automaticLogon) {
+    throw new ConfigError(
+      `--user/--password: the automatic logon is a Windows NT setting, not ${licensed.os.title}'s; drop --user/--password, or use a Windows NT target (${(await targetsOfFamily('nt', options)).join(', ')})`,
+    );
+  }
+}
 
 export function checkMaxConnections(licensed: Pick<LicensedOs, 'target' | 'os' | 'family'>, value: number | undefined): void {
   if (value === undefined) return;

@@ -9,7 +9,7 @@ import { RUN_DIR_IN_CONTAINER, containerUser, prepareWritableDirectory, type Run
 import { cacheDir } from '../util/paths.ts';
 import { trackPath } from '../util/owner-ledger.ts';
 import { answerFiles, type InstallAnswers } from './answer-files.ts';
-import { checkMaxConnections, type LogonAccount } from './guest-payload.ts';
+import { checkGuestSettings, type LogonAccount } from './guest-payload.ts';
 import { installedWindowsCheck, type InstalledCheck, type InstalledCheckResult } from './install-check.ts';
 import { InstallFailedError, InstallIncompleteError, InstallStageTimeoutError } from './install-errors.ts';
 import { checkInstallIso, createInstallDisk, writeAnswerFloppy } from './install-media.ts';
@@ -82,10 +82,7 @@ export async function installImage(options: InstallOptions): Promise<InstallResu
   // Every input is checked before an hour of setup, not after it.
   const licensed = await loadLicensedOs(target, call);
   answerFiles(licensed.install, options.answers);
-  checkMaxConnections(licensed, options.maxConnections);
-  if (options.logon && !licensed.family.automaticLogon) {
-    throw new ConfigError(`--user/--password: the automatic logon is a Windows NT setting, not ${licensed.os.title}'s`);
-  }
+  await checkGuestSettings(licensed, options, call);
   const iso = resolve(options.iso);
   await checkInstallIso(iso);
   try {

@@ -1,4 +1,5 @@
 import { loadVmSpec } from '../config/load-vm-spec.ts';
+import { loadTargetSpecs } from '../config/target-list.ts';
 import type { QemuVmSpec } from '../config/vm-spec.ts';
 import { ConfigError } from '../errors.ts';
 import type { OsFamily } from '../os/os-family.ts';
@@ -39,4 +40,14 @@ export function licensedOsOf(spec: Awaited<ReturnType<typeof loadVmSpec>>): Lice
     });
   }
   return { target: spec.target, spec, os, family: familyOf(spec.os), install: os.install };
+}
+
+/** The licensed targets whose OS is of this family, for messages that say which target fits. */
+export async function targetsOfFamily(family: 'win9x' | 'nt', options: { signal?: AbortSignal } = {}): Promise<string[]> {
+  const names: string[] = [];
+  for (const spec of await loadTargetSpecs(options)) {
+    if (!spec.licensed || spec.kind !== 'qemu') continue;
+    if ((await loadLicensedOs(spec.target, options)).family.name === family) names.push(spec.target);
+  }
+  return names;
 }

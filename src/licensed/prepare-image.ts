@@ -15,7 +15,7 @@ import {
   MARKER_FORMAT,
   autostartReg,
   readAutostartTemplate,
-  checkMaxConnections,
+  checkGuestSettings,
   parseMarker,
   renderMarker,
   retrolabVersion,
@@ -25,9 +25,8 @@ import {
 } from './guest-payload.ts';
 import { setBatchBlock, setIniValue } from './ini-text.ts';
 import { findInstalledWindows, type InstalledWindows } from './installed-windows.ts';
-import { loadTargetSpecs } from '../config/target-list.ts';
 import type { LicensedTarget } from './licensed-config.ts';
-import { loadLicensedOs, type LicensedOs } from './licensed-os.ts';
+import { loadLicensedOs, targetsOfFamily, type LicensedOs } from './licensed-os.ts';
 import { SOFTWARE_PREFIX, hiveHasKey, mergeIntoHive } from './nt-hive.ts';
 import { readPreparedManifest, writePreparedManifest } from './prepared-manifest.ts';
 import { trackPath } from '../util/owner-ledger.ts';
@@ -76,14 +75,7 @@ export async function prepareImage(options: PrepareImageOptions): Promise<Prepar
   const call = { signal: options.signal };
   const started = Date.now();
   const licensed = await loadLicensedOs(target, call);
-  checkMaxConnections(licensed, options.maxConnections);
-  if (options.logon && !licensed.family.automaticLogon) {
-    throw new UnusableImageError(
-      options.image,
-      `a logon account is a Windows NT setting, not ${licensed.os.title}'s`,
-      `drop --user/--password, or use a Windows NT target (${(await targetsOfFamily('nt')).join(', ')})`,
-    );
-  }
+  await checkGuestSettings(licensed, options, call);
   const source = await inspectImageFile(resolve(options.image), call);
   const agent = await readFile(options.agentExe);
   const version = await retrolabVersion();
@@ -168,17 +160,6 @@ export async function prepareImage(options: PrepareImageOptions): Promise<Prepar
   }
   progress({ kind: 'done', scope: target, message: `prepared ${out}`, durationMs: Date.now() - started });
   return { path: out, marker, reused: false, fileSystem };
-}
-
-/** The targets whose OS is of this family, for messages that say which target fits a disk. */
-async function targetsOfFamily(family: 'win9x' | 'nt'): Promise<string[]> {
-  const specs = await loadTargetSpecs();
-  const names: string[] = [];
-  for (const spec of specs) {
-    if (!spec.licensed || spec.kind !== 'qemu') continue;
-    if ((await loadLicensedOs(spec.target)).family.name === family) names.push(spec.target);
-  }
-  return names;
 }
 
 async function checkFamily(licensed: LicensedOs, installed: InstalledWindows, image: string): Promise<void> {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGuestApps } from '../../src/guest-apps/build.ts';
+import { ConfigError } from '../../src/errors.ts';
 import { UnusableImageError } from '../../src/licensed/errors.ts';
 import { prepareImage } from '../../src/licensed/prepare-image.ts';
 import { licensedReadiness } from '../../src/licensed/readiness.ts';
@@ -129,6 +130,27 @@ describe('prepare 95/98 on FAT', () => {
     const raw = toRaw(out);
     expect(text(fatGet(raw, offset, 'RETROLAB\\AUTOSTRT.REG'))).not.toContain('MSTCP');
     expect(text(fatGet(raw, offset, 'RETROLAB\\PREPARED.TXT'))).toContain('max-connections=default\r\n');
+  }, 60_000);
+
+  it('a logon account on 98 is the flag at fault, as in image install: a ConfigError naming --user/--password and the NT targets', async () => {
+    const image = join(dir, 'w98-logon.img');
+    await makeWin9xDisk(image, 16);
+    const error = await prepareImage({
+      target: 'win98',
+      image,
+      agentExe,
+      out: join(dir, 'w98-logon.qcow2'),
+      logon: { user: 'me', password: '' },
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    // It was an UnusableImageError that named the (sound) image as the problem.
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error).not.toBeInstanceOf(UnusableImageError);
+    expect((error as Error).message).toMatch(
+      /^--user\/--password: the automatic logon is a Windows NT setting, not Windows 98's; drop --user\/--password, or use a Windows NT target \(.*winnt4.*\)$/,
+    );
   }, 60_000);
 });
 
