@@ -33,7 +33,8 @@ import { beginWarmState, findWarmState, type WarmState } from './warm-state.ts';
  * table (a held socket vanished from NETSTAT that way, measured on wine-vm).
  */
 const PEER: PeerEndpoint = { host: '10.0.2.100', port: 7000 };
-const PEER_FORWARD: GuestForward = {
+/** Exported for tests that restore the saved state with a QemuVm of their own: a restore needs the command line the state was saved with. */
+export const PEER_FORWARD: GuestForward = {
   guestAddress: PEER.host,
   guestPort: PEER.port,
   to: "cmd:sh -c 'timeout 3 cat >/dev/null'",

@@ -8,22 +8,25 @@ import type { QemuVmSpec } from '../../src/config/vm-spec.ts';
 import { connectDocker, type DockerClient } from '../../src/docker/docker-client.ts';
 import { buildGuestApps } from '../../src/guest-apps/build.ts';
 import { ensureWineVmGuest, type WineVmGuest } from '../../src/images/wine-vm-disk.ts';
-import { chooseAccel } from '../../src/qemu/accel.ts';
 import { GuestFrozenError } from '../../src/qemu/errors.ts';
 import { createOverlay } from '../../src/qemu/overlay-disk.ts';
 import { QemuVm } from '../../src/qemu/qemu-vm.ts';
 import { createRunDirectory } from '../../src/qemu/run-directory.ts';
+import { PEER_FORWARD, prepareQemuTarget, type PreparedQemuTarget } from '../../src/targets/qemu-target.ts';
 import { sleep } from '../../src/util/abortable.ts';
 import { resultsDir } from '../../src/util/paths.ts';
 
 // The real wine-vm guest, frozen with QMP `stop` in the middle of a stream of
 // agent calls (a scenario's polling): the watchdog must end the operation
 // with a typed error inside the spec's silence budget, not at a deadline,
-// and carry the serial tail and a screenshot.
+// and carry the serial tail and a screenshot. The guest is restored from the
+// target's saved state (made by the first run that needs it, then found in
+// the cache), as every scenario's guest is: no cold boot of its own.
 let docker: DockerClient;
 let work: string;
 let spec: QemuVmSpec;
 let guest: WineVmGuest;
+let prepared: PreparedQemuTarget;
 
 beforeAll(async () => {
   docker = await connectDocker();
@@ -31,9 +34,11 @@ beforeAll(async () => {
   const loaded = await loadVmSpec('wine-vm');
   if (loaded.kind !== 'qemu') throw new Error('vms/wine-vm/spec.json is not a QEMU spec');
   spec = loaded;
+  const signal = AbortSignal.timeout(40 * 60_000);
+  prepared = await prepareQemuTarget(spec, { docker, signal });
   const [agent] = await buildGuestApps({ only: ['agent'] });
   if (!agent) throw new Error('buildGuestApps returned no agent');
-  guest = await ensureWineVmGuest({ agentExe: agent.path, docker, signal: AbortSignal.timeout(40 * 60_000) });
+  guest = await ensureWineVmGuest({ agentExe: agent.path, docker, signal });
 }, 45 * 60_000);
 
 afterAll(async () => {
@@ -46,15 +51,17 @@ describe('the silence budget', () => {
     'a guest frozen by QMP stop mid-scenario is an error within serialSilenceMs, with serial tail and screenshot',
     async () => {
       const runDir = await createRunDirectory(join(work, 'frozen'));
-      const overlay = await createOverlay(docker, { backing: guest.disk, overlay: join(runDir.hostPath, 'disk.qcow2') });
+      const overlay = await createOverlay(docker, { backing: prepared.warm.goldenOverlay, overlay: join(runDir.hostPath, 'disk.qcow2') });
       await using vm = await QemuVm.start({
         docker,
         spec,
         runDir,
         artifactsDir: join(resultsDir(), 'integration', 'silence-budget'),
-        accel: (await chooseAccel(docker, spec)).accel,
+        accel: prepared.accel,
         kernel: { image: guest.kernel, initrd: guest.initrd },
         disk: overlay,
+        incomingStateFile: prepared.warm.stateFile,
+        forwards: { guest: [PEER_FORWARD] },
       });
       const agent = await vm.waitForReady((signal) =>
         AgentClient.connect(vm.serial, { signal, handshakeTimeoutMs: spec.timeouts.bootToReadyMs }),
