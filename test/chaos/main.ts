@@ -40,6 +40,7 @@ interface ChaosCase {
 }
 
 const LEFTOVER_WINDOW_MS = 30_000;
+const BAD_INPUTS_AT_ONCE = 4;
 /** How long a second Ctrl-C may take to end the run (it leaves at once; the reaper does the rest). */
 const SECOND_SIGNAL_EXIT_MS = 5_000;
 /** How long a run gets to exit after its fault before it counts as hung. */
@@ -131,8 +132,11 @@ const CASES: ChaosCase[] = [
     name: 'bad inputs (CLI, config, images, NETSTAT text, patch names)',
     quick: true,
     async run({ work }) {
-      const results = [];
-      for (const entry of await badInputCases(join(work, 'bad-inputs'))) results.push(await runBadInput(entry));
+      // Each is a CLI process that mostly waits for its own start-up: a few at a time (29 in a row took 122 s of npm test's time under load).
+      const cases = await badInputCases(join(work, 'bad-inputs'));
+      const results: Awaited<ReturnType<typeof runBadInput>>[] = [];
+      for (let at = 0; at < cases.length; at += BAD_INPUTS_AT_ONCE)
+        results.push(...(await Promise.all(cases.slice(at, at + BAD_INPUTS_AT_ONCE).map(runBadInput))));
       const bad = results.filter((r) => !r.ok);
       return {
         ok: bad.length === 0 && results.length >= 20,
@@ -225,10 +229,12 @@ const CASES: ChaosCase[] = [
       const left = await leftoversOf(cli.pid, ledger.seen);
       const count = left.containers + left.paths + left.processes;
       const entries = (await readResults(join(work, 'whole-matrix')))?.entries ?? [];
-      const passed = entries.filter((e) => e.verdict === 'pass').length;
+      const others = entries.filter((e) => e.verdict !== 'pass');
       return {
-        ok: exit === 0 && !warned && count === 0 && entries.length > 1 && passed === entries.length,
-        result: `exit ${exit}, ${passed}/${entries.length} scenarios passed, ${warned ? 'a listener warning' : 'no listener warning'}, ${count} left`,
+        ok: exit === 0 && !warned && count === 0 && entries.length > 1 && others.length === 0,
+        result:
+          `exit ${exit}, ${entries.length - others.length}/${entries.length} scenarios passed, ${warned ? 'a listener warning' : 'no listener warning'}, ${count} left` +
+          others.map((e) => `; ${e.scenario} ${e.verdict}: "${firstLine(e.reason)}"`).join(''),
       };
     },
   },
