@@ -29,6 +29,9 @@ describe('container create options', () => {
         NetworkMode: 'none',
         ReadonlyRootfs: hardening === 'strict',
       });
+      // No restart policy: after a dockerd restart a guest stays stopped for the run's cleanup, the reaper or the
+      // next sweep to remove, instead of coming back with nobody on its serial line.
+      expect(options.HostConfig?.RestartPolicy).toBeUndefined();
     }
   });
 
