@@ -197,14 +197,15 @@ const CASES: ChaosCase[] = [
     },
   },
   {
-    name: 'a second SIGINT mid-scenario (wine): out at once, the reaper removes the rest',
+    name: 'a second SIGINT mid-scenario (wine), 20 ms after the first: out at once, the reaper removes the rest',
     quick: false,
     async run() {
       const outcome = await killMidScenario(
         WINE_RUN,
         async (pid) => {
           process.kill(pid, 'SIGINT');
-          await new Promise((resolve) => setTimeout(resolve, 300));
+          // Soon enough to land in the first one's cleanup (a wine run's took 0.3 s here), late enough to be a second signal.
+          await new Promise((resolve) => setTimeout(resolve, 20));
           process.kill(pid, 'SIGINT');
         },
         (out) => /NETSTAT before|cycles against/.test(out),
