@@ -117,9 +117,11 @@ export async function schedule<I, H, R>(options: ScheduleOptions<I, H, R>): Prom
             emit({ kind: 'requeued', item: key, from: host.name, reason: `${host.name} dropped` });
             queue.unshift(pending);
           } else {
+            // What the run saw as its host went (a line that ended, a container gone) says more than "dropped".
+            const saw = error instanceof Error ? error.message : String(error);
             settleLost(
               pending,
-              elsewhere ? `lost twice (on ${pending.lostOn.join(', then ')})` : `${host.name} dropped and no other host is left`,
+              `${elsewhere ? `lost twice (on ${pending.lostOn.join(', then ')})` : `${host.name} dropped and no other host is left`}; it saw: ${saw}`,
             );
           }
         }

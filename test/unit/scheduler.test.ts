@@ -117,7 +117,7 @@ describe('scheduler', () => {
         },
       }),
     });
-    expect(results[0]!.result).toMatch(/^lost doomed on a\+b: lost twice \(on a, then b\)$/);
+    expect(results[0]!.result).toMatch(/^lost doomed on a\+b: lost twice \(on a, then b\); it saw: doomed broke on b$/);
     expect(results[0]!.host).toBeUndefined();
     expect(c.handle.ran).toEqual([]);
   });
@@ -125,7 +125,7 @@ describe('scheduler', () => {
   it('when the only host drops, the queued items are lost naming it', async () => {
     const a = host('a', 1);
     const results = await schedule({ ...common, items: items(3), hosts: [a], run: runOn({ onStart: () => (a.handle.up = false) }) });
-    expect(results[0]!.result).toBe('lost item0 on a: a dropped and no other host is left');
+    expect(results[0]!.result).toBe('lost item0 on a: a dropped and no other host is left; it saw: item0 broke on a');
     expect(results[1]!.result).toMatch(/^lost item1 on : every host dropped \(a\)$/);
   });
 
