@@ -1,12 +1,11 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ResultEntry, RunResults } from '../../src/model/run-results.ts';
 import { parseNetstat } from '../../src/netstat/netstat-parser.ts';
-import { PROJECT_ROOT } from '../../src/util/paths.ts';
+import { entryOf, latestRunResults, retrolabProcess, type CliResult } from '../support/cli-process.ts';
 
 /**
  * `retrolab run` as a user runs it, on the open targets: every scenario on a
@@ -15,36 +14,11 @@ import { PROJECT_ROOT } from '../../src/util/paths.ts';
  * compared with a stored baseline.
  */
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 let work: string;
 
+/** `retrolab ARGS` as a process, its results under `resultsRoot`. */
 function retrolab(args: string[], resultsRoot: string): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(PROJECT_ROOT, 'bin/retrolab.js'), ...args],
-      { cwd: PROJECT_ROOT, env: { ...process.env, RETROLAB_RESULTS: resultsRoot }, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-async function latestResults(resultsRoot: string): Promise<RunResults> {
-  return JSON.parse(await readFile(join(resultsRoot, await readlink(join(resultsRoot, 'latest')), 'results.json'), 'utf8')) as RunResults;
-}
-
-function find(results: RunResults, target: string, scenario: string): ResultEntry {
-  const entry = results.entries.find((e) => e.target === target && e.scenario === scenario);
-  if (!entry)
-    throw new Error(
-      `results.json has no ${target}/${scenario}: ${JSON.stringify(results.entries.map((e) => `${e.target}/${e.scenario}`))}`,
-    );
-  return entry;
+  return retrolabProcess(args, { env: { RETROLAB_RESULTS: resultsRoot } });
 }
 
 /** The guest ends (local address:port) of rows to the peer that still hold a connection. */
@@ -83,8 +57,8 @@ describe('isolation: leak-after-exit then dup-close in one run', () => {
         resultsRoot,
       );
       expect(run.code, run.stderr + run.stdout).toBe(0);
-      const results = await latestResults(resultsRoot);
-      const [leak, dup] = [find(results, target, 'leak-after-exit'), find(results, target, 'dup-close')];
+      const results = await latestRunResults(resultsRoot);
+      const [leak, dup] = [entryOf(results, target, 'leak-after-exit'), entryOf(results, target, 'dup-close')];
       expect(leak.verdict, leak.reason).toBe('pass');
       expect(leak.observed).toBe('leak');
       expect(dup.verdict, dup.reason).toBe('pass');
@@ -132,7 +106,7 @@ describe('--patch on wine: the files reach the guest, the command runs, the run 
 
     const first = await retrolab(args, resultsRoot);
     expect(first.code, first.stderr + first.stdout).toBe(0);
-    const entry = find(await latestResults(resultsRoot), 'wine', 'dup-close');
+    const entry = entryOf(await latestRunResults(resultsRoot), 'wine', 'dup-close');
     expect(entry.verdict, entry.reason).toBe('pass');
     expect(entry.patch).toMatchObject({ dir: patchDir, files: 1, installCommand: 'type marker.txt', exitCode: 0, appliedTo: 'each-guest' });
     expect(entry.patch?.output).toContain(`patched ${nonce}`);
@@ -142,7 +116,7 @@ describe('--patch on wine: the files reach the guest, the command runs, the run 
     const second = await retrolab(args, resultsRoot);
     expect(second.code, second.stderr + second.stdout).toBe(0);
     expect(second.stdout).toContain(`no change against ${baseline}`);
-    expect(find(await latestResults(resultsRoot), 'wine', 'dup-close').patch?.sha256).toBe(entry.patch?.sha256);
+    expect(entryOf(await latestRunResults(resultsRoot), 'wine', 'dup-close').patch?.sha256).toBe(entry.patch?.sha256);
   });
 });
 
@@ -155,29 +129,29 @@ describe('--patch-when saved-state on wine: installed once, in the image every s
     await writeFile(join(patchDir, 'marker.txt'), `patched ${nonce}\r\n`);
     // Each run of the command adds a line to a file outside the patch folder and prints the file.
     const install = `echo ran ${nonce}>>C:\\patch-runs.txt & type C:\\patch-runs.txt & type marker.txt`;
-    const run = await retrolab(
-      [
-        'run',
-        '--target',
-        'wine',
-        '--scenario',
-        'dup-close',
-        '--scenario',
-        'workaround-late-close',
-        '--cycles',
-        '3',
-        '--patch',
-        patchDir,
-        '--patch-install',
-        install,
-        '--patch-when',
-        'saved-state',
-      ],
-      resultsRoot,
-    );
+    // `retrolab run` on wine of `scenarios` with this patch installed once.
+    const runPatched = (...scenarios: string[]) =>
+      retrolab(
+        [
+          'run',
+          '--target',
+          'wine',
+          ...scenarios.flatMap((scenario) => ['--scenario', scenario]),
+          '--cycles',
+          '3',
+          '--patch',
+          patchDir,
+          '--patch-install',
+          install,
+          '--patch-when',
+          'saved-state',
+        ],
+        resultsRoot,
+      );
+    const run = await runPatched('dup-close', 'workaround-late-close');
     expect(run.code, run.stderr + run.stdout).toBe(0);
-    const results = await latestResults(resultsRoot);
-    const entries = [find(results, 'wine', 'dup-close'), find(results, 'wine', 'workaround-late-close')];
+    const results = await latestRunResults(resultsRoot);
+    const entries = [entryOf(results, 'wine', 'dup-close'), entryOf(results, 'wine', 'workaround-late-close')];
     for (const entry of entries) {
       expect(entry.verdict, entry.reason).toBe('pass');
       expect(entry.guest?.start).toBe('container');
@@ -218,26 +192,9 @@ describe('--patch-when saved-state on wine: installed once, in the image every s
 
     // The same patch on the same wine-runner image: the image is reused, the command does not run again, and the
     // entry keeps the record of the install that made the image.
-    const again = await retrolab(
-      [
-        'run',
-        '--target',
-        'wine',
-        '--scenario',
-        'dup-close',
-        '--cycles',
-        '3',
-        '--patch',
-        patchDir,
-        '--patch-install',
-        install,
-        '--patch-when',
-        'saved-state',
-      ],
-      resultsRoot,
-    );
+    const again = await runPatched('dup-close');
     expect(again.code, again.stderr + again.stdout).toBe(0);
-    const reused = find(await latestResults(resultsRoot), 'wine', 'dup-close');
+    const reused = entryOf(await latestRunResults(resultsRoot), 'wine', 'dup-close');
     expect(reused.verdict, reused.reason).toBe('pass');
     expect(reused.patch).toEqual({ ...entries[0]!.patch, savedState: { kind: 'image', id: image, reused: true } });
     expect(reused.guest?.from).toBe(image);

@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../src/util/paths.ts';
+import { latestRunResults, retrolabProcess, type CliResult } from '../support/cli-process.ts';
 
 /**
  * `retrolab run` as a user runs it: a real Wine target and a licensed one
@@ -11,29 +10,13 @@ import { PROJECT_ROOT } from '../../src/util/paths.ts';
  * round trip (stored, unchanged, changed).
  */
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 let work: string;
 let resultsRoot: string;
 
+/** `retrolab ARGS` as a process, its results under resultsRoot. */
 function retrolab(args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(PROJECT_ROOT, 'bin/retrolab.js'), ...args],
-      {
-        cwd: PROJECT_ROOT,
-        // A path that does not exist: win98 is "not configured" whatever retrolab.config.json says on this machine.
-        env: { ...process.env, RETROLAB_RESULTS: resultsRoot, RETROLAB_IMAGE_WIN98: join(work, 'no-such-win98.qcow2') },
-        maxBuffer: 16 * 1024 * 1024,
-      },
-      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
+  // A path that does not exist: win98 is "not configured" whatever retrolab.config.json says on this machine.
+  return retrolabProcess(args, { env: { RETROLAB_RESULTS: resultsRoot, RETROLAB_IMAGE_WIN98: join(work, 'no-such-win98.qcow2') } });
 }
 
 const RUN_ARGS = [
@@ -68,10 +51,7 @@ describe('retrolab run: result files, skipped licensed targets, baselines', () =
     expect(first.code, first.stderr + first.stdout).toBe(0);
 
     const latest = await readlink(join(resultsRoot, 'latest'));
-    const results = JSON.parse(await readFile(join(resultsRoot, latest, 'results.json'), 'utf8')) as {
-      runId: string;
-      entries: { target: string; scenario: string; verdict: string; reason: string; fix?: string; netstat?: { after?: { raw: string } } }[];
-    };
+    const results = await latestRunResults(resultsRoot);
     expect(results.runId).toBe(latest);
     expect(results.entries.map((e) => `${e.target}/${e.scenario}/${e.verdict}`).sort()).toEqual([
       'win98/dup-close/skipped',

@@ -2,6 +2,8 @@ import { execFile } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/run-cli.ts';
+import type { ResultEntry, RunResults } from '../../src/model/run-results.ts';
+import { readRunResults } from '../../src/results/results-writer.ts';
 import { PROJECT_ROOT } from '../../src/util/paths.ts';
 
 export interface CliResult {
@@ -32,4 +34,19 @@ export async function retrolabInProcess(args: readonly string[], options: { sign
   stderr.on('data', (chunk: Buffer) => err.push(chunk.toString('utf8')));
   const code = await runCli(args, { stdout, stderr, signal: options.signal ?? new AbortController().signal });
   return { code, stdout: out.join(''), stderr: err.join('') };
+}
+
+/** The results.json of the run a results folder's `latest` points at (`--out DIR` or RETROLAB_RESULTS), checked against its schema. */
+export function latestRunResults(resultsRoot: string): Promise<RunResults> {
+  return readRunResults(join(resultsRoot, 'latest', 'results.json'));
+}
+
+/** The entry of `target` × `scenario`; a missing one fails with the entries the run has. */
+export function entryOf(results: RunResults, target: string, scenario: string): ResultEntry {
+  const entry = results.entries.find((e) => e.target === target && e.scenario === scenario);
+  if (!entry)
+    throw new Error(
+      `results.json has no ${target}/${scenario}: ${JSON.stringify(results.entries.map((e) => `${e.target}/${e.scenario}`))}`,
+    );
+  return entry;
 }
