@@ -23,6 +23,23 @@ interface Common {
   onProgress: ProgressSink;
 }
 
+/** The options `image prepare` and `image install` hand on alike: where the prepared image goes and the guest settings. */
+function preparedImageOptions(common: Common, args: ParsedArgs, io: CommandIo) {
+  return {
+    out: args.string('out'),
+    force: args.flag('force'),
+    maxConnections: common.maxConnections,
+    logon: common.logon,
+    signal: io.signal,
+    onProgress: common.onProgress,
+  };
+}
+
+/** How to point the lab at a prepared image. */
+function useItLine(target: LicensedTarget, path: string): string {
+  return `use it: export ${imageEnvVariable(target)}=${path}  (or images.${target} in retrolab.config.json)\n`;
+}
+
 async function commonOptions(args: ParsedArgs, io: CommandIo): Promise<Common> {
   const target = await parseLicensedTarget(args.string('target'), { signal: io.signal });
   const maxConnections = parseCount(args.string('max-connections'));
@@ -52,23 +69,14 @@ async function buildAgent(common: Common, io: CommandIo): Promise<string> {
 /** `retrolab image prepare`: a prepared copy of the user's installed disk. */
 export async function imagePrepareCommand(args: ParsedArgs, io: CommandIo): Promise<number> {
   const common = await commonOptions(args, io);
-  const image = args.string('image') ?? '';
-  const out = args.string('out');
   const prepared = await prepareImage({
     target: common.target,
-    image,
+    image: args.string('image') ?? '',
     agentExe: await buildAgent(common, io),
-    out,
-    force: args.flag('force'),
-    maxConnections: common.maxConnections,
-    logon: common.logon,
-    signal: io.signal,
-    onProgress: common.onProgress,
+    ...preparedImageOptions(common, args, io),
   });
   io.stdout.write(`${prepared.path}\n`);
-  io.stderr.write(
-    `use it: export ${imageEnvVariable(common.target)}=${prepared.path}  (or images.${common.target} in retrolab.config.json)\n`,
-  );
+  io.stderr.write(useItLine(common.target, prepared.path));
   return 0;
 }
 
@@ -78,8 +86,6 @@ export async function imageInstallCommand(args: ParsedArgs, io: CommandIo): Prom
   // Checked before the agent build, which takes a while.
   const diskSizeMb = parseDiskSizeMb(args.string('disk-size-mb'), await loadLicensedOs(common.target, { signal: io.signal }));
   const stageTimeoutMs = parseStageTimeoutMs(args.string('timeout-minutes'));
-  const bootFloppy = args.string('boot-floppy');
-  const out = args.string('out');
   const agentExe = await buildAgent(common, io);
   await using docker = await connectDocker({ signal: io.signal });
   const result = await installImage({
@@ -90,18 +96,13 @@ export async function imageInstallCommand(args: ParsedArgs, io: CommandIo): Prom
     agentExe,
     diskSizeMb,
     stageTimeoutMs,
-    bootFloppy,
-    out,
-    force: args.flag('force'),
-    maxConnections: common.maxConnections,
-    logon: common.logon,
-    signal: io.signal,
-    onProgress: common.onProgress,
+    bootFloppy: args.string('boot-floppy'),
+    ...preparedImageOptions(common, args, io),
   });
   io.stdout.write(`${result.prepared.path}\n`);
   io.stderr.write(
     `installed disk (unprepared, for \`image prepare\` with other options): ${result.installedDisk}\n` +
-      `use it: export ${imageEnvVariable(common.target)}=${result.prepared.path}  (or images.${common.target} in retrolab.config.json)\n`,
+      useItLine(common.target, result.prepared.path),
   );
   return 0;
 }
