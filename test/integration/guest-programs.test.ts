@@ -2,7 +2,7 @@ import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDocker, type DockerClient } from '../../src/docker/docker-client.ts';
 import type { RunResult } from '../../src/docker/container-spec.ts';
-import { RUNNER_IMAGES } from '../../src/docker/image-names.ts';
+import { startWineShell } from '../support/wine-shell.ts';
 import type { StartedContainer } from '../../src/docker/started-container.ts';
 import { buildGuestApps } from '../../src/guest-apps/build.ts';
 
@@ -78,20 +78,7 @@ beforeAll(async () => {
   const built = await buildGuestApps({ only: ['dupclose', 'duphandle', 'tcptab', 'providers'] });
   const binDir = dirname(built[0]!.path);
   docker = await connectDocker();
-  wine = await docker.start({
-    image: RUNNER_IMAGES.wine,
-    cmd: ['sleep', 'infinity'],
-    init: true,
-    user: '1000:1000',
-    hardening: 'standard',
-    network: 'none',
-    // Wine runs under qemu-user on hosts whose kernel refuses i386 programs: every Wine process is a big emulator.
-    pidsLimit: 512,
-    memoryMb: 2048,
-    binds: [{ hostPath: binDir, containerPath: '/guest', readOnly: true }],
-  });
-  // One long-lived wineserver: each program then starts in a fraction of the usual time.
-  await wine.exec(['sh', '-c', 'wineserver -p </dev/null >/dev/null 2>&1']);
+  wine = await startWineShell(docker, [{ hostPath: binDir, containerPath: '/guest', readOnly: true }]);
 });
 
 afterAll(async () => {

@@ -2,7 +2,7 @@ import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadExpectations } from '../../src/config/expectations.ts';
 import { connectDocker, type DockerClient } from '../../src/docker/docker-client.ts';
-import { RUNNER_IMAGES } from '../../src/docker/image-names.ts';
+import { startWineShell } from '../support/wine-shell.ts';
 import type { StartedContainer } from '../../src/docker/started-container.ts';
 import { buildGuestApps, type GuestBuildResult } from '../../src/guest-apps/build.ts';
 import { TOOLCHAIN_ENV, TOOLCHAIN_KINDS, type ToolchainKind } from '../../src/guest-apps/toolchain.ts';
@@ -48,18 +48,10 @@ const built = {} as Record<ToolchainKind, GuestBuildResult[]>;
 beforeAll(async () => {
   for (const toolchain of TOOLCHAIN_KINDS) built[toolchain] = await buildGuestApps({ toolchain });
   docker = await connectDocker();
-  wine = await docker.start({
-    image: RUNNER_IMAGES.wine,
-    cmd: ['sleep', 'infinity'],
-    init: true,
-    user: '1000:1000',
-    hardening: 'standard',
-    network: 'none',
-    pidsLimit: 512,
-    memoryMb: 2048,
-    binds: TOOLCHAIN_KINDS.map((t) => ({ hostPath: dirname(built[t][0]!.path), containerPath: `/guest/${t}`, readOnly: true })),
-  });
-  await wine.exec(['sh', '-c', 'wineserver -p </dev/null >/dev/null 2>&1']);
+  wine = await startWineShell(
+    docker,
+    TOOLCHAIN_KINDS.map((t) => ({ hostPath: dirname(built[t][0]!.path), containerPath: `/guest/${t}`, readOnly: true })),
+  );
 });
 
 afterAll(async () => {
