@@ -4,17 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentClient } from '../../src/agent/agent-client.ts';
-import { loadVmSpec } from '../../src/config/load-vm-spec.ts';
 import type { QemuVmSpec } from '../../src/config/vm-spec.ts';
 import { connectDocker, type DockerClient } from '../../src/docker/docker-client.ts';
-import { buildGuestApps } from '../../src/guest-apps/build.ts';
-import { ensureWineVmGuest, type WineVmGuest } from '../../src/images/wine-vm-disk.ts';
+import type { WineVmGuest } from '../../src/images/wine-vm-disk.ts';
 import { chooseAccel } from '../../src/qemu/accel.ts';
 import { parseNetstat } from '../../src/netstat/netstat-parser.ts';
 import { createOverlay } from '../../src/qemu/overlay-disk.ts';
 import { QemuVm } from '../../src/qemu/qemu-vm.ts';
 import { createRunDirectory } from '../../src/qemu/run-directory.ts';
 import { resultsDir } from '../../src/util/paths.ts';
+import { wineVmGuest, wineVmSpec } from '../support/wine-vm-guest.ts';
 
 // The real open guest through the QEMU engine: Debian's 686 kernel, Wine, the
 // agent on COM1. One cold boot to agent ready (the only one of the guest as
@@ -30,12 +29,8 @@ let accel: 'tcg' | 'kvm';
 beforeAll(async () => {
   docker = await connectDocker();
   work = await mkdtemp(join(tmpdir(), 'retrolab-qemu-wine-vm-'));
-  const loaded = await loadVmSpec('wine-vm');
-  if (loaded.kind !== 'qemu') throw new Error('vms/wine-vm/spec.json is not a QEMU spec');
-  spec = loaded;
-  const [agent] = await buildGuestApps({ only: ['agent'] });
-  if (!agent) throw new Error('buildGuestApps returned no agent');
-  guest = await ensureWineVmGuest({ agentExe: agent.path, docker, signal: AbortSignal.timeout(40 * 60_000) });
+  spec = await wineVmSpec();
+  guest = await wineVmGuest(docker);
   accel = (await chooseAccel(docker, spec)).accel;
 }, 45 * 60_000);
 

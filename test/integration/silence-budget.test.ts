@@ -3,11 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentClient } from '../../src/agent/agent-client.ts';
-import { loadVmSpec } from '../../src/config/load-vm-spec.ts';
 import type { QemuVmSpec } from '../../src/config/vm-spec.ts';
 import { connectDocker, type DockerClient } from '../../src/docker/docker-client.ts';
-import { buildGuestApps } from '../../src/guest-apps/build.ts';
-import { ensureWineVmGuest, type WineVmGuest } from '../../src/images/wine-vm-disk.ts';
+import type { WineVmGuest } from '../../src/images/wine-vm-disk.ts';
 import { GuestFrozenError } from '../../src/qemu/errors.ts';
 import { createOverlay } from '../../src/qemu/overlay-disk.ts';
 import { QemuVm } from '../../src/qemu/qemu-vm.ts';
@@ -15,6 +13,7 @@ import { createRunDirectory } from '../../src/qemu/run-directory.ts';
 import { PEER_FORWARD, prepareQemuTarget, type PreparedQemuTarget } from '../../src/targets/qemu-target.ts';
 import { sleep } from '../../src/util/abortable.ts';
 import { resultsDir } from '../../src/util/paths.ts';
+import { wineVmGuest, wineVmSpec } from '../support/wine-vm-guest.ts';
 
 // The real wine-vm guest, frozen with QMP `stop` in the middle of a stream of
 // agent calls (a scenario's polling): the watchdog must end the operation
@@ -31,14 +30,10 @@ let prepared: PreparedQemuTarget;
 beforeAll(async () => {
   docker = await connectDocker();
   work = await mkdtemp(join(tmpdir(), 'retrolab-silence-'));
-  const loaded = await loadVmSpec('wine-vm');
-  if (loaded.kind !== 'qemu') throw new Error('vms/wine-vm/spec.json is not a QEMU spec');
-  spec = loaded;
+  spec = await wineVmSpec();
   const signal = AbortSignal.timeout(40 * 60_000);
   prepared = await prepareQemuTarget(spec, { docker, signal });
-  const [agent] = await buildGuestApps({ only: ['agent'] });
-  if (!agent) throw new Error('buildGuestApps returned no agent');
-  guest = await ensureWineVmGuest({ agentExe: agent.path, docker, signal });
+  guest = await wineVmGuest(docker, { signal });
 }, 45 * 60_000);
 
 afterAll(async () => {
