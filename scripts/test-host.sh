@@ -8,6 +8,15 @@
 # client certificates made by openssl. Idempotent: `up` starts only what is
 # not running. Runs as root (it is what .ci/run and the tests call).
 #
+# The host is remote in what it sees, too: engine and sshd run in a mount
+# namespace of their own ($RUN/ns/mnt) in which this checkout and retrolab's
+# cache here (RETROLAB_CACHE) are hidden under empty tmpfs mounts, so guests
+# there cannot get this machine's files by path: retrolab has to copy them
+# over SSH (SFTP) and reach the guests' sockets through the connection. Each
+# `up` hides the checkout it is run from (and RETROLAB_CACHE), so the host
+# stays remote for every checkout that uses it; RETROLAB_TESTHOST_HIDE adds
+# more paths. retrolab's own cache there is root's default, /var/cache/retrolab.
+#
 #   bash scripts/test-host.sh up            # make sure all of it runs; prints the env file
 #   bash scripts/test-host.sh kill-engine   # the host "drops": its engine, containerd and containers die (sshd stays)
 #   bash scripts/test-host.sh down          # stop everything, remove the namespace (images kept)
@@ -29,18 +38,23 @@ NS_ADDR=10.213.77.2
 TLS_PORT=2376
 CGROUP_PARENT=retrolab-testhost
 WAIT_SECONDS=${RETROLAB_TESTHOST_WAIT:-60}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MNT_NS="$RUN/ns/mnt"
+HIDDEN_MARK=.hidden-by-retrolab-test-host
 
 say() { printf '[test-host] %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 # nsenter joins only the network namespace; `ip netns exec` would also remount
 # /sys, hiding the cgroup mounts dockerd needs.
 in_ns() { nsenter --net="/var/run/netns/$NS" "$@"; }
+# The engine, containerd and sshd: the network namespace and the mount namespace that hides this machine's paths.
+in_host() { nsenter --net="/var/run/netns/$NS" --mount="$MNT_NS" "$@"; }
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 need_root() {
   [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces, a second dockerd): run it as root"
   local tool
-  for tool in ip nsenter sshd ssh-keygen dockerd containerd openssl; do
+  for tool in ip nsenter unshare sshd ssh-keygen dockerd containerd openssl; do
     command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || die "$tool is missing: run bash scripts/host-setup.sh (it installs iproute2, openssh-server, docker.io)"
   done
 }
@@ -61,6 +75,44 @@ network_up() {
   in_ns ip link set lo up
 }
 
+# A persistent mount namespace (bound to $MNT_NS, on a private mount so the bind is allowed).
+mount_ns_up() {
+  mkdir -p "$RUN/ns"
+  if ! mountpoint -q "$RUN/ns"; then
+    mount --bind "$RUN/ns" "$RUN/ns"
+    mount --make-private "$RUN/ns"
+  fi
+  if ! nsenter --mount="$MNT_NS" true 2>/dev/null; then
+    touch "$MNT_NS"
+    unshare --mount="$MNT_NS" --propagation private true
+  fi
+  local path
+  for path in "$ROOT" ${RETROLAB_CACHE:-} ${RETROLAB_TESTHOST_HIDE:-}; do
+    [ -d "$path" ] || continue
+    path=$(cd "$path" && pwd -P)
+    nsenter --mount="$MNT_NS" test -e "$path/$HIDDEN_MARK" && continue
+    say "hiding $path from the test host"
+    nsenter --mount="$MNT_NS" sh -c "mount -t tmpfs -o size=1m,mode=0755 retrolab-hidden '$path' && touch '$path/$HIDDEN_MARK'"
+  done
+}
+
+# A process of an older `up` that runs outside the mount namespace sees this machine's paths: it is restarted.
+outside_ns() {
+  alive "$1" && pid_outside_ns "$(cat "$1")"
+}
+pid_outside_ns() { [ "$(stat -L -c %i "/proc/$1/ns/mnt" 2>/dev/null)" != "$(stat -L -c %i "$MNT_NS")" ]; }
+
+# Every containerd serving this host's config (an older script recorded a subshell's pid, not containerd's,
+# so a killed engine could leave its containerd behind, and the next dockerd used that one).
+containerd_pids() { pgrep -f "^containerd --config $STATE/containerd.toml" || true; }
+stray_containerd() {
+  local pid
+  for pid in $(containerd_pids); do
+    if pid_outside_ns "$pid" || [ "$pid" != "$(cat "$RUN/containerd.pid" 2>/dev/null)" ]; then return 0; fi
+  done
+  return 1
+}
+
 keys_up() {
   mkdir -p "$STATE" "$RUN" /run/sshd
   chmod 700 "$STATE"
@@ -68,7 +120,7 @@ keys_up() {
   [ -f "$STATE/client_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C "retrolab test client" -f "$STATE/client_ed25519"
   cp "$STATE/client_ed25519.pub" "$STATE/authorized_keys"
   printf '%s %s\n' "$NS_ADDR" "$(cut -d' ' -f1,2 "$STATE/ssh_host_ed25519_key.pub")" >"$STATE/known_hosts"
-  cat >"$STATE/sshd_config" <<EOF
+  cat >"$STATE/sshd_config.new" <<EOF
 ListenAddress $NS_ADDR
 Port 22
 HostKey $STATE/ssh_host_ed25519_key
@@ -82,9 +134,18 @@ AllowStreamLocalForwarding yes
 # sshd permits direct-streamlocal (the engine socket) only where local TCP forwarding is allowed too.
 AllowTcpForwarding local
 X11Forwarding no
+# retrolab copies guests' files to this host (it does not see this machine's paths) over SFTP.
+Subsystem sftp internal-sftp
 # dockerode's stock ssh:// transport runs \`docker system dial-stdio\` on the host; this points it at this engine.
 SetEnv DOCKER_HOST=unix://$RUN/docker.sock
 EOF
+  # A changed configuration (a newer checkout's) is taken up by restarting sshd.
+  if ! cmp -s "$STATE/sshd_config.new" "$STATE/sshd_config"; then
+    mv "$STATE/sshd_config.new" "$STATE/sshd_config"
+    kill_pidfile "$RUN/sshd.pid"
+  else
+    rm "$STATE/sshd_config.new"
+  fi
   cat >"$STATE/containerd.toml" <<EOF
 version = 2
 root = "$STATE/containerd"
@@ -143,6 +204,14 @@ wait_for() {
 
 engine_up() {
   mkdir -p "$RUN/containerd"
+  if stray_containerd || outside_ns "$RUN/dockerd.pid"; then
+    # Started by an older checkout's script. Its containers may be another run's: those are not killed.
+    if [ -n "$(docker -H "unix://$RUN/docker.sock" ps -q 2>/dev/null)" ]; then
+      die "the engine runs outside the mount namespace (started by an older scripts/test-host.sh) and has running containers; run up again once they have ended"
+    fi
+    say "the engine runs outside the mount namespace (started by an older scripts/test-host.sh): restarting it"
+    kill_engine
+  fi
   # An engine started by an older version of this script has no TLS listener: start it again with one.
   if alive "$RUN/dockerd.pid" && ! in_ns ss -Hltn "sport = :$TLS_PORT" | grep -q .; then
     say "restarting the engine in $NS to add its TLS listener on $NS_ADDR:$TLS_PORT"
@@ -150,7 +219,9 @@ engine_up() {
   fi
   if ! alive "$RUN/containerd.pid"; then
     say "starting containerd in $NS"
-    in_ns setsid containerd --config "$STATE/containerd.toml" >>"$STATE/containerd.log" 2>&1 </dev/null &
+    rm -f "$RUN/containerd/containerd.sock"
+    # nsenter and setsid exec in turn, so $! is containerd's own pid.
+    nsenter --net="/var/run/netns/$NS" --mount="$MNT_NS" setsid containerd --config "$STATE/containerd.toml" >>"$STATE/containerd.log" 2>&1 </dev/null &
     echo $! >"$RUN/containerd.pid"
     wait_for containerd test -S "$RUN/containerd/containerd.sock"
   fi
@@ -158,7 +229,7 @@ engine_up() {
     say "starting dockerd in $NS (data-root $STATE/docker, socket $RUN/docker.sock)"
     rm -f "$RUN/docker.sock"
     # No bridge and no iptables: retrolab's containers run with network none.
-    in_ns setsid dockerd \
+    in_host setsid dockerd \
       --data-root "$STATE/docker" --exec-root "$RUN/exec" --pidfile "$RUN/dockerd.pid" \
       --host "unix://$RUN/docker.sock" --containerd "$RUN/containerd/containerd.sock" \
       --host "tcp://$NS_ADDR:$TLS_PORT" --tlsverify --tlscacert "$STATE/tls/ca.pem" \
@@ -170,9 +241,10 @@ engine_up() {
 }
 
 sshd_up() {
+  outside_ns "$RUN/sshd.pid" && kill_pidfile "$RUN/sshd.pid"
   if ! alive "$RUN/sshd.pid"; then
     say "starting sshd on $NS_ADDR:22 in $NS"
-    in_ns /usr/sbin/sshd -f "$STATE/sshd_config" -E "$STATE/sshd.log"
+    in_host /usr/sbin/sshd -f "$STATE/sshd_config" -E "$STATE/sshd.log"
     wait_for sshd alive "$RUN/sshd.pid"
   fi
 }
@@ -192,6 +264,7 @@ kill_engine() {
   done
   for pid in $(pgrep -f "containerd-shim.*-address $RUN/containerd/containerd.sock" || true); do kill -9 "$pid" 2>/dev/null || true; done
   kill_pidfile "$RUN/containerd.pid"
+  for pid in $(containerd_pids); do kill -9 "$pid" 2>/dev/null || true; done
 }
 
 down() {
@@ -199,12 +272,15 @@ down() {
   kill_engine
   ip link del "$HOST_IF" 2>/dev/null || true
   ip netns del "$NS" 2>/dev/null || true
+  umount "$MNT_NS" 2>/dev/null || true
+  umount "$RUN/ns" 2>/dev/null || true
 }
 
 case "${1:-up}" in
   up)
     need_root
     network_up
+    mount_ns_up
     keys_up
     tls_up
     engine_up

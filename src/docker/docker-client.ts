@@ -18,6 +18,9 @@ import { RUNNER_IMAGES } from './image-names.ts';
 import { openEngine } from './engine-connection.ts';
 import { parseHostAddress } from './host-address.ts';
 import { explainTcpFailure } from './engine-tls.ts';
+import type { HostFiles } from './host-files.ts';
+import { SharedHostFiles } from './shared-host-files.ts';
+import type { SshSession } from './ssh-session.ts';
 
 const debug = createDebug('retrolab:docker');
 
@@ -61,19 +64,23 @@ export class DockerClient implements AsyncDisposable {
   readonly #cleanupMs: number;
   readonly #reaperSocket: ReaperSocket | undefined;
   #reaper: Promise<EngineReaper> | undefined;
+  /** The SSH connection of an `ssh://` engine (files and sockets on that host go through it too). */
+  readonly session: SshSession | undefined;
+  #files: HostFiles;
 
   /**
    * `release` closes what the connection holds (an SSH session) after the containers are gone.
    * `cleanupMs`: the deadline of each Docker call on a cleanup path (CLEANUP_CALL_MS).
    * `reaperSocket`: this engine is out of this machine's reaper process's reach, so a reaper
    * container (engine-reaper.ts) with that socket mounted starts before the first container.
+   * `session`: the SSH connection of an ssh:// engine.
    */
   constructor(
     docker: Docker,
     endpoint: string,
     runId: string,
     release?: () => Promise<void>,
-    options: { cleanupMs?: number; reaperSocket?: ReaperSocket } = {},
+    options: { cleanupMs?: number; reaperSocket?: ReaperSocket; session?: SshSession } = {},
   ) {
     this.#docker = docker;
     this.endpoint = endpoint;
@@ -81,6 +88,17 @@ export class DockerClient implements AsyncDisposable {
     this.#release = release;
     this.#cleanupMs = options.cleanupMs ?? CLEANUP_CALL_MS;
     this.#reaperSocket = options.reaperSocket;
+    this.session = options.session;
+    this.#files = new SharedHostFiles(options.session?.address.name ?? endpoint);
+  }
+
+  /** The files guests on this engine see: this machine's (shared), until a host that cannot see them gets its own (useFiles). */
+  get files(): HostFiles {
+    return this.#files;
+  }
+
+  useFiles(files: HostFiles): void {
+    this.#files = files;
   }
 
   /** Starts this engine's reaper container once, if it needs one; a failure is retried at the next call. */

@@ -22,7 +22,7 @@ export interface ConnectHostOptions {
  */
 export async function connectHost(address: HostAddress, options: ConnectHostOptions = {}): Promise<DockerClient> {
   const engine = await openEngine(address, options);
-  const client = new DockerClient(engine.docker, engine.endpoint, options.runId ?? newRunId(), engine.release, { reaperSocket: engine.reaperSocket });
+  const client = new DockerClient(engine.docker, engine.endpoint, options.runId ?? newRunId(), engine.release, { reaperSocket: engine.reaperSocket, session: engine.session });
   try {
     await client.ping({ signal: options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(15_000)]) : AbortSignal.timeout(15_000) });
   } catch (error) {

@@ -26,6 +26,8 @@ export type HostAddress =
       identityFile?: string;
       /** The known_hosts file to check the host key against; RETROLAB_KNOWN_HOSTS or ~/.ssh/known_hosts otherwise. */
       knownHostsFile?: string;
+      /** retrolab's cache folder on the host, used when it does not see this machine's files; defaultCacheDir (sftp-host-files.ts) otherwise. */
+      cacheDir?: string;
     }
   | {
       kind: 'tcp';
@@ -45,6 +47,7 @@ export const hostConfigEntry = z.strictObject({
   identityFile: z.string().min(1).optional(),
   knownHosts: z.string().min(1).optional(),
   engineSocket: z.string().startsWith('/', 'must be an absolute path (the engine socket on that machine)').optional(),
+  cacheDir: z.string().min(1).optional(),
 });
 export type HostConfigEntry = z.infer<typeof hostConfigEntry>;
 
@@ -117,8 +120,8 @@ export function parseHostAddress(text: string, where: string, env: NodeJS.Proces
 export function hostFromConfig(entry: HostConfigEntry, index: number, root: string, env: NodeJS.ProcessEnv = process.env): HostAddress {
   const address = parseHostAddress(entry.url, `retrolab.config.json hosts[${index}].url`, env);
   const file = (path: string) => resolve(root, expandHome(path));
-  if (address.kind !== 'ssh' && (entry.identityFile !== undefined || entry.knownHosts !== undefined)) {
-    throw new ConfigError(`retrolab.config.json hosts[${index}]: identityFile and knownHosts are for ssh:// hosts, not ${entry.url}`);
+  if (address.kind !== 'ssh' && (entry.identityFile !== undefined || entry.knownHosts !== undefined || entry.cacheDir !== undefined)) {
+    throw new ConfigError(`retrolab.config.json hosts[${index}]: identityFile, knownHosts and cacheDir are for ssh:// hosts, not ${entry.url}`);
   }
   if (address.kind !== 'tcp' && entry.engineSocket !== undefined) {
     throw new ConfigError(
@@ -132,6 +135,8 @@ export function hostFromConfig(entry: HostConfigEntry, index: number, root: stri
     slots: entry.slots,
     ...(entry.identityFile !== undefined ? { identityFile: file(entry.identityFile) } : {}),
     ...(entry.knownHosts !== undefined ? { knownHostsFile: file(entry.knownHosts) } : {}),
+    // A path on the host, not here: kept as written (~/ is the SSH user's home there).
+    ...(entry.cacheDir !== undefined ? { cacheDir: entry.cacheDir } : {}),
   };
 }
 

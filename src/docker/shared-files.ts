@@ -2,21 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PrerequisiteError, errorMessage } from '../errors.ts';
+import type { ProgressSink } from '../report/progress.ts';
+import { silentProgress } from '../report/progress.ts';
 import { cacheDir } from '../util/paths.ts';
 import type { DockerClient } from './docker-client.ts';
 import { EngineReaperError } from './engine-reaper.ts';
 import { RUNNER_IMAGES } from './image-names.ts';
+import { SftpHostFiles } from './sftp-host-files.ts';
 
 /**
- * Guests get their run folders, the guest programs and the wine-vm disk as
- * bind mounts of this machine's paths, and the agent's serial line is a
- * socket in such a folder: a host must see this machine's files at the same
- * paths (the same machine, a network namespace, a shared mount). This asks the
- * host's engine to read a file just written here, so a host that cannot is
- * refused before the run with what is missing, rather than failing every
- * scenario with a guest that cannot start.
+ * Whether a host's engine sees this machine's files at the same paths: it is
+ * asked to read a file just written here. Returns undefined when it does,
+ * else what it saw instead.
  */
-export async function checkHostSeesFiles(docker: DockerClient, name: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+export async function probeSharedFiles(docker: DockerClient, options: { signal?: AbortSignal } = {}): Promise<string | undefined> {
   const dir = join(cacheDir(), 'runs');
   await mkdir(dir, { recursive: true });
   const token = randomBytes(8).toString('hex');
@@ -43,10 +42,37 @@ export async function checkHostSeesFiles(docker: DockerClient, name: string, opt
   } finally {
     await rm(probe, { force: true });
   }
-  if (seen !== token) {
-    throw new PrerequisiteError(
-      `${name} does not see this machine's files at the same paths (a probe file written to ${dir} was not there: ${seen}); guests there get their programs, disks and serial line through such paths`,
-      `run on hosts that share this machine's filesystem at the same paths (the same machine, a network namespace as scripts/test-host.sh makes, or ${cacheDir()} and this checkout mounted at the same paths), or leave ${name} out; copying them over SSH is not built yet`,
-    );
+  return seen === token ? undefined : `a probe file written to ${dir} was not there: ${seen}`;
+}
+
+/**
+ * Settles which files a host's guests see (docker.files). A host that sees
+ * this machine's paths keeps them (the same machine, a network namespace, a
+ * shared mount); an SSH host that does not gets its own: the guests' files
+ * are copied into its cache folder over the SSH connection and its sockets
+ * are reached through it (SftpHostFiles). Any other host that does not is
+ * refused before the run, with what is missing.
+ */
+export async function settleHostFiles(
+  docker: DockerClient,
+  name: string,
+  options: { signal?: AbortSignal; onProgress?: ProgressSink; cacheDir?: string } = {},
+): Promise<void> {
+  const missing = await probeSharedFiles(docker, options);
+  if (missing === undefined) return;
+  const progress = options.onProgress ?? silentProgress;
+  if (docker.session) {
+    const files = await SftpHostFiles.open(docker.session, { signal: options.signal, cacheDir: options.cacheDir });
+    docker.useFiles(files);
+    progress({
+      kind: 'step',
+      scope: `files ${name}`,
+      message: `${name} does not see this machine's files (${missing}): guests' files go over SSH to ${files.cacheDir} there`,
+    });
+    return;
   }
+  throw new PrerequisiteError(
+    `${name} does not see this machine's files at the same paths (${missing}); guests there get their run folders, programs and disks as bind mounts of such paths, and their serial line is a socket in one`,
+    `reach that engine over SSH instead (--host ssh://user@host: retrolab then copies the files to the host's cache folder and reaches the sockets through the connection), or share ${cacheDir()} and this checkout at the same paths there`,
+  );
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import createDebug from 'debug';
 import pRetry, { AbortError } from 'p-retry';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { ConfigError, RetrolabError } from '../errors.ts';
 import type { HostAddress } from './host-address.ts';
 import { HostKeyError, checkHostKey, hostKeyAlgorithmsFor, parseKnownHosts } from './known-hosts.ts';
@@ -78,6 +78,7 @@ export class SshSession implements AsyncDisposable {
   readonly #client: Client;
   #closed = false;
   #lostReason: string | undefined;
+  #sftp: Promise<SFTPWrapper> | undefined;
   readonly #onLost = new Set<(reason: string) => void>();
   channelsOpened = 0;
 
@@ -117,22 +118,84 @@ export class SshSession implements AsyncDisposable {
 
   /** A new channel to the remote engine socket, on the one connection. */
   openChannel(): Promise<Duplex> {
-    if (this.#lostReason !== undefined) return Promise.reject(new SshConnectError(this.address.name, this.#lostReason, 'check that the host is up, then run again'));
+    return this.openStreamLocal(this.address.socketPath).catch((error: unknown) => {
+      if (error instanceof SshConnectError) throw error;
+      throw new SshConnectError(
+        this.address.name,
+        `cannot reach the Docker engine socket ${this.address.socketPath} through SSH: ${(error as Error).message}`,
+        `check that dockerd runs there and that ${this.address.user} may use its socket (member of the docker group), and that sshd allows it (AllowStreamLocalForwarding yes, the default)`,
+        error,
+      );
+    });
+  }
+
+  #checkUp(): void {
+    if (this.#lostReason !== undefined) throw new SshConnectError(this.address.name, this.#lostReason, 'check that the host is up, then run again');
+  }
+
+  /**
+   * A connection to any unix socket on the host (direct-streamlocal): the
+   * engine's, or a guest's serial line and QMP in a run folder there. sshd
+   * refuses it while nothing listens, which callers waiting for a socket
+   * treat as "not yet"; the error is the channel's, unwrapped.
+   */
+  async openStreamLocal(socketPath: string): Promise<Duplex> {
+    this.#checkUp();
     return new Promise((resolve, reject) => {
-      this.#client.openssh_forwardOutStreamLocal(this.address.socketPath, (error: Error | undefined, channel: ClientChannel) => {
+      this.#client.openssh_forwardOutStreamLocal(socketPath, (error: Error | undefined, channel: ClientChannel) => {
+        if (error) return reject(new Error(`${this.address.name}: cannot connect to ${socketPath} through SSH: ${error.message}`, { cause: error }));
+        this.channelsOpened += 1;
+        resolve(asSocketLike(channel));
+      });
+    });
+  }
+
+  /** The SFTP subsystem on the one connection, opened once and reused. */
+  async sftp(): Promise<SFTPWrapper> {
+    this.#checkUp();
+    this.#sftp ??= new Promise<SFTPWrapper>((resolve, reject) => {
+      this.#client.sftp((error, sftp) => {
         if (error) {
+          this.#sftp = undefined;
           reject(
             new SshConnectError(
               this.address.name,
-              `cannot reach the Docker engine socket ${this.address.socketPath} through SSH: ${error.message}`,
-              `check that dockerd runs there and that ${this.address.user} may use its socket (member of the docker group), and that sshd allows it (AllowStreamLocalForwarding yes, the default)`,
+              `the SFTP subsystem did not open: ${error.message}`,
+              'enable it in sshd_config (Subsystem sftp internal-sftp, or the sftp-server of openssh-server)',
               error,
             ),
           );
           return;
         }
-        this.channelsOpened += 1;
-        resolve(asSocketLike(channel));
+        sftp.once('close', () => (this.#sftp = undefined));
+        resolve(sftp);
+      });
+    });
+    return this.#sftp;
+  }
+
+  /**
+   * Runs one shell command on the host (an exec channel of the one
+   * connection); resolves with its exit code and output, whatever the code.
+   * Aborting closes the channel.
+   */
+  async exec(command: string, options: { signal?: AbortSignal } = {}): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
+    this.#checkUp();
+    options.signal?.throwIfAborted();
+    return new Promise((resolve, reject) => {
+      this.#client.exec(command, (error, channel) => {
+        if (error) return reject(new SshConnectError(this.address.name, `cannot run \`${command}\`: ${error.message}`, 'check that the host is up and allows command execution', error));
+        let stdout = '';
+        let stderr = '';
+        const onAbort = () => channel.close();
+        options.signal?.addEventListener('abort', onAbort, { once: true });
+        channel.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+        channel.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+        channel.on('close', (code: number | null) => {
+          options.signal?.removeEventListener('abort', onAbort);
+          if (options.signal?.aborted) reject(options.signal.reason as Error);
+          else resolve({ exitCode: typeof code === 'number' ? code : null, stdout, stderr });
+        });
       });
     });
   }

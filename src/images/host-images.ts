@@ -2,7 +2,7 @@ import { connectHost } from '../docker/docker-host.ts';
 import type { DockerClient } from '../docker/docker-client.ts';
 import { DEFAULT_ENGINE_SOCKET } from '../docker/host-address.ts';
 import type { RunHost } from '../docker/run-hosts.ts';
-import { checkHostSeesFiles } from '../docker/shared-files.ts';
+import { settleHostFiles } from '../docker/shared-files.ts';
 import { errorMessage } from '../errors.ts';
 import type { ProgressSink } from '../report/progress.ts';
 import { silentProgress } from '../report/progress.ts';
@@ -49,7 +49,8 @@ export async function copyImage(from: DockerClient, to: DockerClient, ref: strin
  * image the host already has under its hash is only tagged; a missing one is
  * copied from the orchestrator's engine (the local socket, a host of the run
  * or not); with no local engine, each host builds its own. Then each
- * host must show that it sees this machine's files (checkHostSeesFiles).
+ * host's files are settled: this machine's, or a cache folder of its own
+ * over SSH (settleHostFiles).
  */
 export async function ensureImagesOnHosts(
   hosts: readonly RunHost[],
@@ -77,7 +78,11 @@ export async function ensureImagesOnHosts(
     if (!source) {
       for (const host of remote) {
         for (const recipe of RUNNER_RECIPES) await ensureRunnerImage(host.docker, recipe, { ...call, onProgress: progress });
-        await checkHostSeesFiles(host.docker, host.name, call);
+        await settleHostFiles(host.docker, host.name, {
+          ...call,
+          onProgress: progress,
+          cacheDir: host.address.kind === 'ssh' ? host.address.cacheDir : undefined,
+        });
       }
       return;
     }
@@ -97,7 +102,11 @@ export async function ensureImagesOnHosts(
         }
         if (image.ref) await host.docker.tagImage(image.hashRef, image.ref);
       }
-      await checkHostSeesFiles(host.docker, host.name, call);
+      await settleHostFiles(host.docker, host.name, {
+        ...call,
+        onProgress: progress,
+        cacheDir: host.address.kind === 'ssh' ? host.address.cacheDir : undefined,
+      });
     }
     // The wine-vm guest is built (from Debian's packages) by the engine that can reach a mirror: this machine's.
     // The hosts then find it in the cache under the same input hash, since they have the same base images.

@@ -4,7 +4,7 @@ import type { BindMount } from '../docker/container-spec.ts';
 import { RUNNER_IMAGES } from '../docker/image-names.ts';
 import type { DiskFormat } from '../config/vm-spec.ts';
 import { QemuImgError } from './errors.ts';
-import { containerUser, prepareWritableDirectory } from './run-directory.ts';
+import { containerUser } from './run-directory.ts';
 
 /**
  * Disk images are handled with qemu-img inside the qemu-runner image, so the
@@ -61,7 +61,7 @@ export async function createOverlay(
   const overlay = resolve(request.overlay);
   const backingInfo = await diskImageInfo(docker, backing, options);
   const format = request.backingFormat ?? backingInfo.format;
-  await prepareWritableDirectory(dirname(overlay));
+  await docker.files.mkdir(dirname(overlay), { owner: containerUser(), signal: options.signal });
   await qemuImg(
     docker,
     ['create', '-q', '-f', 'qcow2', '-b', backing, '-F', format, overlay],

@@ -1,10 +1,11 @@
-import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, posix, resolve } from 'node:path';
 import createDebug from 'debug';
 import type { QemuVmSpec } from '../config/vm-spec.ts';
 import { ConfigError } from '../errors.ts';
 import type { BindMount } from '../docker/container-spec.ts';
 import type { DockerClient } from '../docker/docker-client.ts';
+import type { HostFiles } from '../docker/host-files.ts';
 import type { StartedContainer } from '../docker/started-container.ts';
 import { availableParallelism } from 'node:os';
 import { RUNNER_IMAGES } from '../docker/image-names.ts';
@@ -82,6 +83,7 @@ export class QemuVm implements AsyncDisposable {
   readonly serial: SerialLine;
   readonly container: StartedContainer;
   readonly #runDir: RunDirectory;
+  readonly #files: HostFiles;
   readonly #artifactsDir: string;
   readonly #resources: ResourceStack;
   readonly #exited: Promise<string>;
@@ -96,6 +98,7 @@ export class QemuVm implements AsyncDisposable {
     serial: SerialLine;
     container: StartedContainer;
     runDir: RunDirectory;
+    files: HostFiles;
     artifactsDir: string;
     resources: ResourceStack;
     exited: Promise<string>;
@@ -107,6 +110,7 @@ export class QemuVm implements AsyncDisposable {
     this.serial = fields.serial;
     this.container = fields.container;
     this.#runDir = fields.runDir;
+    this.#files = fields.files;
     this.#artifactsDir = fields.artifactsDir;
     this.#resources = fields.resources;
     this.#exited = fields.exited;
@@ -206,8 +210,11 @@ export class QemuVm implements AsyncDisposable {
     try {
       let gone: string | undefined;
       void exited.then((reason) => (gone = reason));
-      const serialPath = join(runDir.hostPath, RUN_FILES.serial);
+      // On a host that does not see this machine's paths, both sockets are reached through its SSH connection.
+      const open = (path: string, signal: AbortSignal | undefined) => docker.files.connect(path, { signal });
+      const serialPath = posix.join(runDir.hostPath, RUN_FILES.serial);
       const serialSocket = await waitForSocketListening(serialPath, {
+        connect: open,
         what: `QEMU's serial line (${RUN_FILES.serial}) to accept a connection`,
         timeoutMs: SOCKET_WAIT_MS,
         firstDelayMs: 20,
@@ -220,7 +227,8 @@ export class QemuVm implements AsyncDisposable {
       });
       serial = stack.adopt(new SerialLine(serialSocket), (line) => void line.destroy());
       qmp = stack.use(
-        await waitForQmp(join(runDir.hostPath, RUN_FILES.qmp), {
+        await waitForQmp(posix.join(runDir.hostPath, RUN_FILES.qmp), {
+          open,
           timeoutMs: SOCKET_WAIT_MS,
           signal: options.signal,
           onProgress: options.onWait,
@@ -244,6 +252,7 @@ export class QemuVm implements AsyncDisposable {
       serial,
       container,
       runDir,
+      files: docker.files,
       artifactsDir: options.artifactsDir,
       resources: stack.move(),
       exited,
@@ -410,7 +419,7 @@ export class QemuVm implements AsyncDisposable {
       (signal) => this.qmp.migrateToFile(posix.join(this.#runDir.containerPath, name), { signal }),
       { timeoutMs: 120_000, signal: options.signal },
     );
-    await moveFile(join(this.#runDir.hostPath, name), hostPath);
+    await this.#files.move(posix.join(this.#runDir.hostPath, name), hostPath, options);
     if (options.resume) await this.qmp.cont(options);
     return { bytes: result.bytes, durationMs: Date.now() - started };
   }
@@ -421,8 +430,20 @@ export class QemuVm implements AsyncDisposable {
     await this.qmp.screendump(posix.join(this.#runDir.containerPath, ppm), options);
     const png = join(this.#artifactsDir, `${name}.png`);
     await mkdir(this.#artifactsDir, { recursive: true });
-    await convertPpmFileToPng(join(this.#runDir.hostPath, ppm), png, options);
-    await rm(join(this.#runDir.hostPath, ppm), { force: true });
+    const onHost = posix.join(this.#runDir.hostPath, ppm);
+    if (this.#files.kind === 'shared') {
+      await convertPpmFileToPng(onHost, png, options);
+    } else {
+      // The screendump is on the guest's host: fetched next to where its PNG goes, converted there.
+      const local = join(this.#artifactsDir, ppm);
+      try {
+        await this.#files.fetch(onHost, local, options);
+        await convertPpmFileToPng(local, png, options);
+      } finally {
+        await rm(local, { force: true });
+      }
+    }
+    await this.#files.remove(onHost, options);
     return png;
   }
 
@@ -451,7 +472,9 @@ export class QemuVm implements AsyncDisposable {
     if (this.spec.consoleLog) {
       consoleLogPath = join(this.#artifactsDir, `${stamp}-console.txt`);
       try {
-        await copyFile(join(this.#runDir.hostPath, RUN_FILES.console), consoleLogPath);
+        await this.#files.fetch(posix.join(this.#runDir.hostPath, RUN_FILES.console), consoleLogPath, {
+          signal: AbortSignal.timeout(10_000),
+        });
         lastConsoleLines = lastLinesOf((await readFile(consoleLogPath)).toString('latin1'), 10);
       } catch (error) {
         debug('copying the guest console log failed: %O', error);
@@ -484,15 +507,4 @@ function withReason(error: unknown, reason: string): Error {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-/** rename, or copy and delete when the target is on another file system. */
-async function moveFile(from: string, to: string): Promise<void> {
-  try {
-    await rename(from, to);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
-    await copyFile(from, to);
-    await rm(from);
-  }
 }

@@ -1,4 +1,5 @@
-import { connect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { connectUnix } from '../util/unix-socket.ts';
 import createDebug from 'debug';
 import { MigrationError, QmpCommandError, QmpConnectionError } from './errors.ts';
 import { shellQuote } from './command-line.ts';
@@ -34,7 +35,7 @@ const SAVE_BANDWIDTH = 8 * 1024 * 1024 * 1024;
  */
 export class QmpClient implements AsyncDisposable {
   readonly socketPath: string;
-  readonly #socket: Socket;
+  readonly #socket: Duplex;
   readonly #pending = new Map<number, Pending>();
   readonly #listeners = new Set<(event: QmpEvent) => void>();
   readonly #closeListeners = new Set<(error: QmpConnectionError) => void>();
@@ -46,16 +47,28 @@ export class QmpClient implements AsyncDisposable {
   readonly #ended: Promise<void>;
   #markEnded: () => void = () => {};
 
-  private constructor(socketPath: string, socket: Socket) {
+  private constructor(socketPath: string, socket: Duplex) {
     this.socketPath = socketPath;
     this.#socket = socket;
     this.#ended = new Promise((resolve) => (this.#markEnded = resolve));
   }
 
-  /** Connects, reads the greeting and leaves capabilities negotiation mode. */
-  static async connect(socketPath: string, options: { signal?: AbortSignal } = {}): Promise<QmpClient> {
+  /**
+   * Connects, reads the greeting and leaves capabilities negotiation mode.
+   * `open` reaches a socket on another machine (through SSH); a local unix socket by default.
+   */
+  static async connect(
+    socketPath: string,
+    options: { signal?: AbortSignal; open?: (path: string, signal: AbortSignal | undefined) => Promise<Duplex> } = {},
+  ): Promise<QmpClient> {
     options.signal?.throwIfAborted();
-    const socket = connect(socketPath);
+    let socket: Duplex;
+    try {
+      socket = await (options.open ?? connectUnix)(socketPath, options.signal);
+    } catch (error) {
+      options.signal?.throwIfAborted();
+      throw new QmpConnectionError(`cannot connect: ${(error as Error).message}`, socketPath, undefined, error);
+    }
     const client = new QmpClient(socketPath, socket);
     const greeting = new Promise<void>((resolve, reject) => {
       const onError = (error: Error) => reject(new QmpConnectionError(`cannot connect: ${error.message}`, socketPath, undefined, error));

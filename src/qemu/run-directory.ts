@@ -1,6 +1,7 @@
 import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NOBODY } from '../docker/container-spec.ts';
+import type { HostFiles } from '../docker/host-files.ts';
 import { trackPath } from '../util/owner-ledger.ts';
 
 /** Where a run directory appears inside the QEMU container. */
@@ -54,4 +55,14 @@ export async function createRunDirectory(parent: string, options: { keep?: boole
       untrack();
     },
   };
+}
+
+/**
+ * A fresh run directory on the machine of the engine whose files these are
+ * (its cache folder's `runs/`); disposing removes it there.
+ */
+export async function createHostRunDirectory(files: HostFiles, options: { signal?: AbortSignal } = {}): Promise<RunDirectory> {
+  const user = containerUser();
+  const dir = await files.makeRunDir('qemu-', user, options);
+  return { hostPath: dir.path, containerPath: RUN_DIR_IN_CONTAINER, user, [Symbol.asyncDispose]: () => dir[Symbol.asyncDispose]() };
 }

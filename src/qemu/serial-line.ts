@@ -1,5 +1,4 @@
 import { Duplex } from 'node:stream';
-import type { Socket } from 'node:net';
 
 const TAIL_BYTES = 16 * 1024;
 
@@ -10,12 +9,12 @@ const TAIL_BYTES = 16 * 1024;
  * Bytes are passed on untouched and with backpressure; nothing is consumed.
  */
 export class SerialLine extends Duplex {
-  readonly #socket: Socket;
+  readonly #socket: Duplex;
   #tail = Buffer.alloc(0);
   #lastByteAt: number;
   #bytesReceived = 0;
 
-  constructor(socket: Socket) {
+  constructor(socket: Duplex) {
     super();
     this.#socket = socket;
     this.#lastByteAt = Date.now();

@@ -1,9 +1,10 @@
-import { copyFile, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { join, posix } from 'node:path';
 import { AgentClient } from '../agent/agent-client.ts';
 import { resolveFileSource } from '../config/load-vm-spec.ts';
 import type { QemuVmSpec } from '../config/vm-spec.ts';
 import type { DockerClient } from '../docker/docker-client.ts';
+import type { HostFiles } from '../docker/host-files.ts';
 import { patchRecord, type PatchRecord } from '../model/run-results.ts';
 import { RUNNER_IMAGES } from '../docker/image-names.ts';
 import { buildGuestApps } from '../guest-apps/build.ts';
@@ -14,12 +15,12 @@ import { chooseAccel } from '../qemu/accel.ts';
 import type { GuestForward } from '../qemu/command-line.ts';
 import { createOverlay, type DiskImageInfo } from '../qemu/overlay-disk.ts';
 import { QemuVm } from '../qemu/qemu-vm.ts';
-import { createRunDirectory, handToContainerUser } from '../qemu/run-directory.ts';
+import { containerUser, createHostRunDirectory } from '../qemu/run-directory.ts';
 import type { ProgressSink } from '../report/progress.ts';
 import { reportWaits } from '../report/wait-reporter.ts';
 import { silentProgress } from '../report/progress.ts';
 import { ResourceStack } from '../util/dispose.ts';
-import { cacheDir, resultsDir } from '../util/paths.ts';
+import { resultsDir } from '../util/paths.ts';
 import type { WaitProgress } from '../wait/wait-for.ts';
 import { TargetSkippedError } from './errors.ts';
 import type { PeerEndpoint, SavedStatePatch, TargetHandle } from './target-handle.ts';
@@ -88,7 +89,13 @@ async function bootMedia(spec: QemuVmSpec, options: StartQemuTargetOptions, agen
       signal: options.signal,
       onProgress: options.onProgress,
     });
-    return { golden: guest.disk, kernel: { image: guest.kernel, initrd: guest.initrd }, identity: guest.hash };
+    // Built here; a host that does not see this machine's files gets copies in its cache (once, by checksum).
+    const provide = (path: string) => options.docker.files.provideFile(path, { signal: options.signal, onProgress: options.onProgress });
+    return {
+      golden: await provide(guest.disk),
+      kernel: { image: await provide(guest.kernel), initrd: await provide(guest.initrd) },
+      identity: guest.hash,
+    };
   }
   const image = options.image ? { ok: true as const, path: options.image } : resolveFileSource(spec.disk.image);
   if (!image.ok) throw new TargetSkippedError(spec.target, image.reason, image.fix);
@@ -99,7 +106,9 @@ async function bootMedia(spec: QemuVmSpec, options: StartQemuTargetOptions, agen
       `point the variable at your ${spec.target} disk image`,
     );
   });
-  return { golden: image.path, identity };
+  // The user's image is only read: on a host that does not see this machine's files, from a checked copy in its cache.
+  const golden = await options.docker.files.provideFile(image.path, { signal: options.signal, onProgress: options.onProgress });
+  return { golden, identity };
 }
 
 /** Boots cold to agent ready and saves (replacing) the warm state; for the bench. Returns the cold boot time. */
@@ -170,7 +179,7 @@ export async function prepareQemuTarget(spec: QemuVmSpec, options: StartQemuTarg
   const accel = await chooseAccel(docker, spec, { ...call, onProgress: progress });
   const key = await warmStateKey(spec, media, accel.accel, docker, agent?.sha256, options.patch?.key);
 
-  const found = options.coldBoot ? undefined : await findWarmState(spec.target, key);
+  const found = options.coldBoot ? undefined : await findWarmState(docker.files, spec.target, key);
   const ready = found ?? (await saveColdBootState(spec, media, key, accel.accel, options));
   const patch = patchOfState(ready, found !== undefined, options.patch);
   const template = await runOverlayTemplate(docker, ready, options);
@@ -208,7 +217,7 @@ async function saveColdBootState(
   const progress = options.onProgress ?? silentProgress;
   const started = Date.now();
   progress({ kind: 'step', scope: spec.target, message: 'no saved state for these inputs: cold boot to agent ready, then save it' });
-  const building = await beginWarmState(spec.target, key);
+  const building = await beginWarmState(options.docker.files, spec.target, key);
   try {
     const saved = await bootAndSave(spec, media, accel, building.stateFile, building.goldenOverlay, options);
     const state = await building.commit({
@@ -239,8 +248,12 @@ async function bootAndSave(
 ): Promise<{ bytes: number; coldBootMs: number; patch?: PatchRecord }> {
   const progress = options.onProgress ?? silentProgress;
   const started = Date.now();
-  await using runDir = await createRunDirectory(join(cacheDir(), 'runs'));
-  const disk = await createOverlay(options.docker, { backing: media.golden, overlay: join(runDir.hostPath, 'golden.qcow2') }, options);
+  await using runDir = await createHostRunDirectory(options.docker.files, options);
+  const disk = await createOverlay(
+    options.docker,
+    { backing: media.golden, overlay: posix.join(runDir.hostPath, 'golden.qcow2') },
+    options,
+  );
   let saved: { bytes: number };
   let coldBootMs: number;
   // QEMU's serial line, its monitor, then the agent's banner: each wait shows as it lasts.
@@ -283,7 +296,7 @@ async function bootAndSave(
     saved = await vm.saveState(stateFile, options);
     await agent.close().catch(() => undefined);
   }
-  await rename(disk.path, overlayDestination);
+  await options.docker.files.move(disk.path, overlayDestination, options);
   return { ...saved, coldBootMs, ...(patch === undefined ? {} : { patch }) };
 }
 
@@ -298,8 +311,8 @@ async function startWarm(
   const progress = options.onProgress ?? silentProgress;
   const started = Date.now();
   await using stack = new ResourceStack();
-  const runDir = stack.use(await createRunDirectory(join(cacheDir(), 'runs')));
-  const overlay = await copyRunOverlay(template, join(runDir.hostPath, 'run.qcow2'));
+  const runDir = stack.use(await createHostRunDirectory(options.docker.files, options));
+  const overlay = await copyRunOverlay(options.docker.files, template, posix.join(runDir.hostPath, 'run.qcow2'), options);
   const artifactsDir = options.artifactsDir ?? join(resultsDir(), 'artifacts', `${options.docker.runId}-${spec.target}`);
   using waits = reportWaits(progress, spec.target);
   const vm = stack.use(
@@ -361,28 +374,33 @@ const TEMPLATE_INFO = 'run-template.json';
  * so a copy is the same as a new one, without a container.
  */
 async function runOverlayTemplate(docker: DockerClient, warm: WarmState, options: { signal?: AbortSignal }): Promise<DiskImageInfo> {
-  const path = join(warm.dir, TEMPLATE);
-  const infoPath = join(warm.dir, TEMPLATE_INFO);
+  const files = docker.files;
+  const path = posix.join(warm.dir, TEMPLATE);
+  const infoPath = posix.join(warm.dir, TEMPLATE_INFO);
   try {
-    await stat(path);
-    return JSON.parse(await readFile(infoPath, 'utf8')) as DiskImageInfo;
+    const info = await files.readText(infoPath, options);
+    if (info !== undefined && (await files.exists(path, options))) return JSON.parse(info) as DiskImageInfo;
   } catch {
-    // Not made yet (or half made by a run that stopped): make it.
+    // Half made by a run that stopped: make it again.
   }
-  await using runDir = await createRunDirectory(join(cacheDir(), 'runs'));
-  const made = await createOverlay(docker, { backing: warm.goldenOverlay, overlay: join(runDir.hostPath, TEMPLATE) }, options);
+  await using runDir = await createHostRunDirectory(files, options);
+  const made = await createOverlay(docker, { backing: warm.goldenOverlay, overlay: posix.join(runDir.hostPath, TEMPLATE) }, options);
   const info: DiskImageInfo = { ...made, path, chain: [{ path, format: 'qcow2' }, ...made.chain.slice(1)] };
   const partial = `${path}.${process.pid}.tmp`;
-  await copyFile(made.path, partial);
-  await writeFile(infoPath, `${JSON.stringify(info, null, 2)}\n`);
-  await rename(partial, path);
+  await files.copy(made.path, partial, options);
+  await files.writeText(infoPath, `${JSON.stringify(info, null, 2)}\n`, options);
+  await files.move(partial, path, options);
   return info;
 }
 
 /** A fresh run overlay: a copy of the template, writable by the container's user. */
-async function copyRunOverlay(template: DiskImageInfo, overlay: string): Promise<DiskImageInfo> {
-  await copyFile(template.path, overlay);
-  await handToContainerUser(overlay);
+async function copyRunOverlay(
+  files: HostFiles,
+  template: DiskImageInfo,
+  overlay: string,
+  options: { signal?: AbortSignal },
+): Promise<DiskImageInfo> {
+  await files.copy(template.path, overlay, { owner: containerUser(), signal: options.signal });
   return { ...template, path: overlay, chain: [{ path: overlay, format: 'qcow2' }, ...template.chain.slice(1)] };
 }
 

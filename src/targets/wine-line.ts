@@ -1,13 +1,11 @@
-import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import type { Socket } from 'node:net';
-import { join } from 'node:path';
+import { posix, join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import type { DockerClient } from '../docker/docker-client.ts';
 import { RUNNER_IMAGES } from '../docker/image-names.ts';
 import type { StartedContainer } from '../docker/started-container.ts';
 import { ResourceStack } from '../util/dispose.ts';
-import { PROJECT_ROOT, cacheDir } from '../util/paths.ts';
+import { PROJECT_ROOT } from '../util/paths.ts';
 import { TargetStartError } from './errors.ts';
-import { trackPath } from '../util/owner-ledger.ts';
 import { waitForSocketListening } from '../wait/socket-listening.ts';
 import type { WaitProgress } from '../wait/wait-for.ts';
 
@@ -28,9 +26,9 @@ export const WINE_GUEST_WORK_DIR = 'C:\\retrolab';
  * stream is handed out once; whoever speaks the protocol owns it.
  */
 export interface WineLine extends AsyncDisposable {
-  /** Host path of the run directory; Wine sees it as WINE_GUEST_RUN_DIR. */
+  /** The run directory on the engine's machine; Wine sees it as WINE_GUEST_RUN_DIR. */
   readonly runDir: string;
-  readonly stream: Socket;
+  readonly stream: Duplex;
   readonly container: StartedContainer;
 }
 
@@ -48,15 +46,12 @@ export async function startWineLine(
   },
 ): Promise<WineLine> {
   await using stack = new ResourceStack();
-  const runsRoot = join(cacheDir(), 'runs');
-  await mkdir(runsRoot, { recursive: true });
-  const runDir = await mkdtemp(join(runsRoot, 'wine-'));
-  const untrack = trackPath(runDir);
-  stack.adopt(runDir, async (dir) => {
-    await rm(dir, { recursive: true, force: true });
-    untrack();
-  });
-  if (process.getuid?.() === 0) await chown(runDir, WINE_UID, WINE_UID);
+  const files = docker.files;
+  const call = { signal: options.signal };
+  const runDir = stack.use(await files.makeRunDir('wine-', `${WINE_UID}:${WINE_UID}`, call)).path;
+  // On a host that does not see this machine's paths, these are copies in its cache (by content hash).
+  const vmDir = await files.provideDir(join(PROJECT_ROOT, 'vms', 'wine'), call);
+  const binDir = await files.provideDir(options.binDir, call);
   const container = stack.use(
     await docker.start(
       {
@@ -71,15 +66,16 @@ export async function startWineLine(
         env: { RETROLAB_PEER_PORT: String(WINE_PEER_PORT) },
         binds: [
           { hostPath: runDir, containerPath: RUN_DIR },
-          { hostPath: join(PROJECT_ROOT, 'vms', 'wine'), containerPath: '/opt/retrolab/vm', readOnly: true },
-          { hostPath: options.binDir, containerPath: '/opt/retrolab/bin', readOnly: true },
+          { hostPath: vmDir, containerPath: '/opt/retrolab/vm', readOnly: true },
+          { hostPath: binDir, containerPath: '/opt/retrolab/bin', readOnly: true },
         ],
       },
       { signal: options.signal },
     ),
   );
-  const socketPath = join(runDir, 'serial.sock');
+  const socketPath = posix.join(runDir, 'serial.sock');
   const stream = await waitForSocketListening(socketPath, {
+    connect: (path, signal) => files.connect(path, { signal }),
     what: "the wine container's serial line (serial.sock) to accept a connection",
     timeoutMs: options.lineTimeoutMs ?? 60_000,
     firstDelayMs: 100,

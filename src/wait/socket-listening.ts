@@ -1,5 +1,6 @@
-import { connect, type Socket } from 'node:net';
 import { basename } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { connectUnix } from '../util/unix-socket.ts';
 import { StopWaiting, waitFor, type PollOptions, type WaitOptions } from './wait-for.ts';
 
 export interface SocketListeningOptions extends WaitOptions, Pick<PollOptions, 'firstDelayMs' | 'maxDelayMs' | 'factor'> {
@@ -10,6 +11,8 @@ export interface SocketListeningOptions extends WaitOptions, Pick<PollOptions, '
    * process that was to listen has exited: waiting longer cannot help).
    */
   check?: () => void | Promise<void>;
+  /** How to connect (a socket on another machine, through SSH); a local unix socket by default. */
+  connect?: (path: string, signal: AbortSignal) => Promise<Duplex>;
 }
 
 /**
@@ -17,7 +20,7 @@ export interface SocketListeningOptions extends WaitOptions, Pick<PollOptions, '
  * The file appears at bind(), a moment before listen(), so both a missing
  * file and a refusal mean "not yet".
  */
-export async function waitForSocketListening(path: string, options: SocketListeningOptions): Promise<Socket> {
+export async function waitForSocketListening(path: string, options: SocketListeningOptions): Promise<Duplex> {
   const check = options.check;
   return waitFor(
     options.what ?? `${basename(path)} to accept a connection`,
@@ -29,27 +32,8 @@ export async function waitForSocketListening(path: string, options: SocketListen
           throw new StopWaiting(error);
         }
       }
-      return connectUnix(path, signal);
+      return (options.connect ?? connectUnix)(path, signal);
     },
     options,
   );
-}
-
-function connectUnix(path: string, signal: AbortSignal): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(path);
-    const onAbort = () => socket.destroy(signal.reason as Error);
-    const onError = (error: Error) => {
-      signal.removeEventListener('abort', onAbort);
-      reject(error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    socket.once('error', onError);
-    // Connected, the socket is the caller's, and so are its later errors.
-    socket.once('connect', () => {
-      signal.removeEventListener('abort', onAbort);
-      socket.off('error', onError);
-      resolve(socket);
-    });
-  });
 }

@@ -11,8 +11,11 @@ import { retrolabProcess, type CliResult } from '../support/cli-process.ts';
  * The matrix over two real Docker engines: this machine's, and a second
  * dockerd in a network namespace reached over SSH (scripts/test-host.sh:
  * Debian's openssh-server, a throwaway key, a known_hosts with its key).
- * The runs are the `wine` target with few cycles, plus one wine-vm scenario
- * on the SSH host, to keep `npm test` short.
+ * That host does not see this checkout or its cache (they are hidden in its
+ * mount namespace), so guests there get their files over SFTP and their
+ * sockets through the SSH connection. The runs are the `wine` target with
+ * few cycles, plus one wine-vm scenario on the SSH host, to keep `npm test`
+ * short.
  */
 
 const TEST_HOST = join(PROJECT_ROOT, 'scripts', 'test-host.sh');
@@ -32,6 +35,34 @@ function testHost(command: 'up' | 'kill-engine'): Promise<string> {
       else resolve(stdout);
     });
   });
+}
+
+/** A shell command on the SSH host, over OpenSSH with the test host's key and known_hosts. */
+/** The SSH host's cache folder: the default for root (sftp-host-files.ts). */
+const REMOTE_CACHE = '/var/cache/retrolab';
+
+function onRemote(command: string): Promise<string> {
+  const ssh = ['-i', env.RETROLAB_SSH_KEY!, '-o', `UserKnownHostsFile=${env.RETROLAB_KNOWN_HOSTS!}`, '-o', 'BatchMode=yes'];
+  return new Promise((resolve, reject) => {
+    execFile('ssh', [...ssh, remoteName, `CACHE=${REMOTE_CACHE}; ${command}`], { timeout: 120_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`\`${command}\` on the SSH host failed (needs openssh-client): ${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** The run folders in the SSH host's cache. */
+async function remoteRunFolders(): Promise<string[]> {
+  const listing = await onRemote('ls -1 "$CACHE/runs" 2>/dev/null || true');
+  return listing.split('\n').filter((name) => /^(qemu|wine)-/.test(name));
+}
+
+/** A run on the SSH host leaves none of its run folders there (folders of someone else's run still going are not this one's). */
+async function expectNoRunFoldersLeft(before: readonly string[], output: string): Promise<void> {
+  const left = (await remoteRunFolders()).filter((name) => !before.includes(name));
+  expect(left, `run folders left on ${remoteName}`).toEqual([]);
+  // The run went the copying way: the host does not see this machine's files.
+  expect(output).toMatch(new RegExp(`${remoteName.replace(/\./g, '\\.')} does not see this machine's files`));
 }
 
 function retrolab(args: string[], resultsRoot: string): Promise<CliResult> {
@@ -88,6 +119,7 @@ describe('several Docker hosts', () => {
 
   it('lab over both hosts: the scenarios spread over both, each entry names its host, every verdict as predicted', async () => {
     const root = join(work, 'both');
+    const before = await remoteRunFolders();
     const result = await retrolab(['run', ...MATRIX, '--host', env.RETROLAB_TESTHOST_URL!, '--host', LOCAL], root);
     expect(result.code, result.stderr.slice(-4000)).toBe(0);
     whole = await latest(root);
@@ -98,6 +130,7 @@ describe('several Docker hosts', () => {
     // The progress lines say which host runs what.
     expect(result.stderr).toMatch(new RegExp(`\\[wine [a-z-]+\\] on ${remoteName.replace(/\./g, '\\.')}`));
     expect(result.stderr).toMatch(/\[wine [a-z-]+\] on local/);
+    await expectNoRunFoldersLeft(before, result.stderr);
   });
 
   it('shard 1/2 and 2/2, each a one-host run, merged: the same verdicts as the run over both hosts', async () => {
@@ -118,8 +151,9 @@ describe('several Docker hosts', () => {
     expect(await readFile(join(merged, 'latest', 'junit.xml'), 'utf8')).toContain('<testsuite');
   });
 
-  it('wine-vm on the SSH host: the target is prepared there (disk from this machine’s cache, saved VM state) and the scenario passes', async () => {
+  it('wine-vm on the SSH host: the disk copied into its cache by checksum, the saved VM state made there, the scenario passes', async () => {
     const root = join(work, 'wine-vm');
+    const before = await remoteRunFolders();
     const result = await retrolab(
       ['run', '--target', 'wine-vm', '--scenario', 'dup-close', '--cycles', '3', '--host', env.RETROLAB_TESTHOST_URL!],
       root,
@@ -128,10 +162,18 @@ describe('several Docker hosts', () => {
     const [entry] = (await latest(root)).entries;
     expect(entry?.verdict, entry?.reason).toBe('pass');
     expect(entry?.host).toBe(remoteName);
+    await expectNoRunFoldersLeft(before, result.stderr);
+    // The disk is in the host's cache under its sha256, and its bytes have that sum there.
+    const sums = (await onRemote('cd "$CACHE/files" && for f in */root.qcow2; do echo "${f%%/*} $(sha256sum < "$f" | cut -c1-64)"; done'))
+      .split('\n')
+      .filter((line) => line.length > 0);
+    expect(sums.length, 'no root.qcow2 in the host cache').toBeGreaterThan(0);
+    for (const line of sums) expect(line.split(' ')[0], line).toBe(line.split(' ')[1]);
   });
 
   it('killing the SSH host’s engine mid-run: its scenario is queued again on the other host and passes there', async () => {
     const root = join(work, 'drop');
+    const before = await remoteRunFolders();
     const args = [
       join(PROJECT_ROOT, 'bin/retrolab.js'),
       'run',
@@ -169,5 +211,7 @@ describe('several Docker hosts', () => {
     expect(results.entries.map((entry) => entry.host)).toEqual(['local', 'local', 'local']);
     expect(stderr).toMatch(new RegExp(`\\[wine dup-close\\] on ${remoteName.replace(/\./g, '\\.')}`));
     expect(stderr).toMatch(/\[wine dup-close\] on local \(attempt 2\)/);
+    // The killed scenario's run folder went with it: sshd outlived the engine, and the folder is removed over it.
+    await expectNoRunFoldersLeft(before, stderr);
   });
 });

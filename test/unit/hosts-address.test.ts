@@ -92,6 +92,12 @@ describe('host addresses', () => {
     expect(() => hostFromConfig({ url: 'unix:///s.sock', identityFile: 'k' }, 1, '/proj')).toThrow(/hosts\[1\].*ssh:\/\/ hosts/);
   });
 
+  it('keeps a config entry’s cacheDir as written (a path on that host, ~/ its user’s home there), and refuses it on a unix:// engine', () => {
+    // Taken relative to the config folder like the key files, "~/lab" would have become a path of this machine.
+    expect(hostFromConfig({ url: 'ssh://lab@b', cacheDir: '~/lab' }, 0, '/proj')).toMatchObject({ cacheDir: '~/lab' });
+    expect(() => hostFromConfig({ url: 'unix:///s.sock', cacheDir: '/srv/x' }, 2, '/proj')).toThrow(/hosts\[2\].*cacheDir.*ssh:\/\/ hosts/);
+  });
+
   it('retrolab.config.json hosts are checked up front: every bad field named at once', async () => {
     const root = await mkdtemp(join(tmpdir(), 'retrolab-hosts-config-'));
     try {
