@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { basename, join, posix, relative } from 'node:path';
 import type { Duplex } from 'node:stream';
 import createDebug from 'debug';
@@ -8,6 +9,7 @@ import type { SFTPWrapper, TransferOptions } from 'ssh2';
 import { RetrolabError } from '../errors.ts';
 import { trackProgress } from '../report/progress-tracker.ts';
 import { silentProgress, type ProgressSink } from '../report/progress.ts';
+import { processAlive } from '../util/owner-ledger.ts';
 import type { HostDir, HostFileOptions, HostFiles } from './host-files.ts';
 import type { SshSession } from './ssh-session.ts';
 
@@ -56,6 +58,24 @@ const TRANSFER: TransferOptions = { concurrency: 64, chunkSize: 256 * 1024 };
  */
 export function defaultCacheDir(home: string, root: boolean): string {
   return root ? '/var/cache/retrolab' : posix.join(home, '.cache', 'retrolab');
+}
+
+/**
+ * Run folders on a host are named for their owner (`qemu-<this machine>-<pid>-XXXXXX`),
+ * so the next run from this machine removes those of a process that died
+ * (SIGKILL, a power cut) instead of leaving them on the host for good. The
+ * machine's name is cut short: a socket path on the host must fit in 108 bytes.
+ */
+const OWNER = `${hostname().replace(/[^A-Za-z0-9.]/g, '_').slice(0, 24)}-${process.pid}`;
+const OWNED_RUN_DIR = /^(?:qemu|wine)-(.+)-(\d+)-[A-Za-z0-9]{6}$/;
+
+/** The run folders (names in CACHE/runs) whose owner was a process of this machine that is gone. */
+export function deadOwnersRunDirs(names: readonly string[], alive: (pid: number) => boolean = processAlive): string[] {
+  const here = OWNER.slice(0, OWNER.lastIndexOf('-'));
+  return names.filter((name) => {
+    const match = OWNED_RUN_DIR.exec(name);
+    return match !== null && match[1] === here && !alive(Number(match[2]));
+  });
 }
 
 const localHashes = new Map<string, Promise<string>>();
@@ -145,7 +165,10 @@ export class SftpHostFiles implements HostFiles {
       );
     }
     const files = new SftpHostFiles(session, cacheDir, root);
-    await files.#sh(`mkdir -p ${shellQuote(posix.join(cacheDir, 'runs'))}`, 'making the cache folder', options);
+    const runs = posix.join(cacheDir, 'runs');
+    const listing = await files.#sh(`mkdir -p ${shellQuote(runs)} && ls -1 ${shellQuote(runs)}`, 'making the cache folder', options);
+    const dead = deadOwnersRunDirs(listing.split('\n').filter((name) => name.length > 0));
+    if (dead.length > 0) await files.#sh(`cd ${shellQuote(runs)} && rm -rf ${dead.map(shellQuote).join(' ')}`, 'removing run folders of dead runs', options);
     return files;
   }
 
@@ -173,7 +196,7 @@ export class SftpHostFiles implements HostFiles {
   }
 
   async makeRunDir(prefix: string, owner: string, options: HostFileOptions = {}): Promise<HostDir> {
-    const template = posix.join(this.cacheDir, 'runs', `${prefix}XXXXXX`);
+    const template = posix.join(this.cacheDir, 'runs', `${prefix}${OWNER}-XXXXXX`);
     const path = (await this.#sh(`mktemp -d ${shellQuote(template)}`, 'making a run folder', options)).trim();
     await this.#sh(this.#handTo(path, owner), 'handing the run folder to the containers’ user', options);
     return {

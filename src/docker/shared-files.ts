@@ -72,7 +72,7 @@ export async function settleHostFiles(
     return;
   }
   throw new PrerequisiteError(
-    `${name} does not see this machine's files at the same paths (${missing}); guests there get their run folders, programs and disks as bind mounts of such paths, and their serial line is a socket in one`,
+    `${name} does not see this machine's files at the same paths (${missing}), and only an ssh:// host gets copies of them: reach it over SSH instead (guests get their run folders, programs and disks as bind mounts, and their serial line is a socket in one)`,
     `reach that engine over SSH instead (--host ssh://user@host: retrolab then copies the files to the host's cache folder and reaches the sockets through the connection), or share ${cacheDir()} and this checkout at the same paths there`,
   );
 }

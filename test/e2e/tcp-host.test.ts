@@ -9,8 +9,9 @@ import { testHostEnv } from '../support/test-host.ts';
 /**
  * A `tcp://` engine with TLS, as the docker CLI reaches one: the namespaced
  * dockerd of scripts/test-host.sh listens on its address with --tlsverify
- * and certificates the script made. Plain `retrolab hosts` and one wine
- * scenario go through it; the refusals say which variable to set.
+ * and certificates the script made. Plain `retrolab hosts` goes through it;
+ * the refusals say which variable to set, and that a scenario needs files
+ * the engine sees (the test host hides this machine's: only ssh:// copies them).
  */
 
 let env: Record<string, string>;
@@ -57,15 +58,17 @@ describe('a tcp:// engine with TLS', () => {
     expect(stranger.stdout).toMatch(/certificate is not signed by the system's roots/);
   });
 
-  it('a wine scenario through tcp:// passes, the entry naming the host', async () => {
+  it('a wine scenario through tcp:// on a host that does not see this machine’s files is refused before any work, naming the fix', async () => {
+    // The test host hides this checkout and its cache (scripts/test-host.sh), and tcp:// has no SSH connection to copy them over.
     const root = join(work, 'wine');
     const result = await retrolabProcess(['run', '--target', 'wine', '--scenario', 'dup-close', '--cycles', '3', '--host', url], {
       env: { ...tls, RETROLAB_RESULTS: root },
     });
-    expect(result.code, result.stderr.slice(-4000)).toBe(0);
+    expect(result.code, result.stderr.slice(-4000)).toBe(3);
+    expect(result.stderr).toMatch(/2376 does not see this machine's files at the same paths/);
+    expect(result.stderr).toMatch(/only an ssh:\/\/ host gets copies of them: reach it over SSH instead/);
     const [entry] = (await latest(root)).entries;
-    expect(entry?.verdict, entry?.reason).toBe('pass');
-    expect(entry?.host).toBe(`${env.RETROLAB_TESTHOST_ADDRESS}:2376`);
+    expect(entry?.verdict).toBe('infra-error');
   });
 
   it('a reaper socket that leads to another engine stops the run before any work, naming the setting', async () => {
