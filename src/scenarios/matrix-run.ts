@@ -19,6 +19,7 @@ import { silentProgress } from '../report/progress.ts';
 import { GuestMismatchError, TargetSkippedError } from '../targets/errors.ts';
 import { prepareTarget, type PreparedTarget, type PrepareOptions, type StartedTarget } from '../targets/prepare-target.ts';
 import { infraErrorVerdict, skippedVerdict } from '../verdict/verdict.ts';
+import { GuestStartError } from './errors.ts';
 import { PatchInstallError, preparePatch, savedStatePatchOf, type PatchSpec, type PatchWhen } from './patch.ts';
 import { PhaseClock } from './phase-clock.ts';
 import { selectShard, type Shard } from '../scheduler/shard.ts';
@@ -217,8 +218,18 @@ export async function runMatrix(options: MatrixOptions): Promise<RunResults> {
       }
     } catch (error) {
       signal.throwIfAborted();
-      const rest: WorkItem = { target, scenarios: item.scenarios.slice(entries.length) };
-      if (error instanceof GuestMismatchError)
+      if (error instanceof GuestStartError) {
+        // A host that went away fails every start: that is the host's to answer for (queued again elsewhere).
+        if (!(await hostAnswers(host, signal))) throw new HostDroppedError(host.name, error.message);
+        entries.push({ ...(prepared.toolchain ? { ...error.entry, toolchain: prepared.toolchain } : error.entry), host: host.name });
+        stopTarget(target, {
+          verdict: infraErrorVerdict(
+            `not run: ${target}'s guest did not start for ${error.entry.scenario}, and every scenario needs a fresh one (${error.message})`,
+            `see that scenario's artifacts; \`retrolab prepare --target ${target}\` shows whether a guest of it starts at all`,
+          ),
+          extra: {},
+        });
+      } else if (error instanceof GuestMismatchError)
         stopTarget(target, {
           verdict: infraErrorVerdict(`${target}: first-boot check failed: ${errorMessage(error)}`, error.fix),
           extra: {},
@@ -232,6 +243,7 @@ export async function runMatrix(options: MatrixOptions): Promise<RunResults> {
           extra: { patch: error.record },
         });
       else throw error;
+      const rest: WorkItem = { target, scenarios: item.scenarios.slice(entries.length) };
       return [...entries, ...stopEntries(rest, stopped.get(target)!)];
     }
     // An infra-error is what a host that died mid-scenario looks like from inside: ask the host before believing it.

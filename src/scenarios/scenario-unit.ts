@@ -10,6 +10,7 @@ import type { PreparedTarget, StartedTarget } from '../targets/prepare-target.ts
 import { decideVerdict, infraErrorVerdict, skippedVerdict } from '../verdict/verdict.ts';
 import { meteredHandle, type GuestTimeMeter } from './metered-agent.ts';
 import { applyPatch, PatchInstallError, type PreparedPatch } from './patch.ts';
+import { GuestStartError } from './errors.ts';
 import { PhaseClock } from './phase-clock.ts';
 import { runScenario, type RunScenarioOptions } from './scenario-runner.ts';
 
@@ -37,7 +38,8 @@ export interface ScenarioUnitOptions {
  *
  * Returns the result entry, infra-error included. Throws only what ends the
  * whole target: GuestMismatchError (the image is another system),
- * PatchInstallError (the patch does not install), and an abort.
+ * PatchInstallError (the patch does not install), GuestStartError (no fresh
+ * guest could be started: it carries the scenario's entry), and an abort.
  */
 export async function runScenarioOnFreshGuest(
   prepared: PreparedTarget,
@@ -58,9 +60,11 @@ export async function runScenarioOnFreshGuest(
   } catch (error) {
     options.signal?.throwIfAborted();
     if (error instanceof GuestMismatchError) throw error;
-    const verdict = infraErrorVerdict(`${target}: the scenario's guest did not start: ${errorMessage(error)}`);
+    const reason = `${target}: the scenario's guest did not start: ${errorMessage(error)}`;
     const phases = clock.finish(0);
-    return resultEntryFrom(verdict, { target, scenario, durationMs: phases.wall, phases });
+    throw new GuestStartError(reason, resultEntryFrom(infraErrorVerdict(reason), { target, scenario, durationMs: phases.wall, phases }), {
+      cause: error,
+    });
   }
   try {
     return await runScenarioOnGuest(guest, scenario, {

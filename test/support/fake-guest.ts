@@ -288,10 +288,15 @@ const FACTS: GuestFacts = { os: 'wine', description: 'Wine 8.0 (fake)', winsock2
  * new guest with an empty table, logged as `start gN` / `dispose gN`.
  */
 export function fakePreparedTarget(
-  options: Omit<FakeGuestOptions, 'id'> & { facts?: GuestFacts },
+  options: Omit<FakeGuestOptions, 'id'> & {
+    facts?: GuestFacts;
+    /** Called before each start (1, 2, ...): an error it returns is what the start throws (a guest that does not come up). */
+    startError?: (attempt: number) => Error | undefined;
+  },
 ): PreparedTarget & { guests: FakeGuest[] } {
   const guests: FakeGuest[] = [];
   let facts: GuestFacts | undefined;
+  let starts = 0;
   return {
     target: 'wine',
     prepareMs: 0,
@@ -301,6 +306,9 @@ export function fakePreparedTarget(
       return facts;
     },
     async startGuest(): Promise<StartedTarget> {
+      starts += 1;
+      const failed = options.startError?.(starts);
+      if (failed) throw failed;
       const id = `g${guests.length + 1}`;
       const agent = new FakeGuest({ ...options, id });
       guests.push(agent);

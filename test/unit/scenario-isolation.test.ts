@@ -159,6 +159,42 @@ describe('runMatrix: a clean guest per scenario', () => {
     expect(entries[0]?.verdict, entries[0]?.reason).toBe('pass');
   });
 
+  // #11: a fresh guest per scenario, "or, where that is impossible, the target's remaining scenarios are
+  // infra-error at once". Each scenario used to try a start of its own, each waiting out the target's whole
+  // start-up time (240 s for wine-vm's agent banner) before its own infra-error.
+  it('a guest that does not start ends the target: the rest of it is an infra-error at once, without more starts', async () => {
+    const log: string[] = [];
+    let attempts = 0;
+    const prepared = fakePreparedTarget({
+      log,
+      startError: () => {
+        attempts += 1;
+        return new Error("the agent's banner did not come within 240 s");
+      },
+    });
+    const { entries } = await runMatrix({
+      hosts: [{ name: 'local', docker: FAKE_DOCKER, slots: 1 }],
+      targets: ['wine'],
+      scenarios: ['dup-close', 'workaround-dummy-socket', 'close-order'],
+      prepare: () => Promise.resolve(prepared),
+      run: { settleMs: 0, pollMs: 1, releaseAckMs: 1000, programTimeoutMs: 30_000 },
+    });
+    expect(attempts).toBe(1);
+    expect(entries.map((e) => [e.scenario, e.verdict])).toEqual([
+      ['dup-close', 'infra-error'],
+      ['workaround-dummy-socket', 'infra-error'],
+      ['close-order', 'infra-error'],
+    ]);
+    expect(entries[0]!.reason).toBe("wine: the scenario's guest did not start: the agent's banner did not come within 240 s");
+    expect(entries[0]!.phases?.guestStart).toBeDefined();
+    for (const later of entries.slice(1)) {
+      expect(later.reason).toBe(
+        "not run: wine's guest did not start for dup-close, and every scenario needs a fresh one (wine: the scenario's guest did not start: the agent's banner did not come within 240 s)",
+      );
+      expect(later.fix).toContain('retrolab prepare --target wine');
+    }
+  });
+
   // A dockerd restart: the scenario ended, then its container's removal got no answer. The removal's error
   // replaced the entry, so the run reported "Removing container ..." instead of what the scenario saw.
   it('a guest whose cleanup fails keeps its entry, and the failure is a warning naming it', async () => {
