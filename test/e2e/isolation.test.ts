@@ -37,7 +37,11 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'retrolab-isolation-'));
 });
 
+/** The patched images the saved-state test made (a patch of its own each run, so never reused): removed even when it fails. */
+const madeImages: string[] = [];
+
 afterAll(async () => {
+  for (const image of madeImages) await new Promise((resolve) => execFile('docker', ['rmi', '-f', image], resolve));
   await rm(work, { recursive: true, force: true });
 });
 
@@ -152,6 +156,7 @@ describe('--patch-when saved-state on wine: installed once, in the image every s
     expect(run.code, run.stderr + run.stdout).toBe(0);
     const results = await latestRunResults(resultsRoot);
     const entries = [entryOf(results, 'wine', 'dup-close'), entryOf(results, 'wine', 'workaround-late-close')];
+    for (const entry of entries) if (entry.patch?.savedState) madeImages.push(entry.patch.savedState.id);
     for (const entry of entries) {
       expect(entry.verdict, entry.reason).toBe('pass');
       expect(entry.guest?.start).toBe('container');
@@ -199,6 +204,5 @@ describe('--patch-when saved-state on wine: installed once, in the image every s
     expect(reused.patch).toEqual({ ...entries[0]!.patch, savedState: { kind: 'image', id: image, reused: true } });
     expect(reused.guest?.from).toBe(image);
     expect(`${again.stdout}${again.stderr}`).not.toMatch(/installing the patch once/);
-    await new Promise((resolve) => execFile('docker', ['rmi', '-f', image], resolve));
   });
 });
