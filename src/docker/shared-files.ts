@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PrerequisiteError, errorMessage } from '../errors.ts';
 import type { ProgressSink } from '../report/progress.ts';
 import { silentProgress } from '../report/progress.ts';
-import { cacheDir } from '../util/paths.ts';
+import { PROJECT_ROOT, cacheDir } from '../util/paths.ts';
 import type { DockerClient } from './docker-client.ts';
 import { EngineReaperError } from './engine-reaper.ts';
 import { RUNNER_IMAGES } from './image-names.ts';
@@ -12,8 +12,10 @@ import { SftpHostFiles } from './sftp-host-files.ts';
 
 /**
  * Whether a host's engine sees this machine's files at the same paths: it is
- * asked to read a file just written here. Returns undefined when it does,
- * else what it saw instead.
+ * asked to read a file just written to the cache folder and one of this
+ * checkout (guests get both: run folders from the first, programs and
+ * target scripts from the second, and either may be shared without the
+ * other). Returns undefined when it does, else what it saw instead.
  */
 export async function probeSharedFiles(docker: DockerClient, options: { signal?: AbortSignal } = {}): Promise<string | undefined> {
   const dir = join(cacheDir(), 'runs');
@@ -21,14 +23,19 @@ export async function probeSharedFiles(docker: DockerClient, options: { signal?:
   const token = randomBytes(8).toString('hex');
   const probe = join(dir, `host-probe-${token}`);
   await writeFile(probe, token, { mode: 0o644 });
+  const inCheckout = join(PROJECT_ROOT, 'vms', 'wine', 'start-agent.sh');
+  const expected = `${token}\n${createHash('sha256').update(await readFile(inCheckout)).digest('hex')}`;
   let seen: string;
   try {
     const result = await docker.run(
       {
         image: RUNNER_IMAGES.wine,
-        entrypoint: ['cat'],
-        cmd: ['/probe'],
-        binds: [{ hostPath: probe, containerPath: '/probe', readOnly: true, mustExist: true }],
+        entrypoint: ['sh'],
+        cmd: ['-c', 'cat /probe && echo && sha256sum < /checkout | cut -c1-64'],
+        binds: [
+          { hostPath: probe, containerPath: '/probe', readOnly: true, mustExist: true },
+          { hostPath: inCheckout, containerPath: '/checkout', readOnly: true, mustExist: true },
+        ],
         memoryMb: 64,
       },
       options,
@@ -42,7 +49,8 @@ export async function probeSharedFiles(docker: DockerClient, options: { signal?:
   } finally {
     await rm(probe, { force: true });
   }
-  return seen === token ? undefined : `a probe file written to ${dir} was not there: ${seen}`;
+  if (seen === expected) return undefined;
+  return `a probe file written to ${dir} and ${inCheckout} of this checkout were not both there: ${seen.replace(/\n/g, ' ')}`;
 }
 
 /**

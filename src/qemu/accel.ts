@@ -88,8 +88,10 @@ export async function testGuestRuns(
   const untrack = trackPath(dir);
   try {
     await prepareWritableDirectory(dir);
-    const image = join(dir, 'probe.bin');
-    await writeFile(image, tinyGuestImage('exit'));
+    const local = join(dir, 'probe.bin');
+    await writeFile(local, tinyGuestImage('exit'));
+    // On a host that does not see this machine's files, a copy in its cache (tiny, once).
+    const image = await docker.files.provideFile(local, { signal: options.signal });
     const signal = options.signal
       ? AbortSignal.any([options.signal, AbortSignal.timeout(PROBE_TIMEOUT_MS)])
       : AbortSignal.timeout(PROBE_TIMEOUT_MS);
