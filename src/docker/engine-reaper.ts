@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { PassThrough, type Duplex } from 'node:stream';
 import createDebug from 'debug';
-import { RetrolabError, errorMessage } from '../errors.ts';
+import { ConfigError, RetrolabError, errorMessage } from '../errors.ts';
 import { LABEL, PRODUCT } from './labels.ts';
 import { CLEANUP_CALL_MS } from './started-container.ts';
 
@@ -14,9 +14,12 @@ const SCRIPT = readFileSync(new URL('./engine-reaper.pl', import.meta.url), 'utf
 /** The label that marks a reaper container (the sweep removes stale ones like any container of a dead owner). */
 export const REAPER_ROLE = { key: 'io.retrolab.role', value: 'reaper' } as const;
 
-/** How often the owner writes to the reaper's stdin, and how long a silent stream is trusted. */
-export const HEARTBEAT_MS = 5_000;
+/** How long a silent stream is trusted by default (RETROLAB_REAPER_SILENCE_S). */
 export const SILENCE_S = 30;
+/** How often the owner writes to the reaper's stdin: every 5 s, and at least three times within the silence allowed. */
+export function heartbeatMs(silenceS: number): number {
+  return Math.min(5_000, Math.floor((silenceS * 1000) / 3));
+}
 /** Between the stream ending and the removal: the owner's own cleanup, if it is still alive, goes first. */
 export const GRACE_S = 2;
 const READY_TIMEOUT_MS = 30_000;
@@ -60,12 +63,12 @@ export class EngineReaper implements AsyncDisposable {
   readonly #heartbeat: NodeJS.Timeout;
   #stopped: Promise<void> | undefined;
 
-  private constructor(container: Docker.Container, stream: Duplex) {
+  private constructor(container: Docker.Container, stream: Duplex, silenceS: number) {
     this.#container = container;
     this.#stream = stream;
     this.#heartbeat = setInterval(() => {
       if (!stream.destroyed && stream.writable) stream.write('\n');
-    }, HEARTBEAT_MS);
+    }, heartbeatMs(silenceS));
     // The heartbeat must not keep the process alive: when it is all that is left, the owner is done.
     this.#heartbeat.unref();
     (stream as Duplex & { unref?: () => void }).unref?.();
@@ -78,12 +81,13 @@ export class EngineReaper implements AsyncDisposable {
   static async start(docker: Docker, options: EngineReaperOptions): Promise<EngineReaper> {
     options.signal?.throwIfAborted();
     const reaped = Object.entries(reapedLabels()).map(([k, v]) => `${k}=${v}`);
+    const silenceS = silenceSeconds(process.env);
     let container: Docker.Container;
     try {
       container = await docker.createContainer({
         Image: options.image,
         Entrypoint: ['perl', '-e', SCRIPT],
-        Cmd: ['/engine.sock', String(GRACE_S), String(SILENCE_S), ...reaped],
+        Cmd: ['/engine.sock', String(GRACE_S), String(silenceS), ...reaped],
         // Root, to open the engine's socket (root-owned); no capabilities, no network, read-only.
         User: '0:0',
         Labels: { ...options.labels, [REAPER_ROLE.key]: REAPER_ROLE.value },
@@ -152,7 +156,7 @@ export class EngineReaper implements AsyncDisposable {
       throw error;
     }
     debug('%s: reaper %s ready', options.endpoint, container.id.slice(0, 12));
-    return new EngineReaper(container, stream);
+    return new EngineReaper(container, stream, silenceS);
   }
 
   /** Removes the reaper (the owner removed its own containers and ends cleanly), within `callMs`. Safe to call twice. */
@@ -174,6 +178,22 @@ export class EngineReaper implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
+}
+
+/**
+ * How long the reaper trusts a stream that neither ends nor carries a heartbeat (a connection that hangs
+ * without closing: a network that drops packets, an owner stopped with SIGSTOP): RETROLAB_REAPER_SILENCE_S.
+ */
+export function silenceSeconds(env: NodeJS.ProcessEnv): number {
+  const text = env.RETROLAB_REAPER_SILENCE_S;
+  if (text === undefined || text === '') return SILENCE_S;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 3 || value > 3600)
+    throw new ConfigError(
+      `RETROLAB_REAPER_SILENCE_S: ${JSON.stringify(text.slice(0, 200))} is not a whole number of seconds from 3 to 3600; unset it for the default ${SILENCE_S}`,
+      { context: { variable: 'RETROLAB_REAPER_SILENCE_S', value: text } },
+    );
+  return value;
 }
 
 /** The labels a reaper removes: everything of this process (on any engine, runs share the owner pid and host). */

@@ -41,12 +41,16 @@ async function latest(resultsRoot: string): Promise<RunResults> {
 }
 
 describe('a tcp:// engine with TLS', () => {
-  it('retrolab hosts over TLS; without DOCKER_TLS_VERIFY, or with a CA that did not sign the engine, refused with the variable to set', async () => {
+  it('retrolab hosts over TLS (--host and DOCKER_HOST); without DOCKER_TLS_VERIFY, or with a CA that did not sign the engine, refused with the variable to set', async () => {
     const ok = await retrolabProcess(['hosts', '--host', url, '--json'], { env: tls });
     expect(ok.code, ok.stderr + ok.stdout).toBe(0);
     const [host] = JSON.parse(ok.stdout) as { name: string; url: string; engine?: string; cpus?: number }[];
     expect(host).toMatchObject({ name: `${env.RETROLAB_TESTHOST_ADDRESS}:2376`, url });
     expect(host?.engine).toMatch(/^Docker \d+/);
+    // DOCKER_HOST names it as well as --host does.
+    const fromEnv = await retrolabProcess(['hosts', '--json'], { env: { ...tls, DOCKER_HOST: url } });
+    expect(fromEnv.code, fromEnv.stderr + fromEnv.stdout).toBe(0);
+    expect(JSON.parse(fromEnv.stdout)).toMatchObject([{ url, engine: host?.engine }]);
 
     const plain = await retrolabProcess(['hosts', '--host', url], { env: { DOCKER_TLS_VERIFY: '', DOCKER_TLS: '' } });
     expect(plain.code).toBe(3);
