@@ -14,7 +14,7 @@ import { ScenarioError } from './errors.ts';
 import type { ProgramSource } from '../targets/prepare-target.ts';
 import { deployGuestApp, guestPath } from './guest-deploy.ts';
 import { takeSnapshot } from './snapshot.ts';
-import { cyclesReported, MIN_SAMPLES, SocketSampler } from './socket-sampler.ts';
+import { cyclesReported, MIN_SAMPLES, SETTLE_LOOKS_MS, SocketSampler } from './socket-sampler.ts';
 import { sleep } from '../util/abortable.ts';
 import type { GuestTimeMeter } from './metered-agent.ts';
 
@@ -35,6 +35,8 @@ export interface RunScenarioOptions {
   releaseAckMs?: number;
   /** The most of the time while cycles run that looks at the socket table may take (0 to 1; SAMPLE_SHARE by default). */
   sampleShare?: number;
+  /** The longest the settle's looks may hold "after" back (SETTLE_LOOKS_MS by default). */
+  settleLooksMs?: number;
   /**
    * The guest's own time of the scenario (metered-agent.ts): while the
    * program runs detached its own run time is what counts, not the looks'
@@ -264,12 +266,20 @@ export async function runScenario(
   if (options.guestTime) options.guestTime.ms += programWorkMs(text);
   await handle.agent.deleteFile(outFile, { missingOk: true, ...call });
 
-  // The stack settles for settleMs at least, and until the series has its MIN_SAMPLES looks.
+  // The stack settles for settleMs, with looks at the table meanwhile, and
+  // until the series has its MIN_SAMPLES looks, but for SETTLE_LOOKS_MS at
+  // most: "after" must come while a clean run's TIME_WAIT rows (the only sign
+  // that its connections existed) are still there. Looks still missing come
+  // after "after".
   const cyclesDone = cyclesReported(text);
+  const lookWhileSettling = async (until: number) => {
+    while (sampler.working && sampler.taken < MIN_SAMPLES && performance.now() < until) await sampler.sample('settle', cyclesDone);
+  };
   await phase('settle', async () => {
-    const until = performance.now() + (options.settleMs ?? 2_000);
-    while (sampler.working && (sampler.taken < MIN_SAMPLES || performance.now() < until)) await sampler.sample('settle', cyclesDone);
-    await sleep(Math.max(0, until - performance.now()), options.signal);
+    const started = performance.now();
+    const settled = started + (options.settleMs ?? 2_000);
+    await lookWhileSettling(Math.max(settled, started + (options.settleLooksMs ?? SETTLE_LOOKS_MS)));
+    await sleep(Math.max(0, settled - performance.now()), options.signal);
   });
   const after = await phase('after', async () => {
     const snapshot =
@@ -280,6 +290,8 @@ export async function runScenario(
     if (definition.heldBy === 'holder') await endHolder();
     return snapshot;
   });
+  // The series' remaining looks, after "after" (still the settling stack: phase settle).
+  if (sampler.working && sampler.taken < MIN_SAMPLES) await phase('settle', () => lookWhileSettling(Number.POSITIVE_INFINITY));
   progress({ kind: 'step', scope, message: `done: ${run.cycles.filter((c) => c.ok).length}/${run.cycles.length} cycles ok` });
 
   return {

@@ -12,6 +12,14 @@ import { captureNetstat, captureTcptab } from './snapshot.ts';
 export const MIN_SAMPLES = 10;
 
 /**
+ * The longest the settle's looks may hold the "after" snapshot back once the
+ * program exited; looks the series still lacks come after "after". A clean
+ * run shows its connections only as TIME_WAIT rows by then (60 s on Linux
+ * under Wine), and ten looks on a loaded TCG guest took longer than that.
+ */
+export const SETTLE_LOOKS_MS = 15_000;
+
+/**
  * The most of the time while the cycles run that the looks may take, by
  * default. A look is a program start in the guest (tcptab or NETSTAT, under
  * Wine through cmd.exe: two process starts), on the same vCPU and serial line

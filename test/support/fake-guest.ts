@@ -35,12 +35,18 @@ export interface FakeGuestOptions {
   getFileError?: (path: string) => Error | undefined;
   /** Disposing a guest fails with this (after logging `dispose gN`), as a removal the engine does not answer does. */
   disposeError?: Error;
+  /** A TIME_WAIT row leaves the table this long (real time) after it entered TIME_WAIT, as 2MSL ends; kept for good without it. */
+  timeWaitMs?: number;
+  /** Each of the socket sampler's looks takes this long (real time), as a look on a loaded TCG guest does. */
+  sampleLookMs?: number;
 }
 
 interface Row {
   local: string;
   remote: string;
   state: 'ESTABLISHED' | 'CLOSE_WAIT' | 'TIME_WAIT';
+  /** When the row entered TIME_WAIT (performance.now()), for timeWaitMs. */
+  timeWaitSince?: number;
 }
 
 interface Hold {
@@ -102,7 +108,7 @@ export class FakeGuest implements GuestAgent {
     if (hold) {
       this.#holds.splice(this.#holds.indexOf(hold), 1);
       this.files.delete(path);
-      for (const row of hold.rows) row.state = 'TIME_WAIT';
+      for (const row of hold.rows) Object.assign(row, { state: 'TIME_WAIT', timeWaitSince: performance.now() });
       this.#append(hold.outFile, hold.tail);
       this.#say(`released ${path}`);
     }
@@ -175,7 +181,9 @@ export class FakeGuest implements GuestAgent {
     if (/^if not exist /.test(commandLine)) return done(0);
     if (redirect && /^netstat -an$/i.test(redirect[1]!)) {
       // The socket sampler's looks (netstat-sample-N.txt) are told apart from the scenario's snapshots.
-      this.#say(/sample/.test(redirect[2]!) ? 'netstat sample' : 'netstat');
+      const sample = /sample/.test(redirect[2]!);
+      this.#say(sample ? 'netstat sample' : 'netstat');
+      if (sample && this.#options.sampleLookMs) await new Promise((resolve) => setTimeout(resolve, this.#options.sampleLookMs));
       this.files.set(redirect[2]!, Buffer.from(this.#netstatText(), 'latin1'));
       return done(0);
     }
@@ -225,7 +233,12 @@ export class FakeGuest implements GuestAgent {
       const port = nextPort++;
       lines.push(`event=connect role=parent app=0 cycle=${c} ok=1 err=0 call=connect ms=0 local_port=${port}`);
       lines.push(`event=cycle role=parent app=0 cycle=${c} ok=1 ms=1`);
-      const row: Row = { local: `${GUEST_ADDR}:${port}`, remote: peer, state: mode === 'plain' ? 'TIME_WAIT' : 'CLOSE_WAIT' };
+      const row: Row = {
+        local: `${GUEST_ADDR}:${port}`,
+        remote: peer,
+        state: mode === 'plain' ? 'TIME_WAIT' : 'CLOSE_WAIT',
+        timeWaitSince: performance.now(),
+      };
       this.rows.push(row);
       if (mode !== 'plain') held.push(row);
     }
@@ -243,7 +256,7 @@ export class FakeGuest implements GuestAgent {
     }
     const finalPort = nextPort++;
     lines.push(`event=final-connect role=parent app=0 cycle=0 ok=1 err=0 call=connect ms=0 local_port=${finalPort}`);
-    this.rows.push({ local: `${GUEST_ADDR}:${finalPort}`, remote: peer, state: 'TIME_WAIT' });
+    this.rows.push({ local: `${GUEST_ADDR}:${finalPort}`, remote: peer, state: 'TIME_WAIT', timeWaitSince: performance.now() });
     const summary = `event=summary role=parent app=0 ok=1 cycles=${planned} cycles_run=${cycles} cycles_ok=${cycles} final_ok=1 held=${held.length} ms=5`;
     if (mode === 'leak-control') {
       // Holds until released (the file) — a runner that never releases hangs the test, which then fails.
@@ -276,6 +289,12 @@ export class FakeGuest implements GuestAgent {
   }
 
   #netstatText(): string {
+    const lifetime = this.#options.timeWaitMs;
+    if (lifetime !== undefined) {
+      const now = performance.now();
+      const ended = this.rows.filter((row) => row.state === 'TIME_WAIT' && now - (row.timeWaitSince ?? now) >= lifetime);
+      for (const row of ended) this.rows.splice(this.rows.indexOf(row), 1);
+    }
     const rows = this.rows.map((row) => `  TCP    ${row.local.padEnd(23)}${row.remote.padEnd(23)}${row.state}`);
     return ['', 'Active Connections', '', '  Proto  Local Address          Foreign Address        State', ...rows, ''].join('\r\n');
   }

@@ -11,16 +11,26 @@ import { fakePreparedTarget } from '../support/fake-guest.ts';
 // (test/support/fake-guest.ts): plain cycles end in TIME_WAIT, leak-control
 // holds CLOSE_WAIT until released.
 
-async function runOne(scenario: ScenarioName, cycles: number) {
+async function runOne(
+  scenario: ScenarioName,
+  cycles: number,
+  slow: { timeWaitMs: number; sampleLookMs: number; settleLooksMs?: number } | undefined = undefined,
+) {
   const log: string[] = [];
-  const prepared = fakePreparedTarget({ log });
+  const prepared = fakePreparedTarget({ log, ...(slow ? { timeWaitMs: slow.timeWaitMs, sampleLookMs: slow.sampleLookMs } : {}) });
   const { entries } = await runMatrix({
-    hosts: [{ name: 'local', docker: { endpoint: 'fake://' } as DockerClient, slots: 1 }],
+    hosts: [{ name: 'local', docker: { endpoint: 'fake://', ping: () => Promise.resolve() } as unknown as DockerClient, slots: 1 }],
     targets: ['wine'],
     scenarios: [scenario],
     cycles,
     prepare: () => Promise.resolve(prepared),
-    run: { settleMs: 0, pollMs: 1, releaseAckMs: 1000, programTimeoutMs: 30_000 },
+    run: {
+      settleMs: 0,
+      pollMs: 1,
+      releaseAckMs: 1000,
+      programTimeoutMs: 30_000,
+      ...(slow?.settleLooksMs === undefined ? {} : { settleLooksMs: slow.settleLooksMs }),
+    },
   });
   return { entry: resultEntry.parse(entries[0]), log };
 }
@@ -41,6 +51,26 @@ describe('socket series', () => {
     expect(series.samples.at(-1)).toMatchObject({ phase: 'after', cycle: 12, total: 13, states: { TIME_WAIT: 13 } });
     const times = series.samples.map((s) => s.atMs);
     expect(times).toEqual([...times].sort((a, b) => a - b));
+  });
+
+  it('slow looks do not push "after" past the TIME_WAIT rows a clean run is shown by; the looks still missing come after it', async () => {
+    // A loaded TCG guest: a look takes 40 ms here, a TIME_WAIT row lives 250 ms.
+    // Ten looks before "after" (the old settle) took 400 ms: "after" found an
+    // empty table and a clean run became an infra-error.
+    const { entry } = await runOne('dup-close', 5, { timeWaitMs: 250, sampleLookMs: 40, settleLooksMs: 60 });
+    expect(entry.verdict, entry.reason).toBe('pass');
+    const samples = entry.socketSeries!.samples;
+    const after = samples.findIndex((s) => s.phase === 'after');
+    expect(samples[after]).toMatchObject({ phase: 'after', states: { TIME_WAIT: 6 } });
+    expect(samples.slice(after + 1).length).toBeGreaterThan(0);
+    expect(samples.slice(after + 1).every((s) => s.phase === 'settle')).toBe(true);
+    expect(samples.filter((s) => s.phase === 'cycles' || s.phase === 'settle').length).toBeGreaterThanOrEqual(MIN_SAMPLES);
+  });
+
+  it('the same slow guest with the old settle (looks until MIN_SAMPLES before "after") loses the rows: the case above can fail', async () => {
+    const { entry } = await runOne('dup-close', 5, { timeWaitMs: 250, sampleLookMs: 40, settleLooksMs: 60_000 });
+    expect(entry.verdict).toBe('infra-error');
+    expect(entry.reason).toMatch(/no row to the peer/);
   });
 
   it('leak-control: the "during" table is in the series with the held connections in CLOSE_WAIT', async () => {
