@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResultEntry, RunResults } from '../../src/model/run-results.ts';
 import { PROJECT_ROOT } from '../../src/util/paths.ts';
 import { retrolabProcess, type CliResult } from '../support/cli-process.ts';
+import { testHost, testHostEnv } from '../support/test-host.ts';
 
 /**
  * The matrix over two real Docker engines: this machine's, and a second
@@ -18,7 +19,6 @@ import { retrolabProcess, type CliResult } from '../support/cli-process.ts';
  * short.
  */
 
-const TEST_HOST = join(PROJECT_ROOT, 'scripts', 'test-host.sh');
 const LOCAL = 'unix:///var/run/docker.sock';
 const SCENARIOS = ['dup-close', 'workaround-late-close', 'leak-control', 'workaround-dummy-socket'];
 const MATRIX = ['--target', 'wine', ...SCENARIOS.flatMap((s) => ['--scenario', s]), '--cycles', '3'];
@@ -26,16 +26,6 @@ const MATRIX = ['--target', 'wine', ...SCENARIOS.flatMap((s) => ['--scenario', s
 let work: string;
 let env: Record<string, string>;
 let remoteName: string;
-
-function testHost(command: 'up' | 'kill-engine'): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('bash', [TEST_HOST, command], { timeout: 180_000 }, (error, stdout, stderr) => {
-      if (error)
-        reject(new Error(`scripts/test-host.sh ${command} failed (it needs root, iproute2, openssh-server, docker.io):\n${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
 
 /** A shell command on the SSH host, over OpenSSH with the test host's key and known_hosts. */
 /** The SSH host's cache folder: the default for root (sftp-host-files.ts). */
@@ -78,14 +68,8 @@ const verdicts = (entries: readonly ResultEntry[]) =>
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'retrolab-hosts-'));
-  const out = await testHost('up');
-  env = Object.fromEntries(
-    out
-      .split('\n')
-      .filter((line) => /^[A-Z_]+=/.test(line))
-      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
-  );
-  expect(env.RETROLAB_TESTHOST_URL, out).toMatch(/^ssh:\/\/root@/);
+  env = await testHostEnv();
+  expect(env.RETROLAB_TESTHOST_URL, JSON.stringify(env)).toMatch(/^ssh:\/\/root@/);
   remoteName = `root@${env.RETROLAB_TESTHOST_ADDRESS}`;
 });
 
