@@ -1,11 +1,9 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import { connectDocker } from '../../src/docker/docker-client.ts';
 import { LABEL } from '../../src/docker/labels.ts';
 import { processAlive } from '../../src/util/owner-ledger.ts';
-import { PROJECT_ROOT } from '../../src/util/paths.ts';
+import { startOwnerProcess } from '../support/owner-process.ts';
 
 // The reaper container on a real engine (this machine's, standing in for a remote one), driven by an owner
 // process (test/support/engine-reaper-owner.ts) that has no reaper process: what disappears, the container did.
@@ -19,20 +17,7 @@ interface Owner {
 }
 
 async function startOwner(env: NodeJS.ProcessEnv = {}): Promise<Owner> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'test/support/engine-reaper-owner.ts')], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise<Owner>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve(JSON.parse(line) as Owner);
-    });
-    child.once('exit', (code) => reject(new Error(`the owner exited early with ${code}: ${out}`)));
-  });
+  return startOwnerProcess<Owner>('engine-reaper-owner.ts', [], env);
 }
 
 async function left(owner: Owner): Promise<string[]> {

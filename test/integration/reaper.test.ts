@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDocker, dockerFromEnvironment } from '../../src/docker/docker-client.ts';
 import { LABEL } from '../../src/docker/labels.ts';
 import { processAlive } from '../../src/util/owner-ledger.ts';
-import { PROJECT_ROOT } from '../../src/util/paths.ts';
+import { startOwnerProcess } from '../support/owner-process.ts';
 
 // A real orchestrator stand-in (test/support/killable-owner.ts) makes a
 // container, a work folder and a host process, and is killed with SIGKILL:
@@ -31,19 +30,7 @@ afterAll(async () => {
 });
 
 async function startOwner(): Promise<Owner> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'test/support/killable-owner.ts'), dir], {
-    cwd: PROJECT_ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise<Owner>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve(JSON.parse(line) as Owner);
-    });
-    child.once('exit', (code) => reject(new Error(`the owner exited early with ${code}: ${out}`)));
-  });
+  return startOwnerProcess<Owner>('killable-owner.ts', [dir]);
 }
 
 async function leftovers(owner: Owner): Promise<string[]> {
