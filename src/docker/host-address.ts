@@ -71,18 +71,20 @@ export function parseHostAddress(text: string, where: string, env: NodeJS.Proces
       `${where}: ${JSON.stringify(text)} ${why}; use ssh://user@host[:port] (optionally /path/of/the/engine.sock after it), tcp://host[:port] or unix:///path/to/docker.sock`,
       { context: { where, value: text } },
     );
+  const parseUrl = (): URL => {
+    try {
+      return new URL(text);
+    } catch {
+      throw bad('is not a valid URL');
+    }
+  };
   if (text.startsWith('unix://')) {
     const socketPath = text.slice('unix://'.length);
     if (!isAbsolute(socketPath)) throw bad('has no absolute socket path');
     return { kind: 'unix', name: socketPath === DEFAULT_ENGINE_SOCKET ? 'local' : `unix:${socketPath}`, socketPath };
   }
   if (text.startsWith('tcp://')) {
-    let url: URL;
-    try {
-      url = new URL(text);
-    } catch {
-      throw bad('is not a valid URL');
-    }
+    const url = parseUrl();
     if (url.hostname === '') throw bad('names no host');
     if (url.username !== '' || url.password !== '') throw bad('carries a user; a tcp:// engine takes none (TLS client certificates: DOCKER_CERT_PATH)');
     if ((url.pathname !== '' && url.pathname !== '/') || url.search !== '' || url.hash !== '')
@@ -92,12 +94,7 @@ export function parseHostAddress(text: string, where: string, env: NodeJS.Proces
     return { kind: 'tcp', name: `${host.includes(':') ? `[${host}]` : host}:${port}`, host, port };
   }
   if (!text.startsWith('ssh://')) throw bad(text.includes('://') ? 'uses a scheme retrolab cannot reach' : 'is not a URL');
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw bad('is not a valid URL');
-  }
+  const url = parseUrl();
   if (url.username === '') throw bad('names no user (ssh://USER@host)');
   if (url.password !== '') throw bad('carries a password; use a key (ssh-agent or identityFile) instead');
   if (url.hostname === '') throw bad('names no host');
